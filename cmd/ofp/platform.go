@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ofp-dev/ofp/connectors/directory"
+	"github.com/ofp-dev/ofp/connectors/opendata"
+	"github.com/ofp-dev/ofp/ingest"
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/oas"
+	"github.com/ofp-dev/ofp/internal/objstore"
+	"github.com/ofp-dev/ofp/internal/progress"
+	"github.com/ofp-dev/ofp/jobs"
+	"github.com/ofp-dev/ofp/pipelines"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+// platform is every running part of ofp, built from configuration. It is
+// the one place that knows the concrete types.
+type platform struct {
+	cfg       config.Config
+	log       *slog.Logger
+	progress  io.Writer // where progress bars are drawn
+	simulated bool
+
+	kafka     *bus.Embedded
+	s3        *objstore.Embedded
+	lake      *objstore.Store
+	wh        *warehouse.Store
+	producer  *kgo.Client
+	consumer  *kgo.Client
+	runner    *pipelines.Runner
+	collector *ingest.Collector
+	dir       *directory.Client
+	scheduler *jobs.Scheduler
+
+	runCancel context.CancelFunc
+	runDone   chan error
+	closers   []func(context.Context) error
+}
+
+type platformOpts struct {
+	simulated bool      // every collected institution is the simulator's
+	progress  io.Writer // nil: stderr
+}
+
+// whLoader adapts the warehouse to the pipeline's Loader.
+type whLoader struct{ s *warehouse.Store }
+
+func (l whLoader) Load(ctx context.Context, dataset, path string, r pipelines.Range) (int64, error) {
+	return l.s.Load(ctx, dataset, path, warehouse.SourceRange(r))
+}
+
+var _ pipelines.Loader = whLoader{}
+
+// startPlatform starts the engines (embedded ones where nothing else is
+// configured), the warehouse and the pipeline. On error everything
+// started so far is closed.
+func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o platformOpts) (p *platform, err error) {
+	p = &platform{cfg: cfg, log: log, simulated: o.simulated, progress: o.progress, runDone: make(chan error, 1)}
+	if p.progress == nil {
+		p.progress = os.Stderr
+	}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			p.close(cctx)
+			p = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return p, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+
+	brokers := cfg.Brokers()
+	if len(brokers) == 0 {
+		p.kafka, err = bus.StartEmbedded(cfg.Path("kafka"), 0)
+		if err != nil {
+			return p, err
+		}
+		p.closers = append(p.closers, func(context.Context) error { p.kafka.Close(); return nil })
+		brokers = p.kafka.Brokers()
+	}
+	s3cfg := objstore.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Region: cfg.S3Region}
+	if s3cfg.Endpoint == "" {
+		p.s3, err = objstore.StartEmbedded(cfg.Path("lake"), "127.0.0.1:0")
+		if err != nil {
+			return p, err
+		}
+		p.closers = append(p.closers, p.s3.Close)
+		s3cfg.Endpoint, s3cfg.AccessKey, s3cfg.SecretKey = p.s3.URL(), "ofp", "ofp-embedded"
+	}
+	if p.lake, err = objstore.New(s3cfg); err != nil {
+		return p, err
+	}
+	if err := p.lake.EnsureBucket(ctx); err != nil {
+		return p, err
+	}
+
+	if p.wh, err = warehouse.Open(cfg.Path("warehouse.duckdb"), warehouse.DefaultOptions()); err != nil {
+		return p, fmt.Errorf("open the warehouse (is another ofp running on %s? `ofp report` talks to it instead): %w", cfg.DataDir, err)
+	}
+	p.closers = append(p.closers, func(context.Context) error { return p.wh.Close() })
+
+	if p.producer, err = bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofp-ingest"}); err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, func(context.Context) error { p.producer.Close(); return nil })
+	if err := bus.EnsureTopics(ctx, p.producer, bus.DefaultPartitions, events.TopicOpenDataRaw); err != nil {
+		return p, err
+	}
+
+	validator, err := oas.New()
+	if err != nil {
+		return p, fmt.Errorf("load the embedded open-data specs: %w", err)
+	}
+	if p.consumer, err = bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofp-pipeline"},
+		pipelines.ClientOpts("ofp-pipeline-opendata", events.TopicOpenDataRaw)...); err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, func(context.Context) error { p.consumer.Close(); return nil })
+	p.runner, err = pipelines.NewRunner(pipelines.Config{
+		Client:      p.consumer,
+		Topic:       events.TopicOpenDataRaw,
+		Transformer: odpipe.NewTransformer(validator, memory.NewGoAllocator(), log),
+		Write:       odpipe.WriteParquet,
+		Lake:        p.lake,
+		Loader:      whLoader{p.wh},
+		TempDir:     cfg.Path("tmp"),
+		Log:         log.With("component", "pipeline"),
+	})
+	if err != nil {
+		return p, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	p.runCancel = cancel
+	go func() { p.runDone <- p.runner.Run(runCtx) }()
+
+	if p.dir, err = directory.NewClient(directory.DefaultOptions()); err != nil {
+		return p, err
+	}
+	odOpts := opendata.DefaultOptions()
+	odOpts.Timeout = cfg.RequestTimeout
+	od, err := opendata.New(odOpts)
+	if err != nil {
+		return p, err
+	}
+	p.collector = ingest.NewCollector(od, bus.NewPublisher(p.producer), p.lake, log.With("component", "collector"), ingest.Options{
+		Institutions: cfg.Institutions, EndpointsPerInstitution: cfg.EndpointsPerInstitution, Simulated: o.simulated,
+	})
+	return p, nil
+}
+
+// collectOpenData runs one collection from the directory and returns when
+// its data is queryable in the warehouse.
+func (p *platform) collectOpenData(ctx context.Context, directoryURL string) (ingest.Summary, error) {
+	if directoryURL == "" {
+		return ingest.Summary{}, errors.New("no directory URL: pass --directory-url (the central directory's participants list URL)")
+	}
+	orgs, err := p.dir.Participants(ctx, directoryURL)
+	if err != nil {
+		return ingest.Summary{}, fmt.Errorf("read the directory at %s: %w", directoryURL, err)
+	}
+	eps, report := directory.Discover(orgs, directory.DiscoverOptions{})
+	p.log.Info("directory read", "url", directoryURL, "organisations", len(orgs), "endpoints", len(eps), "skipped", fmt.Sprint(report.Skipped))
+	for _, f := range report.Findings {
+		p.log.Debug("directory entry skipped", "finding", fmt.Sprintf("%+v", f))
+	}
+	institutions := map[string]bool{}
+	for _, ep := range eps {
+		institutions[ep.OrganisationID] = true
+	}
+	bar := progress.New(p.progress, p.log, "collecting open data", len(institutions), 5*time.Second)
+	sum, err := p.collector.Collect(ctx, eps, bar)
+	if err != nil && !errors.Is(err, ingest.ErrNothingCollected) {
+		return sum, err
+	}
+	// Even a failed collection published statuses: wait for them too.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if werr := p.runner.WaitCommitted(wctx, sum.Acked); werr != nil {
+		return sum, werr
+	}
+	return sum, err
+}
+
+// serveHTTP serves h on addr; the returned function shuts it down.
+func (p *platform) serveHTTP(addr string, h http.Handler) (string, func(context.Context) error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s (in use? pick another with --listen): %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv.Shutdown, nil
+}
+
+// close stops everything in order: scheduler, pipeline (after its batch),
+// clients, warehouse, embedded servers.
+func (p *platform) close(ctx context.Context) {
+	if p.scheduler != nil {
+		if err := p.scheduler.Stop(ctx); err != nil {
+			p.log.Warn("stopping jobs", "err", err)
+		}
+	}
+	if p.runCancel != nil {
+		p.runCancel()
+		select {
+		case err := <-p.runDone:
+			if err != nil {
+				p.log.Warn("pipeline stopped with an error", "err", err)
+			}
+		case <-ctx.Done():
+			p.log.Warn("pipeline did not stop in time; its uncommitted batch will be consumed again")
+		}
+	}
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		if err := p.closers[i](ctx); err != nil {
+			p.log.Warn("shutdown", "err", err)
+		}
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

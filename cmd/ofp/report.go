@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/warehouse"
+	"github.com/ofp-dev/ofp/warehouse/report"
+)
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "fees" && args[0] != "rates") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: ofp report fees|rates [flags]   (see `ofp report fees --help`)")
+			return nil
+		}
+		return exitError{2, errors.New("which report? `ofp report fees` or `ofp report rates`")}
+	}
+	kind := args[0]
+	cfg := config.Default()
+	fs := newFlagSet("report "+kind+" [flags]",
+		"Compares the "+kind+" every institution publishes, per product, segment, product type and "+map[string]string{"fees": "service code", "rates": "indexer"}[kind]+":\n"+
+			"latest collection per institution, band medians and customer shares, a customer-weighted estimate,\n"+
+			"rank, cheapest, most expensive and spread. Reads the running server on --data-dir if there is one\n"+
+			"(or --server), otherwise the warehouse file (a snapshot copy if it is locked).",
+		"  ofp report fees --product personal-accounts --service-code SAQUE_TERMINAL\n"+
+			"  ofp report fees --segment business --format csv > fees.csv\n"+
+			"  ofp report rates --product personal-loans --indexer PRE_FIXADO --format chart\n"+
+			"  ofp report fees --server http://127.0.0.1:8080 --format json",
+		stderr)
+	cfg.Register(fs, config.FlagDataDir)
+	format := fs.String("format", "table", "table, csv, json or chart")
+	server := fs.String("server", "", "URL of a running ofp (default: the one on --data-dir, if any)")
+	product := fs.String("product", "", "endpoint name, e.g. personal-accounts, business-loans")
+	segment := fs.String("segment", "", "personal or business")
+	productType := fs.String("product-type", "", "product type, e.g. CONTA_DEPOSITO_A_VISTA")
+	serviceCode := fs.String("service-code", "", "fees: service code, e.g. SAQUE_TERMINAL")
+	indexer := fs.String("indexer", "", "rates: referential rate indexer, e.g. PRE_FIXADO")
+	institution := fs.String("institution", "", "CNPJ, or part of an institution's name or brand")
+	excludeFlagged := fs.Bool("exclude-flagged", false, "leave out figures that were usable but flagged by validation")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	switch *format {
+	case "table", "csv", "json", "chart":
+	default:
+		return exitError{2, fmt.Errorf("--format %q: use table, csv, json or chart", *format)}
+	}
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("product", *product)
+	set("segment", *segment)
+	set("product_type", *productType)
+	set("institution", *institution)
+	if *excludeFlagged {
+		q.Set("include_flagged", "false")
+	}
+	if kind == "fees" {
+		set("service_code", *serviceCode)
+	} else {
+		set("indexer", *indexer)
+	}
+
+	src := *server
+	if src == "" {
+		if info, busy := runningServer(cfg.DataDir); busy && info.URL != "" {
+			src = info.URL
+		}
+	}
+	if kind == "fees" {
+		f := warehouse.FeeFilter{Product: *product, Segment: *segment, ProductType: *productType, ServiceCode: *serviceCode,
+			Institution: *institution, ExcludeFlagged: *excludeFlagged}
+		rows, err := fetchRows(ctx, src, warehouse.PathFees, q, cfg, func(s *warehouse.Store) ([]warehouse.FeeComparison, error) { return s.Fees(ctx, f) })
+		if err != nil {
+			return err
+		}
+		return renderFees(stdout, *format, rows)
+	}
+	f := warehouse.RateFilter{Product: *product, Segment: *segment, ProductType: *productType, Indexer: *indexer,
+		Institution: *institution, ExcludeFlagged: *excludeFlagged}
+	rows, err := fetchRows(ctx, src, warehouse.PathRates, q, cfg, func(s *warehouse.Store) ([]warehouse.RateComparison, error) { return s.Rates(ctx, f) })
+	if err != nil {
+		return err
+	}
+	return renderRates(stdout, *format, rows)
+}
+
+// fetchRows asks a running server when there is one, and otherwise
+// queries the warehouse file directly.
+func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cfg config.Config, local func(*warehouse.Store) ([]T, error)) ([]T, error) {
+	if server != "" {
+		return fetchJSON[T](ctx, server+path+"?"+q.Encode())
+	}
+	file := cfg.Path("warehouse.duckdb")
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("no warehouse at %s: run `ofp demo` or `ofp collect opendata --once` first, or pass --data-dir", file)
+	}
+	s, err := warehouse.OpenReadOnly(file, warehouse.DefaultOptions())
+	if err != nil {
+		s, err = warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
+		if err != nil {
+			return nil, fmt.Errorf("open the warehouse: %w", err)
+		}
+	}
+	defer s.Close()
+	return local(s)
+}
+
+func fetchJSON[T any](ctx context.Context, u string) ([]T, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var body struct {
+			Errors []struct{ Detail string } `json:"errors"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		if len(body.Errors) > 0 {
+			return nil, fmt.Errorf("server refused the query: %s", body.Errors[0].Detail)
+		}
+		return nil, fmt.Errorf("server answered %s", resp.Status)
+	}
+	var rows []T
+	if err := json.NewDecoder(resp.Body).Decode(&rows); err != nil {
+		return nil, fmt.Errorf("decode the server's answer: %w", err)
+	}
+	return rows, nil
+}
+
+func renderFees(w io.Writer, format string, rows []warehouse.FeeComparison) error {
+	switch format {
+	case "csv":
+		return report.FeeCSV(w, rows)
+	case "json":
+		return report.FeeJSON(w, rows)
+	case "chart":
+		return report.Chart(w, rows)
+	}
+	return report.FeeTable(w, rows)
+}
+
+func renderRates(w io.Writer, format string, rows []warehouse.RateComparison) error {
+	switch format {
+	case "csv":
+		return report.RateCSV(w, rows)
+	case "json":
+		return report.RateJSON(w, rows)
+	case "chart":
+		return report.RateChart(w, rows)
+	}
+	return report.RateTable(w, rows)
+}

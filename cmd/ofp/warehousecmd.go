@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/internal/objstore"
+	"github.com/ofp-dev/ofp/internal/progress"
+	"github.com/ofp-dev/ofp/pipelines"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rebuild" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: ofp warehouse rebuild [flags]   (see `ofp warehouse rebuild --help`)")
+			return nil
+		}
+		return exitError{2, errors.New("what to do? `ofp warehouse rebuild`")}
+	}
+	cfg := config.Default()
+	fs := newFlagSet("warehouse rebuild [flags]",
+		"Rebuilds the DuckDB warehouse from the lake alone (every Parquet object of every dataset), into a\n"+
+			"new file that replaces the old one only when complete. Queries give the same results as before.\n"+
+			"Stop a server running on --data-dir first.",
+		"  ofp warehouse rebuild\n  ofp warehouse rebuild --s3-endpoint https://s3.example --s3-bucket ofp-lake --data-dir /srv/ofp",
+		stderr)
+	cfg.Register(fs, engineFlags...)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	release, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	s3cfg := objstore.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Region: cfg.S3Region}
+	if s3cfg.Endpoint == "" {
+		emb, err := objstore.StartEmbedded(cfg.Path("lake"), "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer emb.Close(context.Background())
+		s3cfg.Endpoint, s3cfg.AccessKey, s3cfg.SecretKey = emb.URL(), "ofp", "ofp-embedded"
+	}
+	lake, err := objstore.New(s3cfg)
+	if err != nil {
+		return err
+	}
+	if err := lake.EnsureBucket(ctx); err != nil {
+		return err
+	}
+	final := cfg.Path("warehouse.duckdb")
+	tmp := final + ".rebuild"
+	_ = os.Remove(tmp)
+	_ = os.Remove(tmp + ".wal")
+	wh, err := warehouse.Open(tmp, warehouse.DefaultOptions())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, odpipe.Datasets, cfg.Path("tmp"), func(total int) pipelines.Progress {
+		return progress.New(stderr, log, "rebuilding warehouse", total, 5*time.Second)
+	})
+	if cerr := wh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("rebuild failed; the old warehouse is untouched: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("replace %s: %w", final, err)
+	}
+	_ = os.Remove(final + ".wal")
+	fmt.Fprintf(stdout, "warehouse rebuilt from the lake: %d objects, %d rows in %s → %s\n", st.Objects, st.Rows, time.Since(start).Round(time.Millisecond), final)
+	return nil
+}

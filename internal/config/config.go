@@ -1,0 +1,151 @@
+// Package config holds ofp's settings: one struct, filled from command-line
+// flags, with every flag also readable from an OFP_* environment variable
+// (flag --kafka-brokers ↔ OFP_KAFKA_BROKERS). An empty engine setting means
+// "use the embedded default" (kfake, the embedded S3 server, the simulator).
+//
+// String() renders the settings with every secret redacted; it is what the
+// logs and `ofp config` print.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is every setting of ofp.
+type Config struct {
+	DataDir      string
+	Listen       string // internal listener: analytics API, admin API, metrics
+	KafkaBrokers string // comma-separated; empty = embedded cluster in DataDir
+	S3Endpoint   string // empty = embedded S3 server over DataDir/lake
+	S3Bucket     string
+	S3AccessKey  string
+	S3SecretKey  string `secret:"true"`
+	S3Region     string
+	DirectoryURL string // empty in demo = the simulator's directory
+	Schedule     string // cron schedule of the open-data collection
+	LogLevel     string
+	LogFormat    string // text or json
+
+	// Collector politeness.
+	Institutions            int
+	EndpointsPerInstitution int
+	RequestTimeout          time.Duration
+}
+
+// Default returns the settings of a fresh `ofp demo`.
+func Default() Config {
+	return Config{
+		DataDir:                 "./var",
+		Listen:                  "127.0.0.1:8080",
+		S3Bucket:                "ofp-lake",
+		S3Region:                "us-east-1",
+		Schedule:                "@hourly",
+		LogLevel:                "info",
+		LogFormat:               "text",
+		Institutions:            8,
+		EndpointsPerInstitution: 2,
+		RequestTimeout:          30 * time.Second,
+	}
+}
+
+// Flag names; the environment variable is OFP_ + upper snake case.
+const (
+	FlagDataDir      = "data-dir"
+	FlagListen       = "listen"
+	FlagKafka        = "kafka-brokers"
+	FlagS3Endpoint   = "s3-endpoint"
+	FlagS3Bucket     = "s3-bucket"
+	FlagS3AccessKey  = "s3-access-key"
+	FlagS3SecretKey  = "s3-secret-key"
+	FlagS3Region     = "s3-region"
+	FlagDirectoryURL = "directory-url"
+	FlagSchedule     = "schedule"
+	FlagLogLevel     = "log-level"
+	FlagLogFormat    = "log-format"
+)
+
+// EnvName is the environment variable that sets a flag.
+func EnvName(flagName string) string {
+	return "OFP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Register adds the named settings' flags to fs, with defaults taken from
+// the environment when set. Commands register only what they use.
+func (c *Config) Register(fs *flag.FlagSet, names ...string) {
+	str := func(p *string, name, usage string) {
+		if v, ok := os.LookupEnv(EnvName(name)); ok {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" (env "+EnvName(name)+")")
+	}
+	for _, n := range names {
+		switch n {
+		case FlagDataDir:
+			str(&c.DataDir, n, "folder for embedded Kafka, lake, warehouse and keys")
+		case FlagListen:
+			str(&c.Listen, n, "address of the internal listener (analytics, admin, metrics)")
+		case FlagKafka:
+			str(&c.KafkaBrokers, n, "comma-separated Kafka seed brokers; empty runs the embedded cluster")
+		case FlagS3Endpoint:
+			str(&c.S3Endpoint, n, "S3 endpoint URL (http://host:9000, https://s3.amazonaws.com); empty runs the embedded S3 server")
+		case FlagS3Bucket:
+			str(&c.S3Bucket, n, "S3 bucket of the lake")
+		case FlagS3AccessKey:
+			str(&c.S3AccessKey, n, "S3 access key")
+		case FlagS3SecretKey:
+			str(&c.S3SecretKey, n, "S3 secret key (prefer the environment variable)")
+		case FlagS3Region:
+			str(&c.S3Region, n, "S3 region")
+		case FlagDirectoryURL:
+			str(&c.DirectoryURL, n, "URL of the central directory's participants list")
+		case FlagSchedule:
+			str(&c.Schedule, n, "cron schedule of the open-data collection (\"0 * * * *\", @hourly, @every 30m)")
+		case FlagLogLevel:
+			str(&c.LogLevel, n, "debug, info, warn or error")
+		case FlagLogFormat:
+			str(&c.LogFormat, n, "text or json")
+		default:
+			panic("config: unknown flag " + n) // programming error in a command's wiring
+		}
+	}
+}
+
+// Brokers splits KafkaBrokers.
+func (c Config) Brokers() []string {
+	var out []string
+	for _, b := range strings.Split(c.KafkaBrokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Path joins a name under the data dir.
+func (c Config) Path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// String lists every setting, one per line, secrets redacted.
+func (c Config) String() string {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	lines := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = "[redacted]"
+		}
+		lines = append(lines, fmt.Sprintf("%s=%s", f.Name, val))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

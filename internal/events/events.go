@@ -1,0 +1,104 @@
+// Package events defines the versioned envelope that every Kafka topic of ofp
+// carries and the payloads of each event kind. Producers (ingest, consent's
+// outbox, the API-call middleware) and consumers (pipelines) share these types;
+// nothing here has behaviour beyond encoding.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Topics, one per event kind.
+const (
+	TopicOpenDataRaw     = "ofp.opendata.raw"
+	TopicCustomerDataRaw = "ofp.customerdata.raw"
+	TopicConsentEvents   = "ofp.consent.events"
+	TopicAPICalls        = "ofp.apicalls"
+	TopicOutages         = "ofp.outages"
+)
+
+// Event types carried on TopicOpenDataRaw.
+const (
+	// TypeOpenDataPage is one HTTP response of an open-data endpoint (payload OpenDataPage).
+	TypeOpenDataPage = "ofp.opendata.page.v1"
+	// TypeOpenDataCollection is the per-institution outcome of one collection run (payload CollectionStatus).
+	TypeOpenDataCollection = "ofp.opendata.collection.v1"
+)
+
+// Envelope is the value of every Kafka record written by ofp, JSON encoded.
+// ID is unique per event; Key is also the Kafka record key (it decides the
+// partition, so events about one institution stay in order).
+type Envelope struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Source  string          `json:"source"`
+	Time    time.Time       `json:"time"`
+	Key     string          `json:"key"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// New builds an envelope around payload.
+func New(id, typ, source, key string, at time.Time, payload any) (Envelope, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("events: encode %s payload: %w", typ, err)
+	}
+	return Envelope{ID: id, Type: typ, Source: source, Time: at.UTC(), Key: key, Payload: b}, nil
+}
+
+// Decode parses an envelope from a Kafka record value.
+func Decode(b []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Envelope{}, fmt.Errorf("events: not an envelope: %w", err)
+	}
+	if e.Type == "" {
+		return Envelope{}, fmt.Errorf("events: envelope has no type")
+	}
+	return e, nil
+}
+
+// Institution identifies who published a piece of open data, as the
+// directory lists it.
+type Institution struct {
+	OrganisationID   string `json:"organisation_id"`
+	OrganisationName string `json:"organisation_name"`
+	CNPJ             string `json:"cnpj"` // digits only, as the directory's RegistrationNumber normalised
+	Brand            string `json:"brand"`
+	// Simulated is true when the institution is served by ofp's simulator;
+	// every figure derived from it must be labelled as simulated.
+	Simulated bool `json:"simulated,omitempty"`
+}
+
+// OpenDataPage is one page fetched from an open-data endpoint. Body holds the
+// bytes exactly as received (it may be malformed or truncated JSON).
+type OpenDataPage struct {
+	CollectionID string      `json:"collection_id"`
+	Institution  Institution `json:"institution"`
+	Family       string      `json:"family"`      // directory ApiFamilyType: "products-services", "opendata-accounts", ...
+	APIVersion   string      `json:"api_version"` // as the directory declares it: "1" (2021 style) or "1.0.1"
+	Product      string      `json:"product"`     // endpoint name: "personal-accounts", "business-loans", ...
+	URL          string      `json:"url"`         // the URL this page was fetched from
+	Page         int         `json:"page"`        // 1-based position in the pagination walk
+	StatusCode   int         `json:"status_code"`
+	FetchedAt    time.Time   `json:"fetched_at"`
+	Body         string      `json:"body"`
+	// RawObject is the lake key where the same bytes were landed for replay.
+	RawObject string `json:"raw_object,omitempty"`
+}
+
+// CollectionStatus is the outcome of collecting one institution in one run.
+type CollectionStatus struct {
+	CollectionID string      `json:"collection_id"`
+	Institution  Institution `json:"institution"`
+	StartedAt    time.Time   `json:"started_at"`
+	FinishedAt   time.Time   `json:"finished_at"`
+	Status       string      `json:"status"` // "ok", "partial", "failed"
+	Endpoints    int         `json:"endpoints"`
+	Pages        int         `json:"pages"`
+	FailedPages  int         `json:"failed_pages"`
+	Retries      int         `json:"retries"`
+	Errors       []string    `json:"errors,omitempty"` // one line per failed endpoint, no secrets
+}

@@ -1,0 +1,24 @@
+// Package oas owns the official Open Finance Brasil OpenAPI files that ofp
+// validates collected data against (embedded from specs/) and the
+// record-level validation built on them with kin-openapi.
+//
+// A "record" is one product item of an open-data response:
+//   - opendata-* families (1.0.x): one element of the 200 response's `data` array
+//     (found by walking the response schema of GET /<product>);
+//   - products-services v1: one element of the product array inside
+//     `data.brand.companies[]` (e.g. `personalAccounts`), found as the company
+//     schema's only array property whose items are objects;
+//   - directory-participants: one organisation of GET /participants.
+//
+// Version resolution (Resolve): specs are grouped by family and major version.
+// A declared version ("1", "1.0", "1.0.3", "v1") selects its major; the
+// preferred spec is the exact version when embedded, else the highest embedded
+// version not above the declared one, else the latest of that major. A record
+// is valid when it validates against ANY embedded minor revision of that
+// major (participants publish against different ones); when none accepts it,
+// the violations of the revision with the fewest violations are reported
+// (ties go to the preferred spec, then to the newer one).
+//
+// The package never fetches specs over the network, never mutates records and
+// never decides what a violation means for the data (pipelines do).
+package oas

@@ -1,0 +1,172 @@
+package opendata
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/oas"
+)
+
+var fetchedAt = time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)
+
+var testValidator = func() *oas.Validator {
+	v, err := oas.New()
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
+
+func newTestTransformer(t testing.TB) (*Transformer, *memory.CheckedAllocator) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	tr := NewTransformer(testValidator, mem, nil)
+	t.Cleanup(func() {
+		tr.Release()
+		mem.AssertSize(t, 0)
+	})
+	return tr, mem
+}
+
+func readTestdata(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func page(family, version, product, body string) events.OpenDataPage {
+	return events.OpenDataPage{
+		CollectionID: "col-1",
+		Institution: events.Institution{OrganisationID: "org-1", OrganisationName: "Org One",
+			CNPJ: "11111111000111", Brand: "Directory Brand", Simulated: true},
+		Family: family, APIVersion: version, Product: product,
+		URL: "https://bank.example/open-banking/" + family + "/v1/" + product, Page: 1,
+		StatusCode: 200, FetchedAt: fetchedAt, Body: body, RawObject: "raw/obj-1.json",
+	}
+}
+
+func envelope(t testing.TB, typ string, payload any) []byte {
+	t.Helper()
+	env, err := events.New("ev-1", typ, "ingest", "org-1", fetchedAt, payload)
+	require.NoError(t, err)
+	b, err := json.Marshal(env)
+	require.NoError(t, err)
+	return b
+}
+
+func pageValue(t testing.TB, p events.OpenDataPage) []byte {
+	return envelope(t, events.TypeOpenDataPage, p)
+}
+
+// flush returns the rows of every dataset as maps column -> value; decimals
+// as their exact 6-decimal string (nil when null), timestamps as time.Time.
+func flush(t *testing.T, tr *Transformer) map[string][]map[string]any {
+	t.Helper()
+	recs := tr.Flush()
+	out := map[string][]map[string]any{}
+	for name, rec := range recs {
+		require.True(t, rec.Schema().Equal(Schema(name)), name)
+		out[name] = recordRows(t, rec)
+		rec.Release()
+	}
+	return out
+}
+
+func recordRows(t *testing.T, rec arrow.RecordBatch) []map[string]any {
+	t.Helper()
+	rows := make([]map[string]any, rec.NumRows())
+	for i := range rows {
+		rows[i] = map[string]any{}
+	}
+	for c, f := range rec.Schema().Fields() {
+		col := rec.Column(c)
+		for i := range rows {
+			if col.IsNull(i) {
+				rows[i][f.Name] = nil
+				continue
+			}
+			switch a := col.(type) {
+			case *array.String:
+				rows[i][f.Name] = a.Value(i)
+			case *array.Decimal128:
+				dt := a.DataType().(*arrow.Decimal128Type)
+				require.Equal(t, int32(18), dt.Precision)
+				require.Equal(t, int32(6), dt.Scale)
+				rows[i][f.Name] = a.Value(i).ToString(6)
+			case *array.Int32:
+				rows[i][f.Name] = a.Value(i)
+			case *array.Int64:
+				rows[i][f.Name] = a.Value(i)
+			case *array.Boolean:
+				rows[i][f.Name] = a.Value(i)
+			case *array.Timestamp:
+				rows[i][f.Name] = a.Value(i).ToTime(arrow.Microsecond).UTC()
+			default:
+				t.Fatalf("unexpected column type %T", col)
+			}
+		}
+	}
+	return rows
+}
+
+func only(t *testing.T, rows []map[string]any, where func(map[string]any) bool) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range rows {
+		if where(r) {
+			found = append(found, r)
+		}
+	}
+	require.Len(t, found, 1)
+	return found[0]
+}
+
+func hasFlag(r map[string]any, flag string) bool {
+	for _, f := range strings.Split(r["flags"].(string), ";") {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// fixBands rewrites every prices/applications array of a decoded document so
+// that its intervals are 1_FAIXA..4_FAIXA (the staged examples repeat 1_FAIXA).
+func fixBands(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if arr, ok := c.([]any); ok && (k == "prices" || k == "applications") {
+				for i, e := range arr {
+					if m, ok := e.(map[string]any); ok {
+						m["interval"] = bandNames[i%4]
+					}
+				}
+			}
+			fixBands(c)
+		}
+	case []any:
+		for _, c := range x {
+			fixBands(c)
+		}
+	}
+}
+
+func mutateJSON(t testing.TB, body string, f func(doc map[string]any)) string {
+	t.Helper()
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	f(doc)
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return string(b)
+}

@@ -1,0 +1,91 @@
+package opendata
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Dataset names (= lake prefixes = warehouse tables).
+const (
+	DatasetFees        = "opendata_fees"
+	DatasetRates       = "opendata_rates"
+	DatasetFindings    = "opendata_findings"
+	DatasetQuarantine  = "opendata_quarantine"
+	DatasetPages       = "opendata_pages"
+	DatasetCollections = "opendata_collections"
+)
+
+// Datasets lists every dataset the Transformer produces.
+var Datasets = []string{DatasetFees, DatasetRates, DatasetFindings, DatasetQuarantine, DatasetPages, DatasetCollections}
+
+var (
+	tStr = arrow.BinaryTypes.String
+	tDec = &arrow.Decimal128Type{Precision: 18, Scale: 6}
+	tTS  = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	tI32 = arrow.PrimitiveTypes.Int32
+	tI64 = arrow.PrimitiveTypes.Int64
+	tB   = arrow.FixedWidthTypes.Boolean
+)
+
+func col(name string, t arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: t} }
+
+func nullable(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
+}
+
+func decCol(name string) arrow.Field { return nullable(name, tDec) }
+
+var commonCols = []arrow.Field{
+	col("collection_id", tStr), col("collected_at", tTS),
+	col("organisation_id", tStr), col("organisation_name", tStr),
+	col("institution_cnpj", tStr), col("institution_name", tStr),
+	col("brand", tStr), col("simulated", tB),
+	col("family", tStr), col("api_version", tStr), col("product", tStr), col("segment", tStr),
+}
+
+var trailingCols = []arrow.Field{
+	col("src_topic", tStr), col("src_partition", tI32), col("src_offset", tI64), col("item_index", tI32),
+}
+
+func withCommon(mid ...arrow.Field) *arrow.Schema {
+	fs := append(append(append([]arrow.Field{}, commonCols...), mid...), trailingCols...)
+	return arrow.NewSchema(fs, nil)
+}
+
+var schemas = map[string]*arrow.Schema{
+	DatasetFees: withCommon(
+		col("product_type", tStr), col("fee_group", tStr), col("service_code", tStr), col("service_name", tStr),
+		col("charging_trigger", tStr), col("currency", tStr), decCol("minimum"), decCol("maximum"),
+		decCol("band1_median"), decCol("band2_median"), decCol("band3_median"), decCol("band4_median"),
+		decCol("band1_customers"), decCol("band2_customers"), decCol("band3_customers"), decCol("band4_customers"),
+		col("flags", tStr),
+	),
+	DatasetRates: withCommon(
+		col("product_type", tStr), col("indexer", tStr), decCol("rate"),
+		decCol("band1_rate"), decCol("band2_rate"), decCol("band3_rate"), decCol("band4_rate"),
+		decCol("band1_customers"), decCol("band2_customers"), decCol("band3_customers"), decCol("band4_customers"),
+		decCol("minimum_rate"), decCol("maximum_rate"), col("flags", tStr),
+	),
+	DatasetFindings: withCommon(
+		col("url", tStr), col("page", tI32), col("record_index", tI32),
+		col("field", tStr), col("rule", tStr), col("message", tStr),
+	),
+	DatasetQuarantine: withCommon(
+		col("url", tStr), col("page", tI32), col("record_index", tI32),
+		col("kind", tStr), col("reason", tStr), col("raw", tStr),
+	),
+	DatasetPages: withCommon(
+		col("url", tStr), col("page", tI32), col("status_code", tI32), col("bytes", tI64), col("records", tI32),
+		nullable("parse_error", tStr), nullable("raw_object", tStr),
+	),
+	DatasetCollections: arrow.NewSchema(append([]arrow.Field{
+		col("collection_id", tStr), col("organisation_id", tStr), col("organisation_name", tStr),
+		col("institution_cnpj", tStr), col("brand", tStr), col("simulated", tB),
+		col("started_at", tTS), col("finished_at", tTS), col("status", tStr),
+		col("endpoints", tI32), col("pages", tI32), col("failed_pages", tI32), col("retries", tI32),
+		nullable("errors", tStr),
+	}, trailingCols...), nil),
+}
+
+// Schema returns the Arrow schema of dataset (nil for an unknown name).
+// Column order is the Parquet and warehouse column order.
+func Schema(dataset string) *arrow.Schema { return schemas[dataset] }

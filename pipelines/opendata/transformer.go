@@ -1,0 +1,675 @@
+package opendata
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/oas"
+)
+
+// Quarantine kinds.
+const (
+	KindPage   = "page"
+	KindRecord = "record"
+	KindFee    = "fee"
+	KindRate   = "rate"
+)
+
+// maxRawBytes caps the raw column of a quarantine row; the complete bytes
+// stay in the lake (opendata_pages.raw_object) for replay.
+const maxRawBytes = 64 << 10
+
+// validationCacheSize bounds the validation cache (entries, not bytes).
+const validationCacheSize = 1 << 16
+
+// productKeys maps the endpoint name to the products-services v1 key of the
+// product array inside data.brand.companies[].
+var productKeys = map[string]string{
+	"personal-accounts":                     "personalAccounts",
+	"business-accounts":                     "businessAccounts",
+	"personal-loans":                        "personalLoans",
+	"business-loans":                        "businessLoans",
+	"personal-credit-cards":                 "personalCreditCards",
+	"business-credit-cards":                 "businessCreditCards",
+	"personal-financings":                   "personalFinancings",
+	"business-financings":                   "businessFinancings",
+	"personal-invoice-financings":           "personalInvoiceFinancings",
+	"business-invoice-financings":           "businessInvoiceFinancings",
+	"personal-unarranged-account-overdraft": "personalUnarrangedAccountOverdraft",
+	"business-unarranged-account-overdraft": "businessUnarrangedAccountOverdraft",
+}
+
+// productKeyList is the values of productKeys in a fixed order.
+var productKeyList = func() []string {
+	var out []string
+	for _, k := range productKeys {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}()
+
+// Transformer turns raw Kafka records of ofp.opendata.raw into Arrow rows.
+// It is not safe for concurrent use: one per consumer goroutine.
+type Transformer struct {
+	v      *oas.Validator
+	mem    memory.Allocator
+	log    *slog.Logger
+	tables map[string]*table
+
+	seed  maphash.Seed
+	cache map[uint64]validation
+
+	// per-Add state
+	src   source
+	flags flagSet
+}
+
+type source struct {
+	topic     string
+	partition int32
+	offset    int64
+	ordinal   map[string]int32
+}
+
+type validation struct {
+	violations []oas.Violation
+}
+
+type table struct {
+	rb   *array.RecordBuilder
+	b    []array.Builder
+	rows int
+}
+
+// NewTransformer builds a Transformer. v may be nil, which disables schema
+// validation (every page gets one "unknown_spec" finding).
+func NewTransformer(v *oas.Validator, mem memory.Allocator, log *slog.Logger) *Transformer {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := &Transformer{v: v, mem: mem, log: log, tables: map[string]*table{},
+		seed: maphash.MakeSeed(), cache: map[uint64]validation{}}
+	for _, name := range Datasets {
+		rb := array.NewRecordBuilder(mem, schemas[name])
+		t.tables[name] = &table{rb: rb, b: rb.Fields()}
+	}
+	t.src.ordinal = map[string]int32{}
+	return t
+}
+
+// Flush returns one record per dataset that received rows since the last
+// Flush and resets the builders. The caller releases the records.
+func (t *Transformer) Flush() map[string]arrow.RecordBatch {
+	out := map[string]arrow.RecordBatch{}
+	for name, tb := range t.tables {
+		if tb.rows == 0 {
+			continue
+		}
+		out[name] = tb.rb.NewRecordBatch()
+		tb.rows = 0
+	}
+	return out
+}
+
+// Release frees the builders; the Transformer cannot be used afterwards.
+func (t *Transformer) Release() {
+	for _, tb := range t.tables {
+		tb.rb.Release()
+	}
+}
+
+// pageCtx holds the common columns and the page columns of rows from one page.
+type pageCtx struct {
+	collectionID                              string
+	collectedAt                               time.Time
+	orgID, orgName, cnpj, instName, brand     string
+	simulated                                 bool
+	family, apiVersion, product, segment, url string
+	page                                      int32
+}
+
+// Add appends the rows derived from one Kafka record. It never fails on bad
+// content: what cannot be used becomes opendata_quarantine or
+// opendata_findings rows.
+func (t *Transformer) Add(topic string, partition int32, offset int64, value []byte) {
+	t.src.topic, t.src.partition, t.src.offset = topic, partition, offset
+	clear(t.src.ordinal)
+
+	env, err := events.Decode(value)
+	if err != nil {
+		t.quarantine(&pageCtx{}, -1, KindPage, err.Error(), value)
+		return
+	}
+	switch env.Type {
+	case events.TypeOpenDataPage:
+		var p events.OpenDataPage
+		if err := json.Unmarshal(env.Payload, &p); err != nil {
+			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not an open-data page: "+err.Error(), env.Payload)
+			return
+		}
+		t.addPage(&p)
+	case events.TypeOpenDataCollection:
+		var c events.CollectionStatus
+		if err := json.Unmarshal(env.Payload, &c); err != nil {
+			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not a collection status: "+err.Error(), env.Payload)
+			return
+		}
+		t.addCollection(&c)
+	default:
+		t.quarantine(&pageCtx{}, -1, KindPage, fmt.Sprintf("unexpected event type %q", env.Type), value)
+	}
+}
+
+func segmentOf(product string) string {
+	switch {
+	case strings.HasPrefix(product, "personal-"):
+		return "personal"
+	case strings.HasPrefix(product, "business-"):
+		return "business"
+	}
+	return ""
+}
+
+// record is one product item with the company it was listed under (v1).
+type record struct {
+	raw                  json.RawMessage
+	companyName, company string // v1 company name and CNPJ
+	brand                string // v1 data.brand.name
+}
+
+func (t *Transformer) addPage(p *events.OpenDataPage) {
+	c := &pageCtx{
+		collectionID: p.CollectionID, collectedAt: p.FetchedAt.UTC(),
+		orgID: p.Institution.OrganisationID, orgName: p.Institution.OrganisationName,
+		cnpj: p.Institution.CNPJ, instName: p.Institution.OrganisationName, brand: p.Institution.Brand,
+		simulated: p.Institution.Simulated, family: p.Family, apiVersion: p.APIVersion,
+		product: p.Product, segment: segmentOf(p.Product), url: p.URL, page: int32(p.Page),
+	}
+	records, reason := t.pageRecords(c, p)
+	if reason != "" {
+		t.quarantine(c, -1, KindPage, reason, []byte(p.Body))
+		t.pageRow(c, p, 0, reason)
+		return
+	}
+	validate := t.v != nil
+	if validate {
+		if _, err := t.v.Resolve(p.Family, p.APIVersion, p.Product); err != nil {
+			validate = false
+			t.finding(c, -1, "", "unknown_spec", err.Error())
+		}
+	} else {
+		t.finding(c, -1, "", "unknown_spec", "no validator configured")
+	}
+	for i := range records {
+		t.addRecord(c, int32(i), &records[i], validate)
+	}
+	t.pageRow(c, p, len(records), "")
+}
+
+// pageRecords splits a page body into product records, or says why the page
+// cannot be read.
+func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record, string) {
+	if p.StatusCode < 200 || p.StatusCode > 299 {
+		return nil, fmt.Sprintf("HTTP status %d", p.StatusCode)
+	}
+	key, known := productKeys[p.Product]
+	if !known {
+		return nil, fmt.Sprintf("product %q is not a fee/rate product", p.Product)
+	}
+	body := []byte(p.Body)
+	if !json.Valid(body) {
+		return nil, "body is not valid JSON (malformed or truncated)"
+	}
+	switch {
+	case p.Family == "products-services":
+		var pg pageV1
+		if err := json.Unmarshal(body, &pg); err != nil {
+			return nil, "unexpected products-services page shape: " + jsonReason(err)
+		}
+		if pg.Data.Brand.Companies == nil {
+			return nil, "unexpected products-services page shape: no data.brand.companies array"
+		}
+		var out []record
+		for ci, raw := range pg.Data.Brand.Companies {
+			var comp companyV1
+			if err := json.Unmarshal(raw, &comp); err != nil || comp == nil {
+				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d] is not an object", ci), raw)
+				continue
+			}
+			var name, cnpj, cnpjs text
+			_ = json.Unmarshal(comp["name"], &name)
+			_ = json.Unmarshal(comp["cnpjNumber"], &cnpj)
+			_ = json.Unmarshal(comp["cnpjNumbers"], &cnpjs) // products-services 1.0.0 spelling
+			r := record{companyName: name.str(), company: cnpj.str(), brand: pg.Data.Brand.Name.str()}
+			if r.company == "" {
+				r.company = cnpjs.str()
+			}
+			list, used := comp[key], key
+			if list == nil {
+				for _, k := range productKeyList { // a product array under another product's key
+					if comp[k] != nil {
+						list, used = comp[k], k
+						break
+					}
+				}
+				if list == nil {
+					t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d", ci), "no_products",
+						fmt.Sprintf("company lists no %q array", key))
+					continue
+				}
+				t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d/%s", ci, used), "product_key",
+					fmt.Sprintf("products listed under %q, expected %q", used, key))
+			}
+			var items []json.RawMessage
+			if err := json.Unmarshal(list, &items); err != nil {
+				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d].%s is not an array", ci, used), list)
+				continue
+			}
+			for _, it := range items {
+				r.raw = it
+				out = append(out, r)
+			}
+		}
+		return out, ""
+	case strings.HasPrefix(p.Family, "opendata-"):
+		var pg struct {
+			Data rawList `json:"data"`
+		}
+		if err := json.Unmarshal(body, &pg); err != nil {
+			return nil, "unexpected opendata page shape: " + jsonReason(err)
+		}
+		if !pg.Data.present || pg.Data.bad != nil {
+			return nil, "unexpected opendata page shape: no data array"
+		}
+		out := make([]record, len(pg.Data.items))
+		for i, it := range pg.Data.items {
+			out[i].raw = it
+		}
+		return out, ""
+	}
+	return nil, fmt.Sprintf("family %q is not an open-data fee/rate family", p.Family)
+}
+
+func jsonReason(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s is a JSON %s", te.Field, te.Value)
+	}
+	return err.Error()
+}
+
+// violations validates one record, memoising by content: collections repeat
+// the same products day after day.
+func (t *Transformer) violations(c *pageCtx, raw json.RawMessage) []oas.Violation {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	h.WriteString(c.family)
+	h.WriteByte(0)
+	h.WriteString(c.apiVersion)
+	h.WriteByte(0)
+	h.WriteString(c.product)
+	h.WriteByte(0)
+	h.Write(raw)
+	key := h.Sum64()
+	if v, ok := t.cache[key]; ok {
+		return v.violations
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return []oas.Violation{{Rule: "json", Message: err.Error()}}
+	}
+	res, err := t.v.Validate(c.family, c.apiVersion, c.product, doc)
+	if err != nil { // resolved once per page already; kept for safety
+		return []oas.Violation{{Rule: "unknown_spec", Message: err.Error()}}
+	}
+	if len(t.cache) >= validationCacheSize {
+		clear(t.cache)
+	}
+	t.cache[key] = validation{violations: res.Violations}
+	return res.Violations
+}
+
+// rowCtx is what one record contributes to its fee and rate rows.
+type rowCtx struct {
+	*pageCtx
+	productType string
+	schemaBad   bool
+	recordIndex int32
+}
+
+func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool) {
+	var viol []oas.Violation
+	if validate {
+		viol = t.violations(c, r.raw)
+		for _, v := range viol {
+			t.finding(c, idx, v.Field, v.Rule, v.Message)
+		}
+	}
+	var prod productJSON
+	if err := json.Unmarshal(r.raw, &prod); err != nil {
+		t.quarantine(c, idx, KindRecord, "record is not a product object: "+jsonReason(err), r.raw)
+		return
+	}
+	// Record-level columns: the record's own participant/company wins over
+	// the directory's view of the institution.
+	rc := *c
+	if r.company != "" {
+		rc.cnpj = r.company
+	}
+	if r.companyName != "" {
+		rc.instName = r.companyName
+	}
+	if r.brand != "" {
+		rc.brand = r.brand
+	}
+	if pp := prod.Participant; pp != nil {
+		if s := pp.CNPJNumber.str(); s != "" {
+			rc.cnpj = s
+		}
+		if s := pp.Name.str(); s != "" {
+			rc.instName = s
+		}
+		if s := pp.Brand.str(); s != "" {
+			rc.brand = s
+		}
+	}
+	ctx := rowCtx{pageCtx: &rc, schemaBad: len(viol) > 0, recordIndex: idx, productType: prod.Type.str()}
+	if prod.Identification.raw != nil { // credit cards: identification.product.type
+		var id identificationJSON
+		if json.Unmarshal(prod.Identification.raw, &id) == nil && id.Product.Type.str() != "" {
+			ctx.productType = id.Product.Type.str()
+		}
+	}
+
+	if prod.Fees.bad != nil {
+		t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", prod.Fees.bad)
+	} else if prod.Fees.raw != nil {
+		var fees feesJSON
+		if err := json.Unmarshal(prod.Fees.raw, &fees); err != nil {
+			t.quarantine(&rc, idx, KindFee, "unknown fee shape: "+jsonReason(err), prod.Fees.raw)
+		} else {
+			t.addFees(&ctx, "priorityServices", false, &fees.PriorityServices)
+			t.addFees(&ctx, "otherServices", false, &fees.OtherServices)
+			t.addFees(&ctx, "services", false, &fees.Services)
+		}
+	}
+	t.addFees(&ctx, "serviceBundles", true, &prod.ServiceBundles)
+
+	t.addRates(&ctx, "interestRates", &prod.InterestRates)
+	t.addRates(&ctx, "interestRate", &prod.InterestRate)
+	if prod.Interest.bad != nil {
+		t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", prod.Interest.bad)
+	} else if prod.Interest.raw != nil {
+		var in interestJSON
+		if err := json.Unmarshal(prod.Interest.raw, &in); err != nil {
+			t.quarantine(&rc, idx, KindRate, "unknown rate shape: "+jsonReason(err), prod.Interest.raw)
+		} else {
+			t.addRates(&ctx, "interest.rates", &in.Rates)
+			t.addRates(&ctx, "interest.instalmentRates", &in.InstalmentRates)
+		}
+	}
+}
+
+func (t *Transformer) addFees(ctx *rowCtx, group string, bundle bool, l *rawList) {
+	if l.bad != nil {
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", l.bad)
+		return
+	}
+	for _, raw := range l.items {
+		var f feeJSON
+		if err := json.Unmarshal(raw, &f); err != nil {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+jsonReason(err), raw)
+			continue
+		}
+		t.flags.list = t.flags.list[:0]
+		if ctx.schemaBad {
+			t.flags.add(FlagSchemaViolation)
+		}
+		row, reason := interpretFee(&f, group, bundle, &t.flags)
+		if reason != "" {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, reason, raw)
+			continue
+		}
+		t.feeRow(ctx, &row)
+	}
+}
+
+func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
+	if l.bad != nil {
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", l.bad)
+		return
+	}
+	for _, raw := range l.items {
+		var x rateJSON
+		if err := json.Unmarshal(raw, &x); err != nil {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+jsonReason(err), raw)
+			continue
+		}
+		t.flags.list = t.flags.list[:0]
+		if ctx.schemaBad {
+			t.flags.add(FlagSchemaViolation)
+		}
+		row, reason := interpretRate(&x, &t.flags)
+		if reason != "" {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, reason, raw)
+			continue
+		}
+		t.rateRow(ctx, &row)
+	}
+}
+
+// ---- row writers ----
+
+// row appends one row to a dataset column by column, in schema order.
+type row struct {
+	tb *table
+	i  int
+}
+
+func (t *Transformer) begin(dataset string) row {
+	tb := t.tables[dataset]
+	tb.rows++
+	return row{tb: tb}
+}
+
+func (r *row) str(s string) {
+	r.tb.b[r.i].(*array.StringBuilder).Append(s)
+	r.i++
+}
+
+func (r *row) optStr(s string) {
+	if s == "" {
+		r.tb.b[r.i].(*array.StringBuilder).AppendNull()
+	} else {
+		r.tb.b[r.i].(*array.StringBuilder).Append(s)
+	}
+	r.i++
+}
+
+func (r *row) dec(d dec) {
+	b := r.tb.b[r.i].(*array.Decimal128Builder)
+	if d.ok {
+		b.Append(decimal128.FromI64(d.v))
+	} else {
+		b.AppendNull()
+	}
+	r.i++
+}
+
+func (r *row) ts(at time.Time) {
+	r.tb.b[r.i].(*array.TimestampBuilder).Append(arrow.Timestamp(at.UnixMicro()))
+	r.i++
+}
+
+func (r *row) i32(v int32) {
+	r.tb.b[r.i].(*array.Int32Builder).Append(v)
+	r.i++
+}
+
+func (r *row) i64(v int64) {
+	r.tb.b[r.i].(*array.Int64Builder).Append(v)
+	r.i++
+}
+
+func (r *row) boolean(v bool) {
+	r.tb.b[r.i].(*array.BooleanBuilder).Append(v)
+	r.i++
+}
+
+func (r *row) common(c *pageCtx) {
+	r.str(c.collectionID)
+	r.ts(c.collectedAt)
+	r.str(c.orgID)
+	r.str(c.orgName)
+	r.str(c.cnpj)
+	r.str(c.instName)
+	r.str(c.brand)
+	r.boolean(c.simulated)
+	r.str(c.family)
+	r.str(c.apiVersion)
+	r.str(c.product)
+	r.str(c.segment)
+}
+
+func (t *Transformer) end(r *row, dataset string) {
+	n := t.src.ordinal[dataset]
+	t.src.ordinal[dataset] = n + 1
+	r.str(t.src.topic)
+	r.i32(t.src.partition)
+	r.i64(t.src.offset)
+	r.i32(n)
+}
+
+func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
+	rw := t.begin(DatasetFees)
+	r := &rw
+	r.common(ctx.pageCtx)
+	r.str(ctx.productType)
+	r.str(f.group)
+	r.str(f.code)
+	r.str(f.name)
+	r.str(f.trigger)
+	r.str(f.currency)
+	r.dec(f.min)
+	r.dec(f.max)
+	for _, d := range f.median {
+		r.dec(d)
+	}
+	for _, d := range f.customers {
+		r.dec(d)
+	}
+	r.str(f.flags)
+	t.end(r, DatasetFees)
+}
+
+func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
+	rw := t.begin(DatasetRates)
+	r := &rw
+	r.common(ctx.pageCtx)
+	r.str(ctx.productType)
+	r.str(x.indexer)
+	r.dec(x.rate)
+	for _, d := range x.bandRate {
+		r.dec(d)
+	}
+	for _, d := range x.custs {
+		r.dec(d)
+	}
+	r.dec(x.minRate)
+	r.dec(x.maxRate)
+	r.str(x.flags)
+	t.end(r, DatasetRates)
+}
+
+func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg string) {
+	rw := t.begin(DatasetFindings)
+	r := &rw
+	r.common(c)
+	r.str(c.url)
+	r.i32(c.page)
+	r.i32(recordIndex)
+	r.str(field)
+	r.str(rule)
+	r.str(msg)
+	t.end(r, DatasetFindings)
+}
+
+func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason string, raw []byte) {
+	t.log.Debug("opendata: quarantined", "kind", kind, "reason", reason, "url", c.url,
+		"topic", t.src.topic, "partition", t.src.partition, "offset", t.src.offset)
+	rw := t.begin(DatasetQuarantine)
+	r := &rw
+	r.common(c)
+	r.str(c.url)
+	r.i32(c.page)
+	r.i32(recordIndex)
+	r.str(kind)
+	r.str(reason)
+	r.str(rawText(raw))
+	t.end(r, DatasetQuarantine)
+}
+
+// rawText makes raw bytes storable as UTF-8, capped at maxRawBytes.
+func rawText(b []byte) string {
+	suffix := ""
+	if len(b) > maxRawBytes {
+		suffix = fmt.Sprintf("…(truncated, %d bytes)", len(b))
+		b = b[:maxRawBytes]
+	}
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s + suffix
+}
+
+func (t *Transformer) pageRow(c *pageCtx, p *events.OpenDataPage, records int, parseErr string) {
+	rw := t.begin(DatasetPages)
+	r := &rw
+	r.common(c)
+	r.str(c.url)
+	r.i32(c.page)
+	r.i32(int32(p.StatusCode))
+	r.i64(int64(len(p.Body)))
+	r.i32(int32(records))
+	r.optStr(parseErr)
+	r.optStr(p.RawObject)
+	t.end(r, DatasetPages)
+}
+
+func (t *Transformer) addCollection(s *events.CollectionStatus) {
+	rw := t.begin(DatasetCollections)
+	r := &rw
+	r.str(s.CollectionID)
+	r.str(s.Institution.OrganisationID)
+	r.str(s.Institution.OrganisationName)
+	r.str(s.Institution.CNPJ)
+	r.str(s.Institution.Brand)
+	r.boolean(s.Institution.Simulated)
+	r.ts(s.StartedAt.UTC())
+	r.ts(s.FinishedAt.UTC())
+	r.str(s.Status)
+	r.i32(int32(s.Endpoints))
+	r.i32(int32(s.Pages))
+	r.i32(int32(s.FailedPages))
+	r.i32(int32(s.Retries))
+	r.optStr(strings.Join(s.Errors, "\n"))
+	t.end(r, DatasetCollections)
+}

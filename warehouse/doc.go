@@ -1,0 +1,106 @@
+// Package warehouse owns ofp's DuckDB warehouse: the tables of every
+// open-data dataset (one per dataset of the column contract, plus a loads
+// log and a schema_version table), idempotent loading of local Parquet files
+// produced by the pipelines, the SQL models (fee and interest-rate
+// comparison, history, data quality, collection status), a typed Go query
+// API and the analytics HTTP API.
+//
+// It never reads or writes the lake (S3) itself — the caller downloads
+// Parquet objects with minio-go and hands over local paths — and it never
+// lets DuckDB fetch extensions (autoinstall/autoload are off; httpfs is not
+// used). The warehouse is derived data: `ofp warehouse rebuild` (Reset, then
+// Load every lake object) recreates it from the lake.
+//
+// # Concurrency and locking
+//
+// DuckDB allows one writing process per database file. The server that owns
+// the file (Open) serves analysts over the HTTP API. Commands that need the
+// data while a server runs use OpenSnapshot: it opens read-only, and if the
+// file is locked it copies the file to a temporary directory and opens the
+// copy (the writer checkpoints after each load so the copy is consistent).
+//
+// # Loading
+//
+// Load(dataset, file, SourceRange) deletes the dataset's rows whose
+// (src_topic, src_partition) match and src_offset is in [First, Last], then
+// inserts the file BY NAME, in one transaction, and appends to the loads log.
+// Loading a file twice or a re-batched overlapping range leaves every
+// (src_topic, src_partition, src_offset, item_index) exactly once. A file
+// whose rows fall outside its declared range is refused (ErrSourceMismatch).
+//
+// # Comparison rules
+//
+//   - Latest collection: per (organisation_id, institution_cnpj, brand,
+//     product) the collection_id with the latest collected_at is used; older
+//     collections only appear in the history. (Per product, so that one
+//     failed endpoint in the latest run does not drop the institution's other
+//     products.)
+//   - One row per institution and group: if a key appears twice in one
+//     collection (a redelivered page), the row with the lowest source
+//     position is kept.
+//   - Group key: fees (product, segment, product_type, service_code,
+//     currency) — currency is part of the key because amounts in different
+//     currencies are not comparable (non-BRL rows are flagged upstream);
+//     rates (product, segment, product_type, indexer).
+//   - Weighted estimate = Σ band_i value × band_i customer share, computed
+//     exactly in DECIMAL(38,12) and cast to DECIMAL(18,6), which ROUNDS HALF
+//     AWAY FROM ZERO (0.0000005 -> 0.000001). NULL if any of the eight inputs
+//     is NULL. It is an estimate: the band values are band medians.
+//   - Rank: standard competition ranking (1, 2, 2, 4), 1 = cheapest/lowest,
+//     ordered by weighted estimate, then band-1 value, then institution name;
+//     NULL estimates rank last. Ties therefore need equal estimate, band-1
+//     value and name.
+//   - Group statistics: group_size (institutions in the group), group_min,
+//     group_max, spread = group_max − group_min (of the weighted estimates),
+//     cheapest / most_expensive = institution name with the lowest / highest
+//     estimate (same tie-breaks; null when no estimate exists).
+//   - Filters product, segment, product_type, service_code/indexer, currency,
+//     simulated and include_flagged define the compared population (they act
+//     before ranking); institution (CNPJ exact, or case-insensitive substring
+//     of name or brand) only selects which ranked rows are returned.
+//
+// # CONTRACT: analytics HTTP API (/analytics/v1)
+//
+// All endpoints are GET, take filters in the query string, answer
+// Cache-Control: no-store, and accept format=json (default) or format=csv
+// (a header row; arrays spread as band1_…band4_ columns; flags ";"-joined;
+// NULL as an empty cell). Unknown or repeated parameters and bad values are
+// 400 with {"errors":[{"code":"INVALID_PARAMETER","title","detail"}],
+// "meta":{"requestDateTime"}}; other methods 405; server faults 500 (no
+// details leaked). JSON bodies are arrays ([] when empty). Decimals are JSON
+// strings with exactly 6 decimals (e.g. "45.000000"), never numbers; NULL
+// decimals are null. Times are RFC 3339 UTC. Every row has "simulated": true
+// when its figures come from ofp's simulator; consumers must label them.
+//
+//	GET /analytics/v1/fees   ?product&segment(personal|business)&product_type&service_code
+//	                         &institution&currency&include_flagged(default true)&simulated
+//	  [{institution_cnpj, institution_name, brand, organisation_id, product, segment,
+//	    product_type, service_code, service_name, currency, minimum, maximum,
+//	    band_medians[4], band_customer_rates[4] (band 1 first), weighted_estimate,
+//	    rank, collection_id, collected_at, flags[] (empty = clean), simulated,
+//	    group_size, group_min, group_max, spread, cheapest, most_expensive}]
+//	GET /analytics/v1/rates  ?product&segment&product_type&indexer&institution
+//	                         &include_flagged&simulated
+//	  [{institution_cnpj, institution_name, brand, organisation_id, product, segment,
+//	    product_type, indexer, rate, minimum_rate, maximum_rate, band_rates[4],
+//	    band_customer_rates[4], weighted_estimate, rank (1 = lowest), collection_id,
+//	    collected_at, flags, simulated, group_size, group_min, group_max, spread,
+//	    cheapest (lowest), most_expensive (highest)}]
+//	GET /analytics/v1/fees/history  ?institution&product&segment&product_type
+//	                                &service_code&currency&simulated&changes_only
+//	  [{identity and key fields, collection_id, collected_at, minimum, maximum,
+//	    band_medians, band_customer_rates, weighted_estimate, flags, simulated,
+//	    previous{minimum, maximum, band_medians, band_customer_rates,
+//	    weighted_estimate} | null, previous_collected_at | null, changed,
+//	    changed_fields[]}]   one point per collection, oldest first per series
+//	GET /analytics/v1/rates/history ?institution&product&segment&product_type
+//	                                &indexer&simulated&changes_only   (same shape, rate fields)
+//	GET /analytics/v1/quality       ?institution&all (default: latest collection only)
+//	  [{organisation_id, institution_cnpj, institution_name, brand, simulated,
+//	    collection_id, collected_at, category (pages|pages_with_errors|finding|
+//	    quarantine), kind (quarantine kind), detail (rule or reason), count}]
+//	GET /analytics/v1/collections   ?institution&all (default: latest run per institution)
+//	  [{collection_id, organisation_id, organisation_name, institution_cnpj, brand,
+//	    simulated, started_at, finished_at, status, endpoints, pages, failed_pages,
+//	    retries, errors[]}]
+package warehouse

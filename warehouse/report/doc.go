@@ -1,0 +1,11 @@
+// Package report renders warehouse comparison results for people and files:
+// aligned text tables for terminals, CSV and JSON (the same encodings as the
+// analytics API), and plain-text horizontal bar charts of the weighted
+// estimates of one comparison group.
+//
+// Every rendering labels simulated figures. Decimals are shown exactly as the
+// warehouse returns them, only trailing zeros beyond two decimals trimmed in
+// tables (never rounded); charts scale bars, not numbers.
+//
+// It owns no data and never queries the warehouse itself.
+package report

@@ -1,0 +1,522 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+)
+
+// Errors a caller can react to.
+var (
+	// ErrUnknownDataset means Load was asked for a dataset this warehouse has
+	// no table for: the caller's dataset name is wrong or the binaries differ.
+	ErrUnknownDataset = errors.New("warehouse: unknown dataset")
+	// ErrReadOnly means a write was attempted on a store opened read-only:
+	// write through the process that owns the database file instead.
+	ErrReadOnly = errors.New("warehouse: store is read-only")
+	// ErrSourceMismatch means a Parquet file holds rows outside the source
+	// range it was loaded for; loading it would break idempotency. Fix the
+	// caller (the object name and the file content disagree).
+	ErrSourceMismatch = errors.New("warehouse: parquet rows outside the declared source range")
+	// ErrSchemaMismatch means the database file was written by a binary with
+	// another schema version. Rebuild it (`ofp warehouse rebuild`) with this binary.
+	ErrSchemaMismatch = errors.New("warehouse: schema version mismatch")
+)
+
+// Options tune the DuckDB engine of a Store.
+type Options struct {
+	// MemoryLimit is DuckDB's memory_limit, e.g. "1GB". Empty keeps DuckDB's
+	// default (80% of RAM), which is rarely what a shared host wants.
+	MemoryLimit string
+	// Threads is DuckDB's worker thread count; 0 keeps DuckDB's default (all cores).
+	Threads int
+	// Logger receives load and migration events; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultOptions suits a small shared host.
+func DefaultOptions() Options {
+	return Options{MemoryLimit: "1GB", Threads: 2}
+}
+
+var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*[A-Za-z]{0,3}$`)
+
+func (o Options) validate() error {
+	if o.MemoryLimit != "" && !memoryLimitRE.MatchString(o.MemoryLimit) {
+		return fmt.Errorf("warehouse: memory limit %q is not like \"1GB\" or \"512MB\"", o.MemoryLimit)
+	}
+	if o.Threads < 0 {
+		return fmt.Errorf("warehouse: threads must be >= 0, got %d", o.Threads)
+	}
+	return nil
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (o Options) dsn(path string, readOnly bool) string {
+	v := url.Values{}
+	// The lake is read by the caller; DuckDB must never fetch extensions.
+	v.Set("autoinstall_known_extensions", "false")
+	v.Set("autoload_known_extensions", "false")
+	if o.MemoryLimit != "" {
+		v.Set("memory_limit", o.MemoryLimit)
+	}
+	if o.Threads > 0 {
+		v.Set("threads", strconv.Itoa(o.Threads))
+	}
+	if readOnly {
+		v.Set("access_mode", "read_only")
+	}
+	return path + "?" + v.Encode()
+}
+
+// Store is a DuckDB warehouse file. It is safe for concurrent use; loads are
+// serialised inside one Store. Only one process may open a file for writing.
+type Store struct {
+	db       *sql.DB
+	path     string
+	readOnly bool
+	log      *slog.Logger
+	loadMu   sync.Mutex
+	cleanup  func() error
+}
+
+// Open opens (creating if needed) the warehouse at path for reading and
+// writing and brings its tables to SchemaVersion. A warehouse of an older
+// schema version has its tables recreated empty (it is derived data; rebuild
+// it from the lake); a newer one is refused with ErrSchemaMismatch.
+func Open(path string, opts Options) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("duckdb", opts.dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, log: opts.logger()}
+	if err := s.migrate(context.Background()); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens an existing warehouse without writing to it. It fails
+// while another process holds the file for writing (DuckDB's file lock); use
+// OpenSnapshot, or the owning server's HTTP API, in that case.
+func OpenReadOnly(path string, opts Options) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
+	}
+	db, err := sql.Open("duckdb", opts.dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
+	}
+	s := &Store{db: db, path: path, readOnly: true, log: opts.logger()}
+	v, err := s.version(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if v != SchemaVersion {
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
+	}
+	return s, nil
+}
+
+// OpenSnapshot opens path read-only; when that fails because another handle
+// holds the file (a running server), it copies the database file (and its
+// write-ahead log, if any) to a temporary directory and opens the copy
+// read-only. The copy shows the data as of the copy; Close removes it. The
+// writer checkpoints after every load, so the copy is normally consistent; if
+// the copy happens during a checkpoint the open may fail: retry.
+func OpenSnapshot(path string, opts Options) (*Store, error) {
+	s, err := OpenReadOnly(path, opts)
+	if err == nil {
+		return s, nil
+	}
+	if !isLockError(err) {
+		return nil, err
+	}
+	dir, derr := os.MkdirTemp("", "ofp-warehouse-snapshot-")
+	if derr != nil {
+		return nil, fmt.Errorf("warehouse: snapshot of %s: %w", path, derr)
+	}
+	cp := filepath.Join(dir, filepath.Base(path))
+	if cerr := copyFile(path, cp); cerr != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("warehouse: snapshot of %s: %w", path, cerr)
+	}
+	if _, serr := os.Stat(path + ".wal"); serr == nil {
+		if cerr := copyFile(path+".wal", cp+".wal"); cerr != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("warehouse: snapshot of %s: %w", path, cerr)
+		}
+	}
+	s, err = OpenReadOnly(cp, opts)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("warehouse: open snapshot of %s: %w", path, err)
+	}
+	s.cleanup = func() error { return os.RemoveAll(dir) }
+	s.log.Info("warehouse opened as a snapshot copy", "path", path, "copy", cp)
+	return s, nil
+}
+
+func isLockError(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "Could not set lock") || strings.Contains(m, "Conflicting lock") ||
+		strings.Contains(m, "different configuration")
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Close closes the database (and removes a snapshot copy).
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.cleanup != nil {
+		if cerr := s.cleanup(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// ReadOnly reports whether the store refuses writes.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// DB exposes the database handle for ad-hoc SQL (benchmarks, the CLI's sql
+// command). Do not write through it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: read schema version of %s (is it an ofp warehouse?): %w", s.path, err)
+	}
+	return int(v.Int64), nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, createSchemaVersionSQL); err != nil {
+		return fmt.Errorf("warehouse: create schema_version: %w", err)
+	}
+	v, err := s.version(ctx)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: %s has version %d, newer than this binary's %d; use a newer binary", ErrSchemaMismatch, s.path, v, SchemaVersion)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("warehouse: migrate: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if v != 0 && v < SchemaVersion {
+		s.log.Warn("warehouse schema is older than this binary: tables recreated empty; run `ofp warehouse rebuild` to reload the lake",
+			"path", s.path, "from", v, "to", SchemaVersion)
+		if err := dropAll(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := createAll(ctx, tx); err != nil {
+		return err
+	}
+	if v != SchemaVersion {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, SchemaVersion, time.Now().UTC()); err != nil {
+			return fmt.Errorf("warehouse: record schema version: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("warehouse: migrate: %w", err)
+	}
+	return nil
+}
+
+func createAll(ctx context.Context, tx *sql.Tx) error {
+	for _, name := range Datasets() {
+		if _, err := tx.ExecContext(ctx, createTableSQL(name)); err != nil {
+			return fmt.Errorf("warehouse: create table %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
+		return fmt.Errorf("warehouse: create table loads: %w", err)
+	}
+	return nil
+}
+
+func dropAll(ctx context.Context, tx *sql.Tx) error {
+	for _, name := range append(Datasets(), "loads") {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			return fmt.Errorf("warehouse: drop table %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Reset drops and recreates every table (datasets and the loads log), leaving
+// an empty warehouse of the current schema. `ofp warehouse rebuild` calls it
+// before reloading the lake.
+func (s *Store) Reset(ctx context.Context) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("warehouse: reset: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := dropAll(ctx, tx); err != nil {
+		return err
+	}
+	if err := createAll(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("warehouse: reset: %w", err)
+	}
+	s.checkpoint(ctx)
+	return nil
+}
+
+// SourceRange names the Kafka records a Parquet file was built from: every
+// row of the file has src_topic = Topic, src_partition = Partition and
+// First <= src_offset <= Last.
+type SourceRange struct {
+	Topic     string
+	Partition int32
+	First     int64
+	Last      int64
+}
+
+func (r SourceRange) validate() error {
+	if r.Topic == "" || r.Partition < 0 || r.First < 0 || r.First > r.Last {
+		return fmt.Errorf("warehouse: invalid source range %+v (want a topic, partition >= 0 and 0 <= first <= last)", r)
+	}
+	return nil
+}
+
+// Load loads a local Parquet file of dataset, produced from the records of
+// src. It is idempotent: in one transaction it deletes the dataset's rows of
+// src (same topic and partition, offset within [First, Last]) and inserts the
+// file's rows, so loading the same file again, or a re-batched range that
+// overlaps earlier ones, leaves every (src_topic, src_partition, src_offset,
+// item_index) exactly once. The file's columns must be the dataset's contract
+// columns (matched by name). It returns the number of rows inserted.
+func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src SourceRange) (int64, error) {
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
+	want, ok := datasets[dataset]
+	if !ok {
+		return 0, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, dataset, strings.Join(Datasets(), ", "))
+	}
+	if err := src.validate(); err != nil {
+		return 0, err
+	}
+	if err := s.checkColumns(ctx, dataset, parquetPath, want); err != nil {
+		return 0, err
+	}
+
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: load %s: %w", parquetPath, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var outside int64
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
+		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
+		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
+		parquetPath, src.Topic, src.Partition, src.First, src.Last).Scan(&outside)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: check source columns of %s: %w", parquetPath, err)
+	}
+	if outside > 0 {
+		return 0, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, parquetPath, src.Topic, src.Partition, src.First, src.Last)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+dataset+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
+		src.Topic, src.Partition, src.First, src.Last); err != nil {
+		return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO `+dataset+` BY NAME SELECT * FROM read_parquet($1)`, parquetPath)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
+	}
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		dataset, src.Topic, src.Partition, src.First, src.Last, rows, time.Now().UTC()); err != nil {
+		return 0, fmt.Errorf("warehouse: record load of %s: %w", parquetPath, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("warehouse: commit load of %s: %w", parquetPath, err)
+	}
+	s.checkpoint(ctx)
+	s.log.Debug("warehouse load", "dataset", dataset, "file", parquetPath, "topic", src.Topic,
+		"partition", src.Partition, "first", src.First, "last", src.Last, "rows", rows)
+	return rows, nil
+}
+
+// checkpoint folds the write-ahead log into the database file so that a
+// snapshot copy taken by another process is self-contained. Failure is
+// harmless (DuckDB checkpoints on its own later).
+func (s *Store) checkpoint(ctx context.Context) {
+	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		s.log.Debug("warehouse checkpoint skipped", "err", err)
+	}
+}
+
+func (s *Store) checkColumns(ctx context.Context, dataset, parquetPath string, want []Column) error {
+	rows, err := s.db.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet($1)`, parquetPath)
+	if err != nil {
+		return fmt.Errorf("warehouse: read parquet %s: %w", parquetPath, err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
+		}
+		got[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
+	}
+	var missing, extra []string
+	for _, c := range want {
+		if !got[c.Name] {
+			missing = append(missing, c.Name)
+		}
+		delete(got, c.Name)
+	}
+	for name := range got {
+		extra = append(extra, name)
+	}
+	if len(missing) > 0 || len(extra) > 0 {
+		return fmt.Errorf("warehouse: %s does not match the %s column contract (missing %v, unexpected %v)", parquetPath, dataset, missing, extra)
+	}
+	return nil
+}
+
+// Counts returns the number of rows of every dataset table.
+func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
+	out := make(map[string]int64, len(datasets))
+	for _, name := range Datasets() {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
+			return nil, fmt.Errorf("warehouse: count %s: %w", name, err)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// LoadedOffset is the highest Kafka offset loaded for a topic partition (any dataset).
+type LoadedOffset struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// Offsets returns, per topic partition, the highest offset any load covered.
+// `collect --once` waits until it reaches the produced offsets.
+func (s *Store) Offsets(ctx context.Context) ([]LoadedOffset, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT topic, partition, max(last_offset) FROM loads GROUP BY topic, partition ORDER BY topic, partition`)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: loaded offsets: %w", err)
+	}
+	defer rows.Close()
+	out := []LoadedOffset{}
+	for rows.Next() {
+		var o LoadedOffset
+		if err := rows.Scan(&o.Topic, &o.Partition, &o.Offset); err != nil {
+			return nil, fmt.Errorf("warehouse: loaded offsets: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("warehouse: loaded offsets: %w", err)
+	}
+	return out, nil
+}
+
+// LoadRecord is one row of the loads log.
+type LoadRecord struct {
+	Dataset   string    `json:"dataset"`
+	Topic     string    `json:"topic"`
+	Partition int32     `json:"partition"`
+	First     int64     `json:"first"`
+	Last      int64     `json:"last"`
+	Rows      int64     `json:"rows"`
+	LoadedAt  time.Time `json:"loaded_at"`
+}
+
+// Loads returns the loads log, oldest first.
+func (s *Store) Loads(ctx context.Context) ([]LoadRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT dataset, topic, partition, first_offset, last_offset, rows, loaded_at FROM loads ORDER BY loaded_at, dataset, topic, partition, first_offset`)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: loads log: %w", err)
+	}
+	defer rows.Close()
+	out := []LoadRecord{}
+	for rows.Next() {
+		var r LoadRecord
+		if err := rows.Scan(&r.Dataset, &r.Topic, &r.Partition, &r.First, &r.Last, &r.Rows, &r.LoadedAt); err != nil {
+			return nil, fmt.Errorf("warehouse: loads log: %w", err)
+		}
+		r.LoadedAt = r.LoadedAt.UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("warehouse: loads log: %w", err)
+	}
+	return out, nil
+}

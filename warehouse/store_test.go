@@ -1,0 +1,139 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const topic = "ofp.opendata.raw"
+
+func feeRowsRange(first, last int64) []row {
+	var rows []row
+	for off := first; off <= last; off++ {
+		for item := int32(0); item < 2; item++ {
+			rows = append(rows, with(fee(bankA, "c1", t0, "TED", off, "1.00", "2.00", "1.00", "1.00", "1.00", "1.00", "0.25", "0.25", "0.25", "0.25"),
+				"item_index", item))
+		}
+	}
+	return rows
+}
+
+func requireUniqueKeys(t *testing.T, s *Store, dataset string, want int64) {
+	t.Helper()
+	var n, distinct int64
+	err := s.DB().QueryRow(`SELECT count(*), count(DISTINCT (src_topic, src_partition, src_offset, item_index)) FROM `+dataset).Scan(&n, &distinct)
+	require.NoError(t, err)
+	require.Equal(t, want, n)
+	require.Equal(t, want, distinct)
+}
+
+func TestLoadIsIdempotent(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	path := writeParquet(t, DatasetFees, feeRowsRange(10, 14))
+	rg := SourceRange{Topic: topic, Partition: 0, First: 10, Last: 14}
+	for range 2 {
+		n, err := s.Load(ctx, DatasetFees, path, rg)
+		require.NoError(t, err)
+		require.Equal(t, int64(10), n)
+	}
+	requireUniqueKeys(t, s, DatasetFees, 10)
+
+	// A crash re-batched [10,14] as [10,19]: the overlap is replaced, not doubled.
+	require.Equal(t, int64(20), load(t, s, DatasetFees, feeRowsRange(10, 19), topic, 0, 10, 19))
+	requireUniqueKeys(t, s, DatasetFees, 20)
+	// ... and then [15,22] overlapping the tail.
+	require.Equal(t, int64(16), load(t, s, DatasetFees, feeRowsRange(15, 22), topic, 0, 15, 22))
+	requireUniqueKeys(t, s, DatasetFees, 26)
+	// Another partition with the same offsets is independent.
+	part1 := feeRowsRange(10, 11)
+	for _, r := range part1 {
+		r["src_partition"] = int32(1)
+	}
+	load(t, s, DatasetFees, part1, topic, 1, 10, 11)
+	requireUniqueKeys(t, s, DatasetFees, 30)
+
+	counts, err := s.Counts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(30), counts[DatasetFees])
+	require.Equal(t, int64(0), counts[DatasetRates])
+	require.Len(t, counts, 6)
+
+	offs, err := s.Offsets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []LoadedOffset{{Topic: topic, Partition: 0, Offset: 22}, {Topic: topic, Partition: 1, Offset: 11}}, offs)
+	loads, err := s.Loads(ctx)
+	require.NoError(t, err)
+	require.Len(t, loads, 5)
+	require.Equal(t, DatasetFees, loads[0].Dataset)
+	require.Equal(t, int64(10), loads[0].Rows)
+}
+
+func TestLoadRejectsBadInput(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	path := writeParquet(t, DatasetFees, feeRowsRange(10, 12))
+
+	_, err := s.Load(ctx, "opendata_nope", path, SourceRange{Topic: topic, First: 10, Last: 12})
+	require.ErrorIs(t, err, ErrUnknownDataset)
+
+	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: topic, First: 11, Last: 12})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: "other", First: 10, Last: 12})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+
+	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: topic, First: 12, Last: 10})
+	require.Error(t, err)
+
+	// A rates file is not a fees file.
+	rpath := writeParquet(t, DatasetRates, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 10)})
+	_, err = s.Load(ctx, DatasetFees, rpath, SourceRange{Topic: topic, Partition: 1, First: 10, Last: 10})
+	require.ErrorContains(t, err, "column contract")
+
+	counts, err := s.Counts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), counts[DatasetFees])
+}
+
+func TestResetAndSchemaVersion(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	load(t, s, DatasetFees, feeRowsRange(1, 2), topic, 0, 1, 2)
+	require.NoError(t, s.Reset(ctx))
+	counts, err := s.Counts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), counts[DatasetFees])
+	offs, err := s.Offsets(ctx)
+	require.NoError(t, err)
+	require.Empty(t, offs)
+
+	// A warehouse written by a newer binary is refused.
+	_, err = s.DB().Exec(`INSERT INTO schema_version VALUES (?, now())`, SchemaVersion+1)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = Open(path, DefaultOptions())
+	require.True(t, errors.Is(err, ErrSchemaMismatch), "got %v", err)
+	_, err = OpenReadOnly(path, DefaultOptions())
+	require.ErrorIs(t, err, ErrSchemaMismatch)
+}
+
+func TestOptionsValidated(t *testing.T) {
+	_, err := Open(t.TempDir()+"/x.duckdb", Options{MemoryLimit: "1GB&threads=99"})
+	require.Error(t, err)
+	_, err = Open(t.TempDir()+"/x.duckdb", Options{Threads: -1})
+	require.Error(t, err)
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	s, path := openTemp(t)
+	require.NoError(t, s.Close())
+	ro, err := OpenReadOnly(path, DefaultOptions())
+	require.NoError(t, err)
+	defer ro.Close()
+	_, err = ro.Load(context.Background(), DatasetFees, "x.parquet", SourceRange{Topic: topic, First: 0, Last: 0})
+	require.ErrorIs(t, err, ErrReadOnly)
+	require.ErrorIs(t, ro.Reset(context.Background()), ErrReadOnly)
+}

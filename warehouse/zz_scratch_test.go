@@ -1,0 +1,68 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TEMPORARY profiling scratch; removed before handing back.
+func TestZZScratch(t *testing.T) {
+	mode := os.Getenv("WH_SCRATCH")
+	if mode == "" {
+		return
+	}
+	ctx := context.Background()
+	path := "/tmp/whprof/bench.duckdb"
+	_, statErr := os.Stat(path)
+	s, err := Open(path, DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	if statErr != nil {
+		_, err = s.DB().ExecContext(ctx, genFeesSQL)
+		require.NoError(t, err)
+		_, err = s.DB().ExecContext(ctx, "COPY opendata_fees TO '/tmp/whprof/fees.parquet' (FORMAT parquet)")
+		require.NoError(t, err)
+	}
+	q, err := os.ReadFile("/tmp/whprof/q.sql")
+	require.NoError(t, err)
+	for _, stmt := range strings.Split(string(q), ";;") {
+		stmt = strings.TrimSpace(stmt)
+		if stmt == "" {
+			continue
+		}
+		start := time.Now()
+		rows, err := s.DB().QueryContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+		cols, _ := rows.Columns()
+		n := 0
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		var out strings.Builder
+		for rows.Next() {
+			require.NoError(t, rows.Scan(ptrs...))
+			if n < 40 && mode == "print" {
+				for _, v := range vals {
+					if ns, ok := v.(sql.NullString); ok {
+						v = ns.String
+					}
+					fmt.Fprintf(&out, "%v\t", v)
+				}
+				out.WriteString("\n")
+			}
+			n++
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		fmt.Printf("=== %d rows in %v: %.80s\n%s", n, time.Since(start), strings.ReplaceAll(stmt, "\n", " "), out.String())
+	}
+}
