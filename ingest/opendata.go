@@ -226,7 +226,7 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 		mu        sync.Mutex
 		wg        sync.WaitGroup
 		good      int
-		sinkErr  error
+		sinkErr   error
 		sem       = make(chan struct{}, c.opts.EndpointsPerInstitution)
 		errorsOut []string
 	)

@@ -30,6 +30,15 @@ func TestZZScratch(t *testing.T) {
 		_, err = s.DB().ExecContext(ctx, "COPY opendata_fees TO '/tmp/whprof/fees.parquet' (FORMAT parquet)")
 		require.NoError(t, err)
 	}
+	if mode == "fees" {
+		for _, f := range []FeeFilter{{}, {ServiceCode: "S0042"}, {}} {
+			start := time.Now()
+			rows, err := s.Fees(ctx, f)
+			require.NoError(t, err)
+			fmt.Printf("Fees(%+v): %d rows in %v\n", f, len(rows), time.Since(start))
+		}
+		return
+	}
 	q, err := os.ReadFile("/tmp/whprof/q.sql")
 	require.NoError(t, err)
 	for _, stmt := range strings.Split(string(q), ";;") {
@@ -37,8 +46,19 @@ func TestZZScratch(t *testing.T) {
 		if stmt == "" {
 			continue
 		}
+		var args []any
+		for tok, rep := range map[string]string{"@FEESPQ": FeeComparisonSQL("read_parquet('/tmp/whprof/fees.parquet')"), "@FEES": FeeComparisonSQL(DatasetFees)} {
+			if strings.Contains(stmt, tok) {
+				stmt = strings.Replace(stmt, tok, rep, 1)
+				args = FeeFilter{}.Args()
+				if strings.Contains(stmt, "@S42") {
+					stmt = strings.Replace(stmt, "@S42", "", 1)
+					args = FeeFilter{ServiceCode: "S0042"}.Args()
+				}
+			}
+		}
 		start := time.Now()
-		rows, err := s.DB().QueryContext(ctx, stmt)
+		rows, err := s.DB().QueryContext(ctx, stmt, args...)
 		require.NoError(t, err, stmt)
 		cols, _ := rows.Columns()
 		n := 0

@@ -71,9 +71,6 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer stop()
 		cfg.DirectoryURL, simulated = base+"/participants", true
 	}
-	if cfg.DirectoryURL == "" {
-		return exitError{2, errors.New("--directory-url is required (the real list is https://data.directory.openbankingbrasil.org.br/participants), or pass --sim")}
-	}
 	p, err := startPlatform(ctx, cfg, log, platformOpts{simulated: simulated})
 	if err != nil {
 		return err

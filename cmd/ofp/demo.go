@@ -67,9 +67,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.DirectoryURL == "" {
-		return fmt.Errorf("--directory-url is required (the real one is https://data.directory.openbankingbrasil.org.br/participants); for a self-contained run use `ofp demo`")
-	}
 	log := newLogger(cfg, stderr)
 	release, err := lockDataDir(cfg.DataDir)
 	if err != nil {
@@ -192,4 +189,3 @@ func indexPage(w http.ResponseWriter, dir string, simulated bool) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = indexTmpl.Execute(w, map[string]any{"Directory": dir, "Simulated": simulated})
 }
-

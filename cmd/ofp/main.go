@@ -32,6 +32,7 @@ func commands() []command {
 		{"demo", "run the whole platform on embedded engines with a simulated ecosystem", runDemo},
 		{"serve", "run the platform against configured engines (production)", runServe},
 		{"collect", "collect data now: `ofp collect opendata --once`", runCollect},
+		{"pipeline", "run only a pipeline (Kafka → lake → warehouse): `ofp pipeline opendata`", runPipeline},
 		{"warehouse", "manage the warehouse: `ofp warehouse rebuild`", runWarehouse},
 		{"report", "print analytics: `ofp report fees`, `ofp report rates`", runReport},
 		{"sim", "run only the simulated ecosystem (directory and institutions)", runSim},
@@ -52,7 +53,8 @@ Commands:
 %s
 Examples:
   ofp demo                                  # everything on embedded engines, data in ./var
-  ofp collect opendata --once               # one open-data collection, then exit
+  ofp collect opendata --once               # one collection from the central directory, then exit
+  ofp collect opendata --once --sim         # the same against the built-in simulator
   ofp report fees --product personal-accounts --service-code SAQUE_TERMINAL
   ofp warehouse rebuild                     # rebuild DuckDB from the lake alone
 

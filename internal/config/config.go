@@ -39,6 +39,10 @@ type Config struct {
 	RequestTimeout          time.Duration
 }
 
+// DirectoryURL is the Open Finance Brasil central directory's public
+// participants list.
+const DirectoryURL = "https://data.directory.openbankingbrasil.org.br/participants"
+
 // Default returns the settings of a fresh `ofp demo`.
 func Default() Config {
 	return Config{
@@ -46,6 +50,7 @@ func Default() Config {
 		Listen:                  "127.0.0.1:8080",
 		S3Bucket:                "ofp-lake",
 		S3Region:                "us-east-1",
+		DirectoryURL:            DirectoryURL,
 		Schedule:                "@hourly",
 		LogLevel:                "info",
 		LogFormat:               "text",
