@@ -264,7 +264,7 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 			case errors.As(err, &ke):
 				sinkErr = ke.err
 			case err != nil:
-				errorsOut = append(errorsOut, fmt.Sprintf("%s: %v", ep.Product, err))
+				errorsOut = append(errorsOut, ep.Family+"/"+ep.Product+": "+shortError(err))
 			}
 		}(ep)
 	}
@@ -294,7 +294,7 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 	acked.Merge(a)
 	if st.Status != "ok" {
 		c.log.Warn("institution collected with errors", "organisation", inst.OrganisationName, "brand", inst.Brand, "status", st.Status,
-			"pages", st.Pages, "failed_pages", st.FailedPages, "errors", strings.Join(errorsOut, "; "))
+			"pages", st.Pages, "failed_pages", st.FailedPages, "errors", summarise(errorsOut, 3))
 	}
 	return st, acked, good, st.Pages, nil
 }
@@ -323,4 +323,31 @@ func (c *Collector) landPage(ctx context.Context, collectionID string, inst even
 		return events.Envelope{}, false, err
 	}
 	return env, p.StatusCode >= 200 && p.StatusCode < 300 && p.Err == nil, nil
+}
+
+// shortError names why an endpoint failed without repeating its URL.
+func shortError(err error) string {
+	var se *opendata.StatusError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("HTTP %d", se.StatusCode)
+	}
+	for _, known := range []error{opendata.ErrMalformedJSON, opendata.ErrTruncated, opendata.ErrBodyTooLarge, opendata.ErrTimeout,
+		opendata.ErrUnsafeURL, opendata.ErrPaginationLoop, opendata.ErrMaxPages, opendata.ErrBadNext, context.DeadlineExceeded} {
+		if errors.Is(err, known) {
+			return strings.TrimPrefix(known.Error(), "opendata: ")
+		}
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:197] + "..."
+	}
+	return msg
+}
+
+// summarise joins the first n lines and counts the rest.
+func summarise(lines []string, n int) string {
+	if len(lines) <= n {
+		return strings.Join(lines, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(lines[:n], "; "), len(lines)-n)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -40,14 +41,18 @@ type ParquetWriter func(w io.Writer, rec arrow.RecordBatch) error
 
 // Config wires a Runner.
 type Config struct {
-	Client      *kgo.Client // consuming the topic in a group, with auto-commit disabled and BlockRebalanceOnPoll
-	Topic       string
-	Transformer Transformer
-	Write       ParquetWriter
-	Lake        Lake
-	Loader      Loader
-	TempDir     string // where Parquet files wait to be loaded
-	Log         *slog.Logger
+	Client *kgo.Client // consuming the topic in a group, with auto-commit disabled and BlockRebalanceOnPoll
+	Topic  string
+	// NewTransformer makes the transformer of one partition; partitions of
+	// a poll are transformed in parallel, each by its own.
+	NewTransformer func() Transformer
+	// Workers bounds how many partitions are sunk at once; 0 means GOMAXPROCS.
+	Workers int
+	Write   ParquetWriter
+	Lake    Lake
+	Loader  Loader
+	TempDir string // where Parquet files wait to be loaded
+	Log     *slog.Logger
 	// MaxPollRecords bounds one batch; 0 means 5000.
 	MaxPollRecords int
 	// RetryBackoff is the first wait after a failed sink; it doubles up to 30 s.
@@ -59,6 +64,9 @@ type Config struct {
 // Runner is a consumer that sinks to the lake and the warehouse.
 type Runner struct {
 	cfg Config
+
+	tmu          sync.Mutex
+	transformers map[int32]Transformer // one per partition, reused
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever committed moves
@@ -89,11 +97,14 @@ func ClientOpts(group, topic string) []kgo.Opt {
 // NewRunner checks cfg and returns a runner.
 func NewRunner(cfg Config) (*Runner, error) {
 	switch {
-	case cfg.Client == nil, cfg.Transformer == nil, cfg.Write == nil, cfg.Lake == nil, cfg.Loader == nil, cfg.Topic == "":
+	case cfg.Client == nil, cfg.NewTransformer == nil, cfg.Write == nil, cfg.Lake == nil, cfg.Loader == nil, cfg.Topic == "":
 		return nil, errors.New("pipelines: runner needs a client, topic, transformer, parquet writer, lake and loader")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.MaxPollRecords <= 0 {
 		cfg.MaxPollRecords = 5000
@@ -110,7 +121,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if err := os.MkdirAll(cfg.TempDir, 0o750); err != nil {
 		return nil, fmt.Errorf("pipelines: temp dir: %w", err)
 	}
-	return &Runner{cfg: cfg, changed: make(chan struct{}), committed: map[int32]int64{}}, nil
+	return &Runner{cfg: cfg, changed: make(chan struct{}), committed: map[int32]int64{}, transformers: map[int32]Transformer{}}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -142,24 +153,19 @@ func (r *Runner) Run(ctx context.Context) error {
 			cl.AllowRebalance()
 			return nil
 		}
-		var fatal error
 		fetches.EachError(func(topic string, p int32, err error) {
 			if errors.Is(err, context.Canceled) {
 				return
 			}
 			r.cfg.Log.Error("fetch failed", "topic", topic, "partition", p, "err", err)
 		})
-		var toCommit []*kgo.Record
+		var parts []kgo.FetchTopicPartition
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if fatal != nil || len(p.Records) == 0 {
-				return
+			if len(p.Records) > 0 {
+				parts = append(parts, p)
 			}
-			if err := r.sinkWithRetry(ctx, p.Topic, p.Partition, p.Records); err != nil {
-				fatal = err
-				return
-			}
-			toCommit = append(toCommit, p.Records[len(p.Records)-1])
 		})
+		toCommit, fatal := r.sinkPartitions(ctx, parts)
 		if fatal != nil {
 			cl.AllowRebalance()
 			if ctx.Err() != nil {
@@ -173,14 +179,61 @@ func (r *Runner) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				// The sink is idempotent: the next owner redoes the batch.
-				r.cfg.Log.Warn("commit failed; the batch will be consumed again", "err", err)
+				// The sink is idempotent: after a crash the batch is simply redone.
+				r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
 				continue
 			}
 			r.markCommitted(toCommit)
 		}
 		cl.AllowRebalance()
 	}
+}
+
+// sinkPartitions sinks each partition's batch, up to Workers at once, and
+// returns the last record of each for the commit. On error nothing is
+// returned for commit: the whole poll is consumed again after a restart.
+func (r *Runner) sinkPartitions(ctx context.Context, parts []kgo.FetchTopicPartition) ([]*kgo.Record, error) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, r.cfg.Workers)
+		last     = make([]*kgo.Record, 0, len(parts))
+	)
+	for _, p := range parts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(p kgo.FetchTopicPartition) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := r.sinkWithRetry(ctx, r.transformer(p.Partition), p.Topic, p.Partition, p.Records)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			last = append(last, p.Records[len(p.Records)-1])
+		}(p)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return last, nil
+}
+
+func (r *Runner) transformer(partition int32) Transformer {
+	r.tmu.Lock()
+	defer r.tmu.Unlock()
+	t, ok := r.transformers[partition]
+	if !ok {
+		t = r.cfg.NewTransformer()
+		r.transformers[partition] = t
+	}
+	return t
 }
 
 func (r *Runner) markCommitted(recs []*kgo.Record) {
@@ -223,10 +276,10 @@ func (r *Runner) WaitCommitted(ctx context.Context, acked map[int32]int64) error
 
 // sinkWithRetry sinks a partition batch, retrying with backoff until it
 // succeeds or ctx ends: an acknowledged record is never skipped.
-func (r *Runner) sinkWithRetry(ctx context.Context, topic string, partition int32, recs []*kgo.Record) error {
+func (r *Runner) sinkWithRetry(ctx context.Context, t Transformer, topic string, partition int32, recs []*kgo.Record) error {
 	wait := r.cfg.RetryBackoff
 	for {
-		err := r.sink(ctx, topic, partition, recs)
+		err := r.sink(ctx, t, topic, partition, recs)
 		if err == nil {
 			return nil
 		}
@@ -245,12 +298,12 @@ func (r *Runner) sinkWithRetry(ctx context.Context, topic string, partition int3
 	}
 }
 
-func (r *Runner) sink(ctx context.Context, topic string, partition int32, recs []*kgo.Record) error {
+func (r *Runner) sink(ctx context.Context, t Transformer, topic string, partition int32, recs []*kgo.Record) error {
 	rg := Range{Topic: topic, Partition: partition, First: recs[0].Offset, Last: recs[len(recs)-1].Offset}
 	for _, rec := range recs {
-		r.cfg.Transformer.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+		t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
 	}
-	batches := r.cfg.Transformer.Flush()
+	batches := t.Flush()
 	defer func() {
 		for _, b := range batches {
 			b.Release()

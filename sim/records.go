@@ -21,7 +21,7 @@ type FeeFact struct {
 	Segment               string // "personal" | "business"
 	Record                int    // 0-based record index in the endpoint's pagination
 	ProductType           string
-	FeeGroup              string // "priorityServices", "otherServices", "services"
+	FeeGroup              string // "priorityServices", "otherServices", "services", "serviceBundles"
 	ServiceCode           string
 	ServiceName           string
 	ChargingTrigger       string
@@ -131,20 +131,33 @@ func (e *Ecosystem) genRecord(inst *Institution, ep *endpointSpec, i int) (*val,
 			pt = ptype.s
 		}
 		walkFacts(p, "", func(group string, o *val) {
-			if prices := o.get("prices"); prices != nil && o.get("minimum") != nil && len(prices.vals) == 4 && prices.vals[0].get("value") != nil {
-				f := base
-				f.ProductType, f.FeeGroup = pt, group
-				f.ServiceCode, f.ServiceName = o.get("code").s, o.get("name").s
-				if c := o.get("chargingTriggerInfo"); c != nil {
-					f.ChargingTrigger = c.s
+			// A fee has prices[4].value; a service bundle prices[4].monthlyFee
+			// and no code: its name identifies it.
+			if prices := o.get("prices"); prices != nil && o.get("minimum") != nil && len(prices.vals) == 4 {
+				valueKey := "value"
+				if prices.vals[0].get("value") == nil {
+					valueKey = "monthlyFee"
 				}
-				f.Currency = prices.vals[0].get("currency").s
-				f.Minimum, f.Maximum = o.get("minimum").get("value").s, o.get("maximum").get("value").s
-				for b, pr := range prices.vals {
-					f.BandMedians[b] = pr.get("value").s
-					f.BandCustomers[b] = pr.get("customers").get("rate").s
+				if prices.vals[0].get(valueKey) != nil {
+					f := base
+					f.ProductType, f.FeeGroup = pt, group
+					f.ServiceName = o.get("name").s
+					if c := o.get("code"); c != nil && valueKey == "value" {
+						f.ServiceCode = c.s
+					} else {
+						f.ServiceCode = f.ServiceName
+					}
+					if c := o.get("chargingTriggerInfo"); c != nil {
+						f.ChargingTrigger = c.s
+					}
+					f.Currency = prices.vals[0].get("currency").s
+					f.Minimum, f.Maximum = o.get("minimum").get("value").s, o.get("maximum").get("value").s
+					for b, pr := range prices.vals {
+						f.BandMedians[b] = pr.get(valueKey).s
+						f.BandCustomers[b] = pr.get("customers").get("rate").s
+					}
+					fees = append(fees, feeRef{node: o, fact: f})
 				}
-				fees = append(fees, feeRef{node: o, fact: f})
 			}
 			if apps := o.get("applications"); apps != nil && len(apps.vals) == 4 {
 				r := RateFact{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestZZScratch(t *testing.T) {
 			}
 		}
 		start := time.Now()
+		cpu0 := cpuTime()
 		rows, err := s.DB().QueryContext(ctx, stmt, args...)
 		require.NoError(t, err, stmt)
 		cols, _ := rows.Columns()
@@ -83,6 +85,12 @@ func TestZZScratch(t *testing.T) {
 		}
 		require.NoError(t, rows.Err())
 		rows.Close()
-		fmt.Printf("=== %d rows in %v: %.80s\n%s", n, time.Since(start), strings.ReplaceAll(stmt, "\n", " "), out.String())
+		fmt.Printf("=== %d rows in %v (cpu %v): %.80s\n%s", n, time.Since(start), cpuTime()-cpu0, strings.ReplaceAll(stmt, "\n", " "), out.String())
 	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -136,14 +136,16 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 	}
 	p.closers = append(p.closers, func(context.Context) error { p.consumer.Close(); return nil })
 	p.runner, err = pipelines.NewRunner(pipelines.Config{
-		Client:      p.consumer,
-		Topic:       events.TopicOpenDataRaw,
-		Transformer: odpipe.NewTransformer(validator, memory.NewGoAllocator(), log),
-		Write:       odpipe.WriteParquet,
-		Lake:        p.lake,
-		Loader:      whLoader{p.wh},
-		TempDir:     cfg.Path("tmp"),
-		Log:         log.With("component", "pipeline"),
+		Client: p.consumer,
+		Topic:  events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer {
+			return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
+		},
+		Write:   odpipe.WriteParquet,
+		Lake:    p.lake,
+		Loader:  whLoader{p.wh},
+		TempDir: cfg.Path("tmp"),
+		Log:     log.With("component", "pipeline"),
 	})
 	if err != nil {
 		return p, err

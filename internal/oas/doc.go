@@ -19,6 +19,11 @@
 // the violations of the revision with the fewest violations are reported
 // (ties go to the preferred spec, then to the newer one).
 //
+// Rules are the JSON-schema keyword that failed (kin-openapi SchemaField);
+// allOf failures are flattened into their parts. The one pattern the official
+// files write with a lookahead Go's regexp lacks, `^(?!\s)...`, is checked by
+// hand (first rune not white space) plus the rest of the pattern.
+//
 // The package never fetches specs over the network, never mutates records and
 // never decides what a violation means for the data (pipelines do).
 package oas

@@ -74,11 +74,11 @@ func TestEmbeddedSpecsLoadAndValidate(t *testing.T) {
 func TestResolve(t *testing.T) {
 	v := newValidator(t)
 	for _, c := range []struct{ family, declared, product, want string }{
-		{"products-services", "1", "personal-accounts", "1.0.0"},         // highest <= 1.0.0
-		{"products-services", "1.0.0", "personal-accounts", "1.0.0"},     // exact
-		{"products-services", "1.0.1", "personal-accounts", "1.0.1"},     // exact
-		{"products-services", "1.0.3", "personal-accounts", "1.0.2"},     // highest <= declared
-		{"products-services", "v1.2", "personal-accounts", "1.0.2"},      // minor revision above all
+		{"products-services", "1", "personal-accounts", "1.0.0"},                     // highest <= 1.0.0
+		{"products-services", "1.0.0", "personal-accounts", "1.0.0"},                 // exact
+		{"products-services", "1.0.1", "personal-accounts", "1.0.1"},                 // exact
+		{"products-services", "1.0.3", "personal-accounts", "1.0.2"},                 // highest <= declared
+		{"products-services", "v1.2", "personal-accounts", "1.0.2"},                  // minor revision above all
 		{"products-services", "1", "personal-unarranged-account-overdraft", "1.0.2"}, // not in 1.0.0: latest of the major
 		{"opendata-accounts", "1.0.0", "personal-accounts", "1.0.1"},
 		{"opendata-accounts", "1.0.0-beta.1", "personal-accounts", "1.0.1"},

@@ -3,8 +3,81 @@ package opendata
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"unicode/utf8"
+
+	"github.com/ofp-dev/ofp/internal/events"
 )
+
+// unmarshal is the one JSON decoder of the package (encoding/json; a faster
+// drop-in was tried and reports type mismatches differently).
+func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// decodeEnvelope is events.Decode.
+func decodeEnvelope(b []byte) (events.Envelope, error) {
+	var e events.Envelope
+	if err := unmarshal(b, &e); err != nil {
+		return events.Envelope{}, fmt.Errorf("events: not an envelope: %w", err)
+	}
+	if e.Type == "" {
+		return events.Envelope{}, errors.New("events: envelope has no type")
+	}
+	return e, nil
+}
+
+// splitArray splits a JSON array that the caller's decoder has already
+// validated into its elements, without a second validating pass. The
+// elements alias b's memory, so they are copied once, together.
+func splitArray(b []byte) []json.RawMessage {
+	b = append([]byte(nil), b...)
+	var out []json.RawMessage
+	depth, start := 0, -1
+	inStr, esc := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inStr = true
+		case '[', '{':
+			depth++
+			if depth == 1 {
+				continue // the array itself
+			}
+		case ']', '}':
+			depth--
+			if depth == 0 { // end of the array
+				if start >= 0 {
+					out = append(out, bytes.TrimRight(b[start:i], " \t\n\r"))
+				}
+				return out
+			}
+		case ',':
+			if depth == 1 {
+				out = append(out, bytes.TrimRight(b[start:i], " \t\n\r"))
+				start = -1
+				continue
+			}
+		}
+		if depth >= 1 && start < 0 {
+			start = i
+		}
+	}
+	return out
+}
 
 // text is a JSON leaf read leniently, so that one mistyped value never makes
 // a whole record undecodable: a string is kept as is; any other JSON value
@@ -51,7 +124,8 @@ type rawList struct {
 func (l *rawList) UnmarshalJSON(b []byte) error {
 	l.present = true
 	if len(b) > 0 && b[0] == '[' {
-		return json.Unmarshal(b, &l.items)
+		l.items = splitArray(b)
+		return nil
 	}
 	if string(b) == "null" {
 		return nil

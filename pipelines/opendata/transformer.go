@@ -152,7 +152,7 @@ func (t *Transformer) Add(topic string, partition int32, offset int64, value []b
 	t.src.topic, t.src.partition, t.src.offset = topic, partition, offset
 	clear(t.src.ordinal)
 
-	env, err := events.Decode(value)
+	env, err := decodeEnvelope(value)
 	if err != nil {
 		t.quarantine(&pageCtx{}, -1, KindPage, err.Error(), value)
 		return
@@ -160,7 +160,7 @@ func (t *Transformer) Add(topic string, partition int32, offset int64, value []b
 	switch env.Type {
 	case events.TypeOpenDataPage:
 		var p events.OpenDataPage
-		if err := json.Unmarshal(env.Payload, &p); err != nil {
+		if err := unmarshal(env.Payload, &p); err != nil {
 			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not an open-data page: "+err.Error(), env.Payload)
 			return
 		}
@@ -234,14 +234,11 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		return nil, fmt.Sprintf("product %q is not a fee/rate product", p.Product)
 	}
 	body := []byte(p.Body)
-	if !json.Valid(body) {
-		return nil, "body is not valid JSON (malformed or truncated)"
-	}
 	switch {
 	case p.Family == "products-services":
 		var pg pageV1
-		if err := json.Unmarshal(body, &pg); err != nil {
-			return nil, "unexpected products-services page shape: " + jsonReason(err)
+		if err := unmarshal(body, &pg); err != nil {
+			return nil, pageReason("products-services", err)
 		}
 		if pg.Data.Brand.Companies == nil {
 			return nil, "unexpected products-services page shape: no data.brand.companies array"
@@ -249,7 +246,7 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		var out []record
 		for ci, raw := range pg.Data.Brand.Companies {
 			var comp companyV1
-			if err := json.Unmarshal(raw, &comp); err != nil || comp == nil {
+			if err := unmarshal(raw, &comp); err != nil || comp == nil {
 				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d] is not an object", ci), raw)
 				continue
 			}
@@ -278,7 +275,7 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 					fmt.Sprintf("products listed under %q, expected %q", used, key))
 			}
 			var items []json.RawMessage
-			if err := json.Unmarshal(list, &items); err != nil {
+			if err := unmarshal(list, &items); err != nil {
 				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d].%s is not an array", ci, used), list)
 				continue
 			}
@@ -292,8 +289,8 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		var pg struct {
 			Data rawList `json:"data"`
 		}
-		if err := json.Unmarshal(body, &pg); err != nil {
-			return nil, "unexpected opendata page shape: " + jsonReason(err)
+		if err := unmarshal(body, &pg); err != nil {
+			return nil, pageReason("opendata", err)
 		}
 		if !pg.Data.present || pg.Data.bad != nil {
 			return nil, "unexpected opendata page shape: no data array"
@@ -305,6 +302,15 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		return out, ""
 	}
 	return nil, fmt.Sprintf("family %q is not an open-data fee/rate family", p.Family)
+}
+
+// pageReason says why a page body could not be decoded.
+func pageReason(shape string, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "unexpected " + shape + " page shape: " + jsonReason(err)
+	}
+	return "body is not valid JSON (malformed or truncated)"
 }
 
 func jsonReason(err error) string {
@@ -363,7 +369,7 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 		}
 	}
 	var prod productJSON
-	if err := json.Unmarshal(r.raw, &prod); err != nil {
+	if err := unmarshal(r.raw, &prod); err != nil {
 		t.quarantine(c, idx, KindRecord, "record is not a product object: "+jsonReason(err), r.raw)
 		return
 	}
@@ -393,7 +399,7 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 	ctx := rowCtx{pageCtx: &rc, schemaBad: len(viol) > 0, recordIndex: idx, productType: prod.Type.str()}
 	if prod.Identification.raw != nil { // credit cards: identification.product.type
 		var id identificationJSON
-		if json.Unmarshal(prod.Identification.raw, &id) == nil && id.Product.Type.str() != "" {
+		if unmarshal(prod.Identification.raw, &id) == nil && id.Product.Type.str() != "" {
 			ctx.productType = id.Product.Type.str()
 		}
 	}
@@ -402,7 +408,7 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 		t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", prod.Fees.bad)
 	} else if prod.Fees.raw != nil {
 		var fees feesJSON
-		if err := json.Unmarshal(prod.Fees.raw, &fees); err != nil {
+		if err := unmarshal(prod.Fees.raw, &fees); err != nil {
 			t.quarantine(&rc, idx, KindFee, "unknown fee shape: "+jsonReason(err), prod.Fees.raw)
 		} else {
 			t.addFees(&ctx, "priorityServices", false, &fees.PriorityServices)
@@ -418,7 +424,7 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 		t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", prod.Interest.bad)
 	} else if prod.Interest.raw != nil {
 		var in interestJSON
-		if err := json.Unmarshal(prod.Interest.raw, &in); err != nil {
+		if err := unmarshal(prod.Interest.raw, &in); err != nil {
 			t.quarantine(&rc, idx, KindRate, "unknown rate shape: "+jsonReason(err), prod.Interest.raw)
 		} else {
 			t.addRates(&ctx, "interest.rates", &in.Rates)
@@ -434,7 +440,7 @@ func (t *Transformer) addFees(ctx *rowCtx, group string, bundle bool, l *rawList
 	}
 	for _, raw := range l.items {
 		var f feeJSON
-		if err := json.Unmarshal(raw, &f); err != nil {
+		if err := unmarshal(raw, &f); err != nil {
 			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+jsonReason(err), raw)
 			continue
 		}
@@ -458,7 +464,7 @@ func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
 	}
 	for _, raw := range l.items {
 		var x rateJSON
-		if err := json.Unmarshal(raw, &x); err != nil {
+		if err := unmarshal(raw, &x); err != nil {
 			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+jsonReason(err), raw)
 			continue
 		}

@@ -1,0 +1,20 @@
+// Command ofpbench measures the open-data pipeline beside baselines taken in
+// the same run (`make bench`). The host is shared and noisy, so only the
+// ratios printed next to each figure mean anything.
+//
+// It prepares realistic Kafka records by collecting pages from the
+// simulator (sim over a loopback listener, read with connectors/directory
+// and connectors/opendata) and replicating their envelopes under other
+// collection ids and institution variants until they hold the requested
+// number of fee rows. It then measures:
+//
+//  1. throughput: a plain franz-go consumer reading the whole topic
+//     (baseline) against the real pipelines.Runner (Transformer, Parquet,
+//     embedded S3, DuckDB warehouse) consuming the same topic until it has
+//     committed everything, with peak memory of each phase;
+//  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
+//     a bare DuckDB connection on the lake's opendata_fees Parquet files.
+//
+// Everything lives in a temporary directory that is removed at the end. It
+// never talks to anything but its own loopback servers.
+package main

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/oas"
+	"github.com/ofp-dev/ofp/pipelines"
+)
+
+// Targets of the benchmark.
+const (
+	targetThroughput = 0.50 // ours/baseline records per second, at least
+	targetQuery      = 1.5  // ours/direct median query time, at most
+)
+
+// options select the benchmark's size.
+type options struct {
+	FeeRows      int    // fee rows the topic must hold at least
+	Institutions int    // institutions collected from the simulator
+	Variants     int    // institution variants the copies rotate through
+	QueryRuns    int    // timed runs of each query (median reported)
+	CPUProfile   string // file for a CPU profile of the pipeline phase
+}
+
+func defaultOptions() options {
+	return options{FeeRows: 1_000_000, Institutions: 8, Variants: 8, QueryRuns: 5}
+}
+
+// machine describes the host.
+type machine struct {
+	GOMAXPROCS int
+	NumCPU     int
+	CPU        string
+	Go         string
+	OS         string
+	DuckDB     string
+}
+
+// report is everything one run measured.
+type report struct {
+	Machine    machine
+	Options    options
+	Data       dataset
+	Prepare    time.Duration
+	Baseline   throughput
+	Pipeline   throughput
+	Stats      pipelines.Stats
+	FeeObjects int
+	Queries    []queryResult
+	Total      time.Duration
+	Warnings   []string
+}
+
+func (r report) throughputRatio() float64 {
+	return r.Pipeline.recordsPerSec() / r.Baseline.recordsPerSec()
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// run prepares the data and runs every measurement, writing progress lines
+// to progress. Temporary files live under a directory removed on return.
+func run(ctx context.Context, o options, progress io.Writer) (rep report, err error) {
+	start := time.Now()
+	rep.Options = o
+	rep.Machine = machine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), CPU: cpuModel(),
+		Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	tmp, err := os.MkdirTemp("", "ofpbench-")
+	if err != nil {
+		return rep, fmt.Errorf("create a temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	kafka, err := bus.StartEmbedded("", 0)
+	if err != nil {
+		return rep, err
+	}
+	defer kafka.Close()
+	brokers := kafka.Brokers()
+	validator, err := oas.New()
+	if err != nil {
+		return rep, fmt.Errorf("load the embedded open-data specs: %w", err)
+	}
+
+	fmt.Fprintf(progress, "· preparing at least %d fee rows on an in-process kfake topic\n", o.FeeRows)
+	t := time.Now()
+	if rep.Data, err = prepare(ctx, brokers, validator, o, progress); err != nil {
+		return rep, fmt.Errorf("prepare the topic: %w", err)
+	}
+	rep.Prepare = time.Since(t)
+
+	fmt.Fprintf(progress, "· baseline: plain franz-go consumer over the whole topic\n")
+	if rep.Baseline, err = consumeBaseline(ctx, brokers, rep.Data.Acked, rep.Data.FeeRows); err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(progress, "· baseline done in %s\n", rep.Baseline.Elapsed.Round(time.Millisecond))
+
+	sk, err := openSinks(ctx, filepath.Join(tmp, "sinks"))
+	if err != nil {
+		return rep, err
+	}
+	defer sk.close()
+	fmt.Fprintf(progress, "· pipeline: Runner -> Transformer -> Parquet -> embedded S3 -> DuckDB, until committed\n")
+	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, progress); err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(progress, "· pipeline done in %s (%d objects)\n", rep.Pipeline.Elapsed.Round(time.Millisecond), rep.Stats.Objects)
+	if rep.Pipeline.FeeRows != rep.Data.FeeRows {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the warehouse holds %d fee rows, the topic %d", rep.Pipeline.FeeRows, rep.Data.FeeRows))
+	}
+	if rep.Pipeline.Records != rep.Data.Records {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the pipeline sank %d records, the topic holds %d", rep.Pipeline.Records, rep.Data.Records))
+	}
+
+	fmt.Fprintf(progress, "· fee comparison: downloading opendata_fees from the lake\n")
+	source, nfiles, err := downloadFees(ctx, sk.lake, filepath.Join(tmp, "direct"))
+	if err != nil {
+		return rep, err
+	}
+	rep.FeeObjects = nfiles
+	db, err := openDirect()
+	if err != nil {
+		return rep, err
+	}
+	defer db.Close()
+	rep.Machine.DuckDB = duckdbVersion(ctx, db)
+	fmt.Fprintf(progress, "· fee comparison: %d runs of each query, warehouse vs bare DuckDB on %d Parquet files\n", o.QueryRuns, nfiles)
+	if rep.Queries, err = benchQueries(ctx, sk.wh, db, source, o.QueryRuns); err != nil {
+		return rep, err
+	}
+	for _, q := range rep.Queries {
+		if q.OursRows != q.DirectRows {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: the warehouse returned %d rows, DuckDB on the lake files %d", q.Name, q.OursRows, q.DirectRows))
+		}
+	}
+	rep.Total = time.Since(start)
+	return rep, nil
+}
+
+// thousands formats n with thin separators: 1,234,567.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// print writes the report.
+func (r report) print(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "\nofpbench: open-data pipeline, with baselines measured in the same run (only the ratios are comparable)\n")
+	fmt.Fprintf(w, "machine: %s, GOMAXPROCS=%d (NumCPU %d), CPU %s, %s, DuckDB %s\n", m.OS, m.GOMAXPROCS, m.NumCPU, m.CPU, m.Go, m.DuckDB)
+	d := r.Data
+	fmt.Fprintf(w, "data:    %d pages of %d simulated institutions, replicated as %d collections over %d institution variants:\n",
+		d.BasePages, d.Institutions, d.Copies, d.Variants)
+	fmt.Fprintf(w, "         %s records, %.1f MB, %s fee rows (%s per collection) on %s (6 partitions); prepared in %s\n",
+		thousands(d.Records), float64(d.Bytes)/1e6, thousands(d.FeeRows), thousands(d.FeeRowsPerCopy), "ofp.opendata.raw", r.Prepare.Round(time.Second))
+
+	fmt.Fprintf(w, "\n1. Throughput, Kafka -> Parquet -> DuckDB (whole topic, fresh consumer group each)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\telapsed\trecords/s\tfee rows/s\tMB/s\tGo heap start\tGo heap peak\tGo sys peak\tRSS peak\tmax RSS (process)\t\n")
+	for _, row := range []struct {
+		name string
+		t    throughput
+	}{{"baseline: franz-go consume", r.Baseline}, {"ours: pipelines.Runner", r.Pipeline}} {
+		t := row.t
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", row.name, t.Elapsed.Round(time.Millisecond),
+			thousands(int64(t.recordsPerSec())), thousands(int64(t.feeRowsPerSec())), t.mbPerSec(),
+			mib(t.Mem.HeapStart), mib(t.Mem.HeapPeak), mib(t.Mem.GoSysPeak), mib(t.Mem.RSSPeak), mib(t.Mem.MaxRSS))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "ours/baseline: %.1f%% (target >= %.0f%%: %s). The pipeline wrote %d lake objects, %s rows over all datasets, %d retries.\n",
+		100*r.throughputRatio(), 100*targetThroughput, verdict(r.throughputRatio() >= targetThroughput),
+		r.Stats.Objects, thousands(r.Stats.Rows), r.Stats.Retries)
+	fmt.Fprintf(w, "(Go heap includes the in-process kfake cluster holding the whole topic; RSS also counts DuckDB's C heap.)\n")
+
+	fmt.Fprintf(w, "\n2. Fee comparison (median of %d runs after a warm-up; same SQL: warehouse.FeeComparisonSQL)\n", r.Options.QueryRuns)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "query\tours: Store.Fees\tbaseline: DuckDB on %d lake files\tours/baseline\trows ours\trows baseline\t\n", r.FeeObjects)
+	for _, q := range r.Queries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s\t%s\t\n", q.label(), ms(median(q.Ours)), ms(median(q.Direct)), q.ratio(),
+			thousands(int64(q.OursRows)), thousands(int64(q.DirectRows)))
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(w, "\nSummary\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "measure\tours\tbaseline\tratio\ttarget\tresult\t\n")
+	fmt.Fprintf(tw, "pipeline records/s\t%s\t%s\t%.1f%%\t>= %.0f%%\t%s\t\n", thousands(int64(r.Pipeline.recordsPerSec())),
+		thousands(int64(r.Baseline.recordsPerSec())), 100*r.throughputRatio(), 100*targetThroughput, verdict(r.throughputRatio() >= targetThroughput))
+	fmt.Fprintf(tw, "pipeline fee rows/s\t%s\t%s\t\t\t\t\n", thousands(int64(r.Pipeline.feeRowsPerSec())), thousands(int64(r.Baseline.feeRowsPerSec())))
+	fmt.Fprintf(tw, "pipeline MB/s\t%.1f\t%.1f\t\t\t\t\n", r.Pipeline.mbPerSec(), r.Baseline.mbPerSec())
+	fmt.Fprintf(tw, "pipeline RSS peak\t%s\t%s\t\t\t\t\n", mib(r.Pipeline.Mem.RSSPeak), mib(r.Baseline.Mem.RSSPeak))
+	for _, q := range r.Queries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t<= %.1fx\t%s\t\n", q.Name, ms(median(q.Ours)), ms(median(q.Direct)), q.ratio(), targetQuery, verdict(q.ratio() <= targetQuery))
+	}
+	_ = tw.Flush()
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
+	}
+	fmt.Fprintf(w, "total run time %s\n", r.Total.Round(time.Second))
+}
+
+func (q queryResult) label() string {
+	if q.Filter.Product == "" {
+		return q.Name
+	}
+	return fmt.Sprintf("%s (%s %s)", q.Name, q.Filter.Product, q.Filter.ServiceCode)
+}
+
+func main() { os.Exit(realMain()) }
+
+func realMain() int {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("ofpbench", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: ofpbench [flags]\n\nMeasures the open-data pipeline (throughput, memory, fee comparison query time)\n"+
+			"beside baselines measured in the same run. Everything runs in-process in a temporary directory.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.IntVar(&o.FeeRows, "fee-rows", o.FeeRows, "fee rows the topic holds at least")
+	quick := fs.Bool("quick", false, "smoke run: 100,000 fee rows")
+	fs.IntVar(&o.Institutions, "institutions", o.Institutions, "simulated institutions collected as the base set")
+	fs.IntVar(&o.Variants, "variants", o.Variants, "institution variants the replicated collections rotate through")
+	fs.IntVar(&o.QueryRuns, "query-runs", o.QueryRuns, "timed runs of each query (the median is reported)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *quick {
+		o.FeeRows = 100_000
+	}
+	if o.FeeRows < 1 || o.Institutions < 1 || o.Variants < 1 || o.QueryRuns < 1 {
+		fmt.Fprintln(os.Stderr, "ofpbench: -fee-rows, -institutions, -variants and -query-runs must be positive")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := run(ctx, o, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ofpbench:", err)
+		return 1
+	}
+	rep.print(os.Stdout)
+	return 0
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/internal/events"
+)
+
+// TestBenchmarkSmoke runs the whole benchmark on a tiny topic so that the
+// program cannot rot silently: every figure is positive and both sides of
+// each comparison saw the same rows.
+func TestBenchmarkSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := run(ctx, options{FeeRows: 20_000, Institutions: 2, Variants: 2, QueryRuns: 2}, &progress)
+	require.NoError(t, err, progress.String())
+
+	d := rep.Data
+	require.GreaterOrEqual(t, d.FeeRows, int64(20_000))
+	require.Equal(t, int64(d.Copies)*d.FeeRowsPerCopy, d.FeeRows)
+	require.Greater(t, d.Copies, 1, "the base set is replicated")
+	require.Equal(t, 2, d.Variants)
+	require.Positive(t, d.Bytes)
+
+	require.Equal(t, d.Records, rep.Baseline.Records, "the baseline read the whole topic")
+	require.Equal(t, d.Bytes, rep.Baseline.Bytes)
+	require.Equal(t, d.Records, rep.Pipeline.Records, "the pipeline sank the whole topic")
+	require.Equal(t, d.FeeRows, rep.Pipeline.FeeRows, "the warehouse holds every fee row of the topic")
+	for _, tp := range []throughput{rep.Baseline, rep.Pipeline} {
+		require.Positive(t, tp.Elapsed)
+		require.Positive(t, tp.recordsPerSec())
+		require.Positive(t, tp.feeRowsPerSec())
+		require.Positive(t, tp.mbPerSec())
+		require.Positive(t, tp.Mem.HeapPeak)
+		require.Positive(t, tp.Mem.GoSysPeak)
+		require.Positive(t, tp.Mem.RSSPeak)
+		require.GreaterOrEqual(t, tp.Mem.MaxRSS, tp.Mem.RSSPeak/2, "getrusage and statm agree roughly")
+	}
+	require.Positive(t, rep.FeeObjects)
+
+	require.Len(t, rep.Queries, 2)
+	all, one := rep.Queries[0], rep.Queries[1]
+	for _, q := range rep.Queries {
+		require.Len(t, q.Ours, 2)
+		require.Len(t, q.Direct, 2)
+		require.Positive(t, median(q.Ours))
+		require.Positive(t, median(q.Direct))
+		require.Positive(t, q.OursRows, q.Name)
+		require.Equal(t, q.OursRows, q.DirectRows, "%s: same SQL, same rows", q.Name)
+	}
+	require.NotEmpty(t, one.Filter.Product)
+	require.NotEmpty(t, one.Filter.ServiceCode)
+	require.Less(t, one.OursRows, all.OursRows)
+	require.Empty(t, rep.Warnings)
+
+	var out bytes.Buffer
+	rep.print(&out)
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "fees, all groups", "Summary"} {
+		require.Contains(t, out.String(), want)
+	}
+	require.NotContains(t, out.String(), "WARNING")
+}
+
+func TestVariantCNPJ(t *testing.T) {
+	require.Equal(t, "12345678000190", variantCNPJ("12345678000190", 0))
+	v := variantCNPJ("12345678000190", 3)
+	require.Len(t, v, 14)
+	require.NotEqual(t, "12345678000190", v)
+	require.True(t, strings.HasSuffix(v, "000190"))
+	require.NotEqual(t, v, variantCNPJ("12345678000190", 4))
+	require.Equal(t, "1234", variantCNPJ("1234", 2), "not a 14-digit CNPJ: left alone")
+}
+
+func TestCopiesDifferInCollectionAndInstitution(t *testing.T) {
+	base := []baseInstitution{{
+		inst: events.Institution{OrganisationID: "org", OrganisationName: "Banco", CNPJ: "12345678000190", Brand: "B"},
+		pages: []basePage{{cnpj: "12345678000190", page: events.OpenDataPage{Family: "opendata-accounts", Product: "personal-accounts",
+			Page: 1, StatusCode: 200, Body: `{"data":[{"participant":{"cnpjNumber":"12345678000190"}}]}`}}},
+	}}
+	plan := copyPlan{base: base, variants: 2, start: time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)}
+	c0, err := plan.envelopes(0)
+	require.NoError(t, err)
+	c1, err := plan.envelopes(1)
+	require.NoError(t, err)
+	c2, err := plan.envelopes(2)
+	require.NoError(t, err)
+	require.Len(t, c0, 2, "one page and one collection status")
+	require.Equal(t, events.TypeOpenDataCollection, c0[1].Type)
+	require.Equal(t, "org", c0[0].Key)
+	require.NotEqual(t, c0[0].Key, c1[0].Key, "copy 1 is another institution")
+	require.Equal(t, c0[0].Key, c2[0].Key, "copy 2 is the first institution again")
+	require.True(t, c2[0].Time.After(c0[0].Time), "and a later collection")
+	require.NotContains(t, string(c1[0].Payload), "12345678000190", "the payload's CNPJ is the variant's")
+	require.Contains(t, string(c0[0].Payload), "12345678000190")
+	require.NotEqual(t, c0[0].ID, c2[0].ID)
+}
+
+func TestMedianAndFormatting(t *testing.T) {
+	require.Equal(t, 2*time.Second, median([]time.Duration{3 * time.Second, time.Second, 2 * time.Second}))
+	require.Equal(t, 1500*time.Millisecond, median([]time.Duration{2 * time.Second, time.Second}))
+	require.Equal(t, "1,234,567", thousands(1234567))
+	require.Equal(t, "999", thousands(999))
+	require.Equal(t, "-1,000", thousands(-1000))
+}

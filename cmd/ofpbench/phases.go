@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/oas"
+	"github.com/ofp-dev/ofp/internal/objstore"
+	"github.com/ofp-dev/ofp/pipelines"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+// sampleEvery is the memory sampling interval.
+const sampleEvery = 50 * time.Millisecond
+
+// throughput is one consumer's figures over the whole topic.
+type throughput struct {
+	Records int64
+	Bytes   int64
+	FeeRows int64 // fee rows the consumer made queryable (pipeline) or that the records hold (baseline)
+	Elapsed time.Duration
+	Mem     memPeak
+}
+
+func (t throughput) recordsPerSec() float64 { return float64(t.Records) / t.Elapsed.Seconds() }
+func (t throughput) feeRowsPerSec() float64 { return float64(t.FeeRows) / t.Elapsed.Seconds() }
+func (t throughput) mbPerSec() float64      { return float64(t.Bytes) / 1e6 / t.Elapsed.Seconds() }
+
+// reached reports whether every acked partition has been read past its offset.
+func reached(next map[int32]int64, acked bus.Acked) bool {
+	for p, off := range acked {
+		if next[p] <= off {
+			return false
+		}
+	}
+	return true
+}
+
+// consumeBaseline reads the whole topic with a fresh group client, doing
+// nothing with the records, until it reaches the acked offsets.
+func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, feeRows int64) (throughput, error) {
+	var t throughput
+	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofpbench-baseline"},
+		pipelines.ClientOpts("ofpbench-baseline", events.TopicOpenDataRaw)...)
+	if err != nil {
+		return t, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	s := startSampler(sampleEvery)
+	start := time.Now()
+	next := map[int32]int64{}
+	for !reached(next, acked) {
+		fs := cl.PollRecords(ctx, 5000)
+		if err := ctx.Err(); err != nil {
+			cl.AllowRebalance()
+			s.stop()
+			return t, fmt.Errorf("baseline consumer: %w", err)
+		}
+		var ferr error
+		fs.EachError(func(topic string, p int32, err error) {
+			ferr = fmt.Errorf("baseline consumer: fetch %s/%d: %w", topic, p, err)
+		})
+		if ferr != nil {
+			cl.AllowRebalance()
+			s.stop()
+			return t, ferr
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			t.Records++
+			t.Bytes += int64(len(r.Key) + len(r.Value))
+			next[r.Partition] = max(next[r.Partition], r.Offset+1)
+		})
+		cl.AllowRebalance()
+	}
+	t.Elapsed = time.Since(start)
+	t.Mem = s.stop()
+	t.FeeRows = feeRows
+	return t, nil
+}
+
+// whLoader adapts the warehouse to the pipeline's Loader (as in cmd/ofp).
+type whLoader struct{ s *warehouse.Store }
+
+func (l whLoader) Load(ctx context.Context, dataset, path string, r pipelines.Range) (int64, error) {
+	return l.s.Load(ctx, dataset, path, warehouse.SourceRange(r))
+}
+
+var _ pipelines.Loader = whLoader{}
+
+// sinks are the engines behind the pipeline: the embedded S3 lake and the
+// DuckDB warehouse, in dir.
+type sinks struct {
+	s3   *objstore.Embedded
+	lake *objstore.Store
+	wh   *warehouse.Store
+	dir  string
+}
+
+func openSinks(ctx context.Context, dir string) (*sinks, error) {
+	s := &sinks{dir: dir}
+	var err error
+	if s.s3, err = objstore.StartEmbedded(filepath.Join(dir, "lake"), "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	if s.lake, err = objstore.New(objstore.Config{Endpoint: s.s3.URL(), Bucket: "ofp-bench", AccessKey: "ofp", SecretKey: "ofp-embedded"}); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.lake.EnsureBucket(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.wh, err = warehouse.Open(filepath.Join(dir, "warehouse.duckdb"), warehouse.DefaultOptions()); err != nil {
+		s.close()
+		return nil, fmt.Errorf("open the benchmark warehouse: %w", err)
+	}
+	return s, nil
+}
+
+func (s *sinks) close() {
+	if s.wh != nil {
+		_ = s.wh.Close()
+	}
+	if s.s3 != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.s3.Close(ctx)
+	}
+}
+
+// runPipeline runs the real Runner over the topic with another group until
+// it has committed every acked offset. cpuProfile, if set, receives a CPU
+// profile of this phase only.
+func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
+	cpuProfile string, logw io.Writer) (throughput, pipelines.Stats, error) {
+	var t throughput
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofpbench-pipeline"},
+		pipelines.ClientOpts("ofpbench-pipeline", events.TopicOpenDataRaw)...)
+	if err != nil {
+		return t, pipelines.Stats{}, err
+	}
+	defer cl.Close()
+	// Wired as cmd/ofp/platform.go wires it.
+	r, err := pipelines.NewRunner(pipelines.Config{
+		Client: cl,
+		Topic:  events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer {
+			return odpipe.NewTransformer(v, memory.NewGoAllocator(), log)
+		},
+		Write:   odpipe.WriteParquet,
+		Lake:    sk.lake,
+		Loader:  whLoader{sk.wh},
+		TempDir: filepath.Join(sk.dir, "stage"),
+		Log:     log,
+	})
+	if err != nil {
+		return t, pipelines.Stats{}, err
+	}
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return t, pipelines.Stats{}, fmt.Errorf("create the CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return t, pipelines.Stats{}, fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	s := startSampler(sampleEvery)
+	runCtx, stopRun := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- r.Run(runCtx) }()
+
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() { werr <- r.WaitCommitted(wctx, acked) }()
+	select {
+	case err = <-werr:
+	case err = <-done: // Run ended before everything was committed
+		if err == nil {
+			err = errors.New("the pipeline stopped before committing the topic")
+		}
+		err = fmt.Errorf("pipeline: %w", err)
+	}
+	t.Elapsed = time.Since(start)
+	t.Mem = s.stop()
+	stopRun()
+	if err != nil {
+		return t, r.Stats(), err
+	}
+	if rerr := <-done; rerr != nil {
+		return t, r.Stats(), fmt.Errorf("pipeline stopped with an error: %w", rerr)
+	}
+	st := r.Stats()
+	counts, err := sk.wh.Counts(ctx)
+	if err != nil {
+		return t, st, err
+	}
+	t.Records, t.Bytes, t.FeeRows = st.Records, bytes, counts[odpipe.DatasetFees]
+	return t, st, nil
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
+
+	"github.com/ofp-dev/ofp/internal/objstore"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+// queryResult is one fee comparison timed both ways.
+type queryResult struct {
+	Name       string
+	Filter     warehouse.FeeFilter
+	Ours       []time.Duration // warehouse.Store.Fees
+	Direct     []time.Duration // the same SQL on the Parquet files, bare DuckDB
+	OursRows   int
+	DirectRows int
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (q queryResult) ratio() float64 {
+	return median(q.Ours).Seconds() / median(q.Direct).Seconds()
+}
+
+// downloadFees copies every opendata_fees object of the lake into dir and
+// returns the read_parquet([...]) source expression over them.
+func downloadFees(ctx context.Context, lake *objstore.Store, dir string) (string, int, error) {
+	objs, err := lake.List(ctx, odpipe.DatasetFees+"/")
+	if err != nil {
+		return "", 0, err
+	}
+	if len(objs) == 0 {
+		return "", 0, fmt.Errorf("the lake holds no %s objects", odpipe.DatasetFees)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", 0, err
+	}
+	quoted := make([]string, 0, len(objs))
+	for i, o := range objs {
+		b, err := lake.Get(ctx, o.Key)
+		if err != nil {
+			return "", 0, err
+		}
+		p := filepath.Join(dir, fmt.Sprintf("%05d-%s", i, path.Base(o.Key)))
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			return "", 0, fmt.Errorf("write %s: %w", p, err)
+		}
+		quoted = append(quoted, "'"+strings.ReplaceAll(p, "'", "''")+"'")
+	}
+	return "read_parquet([" + strings.Join(quoted, ", ") + "])", len(objs), nil
+}
+
+// openDirect opens an in-memory DuckDB with the warehouse's engine settings
+// (warehouse.DefaultOptions: memory limit and threads), so that the
+// comparison measures our layer, not a different engine budget.
+func openDirect() (*sql.DB, error) {
+	o := warehouse.DefaultOptions()
+	v := url.Values{}
+	v.Set("autoinstall_known_extensions", "false")
+	v.Set("autoload_known_extensions", "false")
+	v.Set("memory_limit", o.MemoryLimit)
+	v.Set("threads", fmt.Sprint(o.Threads))
+	db, err := sql.Open("duckdb", "?"+v.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open DuckDB: %w", err)
+	}
+	return db, nil
+}
+
+// runDirect executes sqlText and reads every column of every row.
+func runDirect(ctx context.Context, db *sql.DB, sqlText string, args []any) (int, error) {
+	rows, err := db.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return 0, fmt.Errorf("direct fee comparison: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, fmt.Errorf("direct fee comparison: %w", err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("direct fee comparison: %w", err)
+	}
+	return n, nil
+}
+
+// duckdbVersion names the engine (for the header).
+func duckdbVersion(ctx context.Context, db *sql.DB) string {
+	var v string
+	if err := db.QueryRowContext(ctx, "SELECT version()").Scan(&v); err != nil {
+		return "?"
+	}
+	return v
+}
+
+// pickFilter chooses the product and service code of the largest fee
+// group (ties: first in the comparison's order).
+func pickFilter(all []warehouse.FeeComparison) warehouse.FeeFilter {
+	var best warehouse.FeeComparison
+	for _, r := range all {
+		if r.GroupSize > best.GroupSize {
+			best = r
+		}
+	}
+	return warehouse.FeeFilter{Product: best.Product, ServiceCode: best.ServiceCode}
+}
+
+// benchQueries times the fee comparisons: one untimed warm-up of each side,
+// then runs rounds alternating ours and direct.
+func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source string, runs int) ([]queryResult, error) {
+	all, err := wh.Fees(ctx, warehouse.FeeFilter{})
+	if err != nil {
+		return nil, err
+	}
+	qs := []queryResult{
+		{Name: "fees, all groups", Filter: warehouse.FeeFilter{}},
+		{Name: "fees, one product + code", Filter: pickFilter(all)},
+	}
+	sqlText := warehouse.FeeComparisonSQL(source)
+	for i := range qs {
+		q := &qs[i]
+		// Warm-up (file metadata, caches) of both sides.
+		if _, err := wh.Fees(ctx, q.Filter); err != nil {
+			return nil, err
+		}
+		if _, err := runDirect(ctx, db, sqlText, q.Filter.Args()); err != nil {
+			return nil, err
+		}
+		for range runs {
+			t := time.Now()
+			got, err := wh.Fees(ctx, q.Filter)
+			if err != nil {
+				return nil, err
+			}
+			q.Ours = append(q.Ours, time.Since(t))
+			q.OursRows = len(got)
+
+			t = time.Now()
+			n, err := runDirect(ctx, db, sqlText, q.Filter.Args())
+			if err != nil {
+				return nil, err
+			}
+			q.Direct = append(q.Direct, time.Since(t))
+			q.DirectRows = n
+		}
+	}
+	return qs, nil
+}

@@ -1,0 +1,204 @@
+package pipelines_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/oas"
+	"github.com/ofp-dev/ofp/internal/objstore"
+	"github.com/ofp-dev/ofp/internal/objstore/objstoretest"
+	"github.com/ofp-dev/ofp/pipelines"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+type loader struct{ s *warehouse.Store }
+
+func (l loader) Load(ctx context.Context, ds, path string, r pipelines.Range) (int64, error) {
+	return l.s.Load(ctx, ds, path, warehouse.SourceRange(r))
+}
+
+// flakyLake fails the first n puts, like an S3 outage.
+type flakyLake struct {
+	pipelines.Lake
+	failures atomic.Int32
+}
+
+func (f *flakyLake) Put(ctx context.Context, key string, b []byte, ct string) error {
+	if f.failures.Add(-1) >= 0 {
+		return errors.New("503 Slow Down")
+	}
+	return f.Lake.Put(ctx, key, b, ct)
+}
+
+// testPages builds page events from the example payloads, some of them
+// broken, across several institutions.
+func testPages(t *testing.T) []events.Envelope {
+	t.Helper()
+	var out []events.Envelope
+	files, err := filepath.Glob("opendata/testdata/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for inst := 0; inst < 8; inst++ {
+		for i, f := range files {
+			body, err := os.ReadFile(f)
+			require.NoError(t, err)
+			base := filepath.Base(f)
+			family, product := "opendata-accounts", base[len("opendata-"):len(base)-5]
+			if base[:3] == "ps-" {
+				family, product = "products-services", base[3:len(base)-5]
+			}
+			version := "1.0.1"
+			if family == "products-services" {
+				version = "1"
+			}
+			if i == inst%len(files) {
+				body = body[:len(body)/2] // a truncated page must not stop the rest
+			}
+			org := fmt.Sprintf("org-%d", inst)
+			p := events.OpenDataPage{CollectionID: "c1", Institution: events.Institution{OrganisationID: org, OrganisationName: "Org " + org, CNPJ: fmt.Sprintf("%014d", inst), Brand: "Brand " + org},
+				Family: family, APIVersion: version, Product: product, URL: "https://x/" + product, Page: 1, StatusCode: 200, FetchedAt: at, Body: string(body)}
+			env, err := events.New(fmt.Sprintf("c1/%s/%s", org, product), events.TypeOpenDataPage, "test", org, at, p)
+			require.NoError(t, err)
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
+func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
+	validator, err := oas.New()
+	require.NoError(t, err)
+	envs := testPages(t)
+	for _, srv := range objstoretest.All(t) {
+		t.Run(srv.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			kafka, err := bus.StartEmbedded("", 0)
+			require.NoError(t, err)
+			defer kafka.Close()
+			prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
+			require.NoError(t, err)
+			defer prod.Close()
+			require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
+			acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, envs...)
+			require.NoError(t, err)
+
+			lake, err := objstore.New(srv.Config)
+			require.NoError(t, err)
+			require.NoError(t, lake.EnsureBucket(ctx))
+			wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
+			require.NoError(t, err)
+			defer wh.Close()
+
+			cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g", events.TopicOpenDataRaw)...)
+			require.NoError(t, err)
+			defer cons.Close()
+			flaky := &flakyLake{Lake: lake}
+			flaky.failures.Store(3)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			r, err := pipelines.NewRunner(pipelines.Config{
+				Client: cons, Topic: events.TopicOpenDataRaw,
+				NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
+				Write:          odpipe.WriteParquet, Lake: flaky, Loader: loader{wh}, TempDir: t.TempDir(), Log: log,
+				Sleep: func(context.Context, time.Duration) error { return nil },
+			})
+			require.NoError(t, err)
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- r.Run(runCtx) }()
+			require.NoError(t, r.WaitCommitted(ctx, acked))
+			stop()
+			require.NoError(t, <-done)
+			require.GreaterOrEqual(t, r.Stats().Retries, int64(1), "the S3 outage was retried")
+
+			// Reference: the same records through one transformer in order.
+			ref := odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
+			want := map[string]int64{}
+			consumeAll(t, ctx, kafka.Brokers(), func(rec *kgo.Record) {
+				ref.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+			})
+			for ds, b := range ref.Flush() {
+				want[ds] = b.NumRows()
+				b.Release()
+			}
+			got, err := wh.Counts(ctx)
+			require.NoError(t, err)
+			for ds, n := range want {
+				require.Equal(t, n, got[ds], ds)
+			}
+			require.Positive(t, want[odpipe.DatasetFees])
+			require.Positive(t, want[odpipe.DatasetQuarantine], "the truncated pages are quarantined, not dropped")
+
+			// Every lake object is named after its offsets; a rebuild from the
+			// lake alone gives the same counts, and a second rebuild over the
+			// same warehouse changes nothing.
+			objs, err := lake.List(ctx, odpipe.DatasetFees+"/")
+			require.NoError(t, err)
+			require.NotEmpty(t, objs)
+			for _, o := range objs {
+				ds, _, err := pipelines.ParseObjectKey(o.Key)
+				require.NoError(t, err)
+				require.Equal(t, odpipe.DatasetFees, ds)
+			}
+			fresh, err := warehouse.Open(filepath.Join(t.TempDir(), "rebuilt.duckdb"), warehouse.DefaultOptions())
+			require.NoError(t, err)
+			defer fresh.Close()
+			for i := 0; i < 2; i++ {
+				_, err = pipelines.Rebuild(ctx, lake, loader{fresh}, odpipe.Datasets, t.TempDir(), nil)
+				require.NoError(t, err)
+				again, err := fresh.Counts(ctx)
+				require.NoError(t, err)
+				for ds, n := range want {
+					require.Equal(t, n, again[ds], "rebuild %d: %s", i+1, ds)
+				}
+			}
+		})
+	}
+}
+
+func consumeAll(t *testing.T, ctx context.Context, brokers []string, fn func(*kgo.Record)) {
+	t.Helper()
+	cl, err := bus.NewClient(bus.Config{Brokers: brokers}, kgo.ConsumeTopics(events.TopicOpenDataRaw), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	ends := map[int32]int64{}
+	for {
+		f := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err())
+		f.EachRecord(func(r *kgo.Record) {
+			fn(r)
+			ends[r.Partition] = r.Offset
+		})
+		// The topic is static here: stop when a poll returns nothing new.
+		if f.NumRecords() == 0 || len(ends) == 3 && allAtEnd(t, ctx, cl, ends) {
+			return
+		}
+	}
+}
+
+func allAtEnd(t *testing.T, ctx context.Context, cl *kgo.Client, ends map[int32]int64) bool {
+	t.Helper()
+	hw := highWatermarks(t, ctx, cl)
+	for p, end := range hw {
+		if end > 0 && ends[p] < end-1 {
+			return false
+		}
+	}
+	return true
+}
