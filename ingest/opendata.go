@@ -311,13 +311,14 @@ func (c *Collector) landPage(ctx context.Context, collectionID string, inst even
 		URL: p.URL, Page: p.Number, StatusCode: p.StatusCode, FetchedAt: fetched, Body: string(p.Body),
 	}
 	if c.lake != nil && len(p.Body) > 0 {
-		key := fmt.Sprintf("raw/opendata/dt=%s/%s/%s/%s-%s-p%04d.json", fetched.Format("2006-01-02"), collectionID, inst.OrganisationID, ep.Family, ep.Product, p.Number)
+		key := fmt.Sprintf("raw/opendata/dt=%s/%s/%s/%s/%s-%s-p%04d.json", fetched.Format("2006-01-02"), collectionID,
+			inst.OrganisationID, orNone(ep.AuthorisationServerID), ep.Family, ep.Product, p.Number)
 		if err := c.lake.Put(ctx, key, p.Body, "application/json"); err != nil {
 			return events.Envelope{}, false, errSink{fmt.Errorf("land raw page in the lake: %w", err)}
 		}
 		page.RawObject = key
 	}
-	id := fmt.Sprintf("%s/%s/%s/%s/%d", collectionID, inst.OrganisationID, ep.Family, ep.Product, p.Number)
+	id := fmt.Sprintf("%s/%s/%s/%s/%s/%d", collectionID, inst.OrganisationID, orNone(ep.AuthorisationServerID), ep.Family, ep.Product, p.Number)
 	env, err := events.New(id, events.TypeOpenDataPage, "ofp/ingest/opendata", inst.OrganisationID, fetched, page)
 	if err != nil {
 		return events.Envelope{}, false, err
@@ -350,4 +351,11 @@ func summarise(lines []string, n int) string {
 		return strings.Join(lines, "; ")
 	}
 	return fmt.Sprintf("%s; and %d more", strings.Join(lines[:n], "; "), len(lines)-n)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -132,7 +132,7 @@ func TestCrashPipelineSIGKILLKeepsEveryRecordExactlyOnce(t *testing.T) {
 	// The pipeline, as a child process killed and restarted.
 	sup := &crashSupervisor{t: t, bin: bin, dataDir: filepath.Join(tmp, "data"), logPath: filepath.Join(tmp, "pipeline.log"),
 		args: []string{"pipeline", "opendata", "--kafka-brokers", strings.Join(brokers, ","), "--s3-endpoint", s3.URL(),
-			"--s3-bucket", "lake", "--s3-access-key", "x", "--s3-secret-key", "y", "--until-idle", "3s", "--log-level", "debug"}}
+			"--s3-bucket", "lake", "--s3-access-key", "x", "--s3-secret-key", "y", "--until-idle", "3s"}}
 	defer sup.stop()
 	defer func() {
 		if true {
@@ -332,6 +332,12 @@ func (s *crashSupervisor) start(ctx context.Context) *crashChild {
 		close(c.exited)
 	}()
 	s.current = c
+	started := time.Now()
+	n := s.n
+	go func() {
+		<-c.exited
+		s.t.Logf("DEBUG child %d ran %s: %v", n, time.Since(started).Round(time.Millisecond), c.err)
+	}()
 	return c
 }
 

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/jobs"
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+// demoProcess is `ofp demo` running in a child process.
+type demoProcess struct {
+	t      *testing.T
+	dir    string
+	url    string
+	done   chan error
+	stderr *bytes.Buffer
+	cmd    interface{ Signal(os.Signal) error }
+}
+
+func startDemo(t *testing.T, dir string) *demoProcess {
+	t.Helper()
+	cmd := ofpCommand("demo", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	d := &demoProcess{t: t, dir: dir, done: make(chan error, 1), stderr: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = io.Discard, d.stderr
+	require.NoError(t, cmd.Start())
+	d.cmd = cmd.Process
+	go func() { d.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("ofp demo stderr:\n%s", d.stderr.String())
+		}
+	})
+	d.url = waitFor(t, 60*time.Second, func() (string, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
+		var info serverInfo
+		if err != nil || json.Unmarshal(b, &info) != nil || info.URL == "" {
+			return "", false
+		}
+		return info.URL, true
+	})
+	return d
+}
+
+// waitFor polls cond (a child process exposes no events to wait on).
+func waitFor[T any](t *testing.T, limit time.Duration, cond func() (T, bool)) T {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		if v, ok := cond(); ok {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(into))
+}
+
+// waitCollections waits until the job has run n times successfully.
+func (d *demoProcess) waitCollections(n int) {
+	waitFor(d.t, 3*time.Minute, func() (struct{}, bool) {
+		var runs []jobs.Run
+		getJSON(d.t, d.url+"/admin/v1/jobs/"+jobCollectOpenData+"/runs", &runs)
+		ok := 0
+		for _, r := range runs {
+			require.NotEqual(d.t, "failed", r.Status, "collection failed: %s", r.Error)
+			if r.Status == "ok" {
+				ok++
+			}
+		}
+		return struct{}{}, ok >= n
+	})
+}
+
+// interrupt sends Ctrl-C and returns how long the process took to exit.
+func (d *demoProcess) interrupt() time.Duration {
+	start := time.Now()
+	require.NoError(d.t, d.cmd.Signal(syscall.SIGINT))
+	select {
+	case err := <-d.done:
+		require.NoError(d.t, err, "a clean stop exits 0")
+	case <-time.After(30 * time.Second):
+		d.t.Fatal("ofp demo did not stop within 30s of Ctrl-C")
+	}
+	return time.Since(start)
+}
+
+func collectionIDs(t *testing.T, url string) map[string]bool {
+	var runs []warehouse.CollectionRun
+	getJSON(t, url+"/analytics/v1/collections?all=true", &runs)
+	ids := map[string]bool{}
+	for _, r := range runs {
+		ids[r.CollectionID] = true
+	}
+	return ids
+}
+
+func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	d := startDemo(t, dir)
+	d.waitCollections(1)
+
+	var fees []warehouse.FeeComparison
+	getJSON(t, d.url+"/analytics/v1/fees?product=personal-accounts", &fees)
+	require.NotEmpty(t, fees)
+	for _, f := range fees {
+		require.True(t, f.Simulated, "demo figures are labelled simulated")
+	}
+	first := collectionIDs(t, d.url)
+	require.Len(t, first, 1)
+
+	// An analyst's command beside the running server reads through it.
+	var out bytes.Buffer
+	require.NoError(t, runReport(context.Background(), []string{"fees", "--data-dir", dir, "--product", "personal-accounts"}, &out, io.Discard))
+	require.Contains(t, out.String(), "SIMULATED")
+
+	took := d.interrupt()
+	require.Less(t, took, 10*time.Second, "Ctrl-C stops everything within 10 s")
+	_, err := os.Stat(filepath.Join(dir, "server.json"))
+	require.True(t, os.IsNotExist(err), "a stopped server leaves no server.json")
+
+	d2 := startDemo(t, dir)
+	kept := collectionIDs(t, d2.url)
+	for id := range first {
+		require.True(t, kept[id], "collection %s survived the restart", id)
+	}
+	d2.waitCollections(1)
+	require.Len(t, collectionIDs(t, d2.url), 2, fmt.Sprintf("the restart collected again beside the kept data"))
+	require.Less(t, d2.interrupt(), 10*time.Second)
+}
