@@ -21,12 +21,9 @@ var engineFlags = []string{config.FlagDataDir, config.FlagKafka, config.FlagS3En
 	config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagLogLevel, config.FlagLogFormat}
 
 func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "opendata" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: ofp collect opendata [flags]   (see `ofp collect opendata --help`)")
-			return nil
-		}
-		return exitError{2, errors.New("what to collect? `ofp collect opendata --once` (the only source so far)")}
+	_, rest, err := subcommand("collect", args, stdout, "opendata")
+	if err != nil {
+		return err
 	}
 	cfg := config.Default()
 	fs := newFlagSet("collect opendata [flags]",
@@ -41,7 +38,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Register(fs, append(engineFlags, config.FlagDirectoryURL, config.FlagSchedule)...)
 	once := fs.Bool("once", false, "collect once and exit")
 	useSim := fs.Bool("sim", false, "collect from a simulated ecosystem started in-process (figures are labelled simulated)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
@@ -75,11 +72,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.close(sctx)
-	}()
+	defer p.closeWithin(10 * time.Second)
 
 	if *once {
 		sum, err := p.collectOpenData(ctx, cfg.DirectoryURL)

@@ -113,9 +113,7 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		return err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.close(sctx)
+		p.closeWithin(10 * time.Second)
 		log.Info("stopped")
 	}()
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -114,6 +115,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "ofp: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// subcommand splits `ofp <cmd> <name> ...` for commands that take a
+// sub-command; --help before the name prints the choices.
+func subcommand(cmd string, args []string, stdout io.Writer, names ...string) (string, []string, error) {
+	if len(args) > 0 && slices.Contains(names, args[0]) {
+		return args[0], args[1:], nil
+	}
+	choices := strings.Join(names, "|")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintf(stdout, "Usage: ofp %s %s [flags]   (see `ofp %s %s --help`)\n", cmd, choices, cmd, names[0])
+		return "", nil, flag.ErrHelp
+	}
+	return "", nil, exitError{2, fmt.Errorf("which one? `ofp %s %s`", cmd, choices)}
 }
 
 // newFlagSet returns a flag set whose --help prints usage text with

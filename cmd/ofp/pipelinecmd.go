@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -11,12 +10,9 @@ import (
 )
 
 func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "opendata" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: ofp pipeline opendata [flags]   (see `ofp pipeline opendata --help`)")
-			return nil
-		}
-		return exitError{2, errors.New("which pipeline? `ofp pipeline opendata`")}
+	_, rest, err := subcommand("pipeline", args, stdout, "opendata")
+	if err != nil {
+		return err
 	}
 	cfg := config.Default()
 	fs := newFlagSet("pipeline opendata [flags]",
@@ -28,7 +24,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		stderr)
 	cfg.Register(fs, engineFlags...)
 	untilIdle := fs.Duration("until-idle", 0, "exit once nothing new arrived for this long (0 = run until stopped)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
@@ -41,11 +37,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.close(sctx)
-	}()
+	defer p.closeWithin(10 * time.Second)
 	if *untilIdle <= 0 {
 		<-ctx.Done()
 		return nil

@@ -39,7 +39,6 @@ type platform struct {
 	simulated bool
 
 	kafka     *bus.Embedded
-	s3        *objstore.Embedded
 	lake      *objstore.Store
 	wh        *warehouse.Store
 	producer  *kgo.Client
@@ -78,9 +77,7 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 	}
 	defer func() {
 		if err != nil {
-			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			p.close(cctx)
+			p.closeWithin(10 * time.Second)
 			p = nil
 		}
 	}()
@@ -97,21 +94,12 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 		p.closers = append(p.closers, func(context.Context) error { p.kafka.Close(); return nil })
 		brokers = p.kafka.Brokers()
 	}
-	s3cfg := objstore.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Region: cfg.S3Region}
-	if s3cfg.Endpoint == "" {
-		p.s3, err = objstore.StartEmbedded(cfg.Path("lake"), "127.0.0.1:0")
-		if err != nil {
-			return p, err
-		}
-		p.closers = append(p.closers, p.s3.Close)
-		s3cfg.Endpoint, s3cfg.AccessKey, s3cfg.SecretKey = p.s3.URL(), "ofp", "ofp-embedded"
-	}
-	if p.lake, err = objstore.New(s3cfg); err != nil {
+	var closeLake func(context.Context) error
+	p.lake, closeLake, err = openLake(ctx, cfg)
+	if err != nil {
 		return p, err
 	}
-	if err := p.lake.EnsureBucket(ctx); err != nil {
-		return p, err
-	}
+	p.closers = append(p.closers, closeLake)
 
 	if p.wh, err = warehouse.Open(cfg.Path("warehouse.duckdb"), warehouse.DefaultOptions()); err != nil {
 		return p, fmt.Errorf("open the warehouse (is another ofp running on %s? `ofp report` talks to it instead): %w", cfg.DataDir, err)
@@ -167,6 +155,30 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 		Institutions: cfg.Institutions, EndpointsPerInstitution: cfg.EndpointsPerInstitution, Simulated: o.simulated,
 	})
 	return p, nil
+}
+
+// openLake connects to the configured S3 bucket, or starts the embedded
+// S3 server over <data-dir>/lake when no endpoint is configured. close
+// stops the embedded server, if any.
+func openLake(ctx context.Context, cfg config.Config) (lake *objstore.Store, close func(context.Context) error, err error) {
+	close = func(context.Context) error { return nil }
+	s3cfg := objstore.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Region: cfg.S3Region}
+	if s3cfg.Endpoint == "" {
+		emb, err := objstore.StartEmbedded(cfg.Path("lake"), "127.0.0.1:0")
+		if err != nil {
+			return nil, close, err
+		}
+		close = emb.Close
+		s3cfg.Endpoint, s3cfg.AccessKey, s3cfg.SecretKey = emb.URL(), "ofp", "ofp-embedded"
+	}
+	if lake, err = objstore.New(s3cfg); err == nil {
+		err = lake.EnsureBucket(ctx)
+	}
+	if err != nil {
+		_ = close(ctx)
+		return nil, close, err
+	}
+	return lake, close, nil
 }
 
 // collectOpenData runs one collection from the directory and returns when
@@ -237,6 +249,13 @@ func (p *platform) close(ctx context.Context) {
 			p.log.Warn("shutdown", "err", err)
 		}
 	}
+}
+
+// closeWithin closes the platform, giving it at most d.
+func (p *platform) closeWithin(d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	p.close(ctx)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,14 +16,10 @@ import (
 )
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "fees" && args[0] != "rates") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: ofp report fees|rates [flags]   (see `ofp report fees --help`)")
-			return nil
-		}
-		return exitError{2, errors.New("which report? `ofp report fees` or `ofp report rates`")}
+	kind, rest, err := subcommand("report", args, stdout, "fees", "rates")
+	if err != nil {
+		return err
 	}
-	kind := args[0]
 	cfg := config.Default()
 	fs := newFlagSet("report "+kind+" [flags]",
 		"Compares the "+kind+" every institution publishes, per product, segment, product type and "+map[string]string{"fees": "service code", "rates": "indexer"}[kind]+":\n"+
@@ -46,7 +41,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	indexer := fs.String("indexer", "", "rates: referential rate indexer, e.g. PRE_FIXADO")
 	institution := fs.String("institution", "", "CNPJ, or part of an institution's name or brand")
 	excludeFlagged := fs.Bool("exclude-flagged", false, "leave out figures that were usable but flagged by validation")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	switch *format {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/ofp-dev/ofp/internal/config"
-	"github.com/ofp-dev/ofp/internal/objstore"
 	"github.com/ofp-dev/ofp/internal/progress"
 	"github.com/ofp-dev/ofp/pipelines"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
@@ -17,12 +15,9 @@ import (
 )
 
 func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rebuild" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: ofp warehouse rebuild [flags]   (see `ofp warehouse rebuild --help`)")
-			return nil
-		}
-		return exitError{2, errors.New("what to do? `ofp warehouse rebuild`")}
+	_, rest, err := subcommand("warehouse", args, stdout, "rebuild")
+	if err != nil {
+		return err
 	}
 	cfg := config.Default()
 	fs := newFlagSet("warehouse rebuild [flags]",
@@ -32,7 +27,7 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"  ofp warehouse rebuild\n  ofp warehouse rebuild --s3-endpoint https://s3.example --s3-bucket ofp-lake --data-dir /srv/ofp",
 		stderr)
 	cfg.Register(fs, engineFlags...)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
 	log := newLogger(cfg, stderr)
@@ -42,22 +37,11 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer release()
 
-	s3cfg := objstore.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Region: cfg.S3Region}
-	if s3cfg.Endpoint == "" {
-		emb, err := objstore.StartEmbedded(cfg.Path("lake"), "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer emb.Close(context.Background())
-		s3cfg.Endpoint, s3cfg.AccessKey, s3cfg.SecretKey = emb.URL(), "ofp", "ofp-embedded"
-	}
-	lake, err := objstore.New(s3cfg)
+	lake, closeLake, err := openLake(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if err := lake.EnsureBucket(ctx); err != nil {
-		return err
-	}
+	defer closeLake(context.Background())
 	final := cfg.Path("warehouse.duckdb")
 	tmp := final + ".rebuild"
 	_ = os.Remove(tmp)
