@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ofp-dev/ofp/internal/config"
@@ -127,11 +129,15 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		return err
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.registerMetrics(reg)
+
 	mux := http.NewServeMux()
 	mux.Handle("/analytics/", warehouse.NewAPI(p.wh, log.With("component", "analytics")))
 	mux.Handle("/admin/v1/jobs", p.scheduler.Handler())
 	mux.Handle("/admin/v1/jobs/", p.scheduler.Handler())
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { indexPage(w, cfg.DirectoryURL, simulated) })
 	url, shutdown, err := p.serveHTTP(cfg.Listen, mux)

@@ -128,6 +128,12 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	for _, f := range fees {
 		require.True(t, f.Simulated, "demo figures are labelled simulated")
 	}
+	resp, err := http.Get(d.url + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Regexp(t, `ofp_pipeline_records_total\{pipeline="opendata"\} [1-9]`, string(metrics))
+
 	first := collectionIDs(t, d.url)
 	require.Len(t, first, 1)
 
@@ -138,7 +144,7 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 
 	took := d.interrupt()
 	require.Less(t, took, 10*time.Second, "Ctrl-C stops everything within 10 s")
-	_, err := os.Stat(filepath.Join(dir, "server.json"))
+	_, err = os.Stat(filepath.Join(dir, "server.json"))
 	require.True(t, os.IsNotExist(err), "a stopped server leaves no server.json")
 
 	d2 := startDemo(t, dir)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/connectors/directory"
@@ -249,6 +250,19 @@ func (p *platform) close(ctx context.Context) {
 			p.log.Warn("shutdown", "err", err)
 		}
 	}
+}
+
+// registerMetrics exposes the pipeline's counters and the warehouse's
+// table sizes to Prometheus.
+func (p *platform) registerMetrics(reg prometheus.Registerer) {
+	counter := func(name, help string, f func(pipelines.Stats) int64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: name, Help: help,
+			ConstLabels: prometheus.Labels{"pipeline": "opendata"}}, func() float64 { return float64(f(p.runner.Stats())) }))
+	}
+	counter("records_total", "Kafka records sunk to the lake and the warehouse.", func(s pipelines.Stats) int64 { return s.Records })
+	counter("rows_total", "Rows written to the lake and loaded into the warehouse.", func(s pipelines.Stats) int64 { return s.Rows })
+	counter("objects_total", "Parquet objects written to the lake.", func(s pipelines.Stats) int64 { return s.Objects })
+	counter("sink_retries_total", "Failed sink attempts that were retried (S3 or warehouse trouble).", func(s pipelines.Stats) int64 { return s.Retries })
 }
 
 // closeWithin closes the platform, giving it at most d.
