@@ -34,6 +34,7 @@ func StartEmbedded(dataDir string, port int) (*Embedded, error) {
 		kfake.Ports(port),
 		kfake.DefaultNumPartitions(DefaultPartitions),
 		kfake.AllowAutoTopicCreation(),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": fmt.Sprint(MaxMessageBytes)}),
 	}
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -57,6 +58,11 @@ func (e *Embedded) Close() { e.cluster.Close() }
 // DefaultPartitions is the partition count of topics ofp creates.
 const DefaultPartitions = 6
 
+// MaxMessageBytes is the largest record batch ofp produces and the
+// max.message.bytes of the topics it creates: a raw page may be large
+// (connectors cap bodies at 32 MiB) and is escaped inside its envelope.
+const MaxMessageBytes = 64 << 20
+
 // Config selects a Kafka cluster.
 type Config struct {
 	Brokers  []string
@@ -77,7 +83,7 @@ func NewClient(cfg Config, extra ...kgo.Opt) (*kgo.Client, error) {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(id),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerBatchMaxBytes(16 << 20),
+		kgo.ProducerBatchMaxBytes(MaxMessageBytes),
 		kgo.MaxBufferedBytes(256 << 20),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.RecordRetries(20),
@@ -95,7 +101,8 @@ func NewClient(cfg Config, extra ...kgo.Opt) (*kgo.Client, error) {
 // EnsureTopics creates the topics that do not exist yet.
 func EnsureTopics(ctx context.Context, cl *kgo.Client, partitions int32, topics ...string) error {
 	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopics(ctx, partitions, -1, nil, topics...)
+	maxBytes := fmt.Sprint(MaxMessageBytes)
+	resp, err := adm.CreateTopics(ctx, partitions, -1, map[string]*string{"max.message.bytes": &maxBytes}, topics...)
 	if err != nil {
 		return fmt.Errorf("bus: create topics %v (is Kafka reachable at the configured brokers?): %w", topics, err)
 	}

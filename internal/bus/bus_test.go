@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,23 @@ func consume(t *testing.T, ctx context.Context, brokers []string, topic string, 
 		require.NoError(t, cl.CommitUncommittedOffsets(ctx))
 	}
 	return seen
+}
+
+func TestLargePagesFitInOneRecord(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	k, err := bus.StartEmbedded("", 0)
+	require.NoError(t, err)
+	defer k.Close()
+	prod, err := bus.NewClient(bus.Config{Brokers: k.Brokers()})
+	require.NoError(t, err)
+	defer prod.Close()
+	require.NoError(t, bus.EnsureTopics(ctx, prod, 1, "big"))
+	body := strings.Repeat("x", 8<<20) // an 8 MiB page, beyond Kafka's 1 MiB default
+	e, err := events.New("big-1", "test.v1", "test", "k", time.Now(), map[string]string{"body": body})
+	require.NoError(t, err)
+	_, err = bus.NewPublisher(prod).Publish(ctx, "big", e, e)
+	require.NoError(t, err)
 }
 
 func TestNewClientNeedsBrokers(t *testing.T) {
