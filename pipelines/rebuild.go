@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/ofp-dev/ofp/internal/objstore"
 )
@@ -48,50 +49,89 @@ func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []str
 		prog = newProgress(len(keys))
 		defer prog.Finish()
 	}
+	// Objects of one batch (one per dataset) share a range: load them
+	// together, in key order of their first object.
+	type batch struct {
+		rg   Range
+		keys map[string]string // dataset → key
+	}
+	var order []Range
+	batches := map[Range]*batch{}
 	for _, key := range keys {
 		ds, rg, err := ParseObjectKey(key)
 		if err != nil {
 			return st, fmt.Errorf("pipelines: rebuild: unexpected object in the lake (move it out of the dataset folder): %w", err)
 		}
-		n, err := loadObject(ctx, lake, loader, tmpDir, key, ds, rg)
-		if err != nil {
-			return st, err
+		b, ok := batches[rg]
+		if !ok {
+			b = &batch{rg: rg, keys: map[string]string{}}
+			batches[rg] = b
+			order = append(order, rg)
 		}
-		st.Objects++
+		b.keys[ds] = key
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		if a.First != b.First {
+			return a.First < b.First
+		}
+		return a.Last < b.Last
+	})
+	for _, rg := range order {
+		b := batches[rg]
+		objects := make(map[string][]byte, len(b.keys))
+		for ds, key := range b.keys {
+			data, err := lake.Get(ctx, key)
+			if err != nil {
+				return st, fmt.Errorf("pipelines: rebuild: %w", err)
+			}
+			objects[ds] = data
+		}
+		n, err := stageAndLoad(ctx, loader, tmpDir, rg, objects)
+		if err != nil {
+			return st, fmt.Errorf("pipelines: rebuild: %w", err)
+		}
+		st.Objects += len(objects)
 		st.Rows += n
 		if prog != nil {
-			prog.Add(1, false)
+			prog.Add(len(objects), false)
 		}
 	}
 	return st, nil
 }
 
-func loadObject(ctx context.Context, lake LakeReader, loader Loader, tmpDir, key, ds string, rg Range) (int64, error) {
-	b, err := lake.Get(ctx, key)
+// stageAndLoad writes a batch's Parquet objects to local files the
+// warehouse can read, loads them in one transaction, and removes them.
+func stageAndLoad(ctx context.Context, loader Loader, tmpDir string, rg Range, objects map[string][]byte) (int64, error) {
+	files := make(map[string]string, len(objects))
+	defer func() {
+		for _, f := range files {
+			_ = os.Remove(f)
+		}
+	}()
+	for ds, data := range objects {
+		f, err := os.CreateTemp(tmpDir, ds+"-*.parquet")
+		if err != nil {
+			return 0, fmt.Errorf("stage %s: %w", ds, err)
+		}
+		files[ds] = f.Name()
+		_, werr := f.Write(data)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return 0, fmt.Errorf("stage %s: %w", ds, werr)
+		}
+	}
+	n, err := loader.LoadBatch(ctx, rg, files)
 	if err != nil {
-		return 0, fmt.Errorf("pipelines: rebuild: %w", err)
-	}
-	return stageAndLoad(ctx, loader, tmpDir, key, ds, rg, b)
-}
-
-// stageAndLoad writes a Parquet object to a local file the warehouse can
-// read, loads it, and removes the file.
-func stageAndLoad(ctx context.Context, loader Loader, tmpDir, key, ds string, rg Range, data []byte) (int64, error) {
-	f, err := os.CreateTemp(tmpDir, ds+"-*.parquet")
-	if err != nil {
-		return 0, fmt.Errorf("stage %s: %w", key, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("stage %s: %w", key, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("stage %s: %w", key, err)
-	}
-	n, err := loader.Load(ctx, ds, f.Name(), rg)
-	if err != nil {
-		return 0, fmt.Errorf("load %s into the warehouse: %w", key, err)
+		return 0, fmt.Errorf("load %s/%d [%d,%d] into the warehouse: %w", rg.Topic, rg.Partition, rg.First, rg.Last, err)
 	}
 	return n, nil
 }

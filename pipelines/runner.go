@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
@@ -30,10 +29,11 @@ type Lake interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 }
 
-// Loader loads a local Parquet file into the warehouse, replacing the rows
-// of the same source range (warehouse.Store through an adapter in cmd/ofp).
+// Loader loads the local Parquet files of one source range (one per
+// dataset) into the warehouse in one transaction, replacing rows of the
+// same range (warehouse.Store.LoadBatch through an adapter in cmd/ofp).
 type Loader interface {
-	Load(ctx context.Context, dataset, parquetPath string, r Range) (int64, error)
+	LoadBatch(ctx context.Context, r Range, files map[string]string) (rows int64, err error)
 }
 
 // ParquetWriter encodes one Arrow record as a Parquet file.
@@ -80,6 +80,8 @@ type Stats struct {
 	Rows    int64
 	Objects int64
 	Retries int64
+	// Busy is true while a polled batch is being sunk and not yet committed.
+	Busy bool
 }
 
 // ClientOpts are the consumer options a Runner's client must have.
@@ -91,6 +93,10 @@ func ClientOpts(group, topic string) []kgo.Opt {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// A pipeline killed without leaving the group holds its
+		// partitions until the session times out: keep that short.
+		kgo.SessionTimeout(10 * time.Second),
+		kgo.HeartbeatInterval(2 * time.Second),
 	}
 }
 
@@ -165,6 +171,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				parts = append(parts, p)
 			}
 		})
+		r.setBusy(len(parts) > 0)
 		toCommit, fatal := r.sinkPartitions(ctx, parts)
 		if fatal != nil {
 			cl.AllowRebalance()
@@ -185,8 +192,15 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			r.markCommitted(toCommit)
 		}
+		r.setBusy(false)
 		cl.AllowRebalance()
 	}
+}
+
+func (r *Runner) setBusy(b bool) {
+	r.mu.Lock()
+	r.stats.Busy = b
+	r.mu.Unlock()
 }
 
 // sinkPartitions sinks each partition's batch, up to Workers at once, and
@@ -300,7 +314,13 @@ func (r *Runner) sinkWithRetry(ctx context.Context, t Transformer, topic string,
 
 func (r *Runner) sink(ctx context.Context, t Transformer, topic string, partition int32, recs []*kgo.Record) error {
 	rg := Range{Topic: topic, Partition: partition, First: recs[0].Offset, Last: recs[len(recs)-1].Offset}
-	for _, rec := range recs {
+	for i, rec := range recs {
+		if i%64 == 0 && ctx.Err() != nil {
+			for _, b := range t.Flush() { // drop the partial batch: it is consumed again after a restart
+				b.Release()
+			}
+			return ctx.Err()
+		}
 		t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
 	}
 	batches := t.Flush()
@@ -310,35 +330,29 @@ func (r *Runner) sink(ctx context.Context, t Transformer, topic string, partitio
 		}
 	}()
 	day := recs[0].Timestamp
-	names := make([]string, 0, len(batches))
-	for ds := range batches {
-		names = append(names, ds)
-	}
-	sort.Strings(names)
-	var rows int64
-	for _, ds := range names {
-		n, err := r.sinkDataset(ctx, ds, day, rg, batches[ds])
-		if err != nil {
+	objects := make(map[string][]byte, len(batches))
+	for ds, rec := range batches {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows += n
+		var buf bytes.Buffer
+		if err := r.cfg.Write(&buf, rec); err != nil {
+			return fmt.Errorf("encode %s as parquet: %w", ds, err)
+		}
+		key := ObjectKey(ds, day, rg)
+		if err := r.cfg.Lake.Put(ctx, key, buf.Bytes(), "application/vnd.apache.parquet"); err != nil {
+			return err
+		}
+		objects[ds] = buf.Bytes()
+	}
+	rows, err := stageAndLoad(ctx, r.cfg.Loader, r.cfg.TempDir, rg, objects)
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	r.stats.Records += int64(len(recs))
 	r.stats.Rows += rows
-	r.stats.Objects += int64(len(names))
+	r.stats.Objects += int64(len(objects))
 	r.mu.Unlock()
 	return nil
-}
-
-func (r *Runner) sinkDataset(ctx context.Context, dataset string, day time.Time, rg Range, rec arrow.RecordBatch) (int64, error) {
-	var buf bytes.Buffer
-	if err := r.cfg.Write(&buf, rec); err != nil {
-		return 0, fmt.Errorf("encode %s as parquet: %w", dataset, err)
-	}
-	key := ObjectKey(dataset, day, rg)
-	if err := r.cfg.Lake.Put(ctx, key, buf.Bytes(), "application/vnd.apache.parquet"); err != nil {
-		return 0, err
-	}
-	return stageAndLoad(ctx, r.cfg.Loader, r.cfg.TempDir, key, dataset, rg, buf.Bytes())
 }

@@ -28,8 +28,13 @@ import (
 
 type loader struct{ s *warehouse.Store }
 
-func (l loader) Load(ctx context.Context, ds, path string, r pipelines.Range) (int64, error) {
-	return l.s.Load(ctx, ds, path, warehouse.SourceRange(r))
+func (l loader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
+	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
 }
 
 // flakyLake fails the first n puts, like an S3 outage.
@@ -50,8 +55,11 @@ func (f *flakyLake) Put(ctx context.Context, key string, b []byte, ct string) er
 func testPages(t *testing.T) []events.Envelope {
 	t.Helper()
 	var out []events.Envelope
-	files, err := filepath.Glob("opendata/testdata/*.json")
+	files, err := filepath.Glob("opendata/testdata/opendata-*.json")
 	require.NoError(t, err)
+	ps, err := filepath.Glob("opendata/testdata/ps-*.json")
+	require.NoError(t, err)
+	files = append(files, ps...)
 	require.NotEmpty(t, files)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for inst := 0; inst < 8; inst++ {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,6 +28,14 @@ type Querier interface {
 }
 
 var _ Querier = (*Store)(nil)
+
+// Row limits of the API: every endpoint takes limit (default DefaultLimit, at
+// most MaxLimit) and offset (default 0), so that one request cannot hold an
+// unbounded result in memory.
+const (
+	DefaultLimit = 10000
+	MaxLimit     = 100000
+)
 
 // API paths.
 const (
@@ -99,7 +108,7 @@ func readParams(r *http.Request, allowed ...string) *params {
 		p.err = fmt.Errorf("%w: malformed query string: %v", ErrInvalidFilter, err)
 		return p
 	}
-	allowed = append(allowed, "format")
+	allowed = append(allowed, "format", "limit", "offset")
 	for k, vals := range v {
 		if !slices.Contains(allowed, k) {
 			p.err = fmt.Errorf("%w: unknown parameter %q (allowed: %v)", ErrInvalidFilter, k, allowed)
@@ -141,8 +150,29 @@ func (p *params) optBool(k string) *bool {
 
 func (p *params) csv() bool { return p.v.Get("format") == "csv" }
 
+// page reads limit and offset. The returned Page asks the store for one row
+// more than the limit, which tells serve whether a next page exists.
+func (p *params) page() (Page, int) {
+	num := func(k string, def, lo, hi int) int {
+		s := p.v.Get(k)
+		if s == "" || p.err != nil {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			p.err = fmt.Errorf("%w: %s=%q must be an integer from %d to %d", ErrInvalidFilter, k, s, lo, hi)
+			return def
+		}
+		return n
+	}
+	limit := num("limit", DefaultLimit, 1, MaxLimit)
+	offset := num("offset", 0, 0, math.MaxInt32)
+	return Page{Limit: limit + 1, Offset: offset}, limit
+}
+
 // serve runs query and writes its result as JSON or CSV.
-func serve[T any](a *api, w http.ResponseWriter, r *http.Request, p *params, validate func() error,
+// limit is the page size the client asked for; query asks for one row more.
+func serve[T any](a *api, w http.ResponseWriter, r *http.Request, p *params, limit int, validate func() error,
 	query func(context.Context) ([]T, error), writeCSV func(io.Writer, []T) error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -166,6 +196,10 @@ func serve[T any](a *api, w http.ResponseWriter, r *http.Request, p *params, val
 		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Internal error", "the query failed; see the server log")
 		return
 	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		w.Header().Set("Link", nextLink(r, limit))
+	}
 	var buf bytes.Buffer
 	if p.csv() {
 		err = writeCSV(&buf, rows)
@@ -188,46 +222,61 @@ func serve[T any](a *api, w http.ResponseWriter, r *http.Request, p *params, val
 	}
 }
 
+// nextLink is the RFC 8288 Link header value of the page after this one.
+func nextLink(r *http.Request, limit int) string {
+	q := r.URL.Query()
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	q.Set("offset", strconv.Itoa(offset+limit))
+	q.Set("limit", strconv.Itoa(limit))
+	return "<" + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
+}
+
 func (a *api) fees(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "product", "segment", "product_type", "service_code", "institution", "currency", "include_flagged", "simulated")
+	pg, limit := p.page()
 	f := FeeFilter{Product: p.str("product"), Segment: p.str("segment"), ProductType: p.str("product_type"),
 		ServiceCode: p.str("service_code"), Institution: p.str("institution"), Currency: p.str("currency"),
-		ExcludeFlagged: !p.boolean("include_flagged", true), Simulated: p.optBool("simulated")}
-	serve(a, w, r, p, f.Validate, func(ctx context.Context) ([]FeeComparison, error) { return a.q.Fees(ctx, f) }, WriteFeesCSV)
+		ExcludeFlagged: !p.boolean("include_flagged", true), Simulated: p.optBool("simulated"), Page: pg}
+	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]FeeComparison, error) { return a.q.Fees(ctx, f) }, WriteFeesCSV)
 }
 
 func (a *api) rates(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "product", "segment", "product_type", "indexer", "institution", "include_flagged", "simulated")
+	pg, limit := p.page()
 	f := RateFilter{Product: p.str("product"), Segment: p.str("segment"), ProductType: p.str("product_type"),
 		Indexer: p.str("indexer"), Institution: p.str("institution"),
-		ExcludeFlagged: !p.boolean("include_flagged", true), Simulated: p.optBool("simulated")}
-	serve(a, w, r, p, f.Validate, func(ctx context.Context) ([]RateComparison, error) { return a.q.Rates(ctx, f) }, WriteRatesCSV)
+		ExcludeFlagged: !p.boolean("include_flagged", true), Simulated: p.optBool("simulated"), Page: pg}
+	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]RateComparison, error) { return a.q.Rates(ctx, f) }, WriteRatesCSV)
 }
 
 func (a *api) feeHistory(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "institution", "product", "segment", "product_type", "service_code", "currency", "simulated", "changes_only")
+	pg, limit := p.page()
 	f := HistoryFilter{Institution: p.str("institution"), Product: p.str("product"), Segment: p.str("segment"),
 		ProductType: p.str("product_type"), ServiceCode: p.str("service_code"), Currency: p.str("currency"),
-		Simulated: p.optBool("simulated"), ChangesOnly: p.boolean("changes_only", false)}
-	serve(a, w, r, p, f.ValidateFees, func(ctx context.Context) ([]FeeHistoryPoint, error) { return a.q.FeeHistory(ctx, f) }, WriteFeeHistoryCSV)
+		Simulated: p.optBool("simulated"), ChangesOnly: p.boolean("changes_only", false), Page: pg}
+	serve(a, w, r, p, limit, f.ValidateFees, func(ctx context.Context) ([]FeeHistoryPoint, error) { return a.q.FeeHistory(ctx, f) }, WriteFeeHistoryCSV)
 }
 
 func (a *api) rateHistory(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "institution", "product", "segment", "product_type", "indexer", "simulated", "changes_only")
+	pg, limit := p.page()
 	f := HistoryFilter{Institution: p.str("institution"), Product: p.str("product"), Segment: p.str("segment"),
 		ProductType: p.str("product_type"), Indexer: p.str("indexer"),
-		Simulated: p.optBool("simulated"), ChangesOnly: p.boolean("changes_only", false)}
-	serve(a, w, r, p, f.ValidateRates, func(ctx context.Context) ([]RateHistoryPoint, error) { return a.q.RateHistory(ctx, f) }, WriteRateHistoryCSV)
+		Simulated: p.optBool("simulated"), ChangesOnly: p.boolean("changes_only", false), Page: pg}
+	serve(a, w, r, p, limit, f.ValidateRates, func(ctx context.Context) ([]RateHistoryPoint, error) { return a.q.RateHistory(ctx, f) }, WriteRateHistoryCSV)
 }
 
 func (a *api) quality(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "institution", "all")
-	f := QualityFilter{Institution: p.str("institution"), AllCollections: p.boolean("all", false)}
-	serve(a, w, r, p, f.Validate, func(ctx context.Context) ([]QualityRow, error) { return a.q.Quality(ctx, f) }, WriteQualityCSV)
+	pg, limit := p.page()
+	f := QualityFilter{Institution: p.str("institution"), AllCollections: p.boolean("all", false), Page: pg}
+	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]QualityRow, error) { return a.q.Quality(ctx, f) }, WriteQualityCSV)
 }
 
 func (a *api) collections(w http.ResponseWriter, r *http.Request) {
 	p := readParams(r, "institution", "all")
-	f := CollectionFilter{Institution: p.str("institution"), All: p.boolean("all", false)}
-	serve(a, w, r, p, f.Validate, func(ctx context.Context) ([]CollectionRun, error) { return a.q.Collections(ctx, f) }, WriteCollectionsCSV)
+	pg, limit := p.page()
+	f := CollectionFilter{Institution: p.str("institution"), All: p.boolean("all", false), Page: pg}
+	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]CollectionRun, error) { return a.q.Collections(ctx, f) }, WriteCollectionsCSV)
 }

@@ -27,14 +27,34 @@
 // Loading a file twice or a re-batched overlapping range leaves every
 // (src_topic, src_partition, src_offset, item_index) exactly once. A file
 // whose rows fall outside its declared range is refused (ErrSourceMismatch).
+// For fees and rates the same transaction refreshes the derived comparison
+// rows (below) of every (organisation_id, institution_cnpj, brand, product)
+// the file or the replaced rows touch.
+//
+// # Physical design of the comparisons
+//
+// FeeComparisonSQL / RateComparisonSQL are the reference: plain SQL over any
+// source (a table or read_parquet(...)); the benchmark runs them on the lake
+// files as the baseline. Store.Fees / Store.Rates return the same rows faster
+// from derived tables, fees_latest and rates_latest (latest.go): only the rows
+// a comparison can return (latest collection, one row per group key), with
+// the weighted estimate computed and the output columns pre-formatted, and
+// six keep_* flags for the filters that act before the latest-collection step
+// (simulated any/true/false × flagged rows included/excluded). A query is then
+// a filtered scan and one sort in DuckDB; ranks and group statistics are
+// computed in one streaming pass in Go (compare.go). TestStoreMatchesReferenceSQL
+// asserts both give identical rows for many filters and corner cases.
+// `Refresh` rebuilds the derived tables (after writing dataset tables other
+// than through Load).
 //
 // # Comparison rules
 //
 //   - Latest collection: per (organisation_id, institution_cnpj, brand,
-//     product) the collection_id with the latest collected_at is used; older
-//     collections only appear in the history. (Per product, so that one
-//     failed endpoint in the latest run does not drop the institution's other
-//     products.)
+//     product) the collection_id with the latest collected_at is used (ties
+//     on collected_at: the greatest collection_id); older collections only
+//     appear in the history. (Per product, so that one failed endpoint in the
+//     latest run does not drop the institution's other products.) With the
+//     simulated filter, the latest collection among those rows.
 //   - One row per institution and group: if a key appears twice in one
 //     collection (a redelivered page), the row with the lowest source
 //     position is kept.
@@ -51,7 +71,8 @@
 //     NULL estimates rank last. Ties therefore need equal estimate, band-1
 //     value and name.
 //   - Group statistics: group_size (institutions in the group), group_min,
-//     group_max, spread = group_max − group_min (of the weighted estimates),
+//     group_max, spread = group_max − group_min (of the weighted estimates;
+//     null when it does not fit DECIMAL(18,6)),
 //     cheapest / most_expensive = institution name with the lowest / highest
 //     estimate (same tie-breaks; null when no estimate exists).
 //   - Filters product, segment, product_type, service_code/indexer, currency,
@@ -71,6 +92,13 @@
 // strings with exactly 6 decimals (e.g. "45.000000"), never numbers; NULL
 // decimals are null. Times are RFC 3339 UTC. Every row has "simulated": true
 // when its figures come from ofp's simulator; consumers must label them.
+//
+// Paging: every endpoint also takes limit (1..100000, default 10000) and
+// offset (>= 0, default 0) and returns rows offset..offset+limit-1 of the
+// full, ordered answer (ranks and group statistics always describe the whole
+// population, not the page). When more rows follow, the response carries
+// `Link: </analytics/v1/...?...&limit=L&offset=O+L>; rel="next"`; no Link
+// header means this is the last page.
 //
 //	GET /analytics/v1/fees   ?product&segment(personal|business)&product_type&service_code
 //	                         &institution&currency&include_flagged(default true)&simulated

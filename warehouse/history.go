@@ -24,6 +24,8 @@ type HistoryFilter struct {
 	// ChangesOnly keeps only the points whose values differ from the
 	// previous collection of the same series.
 	ChangesOnly bool
+	// Page selects a window of the points (after ChangesOnly).
+	Page
 }
 
 func (f HistoryFilter) validate(forRates bool) error {
@@ -35,6 +37,9 @@ func (f HistoryFilter) validate(forRates bool) error {
 	}
 	if !forRates && f.Indexer != "" {
 		return fmt.Errorf("%w: indexer applies to rate history, not fee history", ErrInvalidFilter)
+	}
+	if err := f.Page.validate(); err != nil {
+		return err
 	}
 	return checkTexts("institution", f.Institution, "product", f.Product, "product_type", f.ProductType,
 		"service_code", f.ServiceCode, "currency", f.Currency, "indexer", f.Indexer)
@@ -124,7 +129,9 @@ func (s *Store) FeeHistory(ctx context.Context, f HistoryFilter) ([]FeeHistoryPo
 		return nil, fmt.Errorf("warehouse: fee history: %w", err)
 	}
 	defer rows.Close()
-	var all []FeeHistoryPoint
+	out := []FeeHistoryPoint{}
+	var prev FeeHistoryPoint
+	first, skip := true, f.Offset
 	for rows.Next() {
 		var p FeeHistoryPoint
 		var minimum, maximum, est sql.NullString
@@ -144,23 +151,27 @@ func (s *Store) FeeHistory(ctx context.Context, f HistoryFilter) ([]FeeHistoryPo
 		p.CollectedAt = p.CollectedAt.UTC()
 		p.Flags = splitFlags(flags)
 		p.ChangedFields = []string{}
-		all = append(all, p)
+		if !first && slices.Equal(prev.seriesKey(), p.seriesKey()) {
+			pv, at := prev.FeeValues, prev.CollectedAt
+			p.Previous, p.PreviousCollectedAt = &pv, &at
+			p.ChangedFields = p.FeeValues.changes(pv)
+			p.Changed = len(p.ChangedFields) > 0
+		}
+		prev, first = p, false
+		if f.ChangesOnly && !p.Changed {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		out = append(out, p)
+		if f.Limit > 0 && len(out) == f.Limit {
+			return out, nil // the rest is past the page
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: fee history: %w", err)
-	}
-	out := []FeeHistoryPoint{}
-	for i := range all {
-		if i > 0 && slices.Equal(all[i-1].seriesKey(), all[i].seriesKey()) {
-			prev := all[i-1].FeeValues
-			at := all[i-1].CollectedAt
-			all[i].Previous, all[i].PreviousCollectedAt = &prev, &at
-			all[i].ChangedFields = all[i].FeeValues.changes(prev)
-			all[i].Changed = len(all[i].ChangedFields) > 0
-		}
-		if !f.ChangesOnly || all[i].Changed {
-			out = append(out, all[i])
-		}
 	}
 	return out, nil
 }
@@ -230,7 +241,9 @@ func (s *Store) RateHistory(ctx context.Context, f HistoryFilter) ([]RateHistory
 		return nil, fmt.Errorf("warehouse: rate history: %w", err)
 	}
 	defer rows.Close()
-	var all []RateHistoryPoint
+	out := []RateHistoryPoint{}
+	var prev RateHistoryPoint
+	first, skip := true, f.Offset
 	for rows.Next() {
 		var p RateHistoryPoint
 		var rate, minimum, maximum, est sql.NullString
@@ -250,23 +263,27 @@ func (s *Store) RateHistory(ctx context.Context, f HistoryFilter) ([]RateHistory
 		p.CollectedAt = p.CollectedAt.UTC()
 		p.Flags = splitFlags(flags)
 		p.ChangedFields = []string{}
-		all = append(all, p)
+		if !first && slices.Equal(prev.seriesKey(), p.seriesKey()) {
+			pv, at := prev.RateValues, prev.CollectedAt
+			p.Previous, p.PreviousCollectedAt = &pv, &at
+			p.ChangedFields = p.RateValues.changes(pv)
+			p.Changed = len(p.ChangedFields) > 0
+		}
+		prev, first = p, false
+		if f.ChangesOnly && !p.Changed {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		out = append(out, p)
+		if f.Limit > 0 && len(out) == f.Limit {
+			return out, nil // the rest is past the page
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: rate history: %w", err)
-	}
-	out := []RateHistoryPoint{}
-	for i := range all {
-		if i > 0 && slices.Equal(all[i-1].seriesKey(), all[i].seriesKey()) {
-			prev := all[i-1].RateValues
-			at := all[i-1].CollectedAt
-			all[i].Previous, all[i].PreviousCollectedAt = &prev, &at
-			all[i].ChangedFields = all[i].RateValues.changes(prev)
-			all[i].Changed = len(all[i].ChangedFields) > 0
-		}
-		if !f.ChangesOnly || all[i].Changed {
-			out = append(out, all[i])
-		}
 	}
 	return out, nil
 }

@@ -10,7 +10,8 @@ import "fmt"
 //
 // Common rules (see doc.go, CONTRACT):
 //   - latest collection: per (organisation_id, institution_cnpj, brand,
-//     product) the collection_id with the latest collected_at;
+//     product) the collection_id with the latest collected_at (ties: the
+//     greatest collection_id), among the rows the simulated filter keeps;
 //   - one row per institution and group: duplicates of a key inside one
 //     collection (a page delivered twice) keep the row with the lowest
 //     (src_topic, src_partition, src_offset, item_index);
@@ -25,6 +26,14 @@ import "fmt"
 
 // weighted returns the exact weighted-estimate expression over the four bands
 // of value columns band<i>_<valueSuffix> and band<i>_customers.
+//
+// The sum is exact in DECIMAL(38,12). Casting a DECIMAL(38,12) down to
+// DECIMAL(18,6) divides a 128-bit integer, which DuckDB does ~20x slower than
+// the same cast from DECIMAL(18,12) (64-bit); so sums below 10^6 in magnitude
+// (they fit DECIMAL(18,12)) take the 64-bit path and larger ones the 128-bit
+// TRY_CAST. Both round half away from zero to the same value, and DuckDB
+// evaluates each CASE branch only for the rows that select it
+// (TestWeightedFastPathIsExact checks the boundaries).
 func weighted(valueSuffix string) string {
 	e := ""
 	for i := 1; i <= 4; i++ {
@@ -33,7 +42,27 @@ func weighted(valueSuffix string) string {
 		}
 		e += fmt.Sprintf("CAST(band%[1]d_%[2]s AS DECIMAL(38,6)) * CAST(band%[1]d_customers AS DECIMAL(38,6))", i, valueSuffix)
 	}
-	return "TRY_CAST(" + e + " AS DECIMAL(18,6))"
+	return roundEstimate("(" + e + ")")
+}
+
+// roundEstimate rounds an exact DECIMAL(38,12) expression to DECIMAL(18,6)
+// (NULL when it does not fit), taking the 64-bit path when it can.
+func roundEstimate(sum string) string {
+	return "(CASE WHEN abs(" + sum + ") < 1000000 THEN CAST(CAST(" + sum + " AS DECIMAL(18,12)) AS DECIMAL(18,6))" +
+		" ELSE TRY_CAST(" + sum + " AS DECIMAL(18,6)) END)"
+}
+
+// latestCollection is the aggregate that picks, per (organisation_id,
+// institution_cnpj, brand, product), the collection of the row with the
+// latest collected_at; ties on collected_at go to the greatest collection_id
+// so that the choice is deterministic. Rows without collected_at or
+// collection_id are ignored. cond further restricts the rows ("" = none).
+func latestCollection(cond string) string {
+	filter := "collected_at IS NOT NULL"
+	if cond != "" {
+		filter += " AND " + cond
+	}
+	return "arg_max(collection_id, (collected_at, collection_id)) FILTER (WHERE " + filter + ")"
 }
 
 // FeeComparisonSQL returns the fee comparison query over source (a table name
@@ -46,7 +75,7 @@ func FeeComparisonSQL(source string) string {
   WHERE ($1 IS NULL OR product = $1) AND ($6 IS NULL OR simulated = $6)
 ),
 latest AS (
-  SELECT organisation_id, institution_cnpj, brand, product, arg_max(collection_id, collected_at) AS collection_id
+  SELECT organisation_id, institution_cnpj, brand, product, %[3]s AS collection_id
   FROM src GROUP BY organisation_id, institution_cnpj, brand, product
 ),
 picked AS (
@@ -87,11 +116,12 @@ SELECT coalesce(institution_cnpj, ''), coalesce(institution_name, ''), coalesce(
   band1_median::VARCHAR, band2_median::VARCHAR, band3_median::VARCHAR, band4_median::VARCHAR,
   band1_customers::VARCHAR, band2_customers::VARCHAR, band3_customers::VARCHAR, band4_customers::VARCHAR,
   weighted_estimate::VARCHAR, rnk, coalesce(collection_id, ''), collected_at, coalesce(flags, ''), coalesce(simulated, false),
-  group_size, group_min::VARCHAR, group_max::VARCHAR, CAST(group_max - group_min AS DECIMAL(18,6))::VARCHAR,
+  group_size, group_min::VARCHAR, group_max::VARCHAR, TRY_CAST(CAST(group_max AS DECIMAL(19,6)) - group_min AS DECIMAL(18,6))::VARCHAR,
   cheapest, most_expensive
 FROM ranked
 WHERE ($8 IS NULL OR institution_cnpj = $8 OR contains(lower(institution_name), lower($8)) OR contains(lower(brand), lower($8)))
-ORDER BY product, segment, product_type, service_code, currency, rnk, institution_name, brand, institution_cnpj`, source, weighted("median"))
+ORDER BY product, segment, product_type, service_code, currency, rnk, institution_name, brand, institution_cnpj, organisation_id`,
+		source, weighted("median"), latestCollection(""))
 }
 
 // RateComparisonSQL returns the interest-rate comparison query over source.
@@ -103,7 +133,7 @@ func RateComparisonSQL(source string) string {
   WHERE ($1 IS NULL OR product = $1) AND ($5 IS NULL OR simulated = $5)
 ),
 latest AS (
-  SELECT organisation_id, institution_cnpj, brand, product, arg_max(collection_id, collected_at) AS collection_id
+  SELECT organisation_id, institution_cnpj, brand, product, %[3]s AS collection_id
   FROM src GROUP BY organisation_id, institution_cnpj, brand, product
 ),
 picked AS (
@@ -142,11 +172,12 @@ SELECT coalesce(institution_cnpj, ''), coalesce(institution_name, ''), coalesce(
   band1_rate::VARCHAR, band2_rate::VARCHAR, band3_rate::VARCHAR, band4_rate::VARCHAR,
   band1_customers::VARCHAR, band2_customers::VARCHAR, band3_customers::VARCHAR, band4_customers::VARCHAR,
   weighted_estimate::VARCHAR, rnk, coalesce(collection_id, ''), collected_at, coalesce(flags, ''), coalesce(simulated, false),
-  group_size, group_min::VARCHAR, group_max::VARCHAR, CAST(group_max - group_min AS DECIMAL(18,6))::VARCHAR,
+  group_size, group_min::VARCHAR, group_max::VARCHAR, TRY_CAST(CAST(group_max AS DECIMAL(19,6)) - group_min AS DECIMAL(18,6))::VARCHAR,
   cheapest, most_expensive
 FROM ranked
 WHERE ($7 IS NULL OR institution_cnpj = $7 OR contains(lower(institution_name), lower($7)) OR contains(lower(brand), lower($7)))
-ORDER BY product, segment, product_type, indexer, rnk, institution_name, brand, institution_cnpj`, source, weighted("rate"))
+ORDER BY product, segment, product_type, indexer, rnk, institution_name, brand, institution_cnpj, organisation_id`,
+		source, weighted("rate"), latestCollection(""))
 }
 
 // feeHistorySQL lists one row per (institution, fee key, collection) in time

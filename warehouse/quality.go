@@ -14,10 +14,16 @@ type QualityFilter struct {
 	// AllCollections reports every collection; by default only the latest
 	// collection of each institution.
 	AllCollections bool
+	Page           // a window of the rows
 }
 
 // Validate reports a bad filter (wrapping ErrInvalidFilter).
-func (f QualityFilter) Validate() error { return checkText("institution", f.Institution) }
+func (f QualityFilter) Validate() error {
+	if err := f.Page.validate(); err != nil {
+		return err
+	}
+	return checkText("institution", f.Institution)
+}
 
 // Quality categories.
 const (
@@ -67,18 +73,24 @@ func (s *Store) Quality(ctx context.Context, f QualityFilter) ([]QualityRow, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: quality report: %w", err)
 	}
-	return out, nil
+	return paged(out, f.Page), nil
 }
 
 // CollectionFilter selects collection runs.
 type CollectionFilter struct {
 	Institution string // CNPJ, or a substring of the organisation name or brand
 	// All returns every run; by default only the latest run per institution.
-	All bool
+	All  bool
+	Page // a window of the runs
 }
 
 // Validate reports a bad filter (wrapping ErrInvalidFilter).
-func (f CollectionFilter) Validate() error { return checkText("institution", f.Institution) }
+func (f CollectionFilter) Validate() error {
+	if err := f.Page.validate(); err != nil {
+		return err
+	}
+	return checkText("institution", f.Institution)
+}
 
 // CollectionRun is the outcome of collecting one institution in one run.
 type CollectionRun struct {
@@ -129,7 +141,7 @@ func (s *Store) Collections(ctx context.Context, f CollectionFilter) ([]Collecti
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: collections: %w", err)
 	}
-	return out, nil
+	return paged(out, f.Page), nil
 }
 
 // splitErrors splits the errors column: newline-joined lines (one per failed

@@ -80,11 +80,17 @@ type FeeFilter struct {
 	ExcludeFlagged bool
 	// Simulated keeps only simulated (true) or only real (false) figures; nil keeps both.
 	Simulated *bool
+	// Page selects a window of the ranked rows (Store.Fees only; the
+	// reference SQL returns them all).
+	Page
 }
 
 // Validate reports a bad filter (wrapping ErrInvalidFilter).
 func (f FeeFilter) Validate() error {
 	if err := checkSegment(f.Segment); err != nil {
+		return err
+	}
+	if err := f.Page.validate(); err != nil {
 		return err
 	}
 	return checkTexts("product", f.Product, "product_type", f.ProductType, "service_code", f.ServiceCode,
@@ -106,11 +112,15 @@ type RateFilter struct {
 	Institution    string // as FeeFilter.Institution
 	ExcludeFlagged bool
 	Simulated      *bool
+	Page           // as FeeFilter.Page
 }
 
 // Validate reports a bad filter (wrapping ErrInvalidFilter).
 func (f RateFilter) Validate() error {
 	if err := checkSegment(f.Segment); err != nil {
+		return err
+	}
+	if err := f.Page.validate(); err != nil {
 		return err
 	}
 	return checkTexts("product", f.Product, "product_type", f.ProductType, "indexer", f.Indexer, "institution", f.Institution)
@@ -191,6 +201,9 @@ func str(n sql.NullString) *string {
 }
 
 func splitFlags(s string) []string {
+	if s == "" {
+		return []string{} // the common case: no allocation
+	}
 	out := []string{}
 	for _, f := range strings.Split(s, ";") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -200,77 +213,61 @@ func splitFlags(s string) []string {
 	return out
 }
 
-// Fees runs the fee comparison on the loaded data.
+// Fees runs the fee comparison on the loaded data (see compare.go): the rows
+// of FeeComparisonSQL on the dataset table, in the same order, paged by f.Page.
 func (s *Store) Fees(ctx context.Context, f FeeFilter) ([]FeeComparison, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, FeeComparisonSQL(DatasetFees), f.Args()...)
+	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.ServiceCode),
+		nullable(f.Currency), nullable(f.Institution)}
+	var out []FeeComparison
+	err := s.runComparison(ctx, feeSpec, keepColumn(f.Simulated, f.ExcludeFlagged), args, f.Page,
+		func(n int) { out = make([]FeeComparison, 0, n) },
+		func(r *packedRow, rank int64, g *groupStats) {
+			t, d := r.texts, r.decimals
+			out = append(out, FeeComparison{
+				Product: t[0], Segment: t[1], ProductType: t[2], ServiceCode: t[3], Currency: t[4],
+				InstitutionCNPJ: t[5], InstitutionName: t[6], Brand: t[7], OrganisationID: t[8], ServiceName: t[9],
+				Minimum: d[0], Maximum: d[1],
+				BandMedians:       [4]*string{d[2], d[3], d[4], d[5]},
+				BandCustomerRates: [4]*string{d[6], d[7], d[8], d[9]},
+				WeightedEstimate:  d[10], Rank: rank, CollectionID: t[10], CollectedAt: r.at, Flags: splitFlags(t[11]),
+				Simulated: r.simulated, GroupSize: g.size, GroupMin: g.min, GroupMax: g.max, Spread: g.spread,
+				Cheapest: g.cheapest, MostExpensive: g.mostExpensive,
+			})
+		})
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
-	}
-	defer rows.Close()
-	out := []FeeComparison{}
-	for rows.Next() {
-		var r FeeComparison
-		var minimum, maximum, est, gmin, gmax, spread, cheapest, dearest sql.NullString
-		var bands, custs [4]sql.NullString
-		var flags string
-		if err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
-			&r.Product, &r.Segment, &r.ProductType, &r.ServiceCode, &r.ServiceName, &r.Currency,
-			&minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
-			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &flags, &r.Simulated,
-			&r.GroupSize, &gmin, &gmax, &spread, &cheapest, &dearest); err != nil {
-			return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
-		}
-		r.Minimum, r.Maximum, r.WeightedEstimate = str(minimum), str(maximum), str(est)
-		for i := range 4 {
-			r.BandMedians[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
-		}
-		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = str(gmin), str(gmax), str(spread), str(cheapest), str(dearest)
-		r.CollectedAt = r.CollectedAt.UTC()
-		r.Flags = splitFlags(flags)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
 	}
 	return out, nil
 }
 
-// Rates runs the interest-rate comparison on the loaded data.
+// Rates runs the interest-rate comparison on the loaded data: the rows of
+// RateComparisonSQL on the dataset table, in the same order, paged by f.Page.
 func (s *Store) Rates(ctx context.Context, f RateFilter) ([]RateComparison, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, RateComparisonSQL(DatasetRates), f.Args()...)
+	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.Indexer),
+		nullable(f.Institution)}
+	var out []RateComparison
+	err := s.runComparison(ctx, rateSpec, keepColumn(f.Simulated, f.ExcludeFlagged), args, f.Page,
+		func(n int) { out = make([]RateComparison, 0, n) },
+		func(r *packedRow, rank int64, g *groupStats) {
+			t, d := r.texts, r.decimals
+			out = append(out, RateComparison{
+				Product: t[0], Segment: t[1], ProductType: t[2], Indexer: t[3],
+				InstitutionCNPJ: t[4], InstitutionName: t[5], Brand: t[6], OrganisationID: t[7],
+				Rate: d[0], MinimumRate: d[1], MaximumRate: d[2],
+				BandRates:         [4]*string{d[3], d[4], d[5], d[6]},
+				BandCustomerRates: [4]*string{d[7], d[8], d[9], d[10]},
+				WeightedEstimate:  d[11], Rank: rank, CollectionID: t[8], CollectedAt: r.at, Flags: splitFlags(t[9]),
+				Simulated: r.simulated, GroupSize: g.size, GroupMin: g.min, GroupMax: g.max, Spread: g.spread,
+				Cheapest: g.cheapest, MostExpensive: g.mostExpensive,
+			})
+		})
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
-	}
-	defer rows.Close()
-	out := []RateComparison{}
-	for rows.Next() {
-		var r RateComparison
-		var rate, minimum, maximum, est, gmin, gmax, spread, cheapest, dearest sql.NullString
-		var bands, custs [4]sql.NullString
-		var flags string
-		if err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
-			&r.Product, &r.Segment, &r.ProductType, &r.Indexer,
-			&rate, &minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
-			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &flags, &r.Simulated,
-			&r.GroupSize, &gmin, &gmax, &spread, &cheapest, &dearest); err != nil {
-			return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
-		}
-		r.Rate, r.MinimumRate, r.MaximumRate, r.WeightedEstimate = str(rate), str(minimum), str(maximum), str(est)
-		for i := range 4 {
-			r.BandRates[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
-		}
-		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = str(gmin), str(gmax), str(spread), str(cheapest), str(dearest)
-		r.CollectedAt = r.CollectedAt.UTC()
-		r.Flags = splitFlags(flags)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
 	}
 	return out, nil

@@ -8,7 +8,10 @@ import (
 // SchemaVersion is the version of the table layout this code creates. Bump it
 // whenever a dataset column changes; Open recreates the tables of an older
 // warehouse (it is derived data: rebuild it from the lake afterwards).
-const SchemaVersion = 1
+//
+// Version 2 added the derived comparison tables fees_latest and rates_latest;
+// a version-1 file is migrated in place (the tables are built from its data).
+const SchemaVersion = 2
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {

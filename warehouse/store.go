@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,9 @@ type Store struct {
 	log      *slog.Logger
 	loadMu   sync.Mutex
 	cleanup  func() error
+
+	ckMu           sync.Mutex
+	lastCheckpoint time.Time
 }
 
 // Open opens (creating if needed) the warehouse at path for reading and
@@ -251,7 +255,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("warehouse: migrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if v != 0 && v < SchemaVersion {
+	switch {
+	case v == 1:
+		// Version 2 only added the derived comparison tables: build them.
+		if err := createAll(ctx, tx); err != nil {
+			return err
+		}
+		if err := refreshAll(ctx, tx); err != nil {
+			return err
+		}
+	case v != 0 && v < SchemaVersion:
 		s.log.Warn("warehouse schema is older than this binary: tables recreated empty; run `ofp warehouse rebuild` to reload the lake",
 			"path", s.path, "from", v, "to", SchemaVersion)
 		if err := dropAll(ctx, tx); err != nil {
@@ -281,11 +294,20 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
 		return fmt.Errorf("warehouse: create table loads: %w", err)
 	}
+	for _, c := range comparisonSpecs {
+		if _, err := tx.ExecContext(ctx, c.createSQL()); err != nil {
+			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
+		}
+	}
 	return nil
 }
 
 func dropAll(ctx context.Context, tx *sql.Tx) error {
-	for _, name := range append(Datasets(), "loads") {
+	names := append(Datasets(), "loads")
+	for _, c := range comparisonSpecs {
+		names = append(names, c.table)
+	}
+	for _, name := range names {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
 			return fmt.Errorf("warehouse: drop table %s: %w", name, err)
 		}
@@ -337,38 +359,69 @@ func (r SourceRange) validate() error {
 	return nil
 }
 
-// Load loads a local Parquet file of dataset, produced from the records of
-// src. It is idempotent: in one transaction it deletes the dataset's rows of
-// src (same topic and partition, offset within [First, Last]) and inserts the
-// file's rows, so loading the same file again, or a re-batched range that
-// overlaps earlier ones, leaves every (src_topic, src_partition, src_offset,
-// item_index) exactly once. The file's columns must be the dataset's contract
-// columns (matched by name). It returns the number of rows inserted.
+// Load loads one dataset's Parquet file of one source range; it is
+// LoadBatch with a single file.
 func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src SourceRange) (int64, error) {
+	n, err := s.LoadBatch(ctx, src, map[string]string{dataset: parquetPath})
+	return n[dataset], err
+}
+
+// LoadBatch loads the Parquet files that one source range produced (one
+// per dataset) in ONE transaction, so a batch is in the warehouse whole
+// or not at all. It is idempotent: rows of the same datasets already
+// loaded from an overlapping range (a batch redone after a crash, maybe
+// cut differently) are replaced, so every (src_topic, src_partition,
+// src_offset, item_index) is present once. The delete is skipped when
+// the loads log shows no overlapping range, the usual first delivery.
+// Every file must hold only rows of src. The derived comparison tables
+// are refreshed for the keys the batch touched.
+func (s *Store) LoadBatch(ctx context.Context, src SourceRange, files map[string]string) (map[string]int64, error) {
 	if s.readOnly {
-		return 0, ErrReadOnly
-	}
-	want, ok := datasets[dataset]
-	if !ok {
-		return 0, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, dataset, strings.Join(Datasets(), ", "))
+		return nil, ErrReadOnly
 	}
 	if err := src.validate(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if err := s.checkColumns(ctx, dataset, parquetPath, want); err != nil {
-		return 0, err
+	names := make([]string, 0, len(files))
+	for ds, path := range files {
+		want, ok := datasets[ds]
+		if !ok {
+			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, ds, strings.Join(Datasets(), ", "))
+		}
+		if err := s.checkColumns(ctx, ds, path, want); err != nil {
+			return nil, err
+		}
+		names = append(names, ds)
 	}
+	sort.Strings(names)
 
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("warehouse: load %s: %w", parquetPath, err)
+		return nil, fmt.Errorf("warehouse: load %s/%d [%d,%d]: %w", src.Topic, src.Partition, src.First, src.Last, err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	loaded := make(map[string]int64, len(names))
+	for _, ds := range names {
+		n, err := loadFile(ctx, tx, ds, files[ds], src)
+		if err != nil {
+			return nil, err
+		}
+		loaded[ds] = n
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("warehouse: commit load of %s/%d [%d,%d]: %w", src.Topic, src.Partition, src.First, src.Last, err)
+	}
+	s.maybeCheckpoint(ctx)
+	s.log.Debug("warehouse load", "topic", src.Topic, "partition", src.Partition, "first", src.First, "last", src.Last, "rows", loaded)
+	return loaded, nil
+}
 
+// loadFile is one dataset's part of LoadBatch, inside its transaction.
+func loadFile(ctx context.Context, tx *sql.Tx, dataset, parquetPath string, src SourceRange) (int64, error) {
 	var outside int64
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
 		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
 		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
 		parquetPath, src.Topic, src.Partition, src.First, src.Last).Scan(&outside)
@@ -378,9 +431,22 @@ func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src Sourc
 	if outside > 0 {
 		return 0, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, parquetPath, src.Topic, src.Partition, src.First, src.Last)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+dataset+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
-		src.Topic, src.Partition, src.First, src.Last); err != nil {
-		return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
+	var overlapping int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loads WHERE dataset = $1 AND topic = $2 AND partition = $3
+		AND first_offset <= $5 AND last_offset >= $4`, dataset, src.Topic, src.Partition, src.First, src.Last).Scan(&overlapping); err != nil {
+		return 0, fmt.Errorf("warehouse: read the loads log: %w", err)
+	}
+	spec, derived := specFor(dataset)
+	if derived {
+		if err := spec.collectRefreshKeys(ctx, tx, parquetPath, src); err != nil {
+			return 0, err
+		}
+	}
+	if overlapping > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+dataset+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
+			src.Topic, src.Partition, src.First, src.Last); err != nil {
+			return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
+		}
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO `+dataset+` BY NAME SELECT * FROM read_parquet($1)`, parquetPath)
 	if err != nil {
@@ -390,22 +456,38 @@ func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src Sourc
 	if err != nil {
 		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
 	}
+	if derived {
+		if err := spec.refreshKeys(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		dataset, src.Topic, src.Partition, src.First, src.Last, rows, time.Now().UTC()); err != nil {
 		return 0, fmt.Errorf("warehouse: record load of %s: %w", parquetPath, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("warehouse: commit load of %s: %w", parquetPath, err)
-	}
-	s.checkpoint(ctx)
-	s.log.Debug("warehouse load", "dataset", dataset, "file", parquetPath, "topic", src.Topic,
-		"partition", src.Partition, "first", src.First, "last", src.Last, "rows", rows)
 	return rows, nil
 }
 
 // checkpoint folds the write-ahead log into the database file so that a
 // snapshot copy taken by another process is self-contained. Failure is
 // harmless (DuckDB checkpoints on its own later).
+// maybeCheckpoint folds the write-ahead log into the database file at most
+// every checkpointEvery; DuckDB also checkpoints by itself when the log
+// grows, and Close always does.
+func (s *Store) maybeCheckpoint(ctx context.Context) {
+	s.ckMu.Lock()
+	due := time.Since(s.lastCheckpoint) >= checkpointEvery
+	if due {
+		s.lastCheckpoint = time.Now()
+	}
+	s.ckMu.Unlock()
+	if due {
+		s.checkpoint(ctx)
+	}
+}
+
+const checkpointEvery = 30 * time.Second
+
 func (s *Store) checkpoint(ctx context.Context) {
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		s.log.Debug("warehouse checkpoint skipped", "err", err)

@@ -137,3 +137,23 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	require.ErrorIs(t, err, ErrReadOnly)
 	require.ErrorIs(t, ro.Reset(context.Background()), ErrReadOnly)
 }
+
+func TestLoadBatchIsAllOrNothing(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	rg := SourceRange{Topic: topic, Partition: 0, First: 10, Last: 14}
+	good := writeParquet(t, DatasetFees, feeRowsRange(10, 14))
+	// Rows of a range other than the batch's: the whole batch is refused.
+	stray := writeParquet(t, DatasetRates, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 99, "0.01", "0.01", "0.02", "0.03", "0.04", "0.25", "0.25", "0.25", "0.25", "0.01", "0.05")})
+	_, err := s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good, DatasetRates: stray})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+	requireUniqueKeys(t, s, DatasetFees, 0)
+
+	n, err := s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good})
+	require.NoError(t, err)
+	require.Equal(t, int64(10), n[DatasetFees])
+	// Redelivered whole: replaced, not doubled.
+	_, err = s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good})
+	require.NoError(t, err)
+	requireUniqueKeys(t, s, DatasetFees, 10)
+}

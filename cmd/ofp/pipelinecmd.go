@@ -52,7 +52,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		case <-tick.C:
 		}
 		st := p.runner.Stats()
-		if st != last {
+		if st != last || st.Busy {
 			last, idleSince = st, time.Now()
 			continue
 		}

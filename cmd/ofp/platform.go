@@ -62,8 +62,13 @@ type platformOpts struct {
 // whLoader adapts the warehouse to the pipeline's Loader.
 type whLoader struct{ s *warehouse.Store }
 
-func (l whLoader) Load(ctx context.Context, dataset, path string, r pipelines.Range) (int64, error) {
-	return l.s.Load(ctx, dataset, path, warehouse.SourceRange(r))
+func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
+	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
 }
 
 var _ pipelines.Loader = whLoader{}
@@ -123,7 +128,9 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 		pipelines.ClientOpts("ofp-pipeline-opendata", events.TopicOpenDataRaw)...); err != nil {
 		return p, err
 	}
-	p.closers = append(p.closers, func(context.Context) error { p.consumer.Close(); return nil })
+	// The runner may be stopped in the middle of a poll it blocks
+	// rebalances for: leave the group without waiting for it.
+	p.closers = append(p.closers, func(context.Context) error { p.consumer.CloseAllowingRebalance(); return nil })
 	p.runner, err = pipelines.NewRunner(pipelines.Config{
 		Client: p.consumer,
 		Topic:  events.TopicOpenDataRaw,

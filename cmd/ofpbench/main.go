@@ -33,6 +33,7 @@ type options struct {
 	Variants     int    // institution variants the copies rotate through
 	QueryRuns    int    // timed runs of each query (median reported)
 	CPUProfile   string // file for a CPU profile of the pipeline phase
+	MemProfile   string // file for a heap profile taken at the end of the pipeline phase
 }
 
 func defaultOptions() options {
@@ -126,7 +127,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 	}
 	defer sk.close()
 	fmt.Fprintf(progress, "· pipeline: Runner -> Transformer -> Parquet -> embedded S3 -> DuckDB, until committed\n")
-	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, progress); err != nil {
+	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, o.MemProfile, progress); err != nil {
 		return rep, err
 	}
 	fmt.Fprintf(progress, "· pipeline done in %s (%d objects)\n", rep.Pipeline.Elapsed.Round(time.Millisecond), rep.Stats.Objects)
@@ -269,6 +270,7 @@ func realMain() int {
 	fs.IntVar(&o.Variants, "variants", o.Variants, "institution variants the replicated collections rotate through")
 	fs.IntVar(&o.QueryRuns, "query-runs", o.QueryRuns, "timed runs of each query (the median is reported)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile (allocations since start) at the end of the pipeline phase to this file")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

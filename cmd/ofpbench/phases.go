@@ -96,8 +96,13 @@ func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, fee
 // whLoader adapts the warehouse to the pipeline's Loader (as in cmd/ofp).
 type whLoader struct{ s *warehouse.Store }
 
-func (l whLoader) Load(ctx context.Context, dataset, path string, r pipelines.Range) (int64, error) {
-	return l.s.Load(ctx, dataset, path, warehouse.SourceRange(r))
+func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
+	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
 }
 
 var _ pipelines.Loader = whLoader{}
@@ -147,7 +152,7 @@ func (s *sinks) close() {
 // it has committed every acked offset. cpuProfile, if set, receives a CPU
 // profile of this phase only.
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
-	cpuProfile string, logw io.Writer) (throughput, pipelines.Stats, error) {
+	cpuProfile, memProfile string, logw io.Writer) (throughput, pipelines.Stats, error) {
 	var t throughput
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofpbench-pipeline"},
@@ -206,6 +211,11 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	t.Elapsed = time.Since(start)
 	t.Mem = s.stop()
 	stopRun()
+	if memProfile != "" {
+		if perr := writeHeapProfile(memProfile); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if err != nil {
 		return t, r.Stats(), err
 	}
@@ -219,4 +229,18 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	}
 	t.Records, t.Bytes, t.FeeRows = st.Records, bytes, counts[odpipe.DatasetFees]
 	return t, st, nil
+}
+
+// writeHeapProfile writes the heap profile (alloc_space shows where the
+// phase allocated; inuse_space what is live at its end).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create the heap profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("write the heap profile: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,334 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// referenceFees runs FeeComparisonSQL (the reference: pure SQL, no derived
+// table) on the dataset table and scans it the straightforward way.
+func referenceFees(t testing.TB, s *Store, f FeeFilter) []FeeComparison {
+	t.Helper()
+	rows, err := s.DB().QueryContext(context.Background(), FeeComparisonSQL(DatasetFees), f.Args()...)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := []FeeComparison{}
+	for rows.Next() {
+		var r FeeComparison
+		var minimum, maximum, est, gmin, gmax, spread, cheapest, dearest sql.NullString
+		var bands, custs [4]sql.NullString
+		var flags string
+		require.NoError(t, rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
+			&r.Product, &r.Segment, &r.ProductType, &r.ServiceCode, &r.ServiceName, &r.Currency,
+			&minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
+			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &flags, &r.Simulated,
+			&r.GroupSize, &gmin, &gmax, &spread, &cheapest, &dearest))
+		r.Minimum, r.Maximum, r.WeightedEstimate = str(minimum), str(maximum), str(est)
+		for i := range 4 {
+			r.BandMedians[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
+		}
+		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = str(gmin), str(gmax), str(spread), str(cheapest), str(dearest)
+		r.CollectedAt = r.CollectedAt.UTC()
+		r.Flags = splitFlags(flags)
+		out = append(out, r)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// referenceRates is referenceFees for RateComparisonSQL.
+func referenceRates(t testing.TB, s *Store, f RateFilter) []RateComparison {
+	t.Helper()
+	rows, err := s.DB().QueryContext(context.Background(), RateComparisonSQL(DatasetRates), f.Args()...)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := []RateComparison{}
+	for rows.Next() {
+		var r RateComparison
+		var rate, minimum, maximum, est, gmin, gmax, spread, cheapest, dearest sql.NullString
+		var bands, custs [4]sql.NullString
+		var flags string
+		require.NoError(t, rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
+			&r.Product, &r.Segment, &r.ProductType, &r.Indexer,
+			&rate, &minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
+			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &flags, &r.Simulated,
+			&r.GroupSize, &gmin, &gmax, &spread, &cheapest, &dearest))
+		r.Rate, r.MinimumRate, r.MaximumRate, r.WeightedEstimate = str(rate), str(minimum), str(maximum), str(est)
+		for i := range 4 {
+			r.BandRates[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
+		}
+		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = str(gmin), str(gmax), str(spread), str(cheapest), str(dearest)
+		r.CollectedAt = r.CollectedAt.UTC()
+		r.Flags = splitFlags(flags)
+		out = append(out, r)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+var (
+	bankD = inst{"org-d", "44444444000144", "Banco Delta", "Delta"}
+	bankE = inst{"org-e", "55555555000155", "Banco Eco", "Eco"}
+	bankF = inst{"org-f", "66666666000166", "Banco Igual", "Fox"}
+	bankG = inst{"org-g", "77777777000177", "Banco Igual", "Golf"}
+	bankH = inst{"org-h", "88888888000188", "Banco Hotel", "Hotel"}
+)
+
+// seedTricky loads fee and rate rows that exercise every comparison rule's
+// corner: ties, NULLs, redelivered flagged rows, mixed simulated collections,
+// equal collected_at, NULL versus empty key columns, estimates past the
+// 64-bit fast path and spreads that do not fit DECIMAL(18,6).
+func seedTricky(t testing.TB, s *Store) {
+	t.Helper()
+	seedComparison(t, s)
+	old := t0.Add(-48 * time.Hour)
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(min, max, b1, b2, b3, b4 string) []string {
+		return append([]string{min, max, b1, b2, b3, b4}, q...)
+	}
+	fees := []row{
+		// D: NULL institution name; same estimate and band 1 as F/G.
+		with(fee(bankD, "d1", t0, "TED", 100, vals("0", "1", "3.00", "5.00", "7.00", "9.00")...), "institution_name", nil),
+		// F and G: same name, estimate and band 1 -> rank tie, tie-break on brand.
+		fee(bankF, "f1", t0, "TED", 101, vals("0", "1", "3.00", "5.00", "7.00", "9.00")...),
+		fee(bankG, "g1", t0, "TED", 102, vals("0", "1", "3.00", "5.00", "7.00", "9.00")...),
+		// G has a second collection at the same instant: the greater id wins.
+		fee(bankG, "g2", t0, "TED", 103, vals("0", "1", "3.00", "5.00", "7.00", "9.00")...),
+		fee(bankG, "g2", t0, "PIX", 104, vals("0", "1", "1.00", "1.00", "1.00", "1.00")...),
+		// E: latest collection simulated, an older real one.
+		with(fee(bankE, "e1", old, "TED", 105, vals("0", "1", "50.00", "50.00", "50.00", "50.00")...), "simulated", false),
+		fee(bankE, "e2", t0, "TED", 106, vals("0", "1", "60.00", "60.00", "60.00", "60.00")...),
+		// H: redelivered row, the first delivery flagged; highest estimate
+		// shared with E's simulated row but NULL band 1.
+		with(fee(bankH, "h1", t0, "TED", 107, vals("0", "1", "", "80.00", "80.00", "80.00")...), "flags", "schema_violation"),
+		fee(bankH, "h1", t0, "TED", 108, vals("0", "1", "1.00", "1.00", "1.00", "1.00")...),
+		// NULL versus empty segment: two groups.
+		with(fee(bankH, "h1", t0, "SEG", 109, vals("0", "1", "1.00", "1.00", "1.00", "1.00")...), "segment", nil),
+		with(fee(bankD, "d1", t0, "SEG", 110, vals("0", "1", "2.00", "2.00", "2.00", "2.00")...), "segment", ""),
+		// Estimates past the fast path and a spread that does not fit.
+		fee(bankD, "d1", t0, "BIG", 111, vals("0", "1", "5000000.000001", "5000000.00", "4000000.50", "1.000003")...),
+		fee(bankH, "h1", t0, "BIG", 112, vals("0", "1", "999999999999.999999", "999999999999.999999", "999999999999.999999", "999999999999.999999")...),
+		fee(bankF, "f1", t0, "BIG", 113, vals("0", "1", "-999999999999.0", "-999999999999.0", "-999999999999.0", "-999999999999.0")...),
+		fee(bankG, "g2", t0, "BIG", 114, vals("0", "1", "-0.000002", "0.000000", "0", "0")...),
+		// Half-way rounding on the fast path, both signs.
+		with(fee(bankE, "e2", t0, "HALF", 115, "0", "1", "0.000001", "0", "0", "0", "0.500000", "0", "0", "0"), "currency", "USD"),
+		with(fee(bankH, "h1", t0, "HALF", 116, "0", "1", "-0.000001", "0", "0", "0", "0.500000", "0", "0", "0"), "currency", "USD"),
+	}
+	load(t, s, DatasetFees, fees, topic, 0, 100, 120)
+	rates := []row{
+		rate(bankD, "d1", t0, "PRE_FIXADO", 100, "0.20", "0.1", "0.3", "0.20", "0.20", "0.20", "0.20", "0.25", "0.25", "0.25", "0.25"),
+		with(rate(bankE, "e1", old, "PRE_FIXADO", 101, "0.30", "0.1", "0.3", "0.30", "0.30", "0.30", "0.30", "0.25", "0.25", "0.25", "0.25"), "simulated", true),
+		rate(bankE, "e2", t0, "PRE_FIXADO", 102, "0.10", "0.1", "0.3", "", "0.10", "0.10", "0.10", "0.25", "0.25", "0.25", "0.25"),
+		with(rate(bankF, "f1", t0, "POS_FIXADO", 103, "0.10", "0.1", "0.3", "0.10", "0.10", "0.10", "0.10", "0.25", "0.25", "0.25", "0.25"), "flags", "rate_scale_4"),
+		rate(bankF, "f1", t0, "POS_FIXADO", 104, "0.11", "0.1", "0.3", "0.11", "0.11", "0.11", "0.11", "0.25", "0.25", "0.25", "0.25"),
+		rate(bankG, "g1", t0, "POS_FIXADO", 105, "0.11", "0.1", "0.3", "0.11", "0.11", "0.11", "0.11", "0.25", "0.25", "0.25", "0.25"),
+	}
+	load(t, s, DatasetRates, rates, topic, 1, 100, 110)
+}
+
+func feeFilters() []FeeFilter {
+	yes, no := true, false
+	return []FeeFilter{
+		{}, {ServiceCode: "TED"}, {ServiceCode: "BIG"}, {ExcludeFlagged: true}, {Simulated: &yes}, {Simulated: &no},
+		{Simulated: &no, ExcludeFlagged: true}, {Simulated: &yes, ExcludeFlagged: true}, {Institution: "banco"},
+		{Institution: "IGUAL", ServiceCode: "TED"}, {Institution: "44444444000144"}, {Institution: "nobody"},
+		{Segment: SegmentPersonal}, {Currency: "USD"}, {Product: "personal-accounts", ProductType: "CONTA_DEPOSITO_A_VISTA"},
+		{Product: "business-accounts"},
+	}
+}
+
+func rateFilters() []RateFilter {
+	yes, no := true, false
+	return []RateFilter{
+		{}, {Indexer: "PRE_FIXADO"}, {ExcludeFlagged: true}, {Simulated: &yes}, {Simulated: &no},
+		{Simulated: &yes, ExcludeFlagged: true}, {Institution: "igual"}, {Segment: SegmentBusiness},
+	}
+}
+
+// requireStoreMatchesReference asserts Store.Fees/Rates equal the reference
+// SQL row by row for every filter.
+func requireStoreMatchesReference(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	nonEmpty := 0
+	for _, f := range feeFilters() {
+		got, err := s.Fees(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceFees(t, s, f), got, "fees %+v", f)
+		if len(got) > 0 {
+			nonEmpty++
+		}
+	}
+	require.Greater(t, nonEmpty, 5)
+	for _, f := range rateFilters() {
+		got, err := s.Rates(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceRates(t, s, f), got, "rates %+v", f)
+	}
+}
+
+func TestStoreMatchesReferenceSQL(t *testing.T) {
+	s, _ := openTemp(t)
+	seedTricky(t, s)
+	requireStoreMatchesReference(t, s)
+
+	// The corners are really there.
+	ctx := context.Background()
+	rows, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED"})
+	require.NoError(t, err)
+	byName := map[string]FeeComparison{}
+	for _, r := range rows {
+		byName[r.Brand] = r
+	}
+	require.Equal(t, byName["Fox"].Rank, byName["Golf"].Rank)
+	require.Equal(t, "g2", byName["Golf"].CollectionID)
+	require.Equal(t, "e2", byName["Eco"].CollectionID)
+	require.Equal(t, []string{"schema_violation"}, byName["Hotel"].Flags) // the first delivery, flagged
+	require.Nil(t, byName["Hotel"].BandMedians[0])
+	clean, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED", Institution: "hotel", ExcludeFlagged: true})
+	require.NoError(t, err)
+	require.Len(t, clean, 1)
+	require.Equal(t, p("1.000000"), clean[0].BandMedians[0]) // the redelivery replaces it
+	big, err := s.Fees(ctx, FeeFilter{ServiceCode: "BIG"})
+	require.NoError(t, err)
+	require.Nil(t, big[0].Spread)
+	require.Equal(t, p("-999999999999.000000"), big[0].WeightedEstimate)
+	half, err := s.Fees(ctx, FeeFilter{Currency: "USD"})
+	require.NoError(t, err)
+	require.Equal(t, []*string{p("-0.000001"), p("0.000001")}, []*string{half[0].WeightedEstimate, half[1].WeightedEstimate})
+	real, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED", Simulated: new(bool), Institution: "eco"})
+	require.NoError(t, err)
+	require.Len(t, real, 1)
+	require.Equal(t, "e1", real[0].CollectionID)
+
+	// A re-batched load that replaces rows refreshes the derived rows too.
+	load(t, s, DatasetFees, []row{
+		fee(bankH, "h2", t0.Add(time.Hour), "TED", 107, "0", "1", "0.50", "0.50", "0.50", "0.50", "0.25", "0.25", "0.25", "0.25"),
+	}, topic, 0, 107, 108)
+	requireStoreMatchesReference(t, s)
+	rows, err = s.Fees(ctx, FeeFilter{Institution: "hotel"})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, "h2", rows[0].CollectionID)
+
+	// A full rebuild gives the same derived rows as the incremental loads.
+	require.NoError(t, s.Refresh(ctx))
+	requireStoreMatchesReference(t, s)
+}
+
+// TestStoreMatchesReferenceSQLGenerated compares on a generated data set with
+// many institutions, collections, duplicates, flags and NULLs.
+func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO opendata_fees BY NAME
+SELECT 'c' || inst || '-' || coll AS collection_id,
+  TIMESTAMPTZ '2026-01-01 00:00:00+00' + INTERVAL 1 HOUR * (coll % 3) AS collected_at,
+  'org-' || (inst % 7) AS organisation_id, 'Org' AS organisation_name, lpad((inst % 9)::VARCHAR, 14, '0') AS institution_cnpj,
+  CASE WHEN inst % 11 = 0 THEN NULL ELSE 'Bank ' || (inst % 5) END AS institution_name, 'Brand ' || (inst % 4) AS brand,
+  (inst + coll) % 3 <> 0 AS simulated, 'f' AS family, '1' AS api_version,
+  CASE WHEN k % 7 = 0 THEN 'business-accounts' ELSE 'personal-accounts' END AS product,
+  CASE WHEN k % 2 = 0 THEN 'personal' ELSE 'business' END AS segment, 'T' || (k % 3) AS product_type, 'g' AS fee_group,
+  'S' || (k % 6) AS service_code, 'n' AS service_name, 'e' AS charging_trigger, CASE WHEN k % 13 = 0 THEN 'USD' ELSE 'BRL' END AS currency,
+  0::DECIMAL(18,6) AS minimum, 9::DECIMAL(18,6) AS maximum,
+  CASE WHEN (inst + k) % 17 = 0 THEN NULL ELSE ((inst * 7 + coll) % 4)::DECIMAL(18,6) END AS band1_median,
+  ((inst * 3 + k) % 3)::DECIMAL(18,6) AS band2_median, 1::DECIMAL(18,6) AS band3_median, (k % 2)::DECIMAL(18,6) AS band4_median,
+  0.25::DECIMAL(18,6) AS band1_customers, 0.25::DECIMAL(18,6) AS band2_customers, 0.25::DECIMAL(18,6) AS band3_customers,
+  CASE WHEN (inst * k) % 19 = 1 THEN NULL ELSE 0.25::DECIMAL(18,6) END AS band4_customers,
+  CASE WHEN (inst + k + dup) % 5 = 0 THEN 'schema_violation' ELSE '' END AS flags,
+  'ofp.opendata.raw' AS src_topic, (inst % 2)::INTEGER AS src_partition,
+  (inst * 100000 + coll * 1000 + k * 2 + dup)::BIGINT AS src_offset, 0::INTEGER AS item_index
+FROM range(30) i(inst), range(4) c(coll), range(40) r(k), range(2) d(dup)
+WHERE dup = 0 OR (inst + k) % 3 = 0`)
+	require.NoError(t, err)
+	_, err = s.DB().ExecContext(ctx, `INSERT INTO opendata_rates BY NAME
+SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
+  family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
+  band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
+  band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
+FROM opendata_fees`)
+	require.NoError(t, err)
+	require.NoError(t, s.Refresh(ctx))
+
+	total := 0
+	for _, f := range append(feeFilters(), FeeFilter{Institution: "bank 1"}, FeeFilter{Product: "business-accounts", Simulated: new(bool)}) {
+		got, err := s.Fees(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceFees(t, s, f), got, "fees %+v", f)
+		total += len(got)
+	}
+	require.Greater(t, total, 1000)
+	for _, f := range append(rateFilters(), RateFilter{Indexer: "IDXS3", ExcludeFlagged: true}) {
+		got, err := s.Rates(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceRates(t, s, f), got, "rates %+v", f)
+	}
+}
+
+func TestFeesPaging(t *testing.T) {
+	s, _ := openTemp(t)
+	seedTricky(t, s)
+	ctx := context.Background()
+	all, err := s.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	require.Greater(t, len(all), 10)
+	var paged []FeeComparison
+	for off := 0; off < len(all)+3; off += 4 {
+		page, err := s.Fees(ctx, FeeFilter{Page: Page{Limit: 4, Offset: off}})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 4)
+		paged = append(paged, page...)
+	}
+	require.Equal(t, all, paged)
+
+	inst, err := s.Fees(ctx, FeeFilter{Institution: "igual"})
+	require.NoError(t, err)
+	page, err := s.Fees(ctx, FeeFilter{Institution: "igual", Page: Page{Limit: 1, Offset: 1}})
+	require.NoError(t, err)
+	require.Equal(t, inst[1:2], page)
+
+	_, err = s.Fees(ctx, FeeFilter{Page: Page{Limit: -1}})
+	require.ErrorIs(t, err, ErrInvalidFilter)
+	_, err = s.Rates(ctx, RateFilter{Page: Page{Offset: -1}})
+	require.ErrorIs(t, err, ErrInvalidFilter)
+}
+
+// TestWeightedFastPathIsExact checks the 64-bit rounding path of the weighted
+// estimate against the plain 128-bit TRY_CAST around its boundaries.
+func TestWeightedFastPathIsExact(t *testing.T) {
+	s, _ := openTemp(t)
+	var bad int64
+	err := s.DB().QueryRow(fmt.Sprintf(`SELECT count(*) FROM (
+  SELECT CAST(v AS DECIMAL(38,6)) * CAST(w AS DECIMAL(38,6)) AS x
+  FROM (VALUES (999999.999999), (1000000.0), (-999999.999999), (-1000000.0), (0.000001), (-0.000001), (0.5), (12345.678901),
+               (999999999999.999999), (-999999999999.999999), (0.0)) a(v),
+       (VALUES (0.5), (0.999999), (1.0), (0.000001), (0.000002), (0.499999), (0.500001), (1000000.0), (-0.5)) b(w)
+) WHERE %s IS DISTINCT FROM TRY_CAST(x AS DECIMAL(18,6))`, roundEstimate("x"))).Scan(&bad)
+	require.NoError(t, err)
+	require.Zero(t, bad)
+}
+
+// TestMigrateFromVersion1 opens a version-1 file (no derived tables): they
+// are built from its data, nothing is lost.
+func TestMigrateFromVersion1(t *testing.T) {
+	s, path := openTemp(t)
+	seedTricky(t, s)
+	for _, q := range []string{"DROP TABLE fees_latest", "DROP TABLE rates_latest", "DELETE FROM schema_version",
+		"INSERT INTO schema_version VALUES (1, now())"} {
+		_, err := s.DB().Exec(q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, s.Close())
+	s, err := Open(path, DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	v, err := s.version(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, SchemaVersion, v)
+	requireStoreMatchesReference(t, s)
+}
