@@ -160,8 +160,8 @@ func rankGroup(rows []packedRow, band1, name int) ([]int64, groupStats, error) {
 	}
 	ranks := make([]int64, len(rows))
 	for i := range rows {
-		if i > 0 && sameDec(est(&rows[i]), est(&rows[i-1])) && sameDec(rows[i].decimals[band1], rows[i-1].decimals[band1]) &&
-			rows[i].textNull[name] == rows[i-1].textNull[name] && rows[i].texts[name] == rows[i-1].texts[name] {
+		// Equal price, equal rank: the name only orders ties for display.
+		if i > 0 && sameDec(est(&rows[i]), est(&rows[i-1])) && sameDec(rows[i].decimals[band1], rows[i-1].decimals[band1]) {
 			ranks[i] = ranks[i-1]
 		} else {
 			ranks[i] = int64(i + 1)

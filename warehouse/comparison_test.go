@@ -233,3 +233,23 @@ func TestRateHistory(t *testing.T) {
 	_, err = s.RateHistory(context.Background(), HistoryFilter{ServiceCode: "TED"})
 	require.ErrorIs(t, err, ErrInvalidFilter)
 }
+
+func TestEqualPricesShareARank(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	same := []string{"0.00", "20.00", "5.00", "10.00", "15.00", "20.00", "0.40", "0.30", "0.20", "0.10"}
+	load(t, s, DatasetFees, []row{
+		fee(bankB, "b1", t0, "TED", 1, same...),
+		fee(bankA, "a1", t0, "TED", 2, same...),
+		fee(bankC, "c1", t0, "TED", 3, "0.00", "20.00", "6.00", "10.00", "15.00", "20.00", "0.40", "0.30", "0.20", "0.10"),
+	}, topic, 0, 0, 3)
+	rows, err := s.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []feeView{
+		{Name: "Banco Alfa", Code: "TED", Est: "10.000000", Band1: "5.000000", Rank: 1},
+		{Name: "Banco Beta", Code: "TED", Est: "10.000000", Band1: "5.000000", Rank: 1},
+		{Name: "Caixa Gama", Code: "TED", Est: "10.400000", Band1: "6.000000", Rank: 3},
+	}, viewFees(rows), "equal estimate and band 1: same rank, listed by name; the next rank skips")
+	ref := referenceFees(t, s, FeeFilter{})
+	require.Equal(t, viewFees(ref), viewFees(rows), "the reference SQL ranks the same")
+}

@@ -67,9 +67,9 @@
 //     AWAY FROM ZERO (0.0000005 -> 0.000001). NULL if any of the eight inputs
 //     is NULL. It is an estimate: the band values are band medians.
 //   - Rank: standard competition ranking (1, 2, 2, 4), 1 = cheapest/lowest,
-//     ordered by weighted estimate, then band-1 value, then institution name;
-//     NULL estimates rank last. Ties therefore need equal estimate, band-1
-//     value and name.
+//     ordered by weighted estimate, then band-1 value; NULL estimates rank
+//     last. Institutions with equal estimate and band-1 value share a rank
+//     (the name only orders them for display).
 //   - Group statistics: group_size (institutions in the group), group_min,
 //     group_max, spread = group_max − group_min (of the weighted estimates;
 //     null when it does not fit DECIMAL(18,6)),

@@ -19,7 +19,8 @@ import "fmt"
 //     (DECIMAL(38,12)) and cast to DECIMAL(18,6), which rounds half away from
 //     zero; NULL when any of the eight inputs is NULL (or on overflow);
 //   - rank: standard competition ranking (1,2,2,4) ordered by weighted
-//     estimate, then band-1 value, then institution name, NULL estimates last;
+//     estimate, then band-1 value, NULL estimates last (equal prices share a
+//     rank; the name only orders them for display);
 //   - the population filters (product, segment, type, code/indexer, currency,
 //     simulated, include_flagged) act before ranking; the institution filter
 //     only selects which ranked rows are returned.
@@ -95,7 +96,7 @@ est AS (
 ranked AS (
   SELECT *,
     rank() OVER (PARTITION BY product, segment, product_type, service_code, currency
-      ORDER BY weighted_estimate ASC NULLS LAST, band1_median ASC NULLS LAST, institution_name) AS rnk,
+      ORDER BY weighted_estimate ASC NULLS LAST, band1_median ASC NULLS LAST) AS rnk,
     count(*) OVER (PARTITION BY product, segment, product_type, service_code, currency) AS group_size,
     min(weighted_estimate) OVER (PARTITION BY product, segment, product_type, service_code, currency) AS group_min,
     max(weighted_estimate) OVER (PARTITION BY product, segment, product_type, service_code, currency) AS group_max,
@@ -152,7 +153,7 @@ est AS (
 ranked AS (
   SELECT *,
     rank() OVER (PARTITION BY product, segment, product_type, indexer
-      ORDER BY weighted_estimate ASC NULLS LAST, band1_rate ASC NULLS LAST, institution_name) AS rnk,
+      ORDER BY weighted_estimate ASC NULLS LAST, band1_rate ASC NULLS LAST) AS rnk,
     count(*) OVER (PARTITION BY product, segment, product_type, indexer) AS group_size,
     min(weighted_estimate) OVER (PARTITION BY product, segment, product_type, indexer) AS group_min,
     max(weighted_estimate) OVER (PARTITION BY product, segment, product_type, indexer) AS group_max,
