@@ -53,7 +53,7 @@ type Config struct {
 	Loader  Loader
 	TempDir string // where Parquet files wait to be loaded
 	Log     *slog.Logger
-	// MaxPollRecords bounds one batch; 0 means 5000.
+	// MaxPollRecords bounds one batch; 0 means 2000.
 	MaxPollRecords int
 	// RetryBackoff is the first wait after a failed sink; it doubles up to 30 s.
 	RetryBackoff time.Duration
@@ -92,6 +92,9 @@ func ClientOpts(group, topic string) []kgo.Opt {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Bound what one poll holds in memory: raw pages are large.
+		kgo.FetchMaxBytes(32 << 20),
+		kgo.FetchMaxPartitionBytes(8 << 20),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A pipeline killed without leaving the group holds its
 		// partitions until the session times out: keep that short.
@@ -113,7 +116,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.MaxPollRecords <= 0 {
-		cfg.MaxPollRecords = 5000
+		cfg.MaxPollRecords = 2000
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 200 * time.Millisecond
