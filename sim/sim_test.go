@@ -430,8 +430,13 @@ func TestFactsMatchServedPayloads(t *testing.T) {
 		require.Equal(t, "BRL", f.Currency)
 		require.Regexp(t, `^\d+\.\d{6}$`, f.BandCustomers[0])
 		require.Equal(t, int64(1000000), sumScaled(t, f.BandCustomers[:]))
-		require.Contains(t, string(body), fmt.Sprintf(`"code":%q`, f.ServiceCode))
-		require.Contains(t, string(body), fmt.Sprintf(`"value":%q`, f.BandMedians[2]))
+		if f.FeeGroup == "serviceBundles" { // a bundle has no code; its name identifies it and monthlyFee is its price
+			require.True(t, strings.Contains(string(body), fmt.Sprintf(`"name":%q`, f.ServiceName)), "bundle %s served", f.ServiceName)
+			require.True(t, strings.Contains(string(body), fmt.Sprintf(`"monthlyFee":%q`, f.BandMedians[2])), "bundle %s price served", f.ServiceName)
+			continue
+		}
+		require.True(t, strings.Contains(string(body), fmt.Sprintf(`"code":%q`, f.ServiceCode)), "fee %s served", f.ServiceCode)
+		require.True(t, strings.Contains(string(body), fmt.Sprintf(`"value":%q`, f.BandMedians[2])), "fee %s value served", f.ServiceCode)
 	}
 	require.Positive(t, n)
 	for _, r := range rates {

@@ -84,3 +84,47 @@ func BenchmarkTransform(b *testing.B) {
 	b.Run("repeated", func(b *testing.B) { benchmarkTransform(b, false) })
 	b.Run("distinct", func(b *testing.B) { benchmarkTransform(b, true) })
 }
+
+// countingWriter counts what a Parquet writer writes.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// BenchmarkWriteParquet encodes ~500k fee rows (1000 pages of 25 products x
+// 20 fees) as one Parquet file.
+func BenchmarkWriteParquet(b *testing.B) {
+	tr := NewTransformer(testValidator, memory.NewGoAllocator(), nil)
+	defer tr.Release()
+	const pages = 1000
+	values := make([][]byte, 20)
+	for i := range values {
+		values[i] = pageValue(b, page("opendata-accounts", "1.0.1", "personal-accounts", benchBody(b, i+1)))
+	}
+	for i := range pages {
+		tr.Add("bench", 0, int64(i), values[i%len(values)])
+	}
+	recs := tr.Flush()
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	rec := recs[DatasetFees]
+	rows := rec.NumRows()
+	var size int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var w countingWriter
+		if err := WriteParquet(&w, rec); err != nil {
+			b.Fatal(err)
+		}
+		size = w.n
+	}
+	b.ReportMetric(float64(rows*int64(b.N))/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(size), "file_bytes")
+	b.ReportMetric(float64(rows), "rows")
+}

@@ -10,8 +10,9 @@ import (
 	"github.com/ofp-dev/ofp/internal/events"
 )
 
-// unmarshal is the one JSON decoder of the package (encoding/json; a faster
-// drop-in was tried and reports type mismatches differently).
+// unmarshal is the reference JSON decoder of the package (encoding/json):
+// the fast reader (scan.go, fast.go) hands it everything that is not plain,
+// so that reason texts and edge cases stay exactly encoding/json's.
 func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // decodeEnvelope is events.Decode.
@@ -162,11 +163,6 @@ type pageV1 struct {
 			Companies []json.RawMessage `json:"companies"`
 		} `json:"brand"`
 	} `json:"data"`
-}
-
-// pageOpenData is an opendata-* 1.0.x response.
-type pageOpenData struct {
-	Data []json.RawMessage `json:"data"`
 }
 
 // companyV1 is one element of data.brand.companies in products-services v1;

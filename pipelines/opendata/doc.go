@@ -73,5 +73,19 @@
 // (record_index = ordinal of the record in the page). A family/version the
 // validator does not know gives one "unknown_spec" finding per page and the
 // rows are still extracted. Results are memoised by record content (bounded
-// cache), since daily collections republish identical products.
+// cache, keyed by a hash of the record's exact bytes), since daily
+// collections republish identical products.
+//
+// # Speed
+//
+// Each Kafka value is read once by a small JSON reader (scan.go) into a flat
+// tape of byte spans; the page body is unescaped once and every string is a
+// substring of it. The fast path (fast.go) fills the same structs
+// encoding/json would and runs the same interpretation, but only for
+// "plain" JSON: a level (value, page, company, record, fee/rate element)
+// with a duplicated, escaped or case-folded key, an unexpected value type,
+// invalid UTF-8 or deep nesting is decoded by encoding/json instead (the
+// reference path, also used for every reason text), before any row of that
+// level is written. testdata/golden.json holds the reference output of a
+// corpus of normal and broken inputs; a fuzz test compares both paths.
 package opendata

@@ -142,7 +142,9 @@ func goldenCases(t testing.TB) []goldenCase {
 	record("type number", func(p map[string]any) { p["type"] = 3 })
 	record("interest string", func(p map[string]any) { p["interest"] = "x" })
 	record("interest odd", func(p map[string]any) { p["interest"] = map[string]any{"rates": 1, "instalmentRates": []any{nil, 2}} })
-	record("identification", func(p map[string]any) { p["identification"] = map[string]any{"product": map[string]any{"type": "GOLD"}} })
+	record("identification", func(p map[string]any) {
+		p["identification"] = map[string]any{"product": map[string]any{"type": "GOLD"}}
+	})
 	record("identification bad", func(p map[string]any) { p["identification"] = map[string]any{"product": "GOLD"} })
 	record("identification string", func(p map[string]any) { p["identification"] = "GOLD" })
 	record("singular rates", func(p map[string]any) {
@@ -201,23 +203,27 @@ func goldenCases(t testing.TB) []goldenCase {
 
 	good := page("opendata-loans", "1.0.1", "personal-loans", loans)
 	pageCases := map[string]func(p *events.OpenDataPage){
-		"not json":     func(p *events.OpenDataPage) { p.Body = "<html>oops</html>" },
-		"truncated":    func(p *events.OpenDataPage) { p.Body = loans[:len(loans)/2] },
-		"empty":        func(p *events.OpenDataPage) { p.Body = "" },
-		"data object":  func(p *events.OpenDataPage) { p.Body = `{"data":{"x":1}}` },
-		"data null":    func(p *events.OpenDataPage) { p.Body = `{"data":null}` },
-		"no data":      func(p *events.OpenDataPage) { p.Body = `{"links":{}}` },
-		"array body":   func(p *events.OpenDataPage) { p.Body = `[1,2]` },
-		"status 500":   func(p *events.OpenDataPage) { p.StatusCode = 500 },
-		"product":      func(p *events.OpenDataPage) { p.Product = "branches" },
-		"family":       func(p *events.OpenDataPage) { p.Family = "channels" },
-		"v1 opendata":  func(p *events.OpenDataPage) { p.Family = "products-services" },
-		"v1 nocompany": func(p *events.OpenDataPage) { p.Family, p.Body = "products-services", `{"data":{"brand":{"name":"B"}}}` },
-		"v1 companies": func(p *events.OpenDataPage) { p.Family, p.Body = "products-services", `{"data":{"brand":{"companies":"x"}}}` },
-		"huge raw":     func(p *events.OpenDataPage) { p.Body = `{"data":[` + strings.Repeat(" ", 70000) + `{"fees":1}]}` },
-		"bad utf8":     func(p *events.OpenDataPage) { p.Body = "{\"data\":[{\"type\":\"\xff\xfe\"}]}" },
-		"no raw obj":   func(p *events.OpenDataPage) { p.RawObject = "" },
-		"local time":   func(p *events.OpenDataPage) { p.FetchedAt = p.FetchedAt.In(time.FixedZone("BRT", -3*3600)) },
+		"not json":    func(p *events.OpenDataPage) { p.Body = "<html>oops</html>" },
+		"truncated":   func(p *events.OpenDataPage) { p.Body = loans[:len(loans)/2] },
+		"empty":       func(p *events.OpenDataPage) { p.Body = "" },
+		"data object": func(p *events.OpenDataPage) { p.Body = `{"data":{"x":1}}` },
+		"data null":   func(p *events.OpenDataPage) { p.Body = `{"data":null}` },
+		"no data":     func(p *events.OpenDataPage) { p.Body = `{"links":{}}` },
+		"array body":  func(p *events.OpenDataPage) { p.Body = `[1,2]` },
+		"status 500":  func(p *events.OpenDataPage) { p.StatusCode = 500 },
+		"product":     func(p *events.OpenDataPage) { p.Product = "branches" },
+		"family":      func(p *events.OpenDataPage) { p.Family = "channels" },
+		"v1 opendata": func(p *events.OpenDataPage) { p.Family = "products-services" },
+		"v1 nocompany": func(p *events.OpenDataPage) {
+			p.Family, p.Body = "products-services", `{"data":{"brand":{"name":"B"}}}`
+		},
+		"v1 companies": func(p *events.OpenDataPage) {
+			p.Family, p.Body = "products-services", `{"data":{"brand":{"companies":"x"}}}`
+		},
+		"huge raw":   func(p *events.OpenDataPage) { p.Body = `{"data":[` + strings.Repeat(" ", 70000) + `{"fees":1}]}` },
+		"bad utf8":   func(p *events.OpenDataPage) { p.Body = "{\"data\":[{\"type\":\"\xff\xfe\"}]}" },
+		"no raw obj": func(p *events.OpenDataPage) { p.RawObject = "" },
+		"local time": func(p *events.OpenDataPage) { p.FetchedAt = p.FetchedAt.In(time.FixedZone("BRT", -3*3600)) },
 	}
 	for _, name := range slices.Sorted(maps.Keys(pageCases)) {
 		p := good

@@ -50,9 +50,17 @@ func (f *flagSet) add(s string) {
 	}
 }
 
+// rateScaleFlags are the rate_scale_N flags for N = 0..6, built once.
+var rateScaleFlags = func() (out [decScale + 1]string) {
+	for i := range out {
+		out[i] = flagRateScalePrefix + strconv.Itoa(i)
+	}
+	return out
+}()
+
 func (f *flagSet) rateScale(scale int) {
 	if scale != expectedRateFractionLen {
-		f.add(flagRateScalePrefix + strconv.Itoa(scale))
+		f.add(rateScaleFlags[scale])
 	}
 }
 
@@ -78,6 +86,20 @@ func band(label string) int {
 }
 
 var bandNames = [4]string{"1_FAIXA", "2_FAIXA", "3_FAIXA", "4_FAIXA"}
+
+// Field names used in reasons, built once (the hot path must not allocate).
+var (
+	bandValueWhat     = bandWhat(" value")
+	bandCustomersWhat = bandWhat(" customers.rate")
+	bandIndexerWhat   = bandWhat(" indexer.rate")
+)
+
+func bandWhat(suffix string) (out [4]string) {
+	for i, b := range bandNames {
+		out[i] = b + suffix
+	}
+	return out
+}
 
 // readDec reads a required decimal leaf; what names the field in the reason.
 func readDec(t text, what string) (dec, int, string) {
@@ -134,12 +156,12 @@ func interpretFee(f *feeJSON, group string, bundle bool, flags *flagSet) (feeRow
 		if bundle && p.MonthlyFee.present {
 			value = p.MonthlyFee
 		}
-		d, _, reason := readDec(value, bandNames[b]+" value")
+		d, _, reason := readDec(value, bandValueWhat[b])
 		if reason != "" {
 			return r, reason
 		}
 		r.median[b] = d
-		c, scale, reason := readDec(p.Customers.Rate, bandNames[b]+" customers.rate")
+		c, scale, reason := readDec(p.Customers.Rate, bandCustomersWhat[b])
 		if reason != "" {
 			return r, reason
 		}
@@ -160,22 +182,12 @@ func interpretFee(f *feeJSON, group string, bundle bool, flags *flagSet) (feeRow
 			return r, "missing band " + bandNames[b]
 		}
 	}
-	for _, m := range []struct {
-		p    *moneyJSON
-		dst  *dec
-		what string
-	}{{f.Minimum, &r.min, "minimum"}, {f.Maximum, &r.max, "maximum"}} {
-		if m.p == nil {
-			return r, "missing " + m.what
-		}
-		d, _, reason := readOptDec(m.p.Value, m.what+" value", flags)
-		if reason != "" {
-			return r, reason
-		}
-		*m.dst = d
-		if cur := m.p.Currency.str(); cur != "" && cur != r.currency {
-			return r, fmt.Sprintf("%s currency %s differs from band currency %s", m.what, cur, r.currency)
-		}
+	var reason string
+	if r.min, reason = readLimit(f.Minimum, "minimum", r.currency, flags); reason != "" {
+		return r, reason
+	}
+	if r.max, reason = readLimit(f.Maximum, "maximum", r.currency, flags); reason != "" {
+		return r, reason
 	}
 	if r.currency != "BRL" {
 		flags.add(FlagNonBRL)
@@ -188,6 +200,26 @@ func interpretFee(f *feeJSON, group string, bundle bool, flags *flagSet) (feeRow
 	}
 	r.flags = flags.String()
 	return r, ""
+}
+
+// readLimit reads a fee's minimum or maximum (what), whose currency, when
+// given, must be the bands' currency.
+func readLimit(m *moneyJSON, what, currency string, flags *flagSet) (dec, string) {
+	if m == nil {
+		return dec{}, "missing " + what
+	}
+	valueWhat := "minimum value"
+	if what == "maximum" {
+		valueWhat = "maximum value"
+	}
+	d, _, reason := readOptDec(m.Value, valueWhat, flags)
+	if reason != "" {
+		return dec{}, reason
+	}
+	if cur := m.Currency.str(); cur != "" && cur != currency {
+		return dec{}, fmt.Sprintf("%s currency %s differs from band currency %s", what, cur, currency)
+	}
+	return d, ""
 }
 
 func checkCustomerSum(c [4]dec, flags *flagSet) {
@@ -230,13 +262,13 @@ func interpretRate(x *rateJSON, flags *flagSet) (rateRow, string) {
 			return r, "band " + bandNames[b] + " duplicated"
 		}
 		seen[b] = true
-		d, scale, reason := readDec(a.Indexer.Rate, bandNames[b]+" indexer.rate")
+		d, scale, reason := readDec(a.Indexer.Rate, bandIndexerWhat[b])
 		if reason != "" {
 			return r, reason
 		}
 		flags.rateScale(scale)
 		r.bandRate[b] = d
-		c, scale, reason := readDec(a.Customers.Rate, bandNames[b]+" customers.rate")
+		c, scale, reason := readDec(a.Customers.Rate, bandCustomersWhat[b])
 		if reason != "" {
 			return r, reason
 		}

@@ -76,6 +76,19 @@ type Transformer struct {
 	// per-Add state
 	src   source
 	flags flagSet
+
+	// fast path scratch, reused across Adds (see fast.go)
+	fast    bool // false: decode everything with encoding/json (the reference path)
+	env     doc[[]byte]
+	body    doc[string]
+	bodyBuf []byte    // decoded strings of the envelope
+	spans   []unqSpan // where each is in bodyBuf
+	recs    []record
+	items   []item
+	fee     feeJSON
+	rate    rateJSON
+	min     moneyJSON
+	max     moneyJSON
 }
 
 type source struct {
@@ -105,7 +118,7 @@ func NewTransformer(v *oas.Validator, mem memory.Allocator, log *slog.Logger) *T
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Transformer{v: v, mem: mem, log: log, tables: map[string]*table{},
-		seed: maphash.MakeSeed(), cache: map[uint64]validation{}}
+		seed: maphash.MakeSeed(), cache: map[uint64]validation{}, fast: true}
 	for _, name := range Datasets {
 		rb := array.NewRecordBuilder(mem, schemas[name])
 		t.tables[name] = &table{rb: rb, b: rb.Fields()}
@@ -122,10 +135,24 @@ func (t *Transformer) Flush() map[string]arrow.RecordBatch {
 		if tb.rows == 0 {
 			continue
 		}
-		out[name] = tb.rb.NewRecordBatch()
+		rec := tb.rb.NewRecordBatch()
+		out[name] = rec
 		tb.rows = 0
+		tb.reserveLike(rec)
 	}
 	return out
+}
+
+// reserveLike sizes the (just reset) builders for a batch like rec, so that
+// steady-state batches do not regrow them value by value.
+func (tb *table) reserveLike(rec arrow.RecordBatch) {
+	n := int(rec.NumRows())
+	for i, b := range tb.b {
+		b.Reserve(n)
+		if sb, ok := b.(*array.StringBuilder); ok {
+			sb.ReserveData(len(rec.Column(i).(*array.String).ValueBytes()))
+		}
+	}
 }
 
 // Release frees the builders; the Transformer cannot be used afterwards.
@@ -151,29 +178,32 @@ type pageCtx struct {
 func (t *Transformer) Add(topic string, partition int32, offset int64, value []byte) {
 	t.src.topic, t.src.partition, t.src.offset = topic, partition, offset
 	clear(t.src.ordinal)
+	if t.fast && t.addFast(value) {
+		return
+	}
 
 	env, err := decodeEnvelope(value)
 	if err != nil {
-		t.quarantine(&pageCtx{}, -1, KindPage, err.Error(), value)
+		t.quarantine(&pageCtx{}, -1, KindPage, err.Error(), string(value))
 		return
 	}
 	switch env.Type {
 	case events.TypeOpenDataPage:
 		var p events.OpenDataPage
 		if err := unmarshal(env.Payload, &p); err != nil {
-			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not an open-data page: "+err.Error(), env.Payload)
+			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not an open-data page: "+err.Error(), string(env.Payload))
 			return
 		}
-		t.addPage(&p)
+		t.addPage(&p, false)
 	case events.TypeOpenDataCollection:
 		var c events.CollectionStatus
 		if err := json.Unmarshal(env.Payload, &c); err != nil {
-			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not a collection status: "+err.Error(), env.Payload)
+			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not a collection status: "+err.Error(), string(env.Payload))
 			return
 		}
 		t.addCollection(&c)
 	default:
-		t.quarantine(&pageCtx{}, -1, KindPage, fmt.Sprintf("unexpected event type %q", env.Type), value)
+		t.quarantine(&pageCtx{}, -1, KindPage, fmt.Sprintf("unexpected event type %q", env.Type), string(value))
 	}
 }
 
@@ -189,12 +219,21 @@ func segmentOf(product string) string {
 
 // record is one product item with the company it was listed under (v1).
 type record struct {
-	raw                  json.RawMessage
+	raw                  string
+	node                 int32  // the item in t.body, or -1: decode raw with encoding/json
 	companyName, company string // v1 company name and CNPJ
 	brand                string // v1 data.brand.name
 }
 
-func (t *Transformer) addPage(p *events.OpenDataPage) {
+// item is one element of a fee or rate array.
+type item struct {
+	raw  string
+	node int32 // the element in t.body, or -1: decode raw with encoding/json
+}
+
+// addPage adds the rows of one page. fast says p.Body may be read with the
+// fast reader (see fast.go).
+func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
 	c := &pageCtx{
 		collectionID: p.CollectionID, collectedAt: p.FetchedAt.UTC(),
 		orgID: p.Institution.OrganisationID, orgName: p.Institution.OrganisationName,
@@ -202,9 +241,9 @@ func (t *Transformer) addPage(p *events.OpenDataPage) {
 		simulated: p.Institution.Simulated, family: p.Family, apiVersion: p.APIVersion,
 		product: p.Product, segment: segmentOf(p.Product), url: p.URL, page: int32(p.Page),
 	}
-	records, reason := t.pageRecords(c, p)
+	records, reason := t.pageRecords(c, p, fast)
 	if reason != "" {
-		t.quarantine(c, -1, KindPage, reason, []byte(p.Body))
+		t.quarantine(c, -1, KindPage, reason, p.Body)
 		t.pageRow(c, p, 0, reason)
 		return
 	}
@@ -225,13 +264,18 @@ func (t *Transformer) addPage(p *events.OpenDataPage) {
 
 // pageRecords splits a page body into product records, or says why the page
 // cannot be read.
-func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record, string) {
+func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage, fast bool) ([]record, string) {
 	if p.StatusCode < 200 || p.StatusCode > 299 {
 		return nil, fmt.Sprintf("HTTP status %d", p.StatusCode)
 	}
 	key, known := productKeys[p.Product]
 	if !known {
 		return nil, fmt.Sprintf("product %q is not a fee/rate product", p.Product)
+	}
+	if fast {
+		if recs, ok := t.pageRecordsFast(c, p, key); ok {
+			return recs, ""
+		}
 	}
 	body := []byte(p.Body)
 	switch {
@@ -245,44 +289,7 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		}
 		var out []record
 		for ci, raw := range pg.Data.Brand.Companies {
-			var comp companyV1
-			if err := unmarshal(raw, &comp); err != nil || comp == nil {
-				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d] is not an object", ci), raw)
-				continue
-			}
-			var name, cnpj, cnpjs text
-			_ = json.Unmarshal(comp["name"], &name)
-			_ = json.Unmarshal(comp["cnpjNumber"], &cnpj)
-			_ = json.Unmarshal(comp["cnpjNumbers"], &cnpjs) // products-services 1.0.0 spelling
-			r := record{companyName: name.str(), company: cnpj.str(), brand: pg.Data.Brand.Name.str()}
-			if r.company == "" {
-				r.company = cnpjs.str()
-			}
-			list, used := comp[key], key
-			if list == nil {
-				for _, k := range productKeyList { // a product array under another product's key
-					if comp[k] != nil {
-						list, used = comp[k], k
-						break
-					}
-				}
-				if list == nil {
-					t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d", ci), "no_products",
-						fmt.Sprintf("company lists no %q array", key))
-					continue
-				}
-				t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d/%s", ci, used), "product_key",
-					fmt.Sprintf("products listed under %q, expected %q", used, key))
-			}
-			var items []json.RawMessage
-			if err := unmarshal(list, &items); err != nil {
-				t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d].%s is not an array", ci, used), list)
-				continue
-			}
-			for _, it := range items {
-				r.raw = it
-				out = append(out, r)
-			}
+			out = t.companyRecords(c, ci, raw, key, pg.Data.Brand.Name.str(), out)
 		}
 		return out, ""
 	case strings.HasPrefix(p.Family, "opendata-"):
@@ -297,11 +304,63 @@ func (t *Transformer) pageRecords(c *pageCtx, p *events.OpenDataPage) ([]record,
 		}
 		out := make([]record, len(pg.Data.items))
 		for i, it := range pg.Data.items {
-			out[i].raw = it
+			out[i] = record{raw: string(it), node: -1}
 		}
 		return out, ""
 	}
 	return nil, fmt.Sprintf("family %q is not an open-data fee/rate family", p.Family)
+}
+
+// companyRecords appends the records of one products-services v1 company
+// decoded with encoding/json (the reference for pageRecordsFast).
+func (t *Transformer) companyRecords(c *pageCtx, ci int, raw []byte, key, brand string, out []record) []record {
+	var comp companyV1
+	if err := unmarshal(raw, &comp); err != nil || comp == nil {
+		t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d] is not an object", ci), string(raw))
+		return out
+	}
+	var name, cnpj, cnpjs text
+	_ = json.Unmarshal(comp["name"], &name)
+	_ = json.Unmarshal(comp["cnpjNumber"], &cnpj)
+	_ = json.Unmarshal(comp["cnpjNumbers"], &cnpjs) // products-services 1.0.0 spelling
+	r := record{node: -1, companyName: name.str(), company: cnpj.str(), brand: brand}
+	if r.company == "" {
+		r.company = cnpjs.str()
+	}
+	list, used := comp[key], key
+	if list == nil {
+		for _, k := range productKeyList { // a product array under another product's key
+			if comp[k] != nil {
+				list, used = comp[k], k
+				break
+			}
+		}
+		if list == nil {
+			t.noProducts(c, ci, key)
+			return out
+		}
+		t.productKey(c, ci, used, key)
+	}
+	var items []json.RawMessage
+	if err := unmarshal(list, &items); err != nil {
+		t.quarantine(c, -1, KindRecord, fmt.Sprintf("data.brand.companies[%d].%s is not an array", ci, used), string(list))
+		return out
+	}
+	for _, it := range items {
+		r.raw = string(it)
+		out = append(out, r)
+	}
+	return out
+}
+
+func (t *Transformer) noProducts(c *pageCtx, ci int, key string) {
+	t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d", ci), "no_products",
+		fmt.Sprintf("company lists no %q array", key))
+}
+
+func (t *Transformer) productKey(c *pageCtx, ci int, used, key string) {
+	t.finding(c, -1, fmt.Sprintf("/data/brand/companies/%d/%s", ci, used), "product_key",
+		fmt.Sprintf("products listed under %q, expected %q", used, key))
 }
 
 // pageReason says why a page body could not be decoded.
@@ -323,7 +382,8 @@ func jsonReason(err error) string {
 
 // violations validates one record, memoising by content: collections repeat
 // the same products day after day.
-func (t *Transformer) violations(c *pageCtx, raw json.RawMessage) []oas.Violation {
+func (t *Transformer) violations(c *pageCtx, r *record) []oas.Violation {
+	raw := r.raw
 	var h maphash.Hash
 	h.SetSeed(t.seed)
 	h.WriteString(c.family)
@@ -332,14 +392,19 @@ func (t *Transformer) violations(c *pageCtx, raw json.RawMessage) []oas.Violatio
 	h.WriteByte(0)
 	h.WriteString(c.product)
 	h.WriteByte(0)
-	h.Write(raw)
+	h.WriteString(raw)
 	key := h.Sum64()
 	if v, ok := t.cache[key]; ok {
 		return v.violations
 	}
-	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return []oas.Violation{{Rule: "json", Message: err.Error()}}
+	doc, ok := any(nil), false
+	if r.node >= 0 {
+		doc, ok = toAny(&t.body, r.node)
+	}
+	if !ok {
+		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+			return []oas.Violation{{Rule: "json", Message: err.Error()}}
+		}
 	}
 	res, err := t.v.Validate(c.family, c.apiVersion, c.product, doc)
 	if err != nil { // resolved once per page already; kept for safety
@@ -363,18 +428,20 @@ type rowCtx struct {
 func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool) {
 	var viol []oas.Violation
 	if validate {
-		viol = t.violations(c, r.raw)
+		viol = t.violations(c, r)
 		for _, v := range viol {
 			t.finding(c, idx, v.Field, v.Rule, v.Message)
 		}
 	}
-	var prod productJSON
-	if err := unmarshal(r.raw, &prod); err != nil {
-		t.quarantine(c, idx, KindRecord, "record is not a product object: "+jsonReason(err), r.raw)
+	if r.node >= 0 && t.addRecordFast(c, idx, r, len(viol) > 0) {
 		return
 	}
-	// Record-level columns: the record's own participant/company wins over
-	// the directory's view of the institution.
+	t.addRecordSlow(c, idx, r, len(viol) > 0)
+}
+
+// recordCtx is the common columns of the rows of one record: the record's
+// own participant/company wins over the directory's view of the institution.
+func recordCtx(c *pageCtx, r *record, cnpj, name, brand string) pageCtx {
 	rc := *c
 	if r.company != "" {
 		rc.cnpj = r.company
@@ -385,18 +452,33 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 	if r.brand != "" {
 		rc.brand = r.brand
 	}
-	if pp := prod.Participant; pp != nil {
-		if s := pp.CNPJNumber.str(); s != "" {
-			rc.cnpj = s
-		}
-		if s := pp.Name.str(); s != "" {
-			rc.instName = s
-		}
-		if s := pp.Brand.str(); s != "" {
-			rc.brand = s
-		}
+	if cnpj != "" {
+		rc.cnpj = cnpj
 	}
-	ctx := rowCtx{pageCtx: &rc, schemaBad: len(viol) > 0, recordIndex: idx, productType: prod.Type.str()}
+	if name != "" {
+		rc.instName = name
+	}
+	if brand != "" {
+		rc.brand = brand
+	}
+	return rc
+}
+
+// addRecordSlow decodes a record with encoding/json (the reference for
+// addRecordFast).
+func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad bool) {
+	var prod productJSON
+	if err := unmarshal([]byte(r.raw), &prod); err != nil {
+		t.quarantine(c, idx, KindRecord, "record is not a product object: "+jsonReason(err), r.raw)
+		return
+	}
+	var rc pageCtx
+	if pp := prod.Participant; pp != nil {
+		rc = recordCtx(c, r, pp.CNPJNumber.str(), pp.Name.str(), pp.Brand.str())
+	} else {
+		rc = recordCtx(c, r, "", "", "")
+	}
+	ctx := rowCtx{pageCtx: &rc, schemaBad: schemaBad, recordIndex: idx, productType: prod.Type.str()}
 	if prod.Identification.raw != nil { // credit cards: identification.product.type
 		var id identificationJSON
 		if unmarshal(prod.Identification.raw, &id) == nil && id.Product.Type.str() != "" {
@@ -405,11 +487,11 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 	}
 
 	if prod.Fees.bad != nil {
-		t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", prod.Fees.bad)
+		t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", string(prod.Fees.bad))
 	} else if prod.Fees.raw != nil {
 		var fees feesJSON
 		if err := unmarshal(prod.Fees.raw, &fees); err != nil {
-			t.quarantine(&rc, idx, KindFee, "unknown fee shape: "+jsonReason(err), prod.Fees.raw)
+			t.quarantine(&rc, idx, KindFee, "unknown fee shape: "+jsonReason(err), string(prod.Fees.raw))
 		} else {
 			t.addFees(&ctx, "priorityServices", false, &fees.PriorityServices)
 			t.addFees(&ctx, "otherServices", false, &fees.OtherServices)
@@ -421,11 +503,11 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 	t.addRates(&ctx, "interestRates", &prod.InterestRates)
 	t.addRates(&ctx, "interestRate", &prod.InterestRate)
 	if prod.Interest.bad != nil {
-		t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", prod.Interest.bad)
+		t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", string(prod.Interest.bad))
 	} else if prod.Interest.raw != nil {
 		var in interestJSON
 		if err := unmarshal(prod.Interest.raw, &in); err != nil {
-			t.quarantine(&rc, idx, KindRate, "unknown rate shape: "+jsonReason(err), prod.Interest.raw)
+			t.quarantine(&rc, idx, KindRate, "unknown rate shape: "+jsonReason(err), string(prod.Interest.raw))
 		} else {
 			t.addRates(&ctx, "interest.rates", &in.Rates)
 			t.addRates(&ctx, "interest.instalmentRates", &in.InstalmentRates)
@@ -435,50 +517,66 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 
 func (t *Transformer) addFees(ctx *rowCtx, group string, bundle bool, l *rawList) {
 	if l.bad != nil {
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", l.bad)
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", string(l.bad))
 		return
 	}
 	for _, raw := range l.items {
-		var f feeJSON
-		if err := unmarshal(raw, &f); err != nil {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+jsonReason(err), raw)
-			continue
-		}
-		t.flags.list = t.flags.list[:0]
-		if ctx.schemaBad {
-			t.flags.add(FlagSchemaViolation)
-		}
-		row, reason := interpretFee(&f, group, bundle, &t.flags)
-		if reason != "" {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, reason, raw)
-			continue
-		}
-		t.feeRow(ctx, &row)
+		t.addFee(ctx, group, bundle, item{raw: string(raw), node: -1})
 	}
+}
+
+// addFee adds one fee element as a fee row or a quarantine row.
+func (t *Transformer) addFee(ctx *rowCtx, group string, bundle bool, it item) {
+	f := &t.fee
+	if it.node < 0 || !t.decodeFee(it.node, f) {
+		f = &feeJSON{}
+		if err := unmarshal([]byte(it.raw), f); err != nil {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+jsonReason(err), it.raw)
+			return
+		}
+	}
+	t.flags.list = t.flags.list[:0]
+	if ctx.schemaBad {
+		t.flags.add(FlagSchemaViolation)
+	}
+	row, reason := interpretFee(f, group, bundle, &t.flags)
+	if reason != "" {
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, reason, it.raw)
+		return
+	}
+	t.feeRow(ctx, &row)
 }
 
 func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
 	if l.bad != nil {
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", l.bad)
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", string(l.bad))
 		return
 	}
 	for _, raw := range l.items {
-		var x rateJSON
-		if err := unmarshal(raw, &x); err != nil {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+jsonReason(err), raw)
-			continue
-		}
-		t.flags.list = t.flags.list[:0]
-		if ctx.schemaBad {
-			t.flags.add(FlagSchemaViolation)
-		}
-		row, reason := interpretRate(&x, &t.flags)
-		if reason != "" {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, reason, raw)
-			continue
-		}
-		t.rateRow(ctx, &row)
+		t.addRate(ctx, item{raw: string(raw), node: -1})
 	}
+}
+
+// addRate adds one interest-rate element as a rate row or a quarantine row.
+func (t *Transformer) addRate(ctx *rowCtx, it item) {
+	x := &t.rate
+	if it.node < 0 || !t.decodeRate(it.node, x) {
+		x = &rateJSON{}
+		if err := unmarshal([]byte(it.raw), x); err != nil {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+jsonReason(err), it.raw)
+			return
+		}
+	}
+	t.flags.list = t.flags.list[:0]
+	if ctx.schemaBad {
+		t.flags.add(FlagSchemaViolation)
+	}
+	row, reason := interpretRate(x, &t.flags)
+	if reason != "" {
+		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, reason, it.raw)
+		return
+	}
+	t.rateRow(ctx, &row)
 }
 
 // ---- row writers ----
@@ -617,7 +715,7 @@ func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg st
 	t.end(r, DatasetFindings)
 }
 
-func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason string, raw []byte) {
+func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason string, raw string) {
 	t.log.Debug("opendata: quarantined", "kind", kind, "reason", reason, "url", c.url,
 		"topic", t.src.topic, "partition", t.src.partition, "offset", t.src.offset)
 	rw := t.begin(DatasetQuarantine)
@@ -628,18 +726,20 @@ func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason str
 	r.i32(recordIndex)
 	r.str(kind)
 	r.str(reason)
-	r.str(rawText(raw))
+	r.str(rawTextString(raw))
 	t.end(r, DatasetQuarantine)
 }
 
 // rawText makes raw bytes storable as UTF-8, capped at maxRawBytes.
-func rawText(b []byte) string {
+func rawText(b []byte) string { return rawTextString(string(b)) }
+
+// rawTextString is rawText of a string.
+func rawTextString(s string) string {
 	suffix := ""
-	if len(b) > maxRawBytes {
-		suffix = fmt.Sprintf("…(truncated, %d bytes)", len(b))
-		b = b[:maxRawBytes]
+	if len(s) > maxRawBytes {
+		suffix = fmt.Sprintf("…(truncated, %d bytes)", len(s))
+		s = s[:maxRawBytes]
 	}
-	s := string(b)
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
