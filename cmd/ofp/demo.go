@@ -35,12 +35,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagSchedule, config.FlagLogLevel, config.FlagLogFormat)
 	simListen := fs.String("sim-listen", "127.0.0.1:0", "address of the simulated ecosystem")
 	simFaults := fs.String("sim-faults", "demo", "fault profile of the simulated institutions: none, demo, or a spec (see `ofp sim --help`)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-
-	release, err := lockDataDir(cfg.DataDir)
+	log, release, err := parseAndLock(fs, args, &cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -66,11 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagKafka, config.FlagS3Endpoint, config.FlagS3Bucket,
 		config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagDirectoryURL, config.FlagSchedule,
 		config.FlagLogLevel, config.FlagLogFormat)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	release, err := lockDataDir(cfg.DataDir)
+	log, release, err := parseAndLock(fs, args, &cfg, stderr)
 	if err != nil {
 		return err
 	}

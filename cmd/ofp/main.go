@@ -12,11 +12,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/ofp-dev/ofp/internal/config"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -129,6 +132,20 @@ func subcommand(cmd string, args []string, stdout io.Writer, names ...string) (s
 		return "", nil, flag.ErrHelp
 	}
 	return "", nil, exitError{2, fmt.Errorf("which one? `ofp %s %s`", cmd, choices)}
+}
+
+// parseAndLock parses a command's flags, builds its logger and takes the
+// data dir's lock, which release frees.
+func parseAndLock(fs *flag.FlagSet, args []string, cfg *config.Config, stderr io.Writer) (log *slog.Logger, release func(), err error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	log = newLogger(*cfg, stderr)
+	release, err = lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return log, release, nil
 }
 
 // newFlagSet returns a flag set whose --help prints usage text with

@@ -24,11 +24,7 @@ func runPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		stderr)
 	cfg.Register(fs, engineFlags...)
 	untilIdle := fs.Duration("until-idle", 0, "exit once nothing new arrived for this long (0 = run until stopped)")
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	release, err := lockDataDir(cfg.DataDir)
+	log, release, err := parseAndLock(fs, rest, &cfg, stderr)
 	if err != nil {
 		return err
 	}

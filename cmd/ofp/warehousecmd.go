@@ -27,11 +27,7 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"  ofp warehouse rebuild\n  ofp warehouse rebuild --s3-endpoint https://s3.example --s3-bucket ofp-lake --data-dir /srv/ofp",
 		stderr)
 	cfg.Register(fs, engineFlags...)
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	release, err := lockDataDir(cfg.DataDir)
+	log, release, err := parseAndLock(fs, rest, &cfg, stderr)
 	if err != nil {
 		return err
 	}
