@@ -201,3 +201,31 @@ func BenchmarkValidateRecordAnyRevision(b *testing.B) {
 		}
 	}
 }
+
+// The revision hint only changes which revision is tried first: validity
+// and the violations of invalid records are what a fresh validator finds.
+func TestRevisionHintDoesNotChangeResults(t *testing.T) {
+	primed, fresh := newValidator(t), newValidator(t)
+	recs := creditCardRecords(t)
+	// Prime: a record that only 1.0.2 accepts, so 1.0.2 becomes the hint.
+	res, err := primed.Validate("products-services", "1", "business-credit-cards", recs[0])
+	require.NoError(t, err)
+	require.Equal(t, "1.0.2", res.Version)
+
+	broken := map[string]any{}
+	for k, val := range recs[0].(map[string]any) {
+		broken[k] = val
+	}
+	broken["name"] = 42.0
+	inputs := append([]any{broken, map[string]any{}}, recs...)
+	for i, rec := range inputs {
+		a, err := primed.Validate("products-services", "1", "business-credit-cards", rec)
+		require.NoError(t, err)
+		b, err := fresh.Validate("products-services", "1", "business-credit-cards", rec)
+		require.NoError(t, err)
+		require.Equal(t, b.Valid(), a.Valid(), "record %d", i)
+		if !b.Valid() {
+			require.Equal(t, b, a, "record %d: same revision and violations reported", i)
+		}
+	}
+}
