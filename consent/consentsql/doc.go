@@ -6,7 +6,9 @@
 // per dialect, recorded in schema_migrations, applied at Open), and the
 // transactional outbox: every change of a consent writes the new state, one
 // audit-history row and one outbox event in the same transaction, so the
-// history, the outbox and the consent can never disagree.
+// history, the outbox and the consent can never disagree. Near-expiry
+// notices (ListNearExpiry / RecordNearExpiryNotice, migration 0002) go
+// through the same outbox, at most one per (consent, expirationDateTime).
 //
 // Concurrency: each change locks the consent row for the whole transaction
 // (SELECT ... FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite, which
