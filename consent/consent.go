@@ -125,11 +125,13 @@ type OutboxEvent struct {
 	ID        string
 	ConsentID string
 	Type      string
-	Payload   json.RawMessage // a LifecycleEvent
+	Payload   json.RawMessage // a LifecycleEvent, or another event type written through the outbox (see Type)
 	CreatedAt time.Time
 }
 
-// OutboxEventType is the type of every consent lifecycle event.
+// OutboxEventType is the type of consent lifecycle (state transition) events;
+// other events share the outbox (lifecycle.NearExpiryEventType), so
+// consumers dispatch on the envelope type.
 const OutboxEventType = "ofp.consent.lifecycle.v1"
 
 // LifecycleEvent is the payload of an OutboxEvent. It carries no customer
