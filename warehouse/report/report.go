@@ -289,7 +289,7 @@ func RateChart(w io.Writer, rows []warehouse.RateComparison) error {
 			end++
 		}
 		g := rows[start]
-		title := fmt.Sprintf("Weighted interest rate — %s / %s / %s / %s", g.Product, g.Segment, g.ProductType, g.Indexer)
+		title := fmt.Sprintf("Weighted interest rate (a fraction: 0.05 = 5%%) — %s / %s / %s / %s", g.Product, g.Segment, g.ProductType, g.Indexer)
 		var bars []Bar
 		sim := false
 		for _, r := range rows[start:end] {
