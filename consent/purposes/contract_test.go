@@ -2,6 +2,7 @@ package purposes
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,39 @@ func testStoreContract(t *testing.T, nb newBackend) {
 		got, err := s.Get(ctx, "p1")
 		require.NoError(t, err)
 		require.Equal(t, updated, got, "failed updates change nothing")
+	})
+
+	t.Run("concurrent updates of one version: exactly one wins", func(t *testing.T) {
+		s := nb(t).open(t, Options{})
+		_, err := s.Create(ctx, samplePurpose("p1"))
+		require.NoError(t, err)
+		const n = 4
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p := samplePurpose("p1")
+				p.DefaultDurationDays = intp(100 + i)
+				_, err := s.Update(ctx, p, 1)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			if err == nil {
+				won++
+				continue
+			}
+			require.ErrorIs(t, err, ErrVersionConflict)
+		}
+		require.Equal(t, 1, won)
+		got, err := s.Get(ctx, "p1")
+		require.NoError(t, err)
+		require.Equal(t, int64(2), got.Version)
 	})
 
 	t.Run("delete checks the version when given", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,7 @@ func sqliteBackend(t *testing.T) backend {
 	path := filepath.Join(t.TempDir(), "purposes.db")
 	return backend{name: "sqlite", open: func(t *testing.T, opts Options) *Store {
 		t.Helper()
+		opts = quiet(opts)
 		s, err := OpenSQLite(context.Background(), path, opts)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
@@ -68,9 +70,9 @@ func postgresBackend(t *testing.T) backend {
 		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		require.NoError(t, err)
 	})
-	u, err := url.Parse(dsn)
 	var sdsn string
 	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
 		require.NoError(t, err)
 		q := u.Query()
 		q.Set("search_path", schema)
@@ -81,11 +83,20 @@ func postgresBackend(t *testing.T) backend {
 	}
 	return backend{name: "postgres", open: func(t *testing.T, opts Options) *Store {
 		t.Helper()
+		opts = quiet(opts)
 		s, err := OpenPostgres(context.Background(), sdsn, opts)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
 	}}
+}
+
+// quiet keeps migration logs out of the test output.
+func quiet(opts Options) Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return opts
 }
 
 // testClock is a settable clock shared by a store and its test.
