@@ -13,7 +13,7 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("config [flags]", "Prints the effective configuration (flags, OFP_* environment, defaults), secrets redacted.",
 		"  OFP_KAFKA_BROKERS=k1:9092 ofp config", stderr)
 	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagKafka, config.FlagS3Endpoint, config.FlagS3Bucket,
-		config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagDirectoryURL, config.FlagSchedule,
+		config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagDirectoryURL, config.FlagDatabaseURL, config.FlagSchedule,
 		config.FlagLogLevel, config.FlagLogFormat)
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"html/template"
 	"io"
@@ -11,12 +12,14 @@ import (
 	"os"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for --database-url
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/jobs"
+	"github.com/ofp-dev/ofp/jobs/jobslock"
 	"github.com/ofp-dev/ofp/sim"
 	"github.com/ofp-dev/ofp/warehouse"
 )
@@ -60,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stderr)
 	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagKafka, config.FlagS3Endpoint, config.FlagS3Bucket,
 		config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagDirectoryURL, config.FlagSchedule,
-		config.FlagLogLevel, config.FlagLogFormat)
+		config.FlagDatabaseURL, config.FlagLogLevel, config.FlagLogFormat)
 	log, release, err := parseAndLock(fs, args, &cfg, stderr)
 	if err != nil {
 		return err
@@ -110,7 +113,19 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		log.Info("stopped")
 	}()
 
-	p.scheduler = jobs.New(log.With("component", "jobs"), nil)
+	var locker jobs.Locker
+	if cfg.DatabaseURL != "" {
+		db, err := sql.Open("pgx", cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("--database-url: %w", err)
+		}
+		defer db.Close()
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("--database-url: PostgreSQL does not answer (check the URL and that the server is up): %w", err)
+		}
+		locker = jobslock.New(db, "ofp").WithLogger(log)
+	}
+	p.scheduler = jobs.New(log.With("component", "jobs"), locker)
 	if err := p.scheduler.Register(jobCollectOpenData, cfg.Schedule, func(ctx context.Context) error {
 		sum, err := p.collectOpenData(ctx, cfg.DirectoryURL)
 		log.Info("open-data collection", "collection", sum.CollectionID, "institutions", sum.Institutions, "ok", sum.OK,

@@ -55,9 +55,12 @@ func TestCollectOnceFailsClearlyWhenNothingCanBeCollected(t *testing.T) {
 
 func TestConfigDumpRedactsSecrets(t *testing.T) {
 	t.Setenv("OFP_S3_SECRET_KEY", "s3cr3t-value-never-printed")
+	t.Setenv("OFP_DATABASE_URL", "postgres://ofp:pg-passw0rd@db/ofp")
 	var out bytes.Buffer
 	require.Equal(t, 0, run([]string{"config", "--kafka-brokers", "k1:9092"}, &out, io.Discard))
 	require.NotContains(t, out.String(), "s3cr3t-value-never-printed")
 	require.Contains(t, out.String(), "S3SecretKey=[redacted]")
+	require.NotContains(t, out.String(), "pg-passw0rd")
+	require.Contains(t, out.String(), "DatabaseURL=[redacted]")
 	require.Contains(t, out.String(), "KafkaBrokers=k1:9092")
 }

@@ -29,6 +29,7 @@ type Config struct {
 	S3SecretKey  string `secret:"true"`
 	S3Region     string
 	DirectoryURL string // empty in demo = the simulator's directory
+	DatabaseURL  string `secret:"true"` // PostgreSQL; when set, jobs run once across replicas
 	Schedule     string // cron schedule of the open-data collection
 	LogLevel     string
 	LogFormat    string // text or json
@@ -71,6 +72,7 @@ const (
 	FlagS3SecretKey  = "s3-secret-key"
 	FlagS3Region     = "s3-region"
 	FlagDirectoryURL = "directory-url"
+	FlagDatabaseURL  = "database-url"
 	FlagSchedule     = "schedule"
 	FlagLogLevel     = "log-level"
 	FlagLogFormat    = "log-format"
@@ -110,6 +112,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.S3Region, n, "S3 region")
 		case FlagDirectoryURL:
 			str(&c.DirectoryURL, n, "URL of the central directory's participants list")
+		case FlagDatabaseURL:
+			str(&c.DatabaseURL, n, "PostgreSQL URL (postgres://user@host/db); with it, scheduled jobs run on one replica at a time")
 		case FlagSchedule:
 			str(&c.Schedule, n, "cron schedule of the open-data collection (\"0 * * * *\", @hourly, @every 30m)")
 		case FlagLogLevel:
