@@ -1,10 +1,10 @@
 package jobs
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // Handler serves the admin API:
@@ -39,16 +39,17 @@ func (s *Scheduler) Handler() http.Handler {
 	return mux
 }
 
+// writeJSON and writeError keep this API's historical Content-Type
+// (without charset); httpx writes everything else.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	if err := httpx.WriteJSON(w, code, v); err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+	}
 }
 
 func writeError(w http.ResponseWriter, code int, errCode, detail string) {
-	writeJSON(w, code, map[string]any{
-		"errors": []map[string]string{{"code": errCode, "title": http.StatusText(code), "detail": detail}},
-		"meta":   map[string]string{"requestDateTime": time.Now().UTC().Format(time.RFC3339)},
-	})
+	w.Header().Set("Content-Type", "application/json")
+	httpx.WriteError(w, code, httpx.ErrorDetail{Code: errCode, Title: http.StatusText(code), Detail: detail})
 }

@@ -13,7 +13,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // Querier is what the analytics HTTP API needs from the warehouse; *Store
@@ -72,27 +73,8 @@ func NewAPI(store Querier, log *slog.Logger) http.Handler {
 	return mux
 }
 
-type apiError struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-}
-
-type errorBody struct {
-	Errors []apiError `json:"errors"`
-	Meta   struct {
-		RequestDateTime string `json:"requestDateTime"`
-	} `json:"meta"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, title, detail string) {
-	var b errorBody
-	b.Errors = []apiError{{Code: code, Title: title, Detail: detail}}
-	b.Meta.RequestDateTime = time.Now().UTC().Format(time.RFC3339)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
+	httpx.WriteError(w, status, httpx.ErrorDetail{Code: code, Title: title, Detail: detail})
 }
 
 // params reads and checks the query string: only allowed keys, each at most once.

@@ -2,7 +2,6 @@ package consenthttp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consentsql"
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // BasePath is where the Consents API 3.3.1 lives.
@@ -355,21 +354,13 @@ func (h *Handler) internal(rq *request, what string, err error) {
 }
 
 func (h *Handler) fail(rq *request, e *apiError) {
-	h.writeJSON(rq, e.Status, errorResponse{
-		Errors: []wireError{{Code: e.Code, Title: e.Title, Detail: e.Detail}},
-		Meta:   meta{RequestDateTime: fmtTime(rq.at)},
-	})
+	httpx.WriteErrorAt(rq.w, e.Status, rq.at, httpx.ErrorDetail{Code: e.Code, Title: e.Title, Detail: e.Detail})
 }
 
 func (h *Handler) writeJSON(rq *request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if err := httpx.WriteJSON(rq.w, status, v); err != nil {
 		h.log.ErrorContext(rq.r.Context(), "consenthttp: encode response", "err", err)
-		status = http.StatusInternalServerError
-		b = []byte(`{"errors":[{"code":"ERRO_INTERNO","title":"Erro interno","detail":"the response could not be encoded"}],"meta":{"requestDateTime":"` + fmtTime(rq.at) + `"}}`)
+		httpx.WriteErrorAt(rq.w, http.StatusInternalServerError, rq.at,
+			httpx.ErrorDetail{Code: codeInternal, Title: "Erro interno", Detail: "the response could not be encoded"})
 	}
-	rq.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	rq.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	rq.w.WriteHeader(status)
-	_, _ = rq.w.Write(b)
 }

@@ -132,14 +132,3 @@ type apiError struct {
 	Title  string
 	Detail string
 }
-
-type wireError struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-}
-
-type errorResponse struct {
-	Errors []wireError `json:"errors"`
-	Meta   meta        `json:"meta"`
-}

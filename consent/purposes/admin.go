@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // AdminPrefix is the path under which AdminHandler answers.
@@ -231,11 +233,11 @@ func (h *AdminHandler) storeError(w http.ResponseWriter, r *http.Request, err er
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):
-		errs := make([]wireError, len(ve.Fields))
+		errs := make([]httpx.ErrorDetail, len(ve.Fields))
 		for i, f := range ve.Fields {
-			errs[i] = wireError{Code: f.Code, Title: "Invalid field " + f.Field, Detail: f.Message}
+			errs[i] = httpx.ErrorDetail{Code: f.Code, Title: "Invalid field " + f.Field, Detail: f.Message}
 		}
-		writeErrors(w, http.StatusUnprocessableEntity, h.now(), errs...)
+		httpx.WriteErrorAt(w, http.StatusUnprocessableEntity, h.now(), errs...)
 	case errors.Is(err, ErrNotFound):
 		h.fail(w, http.StatusNotFound, CodeNotFound, "Purpose not found", fmt.Sprintf("no purpose has id %q", id))
 	case errors.Is(err, ErrAlreadyExists):

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // timeLayout is the spec's date-time shape for meta.requestDateTime.
@@ -149,19 +151,8 @@ func jsonKind(goType string) string {
 	return "value of another type"
 }
 
-type wireError struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-}
-
 type meta struct {
 	RequestDateTime string `json:"requestDateTime"`
-}
-
-type errorResponse struct {
-	Errors []wireError `json:"errors"`
-	Meta   meta        `json:"meta"`
 }
 
 // Error codes answered by the admin API besides the validation codes.
@@ -178,21 +169,11 @@ const (
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if err := httpx.WriteJSON(w, status, v); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func writeErrors(w http.ResponseWriter, status int, now time.Time, errs ...wireError) {
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, errorResponse{Errors: errs, Meta: meta{RequestDateTime: now.UTC().Format(timeLayout)}})
 }
 
 func writeError(w http.ResponseWriter, status int, now time.Time, code, title, detail string) {
-	writeErrors(w, status, now, wireError{Code: code, Title: title, Detail: detail})
+	httpx.WriteErrorAt(w, status, now, httpx.ErrorDetail{Code: code, Title: title, Detail: detail})
 }

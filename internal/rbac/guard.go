@@ -1,13 +1,14 @@
 package rbac
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // Error codes of the bodies Guard answers.
@@ -117,26 +118,6 @@ func (g *Guard) deny(r *http.Request, need Role, user string, roles []Role, reas
 		"required_role", string(need), "user", user, "roles", strings.Join(rs, ","), "reason", reason)
 }
 
-type wireError struct {
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-}
-
-type errorBody struct {
-	Errors []wireError `json:"errors"`
-	Meta   struct {
-		RequestDateTime string `json:"requestDateTime"`
-	} `json:"meta"`
-}
-
 func (g *Guard) write(w http.ResponseWriter, status int, code, title, detail string) {
-	var body errorBody
-	body.Errors = []wireError{{Code: code, Title: title, Detail: detail}}
-	body.Meta.RequestDateTime = g.now().UTC().Format("2006-01-02T15:04:05Z")
-	b, _ := json.Marshal(body) // cannot fail: strings only
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpx.WriteErrorAt(w, status, g.now(), httpx.ErrorDetail{Code: code, Title: title, Detail: detail})
 }
