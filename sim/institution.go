@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
 // Transport faults, as FaultFor reports them and FaultHeader names them.
@@ -32,21 +34,9 @@ func setInteractionID(w http.ResponseWriter, r *http.Request) {
 
 // writeError answers with the standard ResponseError shape.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, title, detail string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set(SimulatedHeader, "true")
+	w.Header().Set(SimulatedHeader, "true")
 	setInteractionID(w, r)
-	w.WriteHeader(status)
-	b := []byte(`{"errors":[{"code":`)
-	b = appendString(b, code)
-	b = append(b, `,"title":`...)
-	b = appendString(b, title)
-	b = append(b, `,"detail":`...)
-	b = appendString(b, detail)
-	b = append(b, `}],"meta":{"requestDateTime":`...)
-	b = appendString(b, time.Now().UTC().Format(time.RFC3339))
-	b = append(b, "}}"...)
-	_, _ = w.Write(b)
+	httpx.WriteError(w, status, httpx.ErrorDetail{Code: code, Title: title, Detail: detail})
 }
 
 // FaultFor is the transport fault the simulator injects for the given

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/internal/httpx"
 	"github.com/ofp-dev/ofp/warehouse"
 	"github.com/ofp-dev/ofp/warehouse/report"
 )
@@ -126,9 +127,7 @@ func fetchJSON[T any](ctx context.Context, u string) ([]T, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var body struct {
-			Errors []struct{ Detail string } `json:"errors"`
-		}
+		var body httpx.ErrorResponse
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		if len(body.Errors) > 0 {
 			return nil, fmt.Errorf("server refused the query: %s", body.Errors[0].Detail)
