@@ -97,6 +97,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the first Ctrl-C stops cleanly; a second one kills the process
+	}()
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
