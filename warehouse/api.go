@@ -26,6 +26,7 @@ type Querier interface {
 	RateHistory(ctx context.Context, f HistoryFilter) ([]RateHistoryPoint, error)
 	Quality(ctx context.Context, f QualityFilter) ([]QualityRow, error)
 	Collections(ctx context.Context, f CollectionFilter) ([]CollectionRun, error)
+	Quarantine(ctx context.Context, f QuarantineFilter) ([]QuarantinedItem, error)
 }
 
 var _ Querier = (*Store)(nil)
@@ -46,6 +47,7 @@ const (
 	PathRateHistory = "/analytics/v1/rates/history"
 	PathQuality     = "/analytics/v1/quality"
 	PathCollections = "/analytics/v1/collections"
+	PathQuarantine  = "/analytics/v1/quarantine"
 )
 
 type api struct {
@@ -67,6 +69,7 @@ func NewAPI(store Querier, log *slog.Logger) http.Handler {
 	mux.HandleFunc(PathRateHistory, a.rateHistory)
 	mux.HandleFunc(PathQuality, a.quality)
 	mux.HandleFunc(PathCollections, a.collections)
+	mux.HandleFunc(PathQuarantine, a.quarantine)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "Not found", "no analytics resource at "+r.URL.Path)
 	})
@@ -261,4 +264,11 @@ func (a *api) collections(w http.ResponseWriter, r *http.Request) {
 	pg, limit := p.page()
 	f := CollectionFilter{Institution: p.str("institution"), All: p.boolean("all", false), Page: pg}
 	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]CollectionRun, error) { return a.q.Collections(ctx, f) }, WriteCollectionsCSV)
+}
+
+func (a *api) quarantine(w http.ResponseWriter, r *http.Request) {
+	p := readParams(r, "institution", "kind", "collection_id")
+	pg, limit := p.page()
+	f := QuarantineFilter{Institution: p.str("institution"), Kind: p.str("kind"), CollectionID: p.str("collection_id"), Page: pg}
+	serve(a, w, r, p, limit, f.Validate, func(ctx context.Context) ([]QuarantinedItem, error) { return a.q.Quarantine(ctx, f) }, WriteQuarantineCSV)
 }

@@ -131,4 +131,8 @@
 //	  [{collection_id, organisation_id, organisation_name, institution_cnpj, brand,
 //	    simulated, started_at, finished_at, status, endpoints, pages, failed_pages,
 //	    retries, errors[]}]
+//	GET /analytics/v1/quarantine    ?institution&kind (page|record|fee|rate)&collection_id
+//	  [{organisation_id, institution_cnpj, institution_name, brand, simulated,
+//	    collection_id, collected_at, product, url, page, record_index, kind,
+//	    reason, raw}]   newest first; raw is the item as received (capped at 64 KiB)
 package warehouse

@@ -190,7 +190,7 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html><html 
 <ul>
 <li><a href="/analytics/v1/fees">Fee comparison (JSON)</a> · <a href="/analytics/v1/fees?format=csv">CSV</a></li>
 <li><a href="/analytics/v1/rates">Interest-rate comparison</a></li>
-<li><a href="/analytics/v1/quality">Data quality per institution</a> · <a href="/analytics/v1/collections">Collection status</a></li>
+<li><a href="/analytics/v1/quality">Data quality per institution</a> · <a href="/analytics/v1/quarantine">Quarantined items</a> · <a href="/analytics/v1/collections">Collection status</a></li>
 <li><a href="/admin/v1/jobs">Scheduled jobs</a> (POST /admin/v1/jobs/collect-opendata/run to collect now)</li>
 <li><a href="/metrics">Prometheus metrics</a></li>
 </ul><p>Directory: <code>{{.Directory}}</code></p></body></html>`))
