@@ -8,10 +8,12 @@
 // statements, userinfo, discovery and JWKS per brand.
 //
 // Building blocks live in subpackages: authz/keys owns per-brand signing and
-// encryption keys and the published JWKS; internal/pki owns the test PKI,
-// the FAPI TLS settings and reading software_id/org_id from client
-// certificates. Protocol handlers (par, pkce, mtls, clientauth, dcr) will be
-// added as authz/<concern> packages.
+// encryption keys and the published JWKS; authz/dcr owns dynamic client
+// registration and management (RFC 7591/7592, DCR-BR) and its client store
+// (authz/dcr/dcrsql); internal/pki owns the test PKI, the FAPI TLS settings
+// and reading software_id/org_id from client certificates. The remaining
+// protocol handlers (par, pkce, mtls, clientauth, token) will be added as
+// authz/<concern> packages.
 //
 // authz never writes consent state: it reads it through an interface it
 // declares, and the consent package reaches back only through a token
