@@ -2,19 +2,15 @@ package purposes
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
 // backend is one empty database; open may be called several times on it.
@@ -41,46 +37,12 @@ func sqliteBackend(t *testing.T) backend {
 	}}
 }
 
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // postgresBackend creates a unique schema on the real PostgreSQL and drops
 // it when the test ends. An unreachable server fails the test: these tests
 // are the PostgreSQL contract.
 func postgresBackend(t *testing.T) backend {
 	t.Helper()
-	dsn := os.Getenv("OFP_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v).\nStart it with:\n  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or point OFP_TEST_POSTGRES_DSN at a server (database with trust auth for the user).", dsn, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "purposes_test_" + hex.EncodeToString(b)
-	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-	})
-	var sdsn string
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		sdsn = u.String()
-	} else {
-		sdsn = dsn + " search_path=" + schema
-	}
+	sdsn := sqltest.PostgresSchema(t, "purposes_test")
 	return backend{name: "postgres", open: func(t *testing.T, opts Options) *Store {
 		t.Helper()
 		opts = quiet(opts)

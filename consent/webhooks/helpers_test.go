@@ -2,14 +2,10 @@ package webhooks
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +17,7 @@ import (
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/lifecycle"
 	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -75,39 +72,11 @@ func openSQLite(t *testing.T) *Store {
 	return s
 }
 
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // openPostgres opens a store in a fresh schema of the real PostgreSQL,
 // dropped at the end. An unreachable server fails the test.
 func openPostgres(t *testing.T) (*Store, *sql.DB) {
 	t.Helper()
-	dsn := os.Getenv("OFP_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v); start it or set OFP_TEST_POSTGRES_DSN", dsn, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "webhooks_test_" + hex.EncodeToString(b)
-	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := OpenPostgres(context.Background(), u.String())
+	s, err := OpenPostgres(context.Background(), sqltest.PostgresSchema(t, "webhooks_test"))
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s, s.db

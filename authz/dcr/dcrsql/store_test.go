@@ -2,23 +2,16 @@ package dcrsql_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ofp-dev/ofp/authz/dcr"
 	"github.com/ofp-dev/ofp/authz/dcr/dcrsql"
 	"github.com/ofp-dev/ofp/authz/dcr/dcrtest"
+	"github.com/ofp-dev/ofp/internal/sqltest"
 )
-
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 func TestSQLiteContract(t *testing.T) {
 	dcrtest.RunStoreContract(t, func(t *testing.T) dcr.Store {
@@ -42,31 +35,5 @@ func TestPostgresContract(t *testing.T) {
 // the end, and returns a DSN using it. An unreachable server fails the test.
 func postgresSchema(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("OFP_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	admin, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v): start it or set OFP_TEST_POSTGRES_DSN", dsn, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "dcr_test_" + hex.EncodeToString(b)
-	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return sqltest.PostgresSchema(t, "dcr_test")
 }
