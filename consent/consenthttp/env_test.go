@@ -3,15 +3,10 @@ package consenthttp
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -27,6 +22,7 @@ import (
 
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consentsql"
+	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
 const specFile = "testdata/consents-3.3.1.yml"
@@ -64,31 +60,7 @@ func openStore(t *testing.T, engine string, clock *testClock) *consentsql.Store 
 		t.Cleanup(func() { s.Close() })
 		return s
 	case "postgres":
-		dsn := os.Getenv("OFP_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		}
-		admin, err := sql.Open("pgx", dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { admin.Close() })
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		require.NoError(t, admin.PingContext(pctx), "PostgreSQL must be reachable at %s (set OFP_TEST_POSTGRES_DSN)", dsn)
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "consenthttp_test_" + hex.EncodeToString(b)
-		_, err = admin.ExecContext(pctx, "CREATE SCHEMA "+schema)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			require.NoError(t, err)
-		})
-		u, err := url.Parse(dsn)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		s, err := consentsql.OpenPostgres(ctx, u.String(), opts)
+		s, err := consentsql.OpenPostgres(ctx, sqltest.PostgresSchema(t, "consenthttp_test"), opts)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s

@@ -8,18 +8,16 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ofp-dev/ofp/internal/sqltest"
 	"github.com/ofp-dev/ofp/jobs"
 	"github.com/ofp-dev/ofp/jobs/jobslock"
 )
-
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -28,19 +26,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // contract.
 func openDB(t *testing.T) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv("OFP_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		dsn = defaultPostgresDSN
-	}
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open("pgx", sqltest.PostgresDSN(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s (%v).\nStart it with:\n  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or point OFP_TEST_POSTGRES_DSN at a server (database with trust auth for the user).", dsn, err)
-	}
 	return db
 }
 
