@@ -7,16 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -345,98 +343,11 @@ func (d *dbTime) Scan(v any) error {
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations(dialectName string) ([]migration, error) {
-	dir := "migrations/" + dialectName
-	entries, err := fs.ReadDir(migrationFiles, dir)
-	if err != nil {
-		return nil, fmt.Errorf("purposes: read embedded migrations: %w", err)
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("purposes: migration %s must be named NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("purposes: read migration %s: %w", e.Name(), err)
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := range out {
-		if out[i].version != i+1 {
-			return nil, fmt.Errorf("purposes: migrations of %s are not numbered 1..n without gaps (found %s)", dialectName, out[i].name)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies the embedded migrations that purposes_migrations does
-// not list yet, in one transaction; re-running is a no-op.
+// not list yet (sqlstore.Migrate: one transaction, re-running is a no-op).
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations(s.d.name)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("purposes: begin migration: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if s.d.migrationLock != "" {
-		if _, err := tx.ExecContext(ctx, s.d.migrationLock); err != nil {
-			return fmt.Errorf("purposes: take migration lock: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS purposes_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("purposes: create purposes_migrations: %w", err)
-	}
-	applied := map[int]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM purposes_migrations`)
-	if err != nil {
-		return fmt.Errorf("purposes: read purposes_migrations: %w", err)
-	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("purposes: read purposes_migrations: %w", err)
-		}
-		applied[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("purposes: read purposes_migrations: %w", err)
-	}
-	for v := range applied {
-		if v > len(ms) {
-			return fmt.Errorf("purposes: database has migration %d that this binary does not know; run a newer ofp", v)
-		}
-	}
-	for _, m := range ms {
-		if applied[m.version] {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("purposes: apply migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO purposes_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-			m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-			return fmt.Errorf("purposes: record migration %s: %w", m.name, err)
-		}
-		s.log.Info("purposes: applied migration", "dialect", s.d.name, "migration", m.name)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("purposes: commit migrations: %w", err)
-	}
-	return nil
+	return sqlstore.Migrate(ctx, s.db, sqlstore.Migrations{
+		Owner: "purposes", FS: migrationFiles, Dir: "migrations/" + s.d.name, Table: "purposes_migrations",
+		Lock: s.d.migrationLock, Dollar: s.d.dollar, Log: s.log,
+	})
 }
