@@ -37,8 +37,13 @@ fuzz:
 	  done; \
 	done
 
-## tools: what the tests need besides Go: versitygw, a real S3 server
+## tools: what the tests need besides Go: versitygw (a real S3 server) and Debian's chromium (browser tests)
 tools:
+	@command -v chromium >/dev/null || \
+	  (echo "installing chromium (headless browser for the portal and console tests)"; \
+	   (apt-get update -qq || sudo apt-get update -qq) && \
+	   (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null))
 	@test -x "$(GOBIN)/versitygw" || command -v versitygw >/dev/null || \
 	  (echo "installing versitygw $(VERSITYGW_VERSION) (a real S3 server for the tests, ~2 min)"; \
 	   $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION))
