@@ -36,8 +36,18 @@
 //   - require an authorization_code token with "openid consent:{id}" for
 //     POST /extends and GET /extensions, for that very consent (this also
 //     rejects /extends on an AWAITING_AUTHORISATION consent with 401/403
-//     before this package answers 422 ESTADO_CONSENTIMENTO_INVALIDO);
-//   - revoke the consent's tokens after a DELETE (TokenRevoker).
+//     before this package answers 422 ESTADO_CONSENTIMENTO_INVALIDO).
+//
+// # Token revocation
+//
+// After every transition to REJECTED it makes (DELETE, and an expiry
+// applied on read) the handler calls Options.Tokens (TokenRevoker, which
+// authz/server's (*Server).RevokeConsentTokens satisfies) before it
+// answers, with a context that survives the client going away. A failure is
+// logged and does not change the answer: the consent is REJECTED already
+// and authz refuses tokens of a consent that is not AUTHORISED on every
+// call. Rejections made elsewhere (expiry job, customer portal, operator
+// console, LGPD cascades) are revoked by those callers.
 //
 // HeaderClientResolver reads the client id from a header and exists for
 // tests and local development only.

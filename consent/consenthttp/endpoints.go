@@ -141,6 +141,7 @@ func (h *Handler) delete(rq *request, id string) {
 	var illegal *consent.IllegalTransitionError
 	switch {
 	case err == nil:
+		h.revokeTokens(rq, id)
 		rq.w.WriteHeader(http.StatusNoContent)
 	case errors.As(err, &illegal):
 		h.fail(rq, rejected)

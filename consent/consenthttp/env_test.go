@@ -46,6 +46,7 @@ type env struct {
 type envOptions struct {
 	offered []consent.Product
 	maxExp  time.Duration
+	tokens  TokenRevoker
 }
 
 // openStore opens a fresh store on engine ("sqlite" or "postgres").
@@ -76,7 +77,7 @@ func newEnv(t *testing.T, engine string, o envOptions) *env {
 	store := openStore(t, engine, clock)
 	h, err := NewHandler(store, Options{
 		Institution: "ofpbank", Clients: HeaderClientResolver{Header: "X-Test-Client"},
-		OfferedProducts: o.offered, MaxExpiration: o.maxExp, Now: clock.Now,
+		OfferedProducts: o.offered, MaxExpiration: o.maxExp, Now: clock.Now, Tokens: o.tokens,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)

@@ -58,6 +58,14 @@ func (h HeaderClientResolver) ClientID(r *http.Request) (string, error) {
 	return v, nil
 }
 
+// TokenRevoker revokes every access and refresh token issued for a consent
+// (authz/server's (*Server).RevokeConsentTokens satisfies it). The handler
+// calls it after every transition to REJECTED it makes: DELETE, and an
+// expiry applied when a consent is read.
+type TokenRevoker interface {
+	RevokeConsentTokens(ctx context.Context, consentID string) error
+}
+
 // Options configures the handler. Institution and Clients are required.
 type Options struct {
 	// Institution is the URN namespace of consent ids: "urn:<Institution>:<uuid>".
@@ -75,6 +83,11 @@ type Options struct {
 	// PublicURL is the scheme and host used in links (e.g.
 	// "https://api.bank.com.br"); empty = derived from the request.
 	PublicURL string
+	// Tokens revokes the tokens of a consent the handler moved to REJECTED.
+	// Optional (nil: nothing is revoked; only for tests and local runs).
+	Tokens TokenRevoker
+	// RevokeTimeout bounds one RevokeConsentTokens call; default 10 s.
+	RevokeTimeout time.Duration
 	// Now is the clock; use the store's clock. Default time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -118,7 +131,28 @@ func NewHandler(store Store, opts Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.opts.RevokeTimeout <= 0 {
+		h.opts.RevokeTimeout = 10 * time.Second
+	}
 	return h, nil
+}
+
+// revokeTokens asks Options.Tokens to revoke the tokens of a consent that
+// has just been moved to REJECTED. It runs even when the client has gone
+// (the consent is rejected whatever happens to the response). A failure is
+// logged, not answered: the consent is REJECTED already, and authz refuses
+// the tokens of a consent that is not AUTHORISED (ConsentGate.Authorised)
+// on every call, so a token left behind grants nothing.
+func (h *Handler) revokeTokens(rq *request, consentID string) {
+	if h.opts.Tokens == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rq.r.Context()), h.opts.RevokeTimeout)
+	defer cancel()
+	if err := h.opts.Tokens.RevokeConsentTokens(ctx, consentID); err != nil {
+		h.log.ErrorContext(ctx, "consenthttp: revoke tokens of a rejected consent", "consent_id", consentID,
+			"interaction_id", rq.interactionID, "err", err)
+	}
 }
 
 // Error codes of the ResponseError bodies.
@@ -302,6 +336,9 @@ func (h *Handler) load(rq *request, id, clientID string) (consent.Consent, bool)
 		switch {
 		case err == nil:
 			c = moved
+			if c.Status == consent.StatusRejected {
+				h.revokeTokens(rq, c.ID)
+			}
 		case errors.As(err, &illegal), errors.As(err, &pre):
 			// Someone else moved it, or the store's clock disagrees: show what is stored.
 			if c, err = h.store.Get(ctx, id); err != nil {
