@@ -51,7 +51,12 @@ type Metadata struct {
 
 // Client is one registered client.
 type Client struct {
-	ID         string
+	ID string
+	// Brand is the id of the brand (authz/keys) whose registration endpoint
+	// created the client. A client exists only at its brand: every Store
+	// lookup is scoped by brand, so a client registered at brand A is
+	// unknown at brand B.
+	Brand      string
 	SoftwareID string
 	OrgID      string
 	// TokenHash is the SHA-256 of the registration access token.
@@ -66,14 +71,21 @@ type Client struct {
 
 // Store keeps registered clients. Implementations: MemoryStore and
 // dcrsql.Store; dcrtest.RunStoreContract checks both behave the same.
+//
+// Lookups are scoped by brand: a client of another brand is ErrNotFound.
+// Client ids and statement hashes are unique across all brands (one
+// software statement registers one client, wherever).
 type Store interface {
-	// Create fails with ErrDuplicate when the id or StatementHash exists.
+	// Create fails with ErrDuplicate when the id or StatementHash exists
+	// (at any brand).
 	Create(ctx context.Context, c Client) error
-	// Get fails with ErrNotFound.
-	Get(ctx context.Context, id string) (Client, error)
-	// Update replaces everything but ID and IssuedAt; ErrNotFound when the
-	// client is gone, ErrDuplicate when StatementHash belongs to another client.
+	// Get fails with ErrNotFound when no client of brand has the id.
+	Get(ctx context.Context, brand, id string) (Client, error)
+	// Update replaces everything but ID, Brand and IssuedAt of the client
+	// with c.ID at c.Brand; ErrNotFound when that client is gone (or
+	// belongs to another brand), ErrDuplicate when StatementHash belongs to
+	// another client.
 	Update(ctx context.Context, c Client) error
-	// Delete fails with ErrNotFound.
-	Delete(ctx context.Context, id string) error
+	// Delete fails with ErrNotFound when no client of brand has the id.
+	Delete(ctx context.Context, brand, id string) error
 }

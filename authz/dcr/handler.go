@@ -46,6 +46,10 @@ type Options struct {
 	Keys KeySource
 	// Store keeps the clients. Required.
 	Store Store
+	// Brand is the id of the brand (authz/keys) this handler registers
+	// clients for; clients of other brands are unknown here. Required:
+	// mount one Handler per brand.
+	Brand string
 	// RegistrationURL is the public URL of POST /register, e.g.
 	// https://as.bank.example/register; registration_client_uri is
 	// RegistrationURL + "/" + client_id. Required.
@@ -80,6 +84,8 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("dcr: Options.Keys (the directory JWKS) is required")
 	case opts.Store == nil:
 		return nil, errors.New("dcr: Options.Store is required")
+	case opts.Brand == "":
+		return nil, errors.New("dcr: Options.Brand (the brand id whose clients this handler registers) is required")
 	case !strings.HasPrefix(opts.RegistrationURL, "https://"):
 		return nil, fmt.Errorf("dcr: Options.RegistrationURL %q must be the public https URL of /register", opts.RegistrationURL)
 	}
@@ -144,6 +150,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	}
 	c := Client{
 		ID:            uuid.NewString(),
+		Brand:         h.opts.Brand,
 		SoftwareID:    ssa.SoftwareID,
 		OrgID:         ssa.OrgID,
 		TokenHash:     hash,
@@ -161,7 +168,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("dcr: store new client: %w", err))
 		return
 	}
-	h.opts.Logger.InfoContext(r.Context(), "dcr: client registered", "client_id", c.ID, "software_id", c.SoftwareID, "org_id", c.OrgID)
+	h.opts.Logger.InfoContext(r.Context(), "dcr: client registered", "brand", c.Brand, "client_id", c.ID, "software_id", c.SoftwareID, "org_id", c.OrgID)
 	w.Header().Set("Location", h.clientURI(c.ID))
 	writeJSON(w, http.StatusCreated, h.response(c, token))
 }
@@ -225,7 +232,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.opts.Store.Delete(r.Context(), c.ID); err != nil {
+	if err := h.opts.Store.Delete(r.Context(), c.Brand, c.ID); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			h.fail(w, r, errBadToken)
 			return
@@ -283,7 +290,7 @@ func (h *Handler) authorize(r *http.Request) (Client, string, error) {
 	if !ok || id == "" {
 		return Client{}, "", errBadToken
 	}
-	c, err := h.opts.Store.Get(r.Context(), id)
+	c, err := h.opts.Store.Get(r.Context(), h.opts.Brand, id)
 	if errors.Is(err, ErrNotFound) {
 		return Client{}, "", errBadToken
 	}

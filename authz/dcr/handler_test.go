@@ -74,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	store := dcr.NewMemoryStore()
 	srv := httptest.NewUnstartedServer(nil)
 	regURL := "https://" + srv.Listener.Addr().String() + "/register"
-	h, err := dcr.New(dcr.Options{Issuer: directoryIssuer, Keys: keys, Store: store, RegistrationURL: regURL})
+	h, err := dcr.New(dcr.Options{Issuer: directoryIssuer, Keys: keys, Store: store, Brand: testBrand, RegistrationURL: regURL})
 	require.NoError(t, err)
 	srv.Config.Handler = h
 	srv.TLS, err = pki.TLSServerConfig(b, nil, tls.RequireAndVerifyClientCert)
@@ -208,7 +208,7 @@ func TestRegisterReadUpdateDelete(t *testing.T) {
 	require.True(t, reg.RequirePushedAuthorizationRequests)
 
 	// Only the hash of the registration access token is stored.
-	stored, err := e.store.Get(t.Context(), reg.ClientID)
+	stored, err := e.store.Get(t.Context(), testBrand, reg.ClientID)
 	require.NoError(t, err)
 	require.Len(t, stored.TokenHash, 32)
 	require.NotContains(t, string(stored.TokenHash), reg.RegistrationAccessToken)
@@ -248,7 +248,7 @@ func TestRegisterReadUpdateDelete(t *testing.T) {
 
 	status, data = e.do(e.demo, http.MethodDelete, reg.RegistrationClientURI, reg.RegistrationAccessToken, nil)
 	require.Equal(t, http.StatusNoContent, status, string(data))
-	_, err = e.store.Get(t.Context(), reg.ClientID)
+	_, err = e.store.Get(t.Context(), testBrand, reg.ClientID)
 	require.ErrorIs(t, err, dcr.ErrNotFound)
 	status, data = e.do(e.demo, http.MethodGet, reg.RegistrationClientURI, reg.RegistrationAccessToken, nil)
 	requireError(t, status, data, http.StatusUnauthorized, dcr.CodeInvalidToken)
@@ -408,7 +408,7 @@ func TestManagementNeedsTheRegistrationToken(t *testing.T) {
 		})
 	}
 	// The client is untouched.
-	_, err := e.store.Get(t.Context(), reg.ClientID)
+	_, err := e.store.Get(t.Context(), testBrand, reg.ClientID)
 	require.NoError(t, err)
 }
 

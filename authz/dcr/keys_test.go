@@ -106,7 +106,7 @@ func TestURLKeysRefreshOnUnknownKid(t *testing.T) {
 		Now: func() time.Time { return now }})
 	demo, err := b.ClientCertificate("demo-tpp")
 	require.NoError(t, err)
-	h, err := dcr.New(dcr.Options{Issuer: directoryIssuer, Keys: keys, Store: dcr.NewMemoryStore(),
+	h, err := dcr.New(dcr.Options{Issuer: directoryIssuer, Keys: keys, Store: dcr.NewMemoryStore(), Brand: testBrand,
 		RegistrationURL: "https://as.example/register", Certificates: fixedCert{cert: demo.Leaf},
 		Now: func() time.Time { return now }})
 	require.NoError(t, err)

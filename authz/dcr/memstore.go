@@ -39,11 +39,11 @@ func (s *MemoryStore) Create(_ context.Context, c Client) error {
 }
 
 // Get implements Store.
-func (s *MemoryStore) Get(_ context.Context, id string) (Client, error) {
+func (s *MemoryStore) Get(_ context.Context, brand, id string) (Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.clients[id]
-	if !ok {
+	if !ok || c.Brand != brand {
 		return Client{}, ErrNotFound
 	}
 	return clone(c), nil
@@ -54,7 +54,7 @@ func (s *MemoryStore) Update(_ context.Context, c Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.clients[c.ID]
-	if !ok {
+	if !ok || old.Brand != c.Brand {
 		return ErrNotFound
 	}
 	if s.statementTaken(c.StatementHash, c.ID) {
@@ -66,10 +66,10 @@ func (s *MemoryStore) Update(_ context.Context, c Client) error {
 }
 
 // Delete implements Store.
-func (s *MemoryStore) Delete(_ context.Context, id string) error {
+func (s *MemoryStore) Delete(_ context.Context, brand, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.clients[id]; !ok {
+	if c, ok := s.clients[id]; !ok || c.Brand != brand {
 		return ErrNotFound
 	}
 	delete(s.clients, id)

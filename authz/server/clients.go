@@ -13,8 +13,9 @@ import (
 
 // ClientSource reads registered clients; dcr.Store satisfies it.
 type ClientSource interface {
-	// Get fails with dcr.ErrNotFound when the client does not exist.
-	Get(ctx context.Context, id string) (dcr.Client, error)
+	// Get fails with dcr.ErrNotFound when brand has no client with the id
+	// (a client registered at another brand does not exist here).
+	Get(ctx context.Context, brand, id string) (dcr.Client, error)
 }
 
 // errClientsReadOnly is returned if go-oidc ever tries to write a client:
@@ -23,11 +24,15 @@ var errClientsReadOnly = errors.New("server: clients are registered and managed 
 
 // clientManager adapts ClientSource to goidc.DCRManager. go-oidc resolves
 // non-static clients only through its DCR manager, so DCR is enabled in the
-// provider but its /register routes are shadowed by authz/dcr.
-type clientManager struct{ src ClientSource }
+// provider but its /register routes are shadowed by authz/dcr. It sees
+// only the clients registered at its brand.
+type clientManager struct {
+	src   ClientSource
+	brand string
+}
 
 func (m clientManager) Client(ctx context.Context, id string) (*goidc.Client, error) {
-	c, err := m.src.Get(ctx, id)
+	c, err := m.src.Get(ctx, m.brand, id)
 	if errors.Is(err, dcr.ErrNotFound) {
 		return nil, goidc.ErrNotFound
 	}

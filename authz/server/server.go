@@ -68,8 +68,9 @@ type Options struct {
 	// Clients reads clients registered by authz/dcr (dcr.Store satisfies
 	// it). Required.
 	Clients ClientSource
-	// Registration maps a brand id to its authz/dcr handler, mounted at
-	// <issuer>/register. A brand without one answers 404 there.
+	// Registration maps a brand id to its authz/dcr handler (built with
+	// dcr.Options.Brand set to that id), mounted at <issuer>/register. A
+	// brand without one answers 404 there.
 	Registration map[string]http.Handler
 	// MTLSBaseURL gives the base URL of a brand's mtls_endpoint_aliases.
 	// It must keep the issuer's path. Default: the issuer itself (one
@@ -224,7 +225,7 @@ func (s *Server) newProvider(b keys.Brand, mtlsBase string) (*provider.Provider,
 			return c != nil && info.ClientID == c.ID
 		}),
 		provider.WithTokenRevocation(func(context.Context, *goidc.Client) bool { return true }),
-		provider.WithDCR(clientManager{src: s.opts.Clients}),
+		provider.WithDCR(clientManager{src: s.opts.Clients, brand: brandID}),
 		provider.WithErrorHandler(func(ctx context.Context, err error) {
 			s.opts.Logger.InfoContext(ctx, "authorization server request failed", "brand", brandID, "err", err)
 		}),

@@ -249,7 +249,7 @@ func TestClientsComeFromDCRStoreWithFAPIBRSettings(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	require.NoError(t, f.clients.Create(ctx, dcr.Client{
-		ID: "client-1", SoftwareID: "sw", OrgID: "org", StatementHash: []byte("h1"),
+		ID: "client-1", Brand: "brand-b", SoftwareID: "sw", OrgID: "org", StatementHash: []byte("h1"),
 		Metadata: dcr.Metadata{
 			RedirectURIs:  []string{"https://tpp.example/cb"},
 			GrantTypes:    []string{"authorization_code", "refresh_token", "client_credentials"},
@@ -273,6 +273,9 @@ func TestClientsComeFromDCRStoreWithFAPIBRSettings(t *testing.T) {
 
 	_, err = op.Client(ctx, "missing")
 	require.ErrorIs(t, err, goidc.ErrNotFound)
+	// Clients exist only at the brand that registered them.
+	_, err = f.srv.providers["brand-a"].Client(ctx, "client-1")
+	require.ErrorIs(t, err, goidc.ErrNotFound, "a brand-b client is unknown at brand-a")
 	require.ErrorIs(t, clientManager{src: f.clients}.SaveClient(ctx, c), errClientsReadOnly)
 }
 

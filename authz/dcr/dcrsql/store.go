@@ -3,6 +3,7 @@ package dcrsql
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ofp-dev/ofp/authz/dcr"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
+
+//go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
+var migrationFiles embed.FS
 
 // Store is a dcr.Store on PostgreSQL or SQLite.
 type Store struct {
@@ -27,8 +32,9 @@ type Store struct {
 var _ dcr.Store = (*Store)(nil)
 
 // OpenPostgres connects to PostgreSQL (pgx DSN or URL; add
-// search_path=<schema> for a non-public schema) and creates the table if
-// needed. ctx bounds connecting and migrating only.
+// search_path=<schema> for a non-public schema) and applies the migrations
+// it has not seen yet (recorded in dcr_migrations). ctx bounds connecting
+// and migrating only.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -39,7 +45,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
-// and creates the table if needed.
+// and applies the migrations it has not seen yet.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -56,23 +62,13 @@ func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("dcrsql: connect: %w", err)
 	}
-	blob := "BLOB"
+	m := sqlstore.Migrations{Owner: "dcrsql", FS: migrationFiles, Dir: "migrations/sqlite", Table: "dcr_migrations"}
 	if postgres {
-		blob = "BYTEA"
+		m.Dir, m.Dollar, m.Lock = "migrations/postgres", true, "SELECT pg_advisory_xact_lock(7382911)"
 	}
-	ddl := `CREATE TABLE IF NOT EXISTS dcr_clients (
-		client_id      TEXT PRIMARY KEY,
-		software_id    TEXT NOT NULL,
-		org_id         TEXT NOT NULL,
-		token_hash     ` + blob + ` NOT NULL,
-		statement_hash ` + blob + ` NOT NULL UNIQUE,
-		issued_at      BIGINT NOT NULL,
-		updated_at     BIGINT NOT NULL,
-		metadata       TEXT NOT NULL
-	)`
-	if _, err := db.ExecContext(ctx, ddl); err != nil {
+	if err := sqlstore.Migrate(ctx, db, m); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("dcrsql: create dcr_clients: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -105,9 +101,9 @@ func (s *Store) Create(ctx context.Context, c dcr.Client) error {
 		return fmt.Errorf("dcrsql: encode metadata: %w", err)
 	}
 	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO dcr_clients
-		(client_id, software_id, org_id, token_hash, statement_hash, issued_at, updated_at, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash,
+		(client_id, brand, software_id, org_id, token_hash, statement_hash, issued_at, updated_at, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Brand, c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash,
 		c.IssuedAt.UnixMicro(), c.UpdatedAt.UnixMicro(), string(md))
 	if isUniqueViolation(err) {
 		return dcr.ErrDuplicate
@@ -119,15 +115,15 @@ func (s *Store) Create(ctx context.Context, c dcr.Client) error {
 }
 
 // Get implements dcr.Store.
-func (s *Store) Get(ctx context.Context, id string) (dcr.Client, error) {
+func (s *Store) Get(ctx context.Context, brand, id string) (dcr.Client, error) {
 	var (
 		c               dcr.Client
 		issued, updated int64
 		md              string
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT client_id, software_id, org_id, token_hash, statement_hash,
-		issued_at, updated_at, metadata FROM dcr_clients WHERE client_id = ?`), id).
-		Scan(&c.ID, &c.SoftwareID, &c.OrgID, &c.TokenHash, &c.StatementHash, &issued, &updated, &md)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT client_id, brand, software_id, org_id, token_hash, statement_hash,
+		issued_at, updated_at, metadata FROM dcr_clients WHERE client_id = ? AND brand = ?`), id, brand).
+		Scan(&c.ID, &c.Brand, &c.SoftwareID, &c.OrgID, &c.TokenHash, &c.StatementHash, &issued, &updated, &md)
 	if errors.Is(err, sql.ErrNoRows) {
 		return dcr.Client{}, dcr.ErrNotFound
 	}
@@ -149,8 +145,8 @@ func (s *Store) Update(ctx context.Context, c dcr.Client) error {
 		return fmt.Errorf("dcrsql: encode metadata: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE dcr_clients SET software_id = ?, org_id = ?, token_hash = ?,
-		statement_hash = ?, updated_at = ?, metadata = ? WHERE client_id = ?`),
-		c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash, c.UpdatedAt.UnixMicro(), string(md), c.ID)
+		statement_hash = ?, updated_at = ?, metadata = ? WHERE client_id = ? AND brand = ?`),
+		c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash, c.UpdatedAt.UnixMicro(), string(md), c.ID, c.Brand)
 	if isUniqueViolation(err) {
 		return dcr.ErrDuplicate
 	}
@@ -161,8 +157,8 @@ func (s *Store) Update(ctx context.Context, c dcr.Client) error {
 }
 
 // Delete implements dcr.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM dcr_clients WHERE client_id = ?`), id)
+func (s *Store) Delete(ctx context.Context, brand, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM dcr_clients WHERE client_id = ? AND brand = ?`), id, brand)
 	if err != nil {
 		return fmt.Errorf("dcrsql: delete client: %w", err)
 	}

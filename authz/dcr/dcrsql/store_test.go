@@ -2,6 +2,7 @@ package dcrsql_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -36,4 +37,38 @@ func TestPostgresContract(t *testing.T) {
 func postgresSchema(t *testing.T) string {
 	t.Helper()
 	return sqltest.PostgresSchema(t, "dcr_test")
+}
+
+// A database made before migrations were recorded (dcr_clients without a
+// brand column, no dcr_migrations) is adopted: its clients get the empty
+// brand, which no brand sees, and new clients are brand-scoped.
+func TestUpgradesUnversionedDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `CREATE TABLE dcr_clients (
+		client_id TEXT PRIMARY KEY, software_id TEXT NOT NULL, org_id TEXT NOT NULL,
+		token_hash BLOB NOT NULL, statement_hash BLOB NOT NULL UNIQUE,
+		issued_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, metadata TEXT NOT NULL)`)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO dcr_clients VALUES ('old-client', 'sw', 'org', x'01', x'02', 0, 0, '{}')`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := dcrsql.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	_, err = s.Get(ctx, "brand-a", "old-client")
+	require.ErrorIs(t, err, dcr.ErrNotFound)
+	old, err := s.Get(ctx, "", "old-client")
+	require.NoError(t, err)
+	require.Equal(t, "sw", old.SoftwareID)
+
+	// Opening again applies nothing and keeps the data.
+	require.NoError(t, s.Close())
+	s, err = dcrsql.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	_, err = s.Get(ctx, "", "old-client")
+	require.NoError(t, err)
 }
