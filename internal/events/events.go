@@ -102,3 +102,36 @@ type CollectionStatus struct {
 	Retries      int         `json:"retries"`
 	Errors       []string    `json:"errors,omitempty"` // one line per failed endpoint, no secrets
 }
+
+// TypeAPICall is the event type of one regulated API call (topic
+// TopicAPICalls); its payload is an APICall.
+const TypeAPICall = "ofp.apicall.v1"
+
+// APICall is one regulated API call, shaped like a PCM private report
+// (pcm-report-api-3.1.0 ServerReportRequest / ClientReportRequest), so the
+// regulator feed is a projection of this record and nothing else.
+type APICall struct {
+	FapiInteractionID string `json:"fapiInteractionId"`
+	// Endpoint is the templated path of the spec ("/open-banking/accounts/v2/accounts/{accountId}/balances"), never the real one.
+	Endpoint      string `json:"endpoint"`
+	StatusCode    int    `json:"statusCode"`
+	HTTPMethod    string `json:"httpMethod"`
+	ClientOrgID   string `json:"clientOrgId"`
+	ServerOrgID   string `json:"serverOrgId"`
+	CorrelationID string `json:"correlationId,omitempty"`
+	// Timestamp is when the request was received, UTC with milliseconds ("2006-01-02T15:04:05.000Z").
+	Timestamp string `json:"timestamp"`
+	// ProcessTimespan is the whole milliseconds from Timestamp to the end of the response.
+	ProcessTimespan int64 `json:"processTimespan"`
+	// Role is "SERVER" (served as data holder) or "CLIENT" (made as receiver).
+	Role string `json:"role"`
+	// ClientSSID and EndpointURIPrefix are sent by the CLIENT side only.
+	ClientSSID        string `json:"clientSSId,omitempty"`
+	EndpointURIPrefix string `json:"endpointUriPrefix,omitempty"`
+	// AdditionalInfo holds the context-dependent fields (consentId,
+	// personType, status, errorCodes, ...); never nil on the wire ({}).
+	AdditionalInfo map[string]any `json:"additionalInfo"`
+}
+
+// PCMTimestamp formats t as the PCM wants it: UTC, milliseconds, Z.
+func PCMTimestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
