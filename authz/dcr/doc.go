@@ -10,6 +10,13 @@
 // a Store. Registration access tokens are random, never rotated, and stored
 // only as a SHA-256 hash compared in constant time.
 //
+// Clients belong to a brand: one Handler per brand (Options.Brand) creates
+// clients of that brand, and every Store lookup (Get, Update, Delete) is
+// scoped by brand, so a client registered at brand A is unknown at brand B
+// (its registration endpoint and, through authz/server's adapter, its
+// token endpoint). Client ids and software statements are unique across
+// brands.
+//
 // Errors use the RFC 7591 shape {"error","error_description"} with the
 // spec's codes, never the Open Finance ResponseError.
 //
