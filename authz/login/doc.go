@@ -1,0 +1,13 @@
+// Package login owns what the customer sees during an authorization: the
+// branded, server-rendered login, consent and error pages (html/template,
+// no JavaScript, plain forms any HTTP client can fill in and post), the
+// plain-language Portuguese/English text of every consent permission and
+// the resource types each permission needs the customer to pick, the
+// parsing and validation of the posted forms, and the per-user and
+// per-address limiter of failed logins.
+//
+// It never decides anything about OAuth, consent state or identity: the
+// login policy in authz/server calls it to render and parse, authz/idp
+// checks credentials, and the consent service owns consents. It never
+// echoes a password back into a page and never logs form values.
+package login
