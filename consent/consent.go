@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,6 +33,84 @@ type Consent struct {
 	// Version grows by one on every change; stores use it for optimistic
 	// concurrency and it can serve as an ETag.
 	Version int64
+	// Role says on which side of Open Finance the institution stands for
+	// this consent: RoleHolder (it holds the data; ClientID is the
+	// receiver's client) or RoleReceiver (it obtained the consent from
+	// another holder; ClientID is its own client there). New sets
+	// RoleHolder when empty.
+	Role Role
+	// Counterparty names the other institution: for a RECEIVER consent the
+	// holder that keeps it (required); for a HOLDER consent optionally the
+	// receiver's name.
+	Counterparty string
+}
+
+// Role is the institution's side of a consent.
+type Role string
+
+const (
+	// RoleHolder: the institution holds the data; a receiver created the
+	// consent through the Consents API.
+	RoleHolder Role = "HOLDER"
+	// RoleReceiver: the institution, as receiver, obtained the consent from
+	// another data holder (connectors record it).
+	RoleReceiver Role = "RECEIVER"
+)
+
+// Valid reports whether r is RoleHolder or RoleReceiver.
+func (r Role) Valid() bool { return r == RoleHolder || r == RoleReceiver }
+
+// Resource is one product a customer shares under a consent (Resources
+// API 3.1.0): an account, card, contract... chosen at authorisation.
+type Resource struct {
+	// ID equals the accountId, creditCardAccountId, contractId, ... of the
+	// product API.
+	ID string
+	// Type is the spec's EnumResourceType (ACCOUNT, CREDIT_CARD_ACCOUNT, LOAN, ...).
+	Type string
+	// Status is the spec's EnumResourceStatus (AVAILABLE, UNAVAILABLE,
+	// TEMPORARILY_UNAVAILABLE, PENDING_AUTHORISATION).
+	Status string
+}
+
+// ResourceTypes is the Resources API 3.1.0 type enum.
+var ResourceTypes = []string{"ACCOUNT", "CREDIT_CARD_ACCOUNT", "LOAN", "FINANCING", "UNARRANGED_ACCOUNT_OVERDRAFT",
+	"INVOICE_FINANCING", "BANK_FIXED_INCOME", "CREDIT_FIXED_INCOME", "VARIABLE_INCOME", "TREASURE_TITLE", "FUND", "EXCHANGE"}
+
+// ResourceStatuses is the Resources API 3.1.0 status enum.
+var ResourceStatuses = []string{"AVAILABLE", "UNAVAILABLE", "TEMPORARILY_UNAVAILABLE", "PENDING_AUTHORISATION"}
+
+// ValidateResources checks types, statuses and that no ID repeats.
+func ValidateResources(rs []Resource) error {
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if strings.TrimSpace(r.ID) == "" || len(r.ID) > 100 {
+			return fmt.Errorf("consent: resource id must be 1 to 100 characters")
+		}
+		if seen[r.ID] {
+			return fmt.Errorf("consent: resource %s listed twice", r.ID)
+		}
+		seen[r.ID] = true
+		if !slices.Contains(ResourceTypes, r.Type) {
+			return fmt.Errorf("consent: resource %s has unknown type %q", r.ID, r.Type)
+		}
+		if !slices.Contains(ResourceStatuses, r.Status) {
+			return fmt.Errorf("consent: resource %s has unknown status %q", r.ID, r.Status)
+		}
+	}
+	return nil
+}
+
+// Customer reports whether document (CPF or CNPJ) is the consent's
+// loggedUser or businessEntity: the customer the consent is about.
+func (c Consent) Customer(document string) bool {
+	if document == "" {
+		return false
+	}
+	if c.LoggedUser.Document.Identification == document {
+		return true
+	}
+	return c.BusinessEntity != nil && c.BusinessEntity.Document.Identification == document
 }
 
 // Document identifies a person (CPF) or company (CNPJ); Rel is its kind
@@ -137,17 +216,22 @@ const OutboxEventType = "ofp.consent.lifecycle.v1"
 // LifecycleEvent is the payload of an OutboxEvent. It carries no customer
 // document numbers (the analytics need the funnel, not the person).
 type LifecycleEvent struct {
-	ConsentID          string     `json:"consent_id"`
-	Event              Event      `json:"event"`
-	From               Status     `json:"from,omitempty"`
-	To                 Status     `json:"to"`
-	At                 time.Time  `json:"at"`
-	Version            int64      `json:"version"`
-	ClientID           string     `json:"client_id"`
-	ActorClientID      string     `json:"actor_client_id,omitempty"`
-	InteractionID      string     `json:"interaction_id,omitempty"`
-	Business           bool       `json:"business"`
-	Permissions        []string   `json:"permissions"`
+	ConsentID     string    `json:"consent_id"`
+	Event         Event     `json:"event"`
+	From          Status    `json:"from,omitempty"`
+	To            Status    `json:"to"`
+	At            time.Time `json:"at"`
+	Version       int64     `json:"version"`
+	ClientID      string    `json:"client_id"`
+	ActorClientID string    `json:"actor_client_id,omitempty"`
+	InteractionID string    `json:"interaction_id,omitempty"`
+	Business      bool      `json:"business"`
+	Permissions   []string  `json:"permissions"`
+	// Role is HOLDER or RECEIVER. A RECEIVER consent rejected by
+	// REVOKE_BY_TPP must be revoked at its holder too (DELETE there): the
+	// receiver connector consumes these events to do so.
+	Role               Role       `json:"role"`
+	Counterparty       string     `json:"counterparty,omitempty"`
 	ExpirationDateTime *time.Time `json:"expiration_date_time,omitempty"`
 	RejectedBy         RejectedBy `json:"rejected_by,omitempty"`
 	RejectionReason    ReasonCode `json:"rejection_reason,omitempty"`
@@ -160,6 +244,10 @@ func NewLifecycleEvent(c Consent, from Status, ev Event, at time.Time, actor Aud
 		ConsentID: c.ID, Event: ev, From: from, To: c.Status, At: at.UTC(), Version: c.Version,
 		ClientID: c.ClientID, ActorClientID: actor.ClientID, InteractionID: actor.InteractionID,
 		Business: c.BusinessEntity != nil, Permissions: c.Permissions, ExpirationDateTime: c.ExpirationDateTime,
+		Role: c.Role, Counterparty: c.Counterparty,
+	}
+	if le.Role == "" {
+		le.Role = RoleHolder
 	}
 	if c.Status == StatusRejected && c.Rejection != nil {
 		le.RejectedBy = c.Rejection.RejectedBy
@@ -225,6 +313,18 @@ func New(c Consent, now time.Time) (Consent, error) {
 	}
 	if c.ClientID == "" {
 		return Consent{}, fmt.Errorf("consent: clientID is required")
+	}
+	if c.Role == "" {
+		c.Role = RoleHolder
+	}
+	if !c.Role.Valid() {
+		return Consent{}, fmt.Errorf("consent: role %q is neither %s nor %s", c.Role, RoleHolder, RoleReceiver)
+	}
+	if c.Role == RoleReceiver && strings.TrimSpace(c.Counterparty) == "" {
+		return Consent{}, fmt.Errorf("consent: a %s consent needs its holder in Counterparty", RoleReceiver)
+	}
+	if len(c.Counterparty) > 200 {
+		return Consent{}, fmt.Errorf("consent: counterparty is longer than 200 characters")
 	}
 	if c.CreationDateTime.IsZero() {
 		c.CreationDateTime = now

@@ -28,6 +28,24 @@
 // which the HTTP layer maps to 422 (for DELETE on a REJECTED consent:
 // CONSENTIMENTO_EM_STATUS_REJEITADO).
 //
+// # Both sides, and the LGPD extension
+//
+// A Consent has a Role: HOLDER (the institution holds the data; a receiver
+// created the consent through the Consents API) or RECEIVER (the
+// institution obtained it from another holder, named in Counterparty), so
+// one store and one customer view cover both ecosystems. Resources are the
+// products the customer chose at authorisation.
+//
+// A PurposeConsent is a non-regulated consent for one of the institution's
+// own purposes (consent/purposes: partner data sharing, marketing,
+// analytics), with its own state machine (ACTIVE → REVOKED | EXPIRED,
+// diagram at PurposeStatus). It may be linked to a regulated consent; the
+// purpose's revocation rule (LinkRule, copied at grant time) applies in
+// both directions: REVOKE_LINKED revokes the other side, KEEP_LINKED never
+// does, ASK_CUSTOMER follows the customer's choice in the portal and keeps
+// the other side otherwise. Stores apply it in the transaction of the
+// revocation (consentsql.ApplyEventCascade, RevokePurpose).
+//
 // Persistence lives in consent/consentsql; this package never touches a
 // database, never speaks HTTP, and never imports authz (token revocation is
 // reached through a small interface that the service layer declares).

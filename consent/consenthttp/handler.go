@@ -313,7 +313,8 @@ func (h *Handler) load(rq *request, id, clientID string) (consent.Consent, bool)
 	}
 	ctx := rq.r.Context()
 	c, err := h.store.Get(ctx, id)
-	if errors.Is(err, consent.ErrNotFound) {
+	if errors.Is(err, consent.ErrNotFound) || (err == nil && c.Role == consent.RoleReceiver) {
+		// Consents obtained as receiver from other holders are not served here.
 		h.fail(rq, notFound("consent "+id+" does not exist"))
 		return consent.Consent{}, false
 	}

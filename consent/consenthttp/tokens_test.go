@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/consent"
 )
 
 // revokerLog records RevokeConsentTokens calls; fail makes them fail.
@@ -75,4 +77,17 @@ func TestTokensRevokedOnRejection(t *testing.T) {
 		require.Equal(t, []string{id, other, third}, rev.got())
 		require.Equal(t, "REJECTED", e.do(call{method: http.MethodGet, path: consentsPath(third)}).data()["status"])
 	})
+}
+
+func TestReceivedConsentsAreNotServed(t *testing.T) {
+	e := newEnv(t, "sqlite", envOptions{})
+	c, err := e.store.Create(context.Background(), consent.Consent{
+		ID: "urn:outrobanco:abc-123", Permissions: accountsPerms, ClientID: "client-a",
+		LoggedUser: consent.LoggedUser{Document: consent.Document{Identification: "76109277673", Rel: "CPF"}},
+		Role:       consent.RoleReceiver, Counterparty: "Outro Banco",
+	}, consent.AuditActor{Who: "system:connector"})
+	require.NoError(t, err)
+	r := e.do(call{method: http.MethodGet, path: consentsPath(c.ID)})
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, http.StatusNotFound, e.do(call{method: http.MethodDelete, path: consentsPath(c.ID)}).status)
 }

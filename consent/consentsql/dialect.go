@@ -1,6 +1,7 @@
 package consentsql
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -29,6 +30,10 @@ type dialect struct {
 	// uniqueViolation reports a primary-key/unique constraint error.
 	uniqueViolation func(error) bool
 	dollar          bool
+	// readTx are the options of a consistent multi-statement read
+	// (PostgreSQL: repeatable read, read only; SQLite: every transaction
+	// is serialisable already).
+	readTx *sql.TxOptions
 }
 
 const sqliteTimeFormat = "2006-01-02T15:04:05.000000Z"
@@ -44,6 +49,7 @@ var postgresDialect = dialect{
 		return errors.As(err, &pe) && pe.Code == "23505"
 	},
 	dollar: true,
+	readTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 }
 
 var sqliteDialect = dialect{

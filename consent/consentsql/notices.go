@@ -22,7 +22,7 @@ func (s *Store) ListNearExpiry(ctx context.Context, now time.Time, lead time.Dur
 	}
 	now = normTime(now)
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents c
-		WHERE status = 'AUTHORISED' AND expiration_date_time IS NOT NULL
+		WHERE status = 'AUTHORISED' AND role = 'HOLDER' AND expiration_date_time IS NOT NULL
 		AND expiration_date_time > ? AND expiration_date_time <= ?
 		AND NOT EXISTS (SELECT 1 FROM consent_expiry_notices n
 			WHERE n.consent_id = c.id AND n.expiration_date_time = c.expiration_date_time)

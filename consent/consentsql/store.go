@@ -122,24 +122,25 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 const consentColumns = `id, status, permissions, logged_user_identification, logged_user_rel,
 	business_entity_identification, business_entity_rel, client_id, expiration_date_time,
-	creation_date_time, status_update_date_time, rejected_by, rejection_reason, rejection_info, version`
+	creation_date_time, status_update_date_time, rejected_by, rejection_reason, rejection_info, version, role, counterparty`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanConsent(r rowScanner) (consent.Consent, error) {
 	var (
 		c                         consent.Consent
-		status, perms             string
+		status, perms, role       string
 		beID, beRel               sql.NullString
 		rejBy, rejReason, rejInfo sql.NullString
 		exp, created, updated     dbTime
 	)
 	err := r.Scan(&c.ID, &status, &perms, &c.LoggedUser.Document.Identification, &c.LoggedUser.Document.Rel,
-		&beID, &beRel, &c.ClientID, &exp, &created, &updated, &rejBy, &rejReason, &rejInfo, &c.Version)
+		&beID, &beRel, &c.ClientID, &exp, &created, &updated, &rejBy, &rejReason, &rejInfo, &c.Version, &role, &c.Counterparty)
 	if err != nil {
 		return consent.Consent{}, err
 	}
 	c.Status = consent.Status(status)
+	c.Role = consent.Role(role)
 	if err := json.Unmarshal([]byte(perms), &c.Permissions); err != nil {
 		return consent.Consent{}, fmt.Errorf("consentsql: consent %s has unreadable permissions: %w", c.ID, err)
 	}
@@ -185,10 +186,10 @@ func (s *Store) Create(ctx context.Context, c consent.Consent, actor consent.Aud
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consents (`+consentColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?)`),
 			c.ID, string(c.Status), string(perms), c.LoggedUser.Document.Identification, c.LoggedUser.Document.Rel,
 			beID, beRel, c.ClientID, s.d.nullTime(c.ExpirationDateTime),
-			s.d.timeArg(c.CreationDateTime), s.d.timeArg(c.StatusUpdateDateTime), c.Version)
+			s.d.timeArg(c.CreationDateTime), s.d.timeArg(c.StatusUpdateDateTime), c.Version, string(c.Role), c.Counterparty)
 		if err != nil {
 			if s.d.uniqueViolation(err) {
 				return fmt.Errorf("consentsql: create %s: %w", c.ID, consent.ErrAlreadyExists)
@@ -232,13 +233,30 @@ func (s *Store) getForUpdate(ctx context.Context, tx *sql.Tx, id string) (consen
 // ApplyEvent moves consent id by ev (consent.Apply: transition, time guard,
 // rejection rules) at the store clock. In one transaction it locks the row,
 // computes the transition from the current status, writes the new state
-// with version+1, one history row and one outbox event. It returns the
-// consent after the change, or consent.ErrNotFound,
+// with version+1, one history row and one outbox event; when the consent
+// becomes REJECTED, its linked purpose consents are revoked in the same
+// transaction as their rule says (see ApplyEventCascade, which also reports
+// them). It returns the consent after the change, or consent.ErrNotFound,
 // *consent.IllegalTransitionError or *consent.PreconditionError with
 // nothing written. EventCreate and EventExtend go through Create and Extend.
 func (s *Store) ApplyEvent(ctx context.Context, id string, ev consent.Event, actor consent.AuditActor) (consent.Consent, error) {
-	var out consent.Consent
+	c, _, err := s.ApplyEventCascade(ctx, id, ev, actor, LinkedOptions{})
+	return c, err
+}
+
+// ApplyEventCascade is ApplyEvent that also returns what the change did to
+// linked purpose consents: when the consent becomes REJECTED (revoked,
+// rejected or expired), every ACTIVE purpose consent linked to it whose
+// rule is REVOKE_LINKED, or ASK_CUSTOMER and listed in opts.AlsoRevoke, is
+// revoked (REVOKE_LINKED) in the same transaction, each with its history
+// row and outbox event.
+func (s *Store) ApplyEventCascade(ctx context.Context, id string, ev consent.Event, actor consent.AuditActor, opts LinkedOptions) (consent.Consent, Cascade, error) {
+	var (
+		out consent.Consent
+		cas Cascade
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cas = Cascade{}
 		c, err := s.getForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
@@ -252,12 +270,22 @@ func (s *Store) ApplyEvent(ctx context.Context, id string, ev consent.Event, act
 			return err
 		}
 		out = c
-		return s.recordChange(ctx, tx, c, from, ev, now, actor)
+		if err := s.recordChange(ctx, tx, c, from, ev, now, actor); err != nil {
+			return err
+		}
+		if c.Status == consent.StatusRejected {
+			revoked, err := s.cascadeFromConsent(ctx, tx, c, ev, now, actor, opts.AlsoRevoke, "")
+			if err != nil {
+				return err
+			}
+			cas.Revoked = revoked
+		}
+		return nil
 	})
 	if err != nil {
-		return consent.Consent{}, err
+		return consent.Consent{}, Cascade{}, err
 	}
-	return out, nil
+	return out, cas, nil
 }
 
 // Extend renews an authorised consent (consent.ApplyExtension) and records
@@ -310,7 +338,11 @@ func (s *Store) Extend(ctx context.Context, id string, ext consent.Extension, ac
 
 // Extensions lists the renewals of a consent, newest first.
 func (s *Store) Extensions(ctx context.Context, id string) ([]consent.Extension, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT expiration_date_time, previous_expiration_date_time,
+	return s.extensions(ctx, s.db, id)
+}
+
+func (s *Store) extensions(ctx context.Context, q querier, id string) ([]consent.Extension, error) {
+	rows, err := q.QueryContext(ctx, s.d.q(`SELECT expiration_date_time, previous_expiration_date_time,
 		logged_user_identification, logged_user_rel, business_entity_identification, business_entity_rel,
 		request_date_time, customer_ip_address, customer_user_agent
 		FROM consent_extensions WHERE consent_id = ? ORDER BY seq DESC`), id)
@@ -392,7 +424,11 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, c consent.Consent,
 // History returns the audit trail of a consent, oldest first (the first
 // entry is the CREATE). An unknown ID gives an empty list.
 func (s *Store) History(ctx context.Context, id string) ([]consent.AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
+	return s.history(ctx, s.db, id)
+}
+
+func (s *Store) history(ctx context.Context, q querier, id string) ([]consent.AuditEntry, error) {
+	rows, err := q.QueryContext(ctx, s.d.q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
 		FROM consent_history WHERE consent_id = ? ORDER BY version`), id)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: history of %s: %w", id, err)
@@ -473,6 +509,8 @@ type Filter struct {
 	Document string
 	ClientID string
 	Status   consent.Status
+	// Role selects HOLDER or RECEIVER consents.
+	Role consent.Role
 	// CreatedFrom (inclusive) and CreatedTo (exclusive) bound CreationDateTime.
 	CreatedFrom, CreatedTo time.Time
 	// Page is 1-based (default 1); PageSize defaults to 25 and is capped at 1000.
@@ -514,6 +552,10 @@ func (s *Store) Search(ctx context.Context, f Filter) (Page, error) {
 	if f.Status != "" {
 		where = append(where, `status = ?`)
 		args = append(args, string(f.Status))
+	}
+	if f.Role != "" {
+		where = append(where, `role = ?`)
+		args = append(args, string(f.Role))
 	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, `creation_date_time >= ?`)

@@ -53,7 +53,12 @@
 // expirationDateTime — through ApplyEvent with audit actor "system:expiry".
 // Several replicas may run it at the same time: the store serialises each
 // consent, and a lost race (IllegalTransitionError, PreconditionError) is
-// counted as skipped, not as an error.
+// counted as skipped, not as an error. A regulated expiry also revokes the
+// linked purpose consents whose rule is REVOKE_LINKED (in the store's
+// transaction); with ExpirerOptions.Tokens set, the tokens of every HOLDER
+// consent it rejects are revoked. When the store has ListDuePurposes and
+// ExpirePurpose, the same run moves purpose (LGPD) consents past their
+// expiry to EXPIRED.
 //
 // # Notifier
 //

@@ -19,6 +19,19 @@ type ExpiryStore interface {
 	ApplyEvent(ctx context.Context, id string, ev consent.Event, actor consent.AuditActor) (consent.Consent, error)
 }
 
+// PurposeExpiryStore is what the Expirer needs to expire purpose (LGPD)
+// consents too; a store that has it (*consentsql.Store does) gets both.
+type PurposeExpiryStore interface {
+	ListDuePurposes(ctx context.Context, now time.Time, limit int) ([]string, error)
+	ExpirePurpose(ctx context.Context, id string, actor consent.AuditActor) (consent.PurposeConsent, error)
+}
+
+// TokenRevoker revokes the tokens of a consent (authz/server's
+// RevokeConsentTokens satisfies it).
+type TokenRevoker interface {
+	RevokeConsentTokens(ctx context.Context, consentID string) error
+}
+
 // ExpiryActor is the audit actor (AuditActor.Who) of every transition the
 // Expirer applies.
 const ExpiryActor = "system:expiry"
@@ -35,14 +48,19 @@ type ExpirerOptions struct {
 	Now func() time.Time
 	// BatchSize is the ListDue limit; default 500.
 	BatchSize int
+	// Tokens, when set, revokes the tokens of every HOLDER consent the
+	// Expirer rejects (a failure is logged: authz refuses tokens of a
+	// consent that is not AUTHORISED anyway).
+	Tokens TokenRevoker
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
 
 // ExpiryResult counts what one Expire call did.
 type ExpiryResult struct {
-	Applied int // transitions this call wrote
-	Skipped int // due consents someone else moved or renewed first (not errors)
+	Applied         int // transitions this call wrote
+	Skipped         int // due consents someone else moved or renewed first (not errors)
+	PurposesExpired int // purpose consents moved to EXPIRED
 }
 
 // Expirer applies the due expiry transitions: AWAITING_AUTHORISATION →
@@ -51,15 +69,16 @@ type ExpiryResult struct {
 // it at once: the store serialises each consent and the loser of a race
 // gets an IllegalTransitionError, which is counted as skipped.
 type Expirer struct {
-	store ExpiryStore
-	now   func() time.Time
-	batch int
-	log   *slog.Logger
+	store  ExpiryStore
+	now    func() time.Time
+	batch  int
+	tokens TokenRevoker
+	log    *slog.Logger
 }
 
 // NewExpirer returns an Expirer over store.
 func NewExpirer(store ExpiryStore, opts ExpirerOptions) *Expirer {
-	e := &Expirer{store: store, now: opts.Now, batch: opts.BatchSize, log: opts.Logger}
+	e := &Expirer{store: store, now: opts.Now, batch: opts.BatchSize, tokens: opts.Tokens, log: opts.Logger}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -75,7 +94,7 @@ func NewExpirer(store ExpiryStore, opts ExpirerOptions) *Expirer {
 // Run is the job function (jobs.Func): it applies every due transition.
 func (e *Expirer) Run(ctx context.Context) error {
 	res, err := e.Expire(ctx)
-	e.log.Info("consent expiry run", "applied", res.Applied, "skipped", res.Skipped, "err", err)
+	e.log.Info("consent expiry run", "applied", res.Applied, "skipped", res.Skipped, "purposes_expired", res.PurposesExpired, "err", err)
 	return err
 }
 
@@ -104,10 +123,11 @@ func (e *Expirer) Expire(ctx context.Context) (ExpiryResult, error) {
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
-			_, err := e.store.ApplyEvent(ctx, d.ConsentID, d.Event, expiryActor)
+			c, err := e.store.ApplyEvent(ctx, d.ConsentID, d.Event, expiryActor)
 			switch {
 			case err == nil:
 				applied++
+				e.revokeTokens(ctx, c)
 			case lostRace(err):
 				res.Skipped++
 			default:
@@ -118,7 +138,57 @@ func (e *Expirer) Expire(ctx context.Context) (ExpiryResult, error) {
 		// A short batch is the last one; a full batch where nothing moved
 		// would only list the same consents again.
 		if len(due) < e.batch || applied == 0 {
-			return res, errors.Join(errs...)
+			break
+		}
+	}
+	if ps, ok := e.store.(PurposeExpiryStore); ok {
+		n, err := e.expirePurposes(ctx, ps, now)
+		res.PurposesExpired = n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (e *Expirer) revokeTokens(ctx context.Context, c consent.Consent) {
+	if e.tokens == nil || c.Role == consent.RoleReceiver || c.Status != consent.StatusRejected {
+		return
+	}
+	if err := e.tokens.RevokeConsentTokens(ctx, c.ID); err != nil {
+		e.log.Error("lifecycle: revoke tokens of an expired consent", "consent_id", c.ID, "err", err)
+	}
+}
+
+// expirePurposes moves every ACTIVE purpose consent past its expiry to EXPIRED.
+func (e *Expirer) expirePurposes(ctx context.Context, ps PurposeExpiryStore, now time.Time) (int, error) {
+	var (
+		n    int
+		errs []error
+	)
+	for {
+		due, err := ps.ListDuePurposes(ctx, now, e.batch)
+		if err != nil {
+			return n, fmt.Errorf("lifecycle: list due purpose consents: %w", err)
+		}
+		applied := 0
+		for _, id := range due {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			_, err := ps.ExpirePurpose(ctx, id, expiryActor)
+			var pte *consent.PurposeTransitionError
+			switch {
+			case err == nil:
+				applied++
+			case errors.As(err, &pte), lostRace(err):
+			default:
+				errs = append(errs, fmt.Errorf("lifecycle: expire purpose consent %s: %w", id, err))
+			}
+		}
+		n += applied
+		if len(due) < e.batch || applied == 0 {
+			return n, errors.Join(errs...)
 		}
 	}
 }

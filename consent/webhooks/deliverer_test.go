@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ofp-dev/ofp/consent"
+	"github.com/ofp-dev/ofp/internal/events"
 )
 
 // received is one request a test receiver got.
@@ -152,6 +153,16 @@ func TestRevocationNotifiesAndOtherTransitionsDoNot(t *testing.T) {
 	_, ok, err := f.store.Outcome(ctx, "ev-auth")
 	require.NoError(t, err)
 	require.False(t, ok, "a transition that notifies nobody leaves no record")
+
+	// A consent obtained as receiver has nobody of ours to notify.
+	env, err := events.New("ev-recv", consent.OutboxEventType, "ofp/consent", testConsentID, t0, consent.LifecycleEvent{
+		ConsentID: testConsentID, Event: consent.EventRevokeByTPP, From: consent.StatusAuthorised, To: consent.StatusRejected,
+		At: t0, Version: 3, ClientID: "client-1", Role: consent.RoleReceiver})
+	require.NoError(t, err)
+	raw, err := json.Marshal(env)
+	require.NoError(t, err)
+	require.NoError(t, f.d.Handle(ctx, raw))
+	require.Empty(t, rc.Got())
 
 	require.NoError(t, f.d.Handle(ctx, lifecycleEnvelope(t, "ev-rev", "client-1", consent.StatusRejected)))
 	got := rc.Got()

@@ -11,8 +11,9 @@
 //     one webhook; data.timestamp = NearExpiryEvent.NoticedAt.
 //   - consent.OutboxEventType ("ofp.consent.lifecycle.v1") with To =
 //     REJECTED (rejection, revocation, expiry): one webhook;
-//     data.timestamp = LifecycleEvent.At. Other transitions notify nobody.
-//   - any other type: ignored.
+//     data.timestamp = LifecycleEvent.At. Other transitions, and consents
+//     the institution obtained as receiver (Role RECEIVER), notify nobody.
+//   - any other type (purpose consent events included): ignored.
 //
 // The POST goes to
 //

@@ -45,7 +45,8 @@ func toNotice(env events.Envelope) (notice, bool, error) {
 		if err := json.Unmarshal(env.Payload, &p); err != nil {
 			return notice{}, false, fmt.Errorf("webhooks: event %s: bad lifecycle payload: %w", env.ID, err)
 		}
-		if p.To != consent.StatusRejected {
+		if p.To != consent.StatusRejected || p.Role == consent.RoleReceiver {
+			// Consents obtained as receiver have no client of ours to notify.
 			return notice{}, false, nil
 		}
 		at := p.At
