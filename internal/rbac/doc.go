@@ -13,6 +13,11 @@
 //	guard := rbac.NewGuard(auth, rbac.GuardOptions{Logger: log})
 //	mux.Handle("/admin/v1/purposes/", guard.RequireMethods(rbac.RoleViewer, rbac.RoleAdmin)(admin))
 //
+// Browser pages set GuardOptions.Unauthenticated (a login redirect) and
+// Forbidden (an HTML 403) instead of the JSON answers; handlers that refuse
+// within their own scope (a customer asking for another customer's data)
+// log the refusal with Guard.Deny, in the same form as the Guard's own.
+//
 // It never logs or returns passwords, password hashes or Authorization
 // headers (User redacts its hash in String, GoString and LogValue); it
 // never stores users (the file is the source of truth, reload means

@@ -26,19 +26,29 @@ type GuardOptions struct {
 	Logger *slog.Logger
 	// Now is the clock for meta.requestDateTime; default time.Now.
 	Now func() time.Time
+	// Unauthenticated, when set, answers requests without valid
+	// credentials instead of the 401 JSON body (browser pages: a redirect
+	// to a login form). The denial is logged either way.
+	Unauthenticated http.Handler
+	// Forbidden, when set, answers requests whose principal lacks the role
+	// instead of the 403 JSON body (browser pages: an HTML page). It must
+	// answer 403; the principal is in the request context.
+	Forbidden http.Handler
 }
 
 // Guard turns an Authenticator into HTTP middleware that enforces roles.
 type Guard struct {
-	auth  Authenticator
-	realm string
-	log   *slog.Logger
-	now   func() time.Time
+	auth      Authenticator
+	realm     string
+	log       *slog.Logger
+	now       func() time.Time
+	unauth    http.Handler
+	forbidden http.Handler
 }
 
 // NewGuard returns a Guard that authenticates with auth.
 func NewGuard(auth Authenticator, opts GuardOptions) *Guard {
-	g := &Guard{auth: auth, realm: opts.Realm, log: opts.Logger, now: opts.Now}
+	g := &Guard{auth: auth, realm: opts.Realm, log: opts.Logger, now: opts.Now, unauth: opts.Unauthenticated, forbidden: opts.Forbidden}
 	if g.realm == "" {
 		g.realm = "ofp"
 	}
@@ -86,6 +96,10 @@ func (g *Guard) RequireFunc(roleFor func(*http.Request) Role) func(http.Handler)
 					reason = "invalid credentials"
 				}
 				g.deny(r, need, "", nil, reason)
+				if g.unauth != nil {
+					g.unauth.ServeHTTP(w, r)
+					return
+				}
 				w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm=%q, charset="UTF-8"`, g.realm))
 				g.write(w, http.StatusUnauthorized, CodeUnauthenticated, "Authentication required",
 					"send valid credentials (HTTP Basic) to use this endpoint")
@@ -97,6 +111,10 @@ func (g *Guard) RequireFunc(roleFor func(*http.Request) Role) func(http.Handler)
 			}
 			if !p.Has(need) {
 				g.deny(r, need, p.Username, p.Roles, "role insufficient")
+				if g.forbidden != nil {
+					g.forbidden.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+					return
+				}
 				g.write(w, http.StatusForbidden, CodeForbidden, "Access denied",
 					fmt.Sprintf("this operation needs the %s role", need))
 				return
@@ -104,6 +122,15 @@ func (g *Guard) RequireFunc(roleFor func(*http.Request) Role) func(http.Handler)
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 		})
 	}
+}
+
+// Deny logs a refusal that a guarded handler decides itself (for example a
+// customer asking for another customer's consent), in the same form as the
+// Guard's own denials; the handler answers 403. The principal comes from
+// the request context.
+func (g *Guard) Deny(r *http.Request, need Role, reason string) {
+	p, _ := PrincipalFrom(r.Context())
+	g.deny(r, need, p.Username, p.Roles, reason)
 }
 
 // deny logs a denied request. It never logs the Authorization header, the

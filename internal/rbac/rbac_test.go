@@ -357,3 +357,52 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	require.NotContains(t, all, "$2a$")
 }
+
+// TestGuardBrowserHandlersAndDeny: browser pages replace the JSON bodies,
+// and a handler-decided refusal is logged like the Guard's own.
+func TestGuardBrowserHandlersAndDeny(t *testing.T) {
+	auth, err := NewBasicAuthenticator(testConfig(t))
+	require.NoError(t, err)
+	var (
+		logs bytes.Buffer
+		mu   sync.Mutex
+	)
+	g := NewGuard(auth, GuardOptions{
+		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil)),
+		Unauthenticated: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		}),
+		Forbidden: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := PrincipalFrom(r.Context())
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("<p>forbidden for " + p.Username + "</p>"))
+		}),
+	})
+	srv := httptest.NewServer(g.Require(RoleOperator)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.Deny(r, RoleCustomer, "another customer's consent")
+		w.WriteHeader(http.StatusForbidden)
+	})))
+	t.Cleanup(srv.Close)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/login", resp.Header.Get("Location"))
+
+	resp, body := do(t, srv, http.MethodGet, "vera", password("vera"))
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, "<p>forbidden for vera</p>", string(body))
+
+	resp, _ = do(t, srv, http.MethodGet, "otto", password("otto"))
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	require.Contains(t, out, `"reason":"no credentials"`)
+	require.Contains(t, out, `"reason":"role insufficient"`)
+	require.Contains(t, out, `"user":"otto"`)
+	require.Contains(t, out, `"reason":"another customer's consent"`)
+	require.Equal(t, 3, strings.Count(out, "rbac: access denied"))
+}
