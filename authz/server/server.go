@@ -18,7 +18,9 @@ import (
 	"github.com/luikyv/go-oidc/pkg/goidc"
 	"github.com/luikyv/go-oidc/pkg/provider"
 
+	"github.com/ofp-dev/ofp/authz/idp"
 	"github.com/ofp-dev/ofp/authz/keys"
+	"github.com/ofp-dev/ofp/authz/login"
 )
 
 // FAPI-BR authentication context references (BRIEF.md §9).
@@ -50,8 +52,9 @@ var StaticScopes = []string{
 // matches "consent:<urn>").
 var DynamicScopes = []string{"consent", "recurring-consent", "enrollment"}
 
-// Storage holds the go-oidc managers. A nil field means go-oidc's in-memory
-// manager, which only works for a single replica.
+// Storage holds one brand's go-oidc managers. Every field is required.
+// authz/store.Store (ForBrand view) provides all of them; MemoryStorage is
+// the single-replica default.
 type Storage struct {
 	Grants  goidc.GrantManager
 	Auth    goidc.AuthManager
@@ -78,8 +81,23 @@ type Options struct {
 	MTLSBaseURL func(keys.Brand) string
 	// AccessTokenLifetime must be within 300–900 s; default 300 s.
 	AccessTokenLifetime time.Duration
-	// Storage nil means in-memory (single replica only).
-	Storage *Storage
+	// StorageFor returns the storage of a brand (called once per brand by
+	// New). nil means a MemoryStorage per brand: single replica only.
+	StorageFor func(brandID string) *Storage
+	// Consent is the consent service (consent:<urn> scopes). Without it
+	// authorization requests are refused; client_credentials still works.
+	Consent ConsentGate
+	// Identity authenticates customers on the login page. Without it
+	// authorization requests are refused.
+	Identity idp.Provider
+	// Accounts lists what the customer may share; nil means Identity when
+	// it implements idp.AccountLister, else no resource choice is offered.
+	Accounts idp.AccountLister
+	// Pages styles each brand's pages (by brand id). Missing brands use the
+	// brand's DisplayName and login.DefaultColour.
+	Pages map[string]login.Brand
+	// LoginLimits configures the failed-login limiter (per CPF and address).
+	LoginLimits login.LimiterOptions
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -89,6 +107,11 @@ type Server struct {
 	opts      Options
 	mux       *http.ServeMux
 	providers map[string]*provider.Provider
+	issuers   map[string]string // issuer URL -> brand id
+	grants    map[string]*consentGrants
+	pages     *login.Pages
+	limiter   *login.Limiter
+	accounts  idp.AccountLister
 }
 
 // parLifetimeSecs is the request_uri lifetime (FAPI-BR: at least 60 s).
@@ -116,17 +139,23 @@ func New(opts Options) (*Server, error) {
 	if opts.MTLSBaseURL == nil {
 		opts.MTLSBaseURL = func(b keys.Brand) string { return b.Issuer }
 	}
-	if opts.Storage == nil {
-		opts.Storage = &Storage{}
-	}
-	if opts.Storage.ConsumeJTI == nil {
-		opts.Storage.ConsumeJTI = newMemoryJTI(time.Now).consume
+	if opts.StorageFor == nil {
+		opts.StorageFor = func(string) *Storage { return NewMemoryStorage().Storage() }
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	pages, err := login.NewPages()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	accounts := opts.Accounts
+	if accounts == nil {
+		accounts, _ = opts.Identity.(idp.AccountLister)
+	}
 
-	s := &Server{opts: opts, mux: http.NewServeMux(), providers: map[string]*provider.Provider{}}
+	s := &Server{opts: opts, mux: http.NewServeMux(), providers: map[string]*provider.Provider{}, issuers: map[string]string{},
+		grants: map[string]*consentGrants{}, pages: pages, limiter: login.NewLimiter(opts.LoginLimits), accounts: accounts}
 	brands := opts.Keys.Brands()
 	prefixes := map[string]string{}
 	for _, b := range brands {
@@ -152,6 +181,7 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("server: brand %s: %w", b.ID, err)
 		}
 		s.providers[b.ID] = op
+		s.issuers[b.Issuer] = b.ID
 
 		inner := http.NewServeMux()
 		reg := opts.Registration[b.ID]
@@ -161,7 +191,7 @@ func New(opts Options) (*Server, error) {
 		inner.Handle("/register", reg)
 		inner.Handle("/register/", reg)
 		inner.Handle("/", op.Handler())
-		h := s.guard(inner)
+		h := s.guard(b.ID, inner)
 		if prefix == "" {
 			s.mux.Handle("/", h)
 		} else {
@@ -187,8 +217,28 @@ func (s *Server) newProvider(b keys.Brand, mtlsBase string) (*provider.Provider,
 		}))
 	}
 	lifetime := int(s.opts.AccessTokenLifetime / time.Second)
-	st := s.opts.Storage
-	return provider.New(b.Issuer, st.Grants, s.jwksFunc(brandID),
+	st := s.opts.StorageFor(brandID)
+	if st == nil || st.Grants == nil || st.Auth == nil || st.PAR == nil || st.Refresh == nil {
+		return nil, errors.New("StorageFor must give Grants, Auth, PAR and Refresh managers (use authz/store or NewMemoryStorage)")
+	}
+	consume := st.ConsumeJTI
+	if consume == nil {
+		consume = newMemoryJTI(time.Now).consume
+	}
+	grants := newConsentGrants(st, s.opts.Consent, s.opts.Logger, brandID)
+	s.grants[brandID] = grants
+	style := s.opts.Pages[brandID]
+	if style.Name == "" {
+		style.Name = b.DisplayName
+	}
+	if style.Colour == "" {
+		style.Colour = login.DefaultColour
+	}
+	if err := style.Validate(); err != nil {
+		return nil, err
+	}
+	flow := &brandFlow{s: s, brand: b, style: style}
+	return provider.New(b.Issuer, grants, s.jwksFunc(brandID),
 		provider.WithProfile(goidc.ProfileFAPI1),
 		provider.WithProfileValidation(),
 		provider.WithScopes(scopes...),
@@ -202,16 +252,21 @@ func (s *Server) newProvider(b keys.Brand, mtlsBase string) (*provider.Provider,
 		provider.WithMTLS(mtlsBase, clientCertFromContext),
 		provider.WithTLSTokenBindingRequired(),
 		provider.WithPrivateKeyJWTAuthn(goidc.PS256),
-		provider.WithJTIConsumer(st.ConsumeJTI),
+		provider.WithJTIConsumer(consume),
 		provider.WithPARRequired(st.PAR),
 		provider.WithPARLifetime(parLifetimeSecs),
-		provider.WithPARSessionHandler(checkPushedRequest),
+		provider.WithPARSessionHandler(flow.pushedRequest),
 		provider.WithJARRequired(goidc.PS256),
 		provider.WithJAREncryption(goidc.RSA_OAEP),
 		provider.WithJARContentEncryptionAlgs(goidc.A256GCM),
 		provider.WithPKCERequired(goidc.CodeChallengeMethodSHA256),
 		provider.WithAuthCodeGrant(st.Auth, goidc.ResponseTypeCodeAndIDToken),
-		provider.WithRefreshTokenGrant(st.Refresh),
+		provider.WithRefreshTokenGrant(grants),
+		provider.WithPolicies(flow.policy()),
+		provider.WithIDTokenClaims(idTokenClaims),
+		provider.WithGrantHandler(handleGrant),
+		provider.WithTokenHandler(s.handleToken),
+		provider.WithErrorRenderer(flow.renderError),
 		provider.WithClientCredentialsGrant(),
 		provider.WithACRs(ACRLoA2, ACRLoA3),
 		provider.WithClaimsParameter(),
@@ -225,6 +280,9 @@ func (s *Server) newProvider(b keys.Brand, mtlsBase string) (*provider.Provider,
 			return c != nil && info.ClientID == c.ID
 		}),
 		provider.WithTokenRevocation(func(context.Context, *goidc.Client) bool { return true }),
+		// Access tokens are JWTs: revoking one revokes its grant (and the
+		// refresh token), otherwise revocation of an access token is a no-op.
+		provider.WithTokenRevocationRevokeGrantOnAccessToken(),
 		provider.WithDCR(clientManager{src: s.opts.Clients, brand: brandID}),
 		provider.WithErrorHandler(func(ctx context.Context, err error) {
 			s.opts.Logger.InfoContext(ctx, "authorization server request failed", "brand", brandID, "err", err)
@@ -305,7 +363,7 @@ func (s *Server) findKey(brandID string, match func(keys.Record) bool) (keys.Rec
 
 // guard puts the client certificate into the context, requires it and a
 // valid x-fapi-interaction-id on the mTLS endpoints, and echoes the id.
-func (s *Server) guard(next http.Handler) http.Handler {
+func (s *Server) guard(brandID string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(HeaderInteractionID)
 		valid := id != "" && uuid.Validate(id) == nil
@@ -320,6 +378,17 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "this endpoint requires mutual TLS with the client's transport certificate")
 				return
 			}
+			if clientAuthPaths[r.URL.Path] {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+				if problem := s.checkCertificateOwner(r, brandID, r.TLS.PeerCertificates[0]); problem != "" {
+					w.Header().Set(HeaderInteractionID, id)
+					writeOAuthError(w, http.StatusUnauthorized, "invalid_client", problem)
+					return
+				}
+			}
+		}
+		if r.Body != nil && r.ContentLength != 0 && !clientAuthPaths[r.URL.Path] {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		if !valid {
 			id = uuid.NewString()
