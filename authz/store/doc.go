@@ -1,0 +1,41 @@
+// Package store keeps the authorization server's protocol state — go-oidc
+// grants, authorization sessions, pushed authorization requests and JWT
+// ids — in PostgreSQL (pgx) or SQLite (modernc.org/sqlite, the embedded
+// default), so that any replica continues any flow: PAR on one, /authorize
+// on another, the login callback on a third, /token on a fourth. Store
+// implements goidc.GrantManager, goidc.AuthManager, goidc.PARManager and
+// goidc.RefreshTokenManager; Store.ConsumeJTI is a goidc.ConsumeJTIFunc.
+// Both engines pass one contract suite (authz/store/storetest), several
+// Stores on one database standing for several replicas.
+//
+// It owns the authz_sessions, authz_grants and authz_jti tables and their
+// migrations (embedded, applied by internal/sqlstore at open, recorded in
+// authz_store_migrations). go-oidc's objects are stored as JSON documents;
+// lookup keys and the fields the store enforces are columns, which win
+// over the document.
+//
+// What it enforces, on every replica, beyond plain storage:
+//   - one redemption per authorization code: SaveGrant records the first
+//     redemption under the grant's row lock (SELECT … FOR UPDATE; BEGIN
+//     IMMEDIATE on SQLite) and refuses a second one with ErrCodeRedeemed
+//     (an invalid_grant), after which go-oidc revokes the grant, so the
+//     tokens of the first redemption stop working (RFC 6749 §4.1.2);
+//   - revocations and redemptions are never undone by a stale save;
+//   - a request_uri is claimed by its one lookup (RFC 9126 one-time use);
+//   - a finished authorization session is not resumable and cannot finish
+//     twice (ErrSessionFinished): one login, at most one grant;
+//   - a jti is accepted once within Options.JTIWindow (ErrJTIReplayed);
+//   - secrets are kept as SHA-256 only: authorization codes always,
+//     refresh tokens once the code is redeemed (until then the token
+//     response needs the token itself, sealed with AES-256-GCM when
+//     Options.SealKey is set).
+//
+// It also links grants to consents (the consent_id column, from a
+// consent:<urn> or recurring-consent:<urn> scope) for
+// RevokeGrantsByConsent, gives every row an expiry for DeleteExpired (to be
+// run periodically), and scopes rows by brand through ForBrand.
+//
+// Nothing is cached: every call reads or writes the database. It never
+// decides protocol rules (go-oidc and authz/server do), never stores
+// clients (authz/dcr) or keys (authz/keys), and never speaks HTTP.
+package store
