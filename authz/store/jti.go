@@ -33,4 +33,3 @@ func (s *Store) ConsumeJTI(ctx context.Context, jti string) error {
 	}
 	return nil
 }
-
