@@ -9,11 +9,13 @@
 //
 // Building blocks live in subpackages: authz/keys owns per-brand signing and
 // encryption keys and the published JWKS; authz/dcr owns dynamic client
-// registration and management (RFC 7591/7592, DCR-BR) and its client store
-// (authz/dcr/dcrsql); internal/pki owns the test PKI, the FAPI TLS settings
-// and reading software_id/org_id from client certificates. The remaining
-// protocol handlers (par, pkce, mtls, clientauth, token) will be added as
-// authz/<concern> packages.
+// registration and management (RFC 7591/7592, DCR-BR) and its brand-scoped
+// client store (authz/dcr/dcrsql); authz/server runs one go-oidc provider
+// per brand (DESIGN.md records why go-oidc is the protocol engine);
+// authz/store keeps go-oidc's grants, sessions, pushed requests and JWT ids
+// in SQLite or PostgreSQL so that any replica continues any flow;
+// internal/pki owns the test PKI, the FAPI TLS settings and reading
+// software_id/org_id from client certificates.
 //
 // authz never writes consent state: it reads it through an interface it
 // declares, and the consent package reaches back only through a token
