@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/luikyv/go-oidc/pkg/goidc"
@@ -82,6 +83,13 @@ func toGoidcClient(c dcr.Client) *goidc.Client {
 	responseTypes := make([]goidc.ResponseType, 0, len(md.ResponseTypes))
 	for _, rt := range md.ResponseTypes {
 		responseTypes = append(responseTypes, goidc.ResponseType(rt))
+		// "code id_token" returns the id_token from the authorization
+		// endpoint, which go-oidc (like OIDC registration) treats as the
+		// implicit grant; DCR-BR clients register the hybrid response type
+		// without listing "implicit", so it follows from the response type.
+		if goidc.ResponseType(rt).IsImplicit() && !slices.Contains(grantTypes, goidc.GrantImplicit) {
+			grantTypes = append(grantTypes, goidc.GrantImplicit)
+		}
 	}
 	jarKeyEnc := goidc.KeyEncryptionAlgorithm(md.RequestObjectEncryptionAlg)
 	jarContentEnc := goidc.ContentEncryptionAlgorithm(md.RequestObjectEncryptionEnc)

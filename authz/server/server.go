@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -98,6 +99,10 @@ type Options struct {
 	Pages map[string]login.Brand
 	// LoginLimits configures the failed-login limiter (per CPF and address).
 	LoginLimits login.LimiterOptions
+	// HTTPClient fetches clients' jwks_uri; its TLS RootCAs are the trust
+	// store for those fetches. nil: system roots, 10 s timeout, TLS 1.2+,
+	// no redirects.
+	HTTPClient *http.Client
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -144,6 +149,11 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second,
+			Transport:     &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}, TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 5 * time.Second},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	pages, err := login.NewPages()
 	if err != nil {
@@ -283,6 +293,7 @@ func (s *Server) newProvider(b keys.Brand, mtlsBase string) (*provider.Provider,
 		// Access tokens are JWTs: revoking one revokes its grant (and the
 		// refresh token), otherwise revocation of an access token is a no-op.
 		provider.WithTokenRevocationRevokeGrantOnAccessToken(),
+		provider.WithHTTPClientFunc(func(context.Context) *http.Client { return s.opts.HTTPClient }),
 		provider.WithDCR(clientManager{src: s.opts.Clients, brand: brandID}),
 		provider.WithErrorHandler(func(ctx context.Context, err error) {
 			s.opts.Logger.InfoContext(ctx, "authorization server request failed", "brand", brandID, "err", err)
