@@ -112,7 +112,7 @@ func (p *tpp) ssa() string {
 		"software_id": p.spec.SoftwareID, "org_id": p.spec.OrgID, "org_status": "Active",
 		"software_client_name": p.spec.OrganizationName + " app", "software_client_uri": "https://tpp.example",
 		"software_version": 1.0, "software_jwks_uri": p.jwksURI, "software_redirect_uris": []string{p.redirect},
-		"software_roles": []string{"DADOS"},
+		"software_roles":           []string{"DADOS"},
 		"software_statement_roles": []map[string]string{{"role": "DADOS", "authorisation_domain": "Open Banking", "status": "Active"}},
 	}).Serialize()
 	require.NoError(p.t, err)
@@ -123,8 +123,8 @@ func (p *tpp) register() {
 	body, err := json.Marshal(map[string]any{
 		"software_statement": p.ssa(), "redirect_uris": []string{p.redirect}, "jwks_uri": p.jwksURI,
 		"token_endpoint_auth_method": "private_key_jwt", "response_types": []string{"code id_token"},
-		"grant_types": []string{"authorization_code", "client_credentials", "refresh_token"},
-		"scope":       "openid consents resources accounts",
+		"grant_types":                     []string{"authorization_code", "client_credentials", "refresh_token"},
+		"scope":                           "openid consents resources accounts",
 		"id_token_encrypted_response_alg": "RSA-OAEP", "id_token_encrypted_response_enc": "A256GCM",
 	})
 	require.NoError(p.t, err)
