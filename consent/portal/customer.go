@@ -209,7 +209,7 @@ func (p *Portal) customerConsent(w http.ResponseWriter, r *http.Request, base pa
 		return
 	}
 	who := p.counterparty(r.Context(), c)
-	subject := "Compartilhamento de dados com " + who + " (" + statusText(c) + ", " + strings.ToLower(fmtExpiry(c.ExpirationDateTime)) + ")."
+	subject := "Compartilhamento de dados com " + who + " (" + statusText(c) + ", " + lowerFirst(fmtExpiry(c.ExpirationDateTime)) + ")."
 	back := PortalPrefix
 	if c.Status == consent.StatusRejected {
 		http.Redirect(w, r, PortalPrefix+"?msg=already", http.StatusSeeOther)
@@ -285,7 +285,7 @@ func (p *Portal) customerPurpose(w http.ResponseWriter, r *http.Request, base pa
 		return
 	}
 	name := p.purposeName(r, pc.PurposeID)
-	subject := "Uso dos seus dados: “" + name + "” (" + strings.ToLower(fmtExpiry(pc.ExpiresAt)) + ")."
+	subject := "Uso dos seus dados: “" + name + "” (" + lowerFirst(fmtExpiry(pc.ExpiresAt)) + ")."
 	back := PortalPrefix
 	switch action {
 	case "revoke":
@@ -392,6 +392,13 @@ func durationChoice(v string, now time.Time, max *int) (*time.Time, bool) {
 		return &t, true
 	}
 	return nil, false
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 func remoteIP(r *http.Request) string {
