@@ -23,6 +23,7 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 type fixture struct {
+	bundle  *pki.Bundle
 	keys    *keys.Manager
 	clients *dcr.MemoryStore
 	srv     *Server
@@ -64,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	plainCfg, err := pki.TLSClientConfig(bundle, "")
 	require.NoError(t, err)
 	return &fixture{
-		keys: km, clients: clients, srv: srv, base: base,
+		bundle: bundle, keys: km, clients: clients, srv: srv, base: base,
 		mtls:  &http.Client{Transport: &http.Transport{TLSClientConfig: mtlsCfg}, Timeout: 10 * time.Second},
 		plain: &http.Client{Transport: &http.Transport{TLSClientConfig: plainCfg}, Timeout: 10 * time.Second},
 	}
