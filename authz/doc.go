@@ -1,4 +1,4 @@
-// Package authz will be the FAPI-BR authorization server of the data holder
+// Package authz is the FAPI-BR authorization server of the data holder
 // (BRIEF.md §9–10): one server per brand (up to five issuers), PAR with signed
 // (optionally encrypted) request objects, PKCE S256, response_type
 // "code id_token" with response_mode=fragment, private_key_jwt client
@@ -7,17 +7,20 @@
 // refresh tokens without rotation, DCR/DCM against directory-signed software
 // statements, userinfo, discovery and JWKS per brand.
 //
-// Building blocks live in subpackages: authz/keys owns per-brand signing and
-// encryption keys and the published JWKS; authz/dcr owns dynamic client
-// registration and management (RFC 7591/7592, DCR-BR) and its brand-scoped
-// client store (authz/dcr/dcrsql); authz/server runs one go-oidc provider
-// per brand (DESIGN.md records why go-oidc is the protocol engine);
-// authz/store keeps go-oidc's grants, sessions, pushed requests and JWT ids
-// in SQLite or PostgreSQL so that any replica continues any flow;
+// Building blocks live in subpackages: authz/server assembles the go-oidc
+// providers, the consent binding, the login policy and the resource
+// middleware (Protect); authz/keys owns per-brand signing and encryption
+// keys and the published JWKS; authz/dcr owns dynamic client registration
+// and management (RFC 7591, RFC 7592, DCR-BR) and its client store
+// (authz/dcr/dcrsql); authz/store keeps sessions, grants and client
+// assertion ids in SQL; authz/idp is the identity provider interface with
+// the demo provider; authz/login renders the branded pages and parses their
+// forms; authz/e2e drives the whole flow with an independent client;
 // internal/pki owns the test PKI, the FAPI TLS settings and reading
 // software_id/org_id from client certificates.
 //
-// authz never writes consent state: it reads it through an interface it
-// declares, and the consent package reaches back only through a token
-// revoker wired in cmd/ofp.
+// authz writes consent state only for the customer's two decisions on its
+// pages (authorise, refuse), through the ConsentGate interface it declares
+// (authz/server); the consent package reaches back only through a token
+// revoker ((*server.Server).RevokeConsentTokens) wired in cmd/ofp.
 package authz

@@ -250,19 +250,21 @@ func (f *brandFlow) unavailable(w http.ResponseWriter, err error) (goidc.Status,
 
 // pendingConsent re-reads the consent and checks the customer against it.
 // A consent or customer problem ends the flow with access_denied.
-func (f *brandFlow) pendingConsent(ctx context.Context, as *goidc.AuthnSession, c *goidc.Client, who Customer) (ConsentInfo, error, bool) {
+// decided is false when the consent service could not answer (the page
+// offers a retry instead of ending the flow).
+func (f *brandFlow) pendingConsent(ctx context.Context, as *goidc.AuthnSession, c *goidc.Client, who Customer) (info ConsentInfo, decided bool, err error) {
 	id := ConsentIDOf(as.Scopes)
-	info, err := f.s.opts.Consent.CheckPending(ctx, c.ID, id)
+	info, err = f.s.opts.Consent.CheckPending(ctx, c.ID, id)
 	if err == nil {
 		err = MatchCustomer(info, who)
 	}
 	if err == nil {
-		return info, nil, true
+		return info, true, nil
 	}
 	if desc, ok := consentProblem(err); ok {
-		return ConsentInfo{}, goidc.NewError(goidc.ErrorCodeAccessDenied, desc), true
+		return ConsentInfo{}, true, goidc.NewError(goidc.ErrorCodeAccessDenied, desc)
 	}
-	return ConsentInfo{}, fmt.Errorf("server: check consent %s: %w", id, err), false
+	return ConsentInfo{}, false, fmt.Errorf("server: check consent %s: %w", id, err)
 }
 
 func clientAddr(r *http.Request) string {
@@ -311,7 +313,7 @@ func (f *brandFlow) login(w http.ResponseWriter, r *http.Request, as *goidc.Auth
 	}
 	f.s.limiter.Success(form.CPF)
 	customer := Customer{Subject: who.Subject, CPF: who.CPF, CNPJ: who.CNPJ}
-	if _, err, decided := f.pendingConsent(ctx, as, c, customer); err != nil {
+	if _, decided, err := f.pendingConsent(ctx, as, c, customer); err != nil {
 		if !decided {
 			return f.unavailable(w, err)
 		}
@@ -353,7 +355,7 @@ func (f *brandFlow) shareable(ctx context.Context, as *goidc.AuthnSession, perms
 
 func (f *brandFlow) showConsent(w http.ResponseWriter, r *http.Request, as *goidc.AuthnSession, c *goidc.Client, status int, msg string) (goidc.Status, error) {
 	ctx := r.Context()
-	info, err, decided := f.pendingConsent(ctx, as, c, f.customer(as))
+	info, decided, err := f.pendingConsent(ctx, as, c, f.customer(as))
 	if err != nil {
 		if !decided {
 			return f.unavailable(w, err)
@@ -397,7 +399,7 @@ func (f *brandFlow) consent(w http.ResponseWriter, r *http.Request, as *goidc.Au
 		}
 		return goidc.StatusFailure, goidc.NewError(goidc.ErrorCodeAccessDenied, "the customer refused to authorise the consent")
 	}
-	info, err, decided := f.pendingConsent(ctx, as, c, who)
+	info, decided, err := f.pendingConsent(ctx, as, c, who)
 	if err != nil {
 		if !decided {
 			return f.unavailable(w, err)
