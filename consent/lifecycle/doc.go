@@ -74,7 +74,7 @@
 //	_ = bus.EnsureTopics(ctx, cl, bus.DefaultPartitions, events.TopicConsentEvents)
 //	pub := lifecycle.NewPublisher(store, cl, lifecycle.PublisherOptions{ResumeDelay: 30 * time.Second}) // = store ClaimLease
 //	go pub.Run(ctx)                                   // long-running, one per deployment
-//	_ = lifecycle.NewExpirer(store, lifecycle.ExpirerOptions{}).Register(sched, "@every 1m")
+//	_ = lifecycle.NewExpirer(store, lifecycle.ExpirerOptions{Tokens: authzServer}).Register(sched, "@every 1m")
 //	_ = lifecycle.NewNotifier(store, lifecycle.NotifierOptions{Lead: 7 * 24 * time.Hour}).Register(sched, "@hourly")
 //
 // This package never delivers webhooks to client endpoints (a consumer of
