@@ -290,7 +290,7 @@ func (f *brandFlow) login(w http.ResponseWriter, r *http.Request, as *goidc.Auth
 		return f.showLogin(w, as, c, http.StatusBadRequest, page)
 	}
 	page.CPF, page.CNPJ = form.CPF, form.CNPJ
-	addr := clientAddr(r)
+	addr := f.s.opts.ClientAddr(r)
 	if ok, wait := f.s.limiter.Allow(form.CPF, addr); !ok {
 		if err := f.s.pages.Error(w, http.StatusTooManyRequests, login.ErrorPage{Brand: f.style, Code: "too_many_attempts", RetryAfter: wait,
 			Message: "Muitas tentativas de acesso. Aguarde alguns minutos. / Too many sign-in attempts. Please wait a few minutes."}); err != nil {

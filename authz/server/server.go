@@ -99,6 +99,11 @@ type Options struct {
 	Pages map[string]login.Brand
 	// LoginLimits configures the failed-login limiter (per CPF and address).
 	LoginLimits login.LimiterOptions
+	// ClientAddr names the customer's address for the login limiter.
+	// Default: the host of r.RemoteAddr. Behind a reverse proxy, return the
+	// address the proxy vouches for (e.g. its X-Forwarded-For entry), or
+	// every customer shares the proxy's address and its limit.
+	ClientAddr func(r *http.Request) string
 	// HTTPClient fetches clients' jwks_uri; its TLS RootCAs are the trust
 	// store for those fetches. nil: system roots, 10 s timeout, TLS 1.2+,
 	// no redirects.
@@ -149,6 +154,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.ClientAddr == nil {
+		opts.ClientAddr = clientAddr
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second,
