@@ -34,6 +34,21 @@ type Config struct {
 	LogLevel     string
 	LogFormat    string // text or json
 
+	// The regulated interface (data holder): authorization server, consent
+	// and customer-data APIs on a TLS listener.
+	HolderListen        string // TLS listener of the regulated APIs
+	HolderURL           string // public base URL; brand issuers are <HolderURL>/<brand id>
+	Brands              string // comma-separated id=Display Name, at most 5
+	OrgID               string // this institution's organisation id in the directory
+	TLSCert             string // server certificate (PEM); empty in demo = generated test PKI
+	TLSKey              string `secret:"true"` // path of the server key; redacted as a matter of habit
+	ClientCA            string // CA bundle (PEM) trusted for client certificates
+	DirectoryJWKS       string // URL or file of the directory's SSA signing keys
+	DirectoryIssuer     string // iss of software statements
+	UsersFile           string // operators and their roles (internal/rbac JSON)
+	SessionKey          string `secret:"true"` // portal session key (≥ 32 bytes); empty in demo = generated
+	AccessTokenLifetime string // Go duration, 300s–900s
+
 	// Collector politeness.
 	Institutions            int
 	EndpointsPerInstitution int
@@ -58,6 +73,10 @@ func Default() Config {
 		Institutions:            8,
 		EndpointsPerInstitution: 2,
 		RequestTimeout:          30 * time.Second,
+		HolderListen:            "127.0.0.1:8443",
+		Brands:                  "ofp=OFP Bank",
+		DirectoryIssuer:         "Open Banking Open Banking Brasil production SSA issuer",
+		AccessTokenLifetime:     "300s",
 	}
 }
 
@@ -76,7 +95,24 @@ const (
 	FlagSchedule     = "schedule"
 	FlagLogLevel     = "log-level"
 	FlagLogFormat    = "log-format"
+
+	FlagHolderListen        = "holder-listen"
+	FlagHolderURL           = "holder-url"
+	FlagBrands              = "brands"
+	FlagOrgID               = "org-id"
+	FlagTLSCert             = "tls-cert"
+	FlagTLSKey              = "tls-key"
+	FlagClientCA            = "client-ca"
+	FlagDirectoryJWKS       = "directory-jwks"
+	FlagDirectoryIssuer     = "directory-issuer"
+	FlagUsersFile           = "users-file"
+	FlagSessionKey          = "session-key"
+	FlagAccessTokenLifetime = "access-token-lifetime"
 )
+
+// HolderFlags are the settings of the regulated interface.
+var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
+	FlagClientCA, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -120,6 +156,30 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.LogLevel, n, "debug, info, warn or error")
 		case FlagLogFormat:
 			str(&c.LogFormat, n, "text or json")
+		case FlagHolderListen:
+			str(&c.HolderListen, n, "TLS address of the regulated APIs (authorization server, consents, customer data)")
+		case FlagHolderURL:
+			str(&c.HolderURL, n, "public base URL of the regulated APIs (https://api.bank.com.br); empty = https://<holder-listen>")
+		case FlagBrands:
+			str(&c.Brands, n, "brands, comma-separated id=Display Name (at most 5); each brand's issuer is <holder-url>/<id>")
+		case FlagOrgID:
+			str(&c.OrgID, n, "this institution's organisation id in the central directory (UUID); empty in demo = a fixed demo id")
+		case FlagTLSCert:
+			str(&c.TLSCert, n, "server certificate chain (PEM file); empty in demo = generated test PKI in <data-dir>/pki")
+		case FlagTLSKey:
+			str(&c.TLSKey, n, "server private key (PEM file)")
+		case FlagClientCA:
+			str(&c.ClientCA, n, "CA bundle (PEM file) trusted for client certificates (ICP-Brasil chain in production)")
+		case FlagDirectoryJWKS:
+			str(&c.DirectoryJWKS, n, "directory SSA signing keys: https URL or JWKS file; empty in demo = the generated test directory key")
+		case FlagDirectoryIssuer:
+			str(&c.DirectoryIssuer, n, "iss claim of the directory's software statements")
+		case FlagUsersFile:
+			str(&c.UsersFile, n, "operators and roles (JSON, bcrypt hashes); empty in demo = generated admin user in <data-dir>")
+		case FlagSessionKey:
+			str(&c.SessionKey, n, "customer-portal session key, ≥ 32 bytes, the same on every replica (prefer the environment variable)")
+		case FlagAccessTokenLifetime:
+			str(&c.AccessTokenLifetime, n, "access-token lifetime, 300s to 900s (5m, 900s)")
 		default:
 			panic("config: unknown flag " + n) // programming error in a command's wiring
 		}
