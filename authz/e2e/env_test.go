@@ -23,6 +23,7 @@ import (
 	"github.com/ofp-dev/ofp/authz/keys"
 	"github.com/ofp-dev/ofp/authz/login"
 	"github.com/ofp-dev/ofp/authz/server"
+	"github.com/ofp-dev/ofp/authz/store"
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consenthttp"
 	"github.com/ofp-dev/ofp/consent/consentsql"
@@ -230,7 +231,11 @@ type env struct {
 	demo     *idp.Demo
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvOn(t, false) }
+
+// newEnvOn builds the environment; withSQL keeps the authorization server's
+// sessions, grants and JWT ids in authz/store on SQLite instead of memory.
+func newEnvOn(t *testing.T, withSQL bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	b, foreign := bundles(t)
@@ -259,21 +264,32 @@ func newEnv(t *testing.T) *env {
 	reg, err := dcr.New(dcr.Options{Issuer: directoryIssuer, Keys: dirKeys, Store: clients, Brand: "bank", RegistrationURL: issuer + "/register", Logger: quiet})
 	require.NoError(t, err)
 
-	store, err := consentsql.OpenSQLite(ctx, filepath.Join(t.TempDir(), "consents.db"), consentsql.Options{Logger: quiet})
+	consents, err := consentsql.OpenSQLite(ctx, filepath.Join(t.TempDir(), "consents.db"), consentsql.Options{Logger: quiet})
 	require.NoError(t, err)
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { consents.Close() })
 
 	memory := server.NewMemoryStorage()
 	aged := &agedPAR{PARManager: memory}
+	storageFor := func(string) *server.Storage {
+		st := memory.Storage()
+		st.PAR = aged
+		return st
+	}
+	if withSQL {
+		sqlStore, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "authz.db"), store.Options{Logger: quiet})
+		require.NoError(t, err)
+		t.Cleanup(func() { sqlStore.Close() })
+		storageFor = func(brand string) *server.Storage {
+			v := sqlStore.ForBrand(brand)
+			aged.PARManager = v
+			return &server.Storage{Grants: v, Auth: v, PAR: aged, Refresh: v, ConsumeJTI: v.ConsumeJTI}
+		}
+	}
 	demo := idp.NewDemo()
 	srv, err := server.New(server.Options{
 		Keys: km, Clients: clients, Registration: map[string]http.Handler{"bank": reg},
-		StorageFor: func(string) *server.Storage {
-			st := memory.Storage()
-			st.PAR = aged
-			return st
-		},
-		Consent: gate{store}, Identity: demo,
+		StorageFor: storageFor,
+		Consent:    gate{consents}, Identity: demo,
 		Pages:       map[string]login.Brand{"bank": {Name: "Banco Exemplo", Colour: "#7a1f5c"}},
 		LoginLimits: login.LimiterOptions{MaxUserFailures: 3},
 		HTTPClient:  &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: b.RootPool()}}},
@@ -281,17 +297,17 @@ func newEnv(t *testing.T) *env {
 	})
 	require.NoError(t, err)
 
-	consents, err := consenthttp.NewHandler(store, consenthttp.Options{Institution: "bank", Clients: tokenClients{}, Tokens: srv, Logger: quiet})
+	consentAPI, err := consenthttp.NewHandler(consents, consenthttp.Options{Institution: "bank", Clients: tokenClients{}, Tokens: srv, Logger: quiet})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/bank/", srv.Handler())
-	mux.Handle(consenthttp.BasePath+"/", srv.Protect(server.Requirement{Scopes: []string{"consents"}, GrantType: "client_credentials"})(consents))
+	mux.Handle(consenthttp.BasePath+"/", srv.Protect(server.Requirement{Scopes: []string{"consents"}, GrantType: "client_credentials"})(consentAPI))
 	mux.Handle(resourcesPath, srv.Protect(server.Requirement{Scopes: []string{"resources", "consent"}, GrantType: "authorization_code"})(http.HandlerFunc(resources)))
 	ts.Config.Handler = mux
 	ts.TLS, err = pki.TLSServerConfig(b, nil, tls.VerifyClientCertIfGiven)
 	require.NoError(t, err)
 	ts.StartTLS()
 
-	return &env{t: t, b: b, foreign: foreign, srv: srv, store: store, base: base, issuer: issuer,
+	return &env{t: t, b: b, foreign: foreign, srv: srv, store: consents, base: base, issuer: issuer,
 		keystore: ks, ksBase: ksSrv.URL, aged: aged, demo: demo}
 }

@@ -72,7 +72,27 @@ func unverifiedClaims(t *testing.T, raw string) map[string]any {
 
 func TestFAPIFlowEndToEnd(t *testing.T) {
 	start := time.Now()
-	e := newEnv(t)
+	fullFlow(t, newEnv(t))
+	t.Logf("end-to-end flow took %s", time.Since(start))
+}
+
+// TestFAPIFlowEndToEndOnSQLStore runs the same flow with the server's
+// state in authz/store (SQLite), as cmd/ofp wires it.
+func TestFAPIFlowEndToEndOnSQLStore(t *testing.T) {
+	e := newEnvOn(t, true)
+	fullFlow(t, e)
+	p := e.newTPP(pki.DemoClient, "again")
+	ana := e.demo.TestCredentials()[0]
+	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
+	cb := e.approve(p, r, ana)
+	tok, err := p.exchange(cb.Get("code"), r.verifier)
+	require.NoError(t, err)
+	_, err = p.exchange(cb.Get("code"), r.verifier)
+	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
+	require.Equal(t, false, p.introspect(tok.AccessToken)["active"], "a replayed code revokes its tokens")
+}
+
+func fullFlow(t *testing.T, e *env) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	ana := e.demo.TestCredentials()[0]
 
@@ -143,11 +163,14 @@ func TestFAPIFlowEndToEnd(t *testing.T) {
 	require.Equal(t, false, p.introspect(refreshed.AccessToken)["active"])
 	status401, _ = p.resource(p.mtls, refreshed.AccessToken)
 	require.Equal(t, http.StatusUnauthorized, status401)
-	t.Logf("end-to-end flow took %s", time.Since(start))
 }
 
 func TestRevokedConsentKillsTokens(t *testing.T) {
-	e := newEnv(t)
+	t.Run("memory", func(t *testing.T) { revokedConsentKillsTokens(t, newEnvOn(t, false)) })
+	t.Run("sqlite", func(t *testing.T) { revokedConsentKillsTokens(t, newEnvOn(t, true)) })
+}
+
+func revokedConsentKillsTokens(t *testing.T, e *env) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	ana := e.demo.TestCredentials()[0]
 	consentID := p.createConsent(ana.CPF, "", accountPerms...)
