@@ -466,3 +466,22 @@ func BenchmarkSibanAccounts(b *testing.B) {
 		}
 	})
 }
+
+// TestPanicRecovered: a panic inside the engine (a goja bug, or a guard
+// misbehaving) becomes ErrInternal, never a crash, and the VM is dropped.
+func TestPanicRecovered(t *testing.T) {
+	logs := &logBuffer{}
+	e := newEngine(t, `function ok() { return 1; }`, testOptions(logs))
+	res := e.supervise(context.Background(), nil, time.Second, func() (string, error) {
+		var m map[string]int
+		m["x"] = 1 // nil map write
+		return "", nil
+	})
+	require.ErrorIs(t, res.err, ErrInternal)
+	err := e.fail("ok", res.err, res.elapsed)
+	requireKind(t, err, ErrInternal)
+	require.Contains(t, logs.String(), "assignment to entry in nil map")
+	out, err := e.Call(context.Background(), "ok")
+	require.NoError(t, err)
+	require.Equal(t, "1", string(out))
+}
