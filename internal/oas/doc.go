@@ -22,7 +22,18 @@
 // Rules are the JSON-schema keyword that failed (kin-openapi SchemaField);
 // allOf failures are flattened into their parts. The one pattern the official
 // files write with a lookahead Go's regexp lacks, `^(?!\s)...`, is checked by
-// hand (first rune not white space) plus the rest of the pattern.
+// hand (first rune not white space) plus the rest of the pattern; two
+// frequent patterns are answered without regexp (patterns.go).
+//
+// ValidateJSON (what the pipelines call) validates a record given as JSON
+// text and returns exactly what Validate returns for the decoded record.
+// Each record schema is compiled once (fast.go) into a check that runs over
+// the text without decoding or allocating and can only PROVE kin-openapi's
+// answer (valid, or invalid because a check kin-openapi also runs fails);
+// whenever it cannot, or the record is invalid against every revision, the
+// record is decoded and kin-openapi decides, so violations and messages are
+// kin-openapi's. Tests compare both on the simulator's records, random
+// mutations of them and broken texts (fast_test.go).
 //
 // The package never fetches specs over the network, never mutates records and
 // never decides what a violation means for the data (pipelines do).

@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -70,8 +68,10 @@ func (v version) less(o version) bool {
 type spec struct {
 	family  string
 	version version
+	ver     string // version.String()
 	doc     *openapi3.T
 	records map[string]*openapi3.Schema // product (path without "/") -> record schema
+	fast    map[string]*cschema         // product -> compiled record schema (fast.go)
 }
 
 // Validator validates records against the embedded specs. It is safe for
@@ -82,6 +82,46 @@ type Validator struct {
 	// lastOK maps family|product|major to the *spec that last accepted a
 	// record: tried first next time.
 	lastOK sync.Map
+
+	// resolved memoises lookup (bounded: declared versions come from data).
+	resolvedMu sync.RWMutex
+	resolved   map[lookupKey]lookup
+}
+
+// lookupKey is what a record is validated for.
+type lookupKey struct{ family, declared, product string }
+
+// lookup is the memoised resolution of a lookupKey.
+type lookup struct {
+	cands   []*spec
+	hintKey string
+	err     error
+}
+
+// maxResolved bounds the lookup memo.
+const maxResolved = 1024
+
+// lookup returns the candidates of (family, declared, product) and the key
+// of their revision hint, memoised.
+func (v *Validator) lookup(family, declared, product string) lookup {
+	k := lookupKey{family, declared, product}
+	v.resolvedMu.RLock()
+	l, ok := v.resolved[k]
+	v.resolvedMu.RUnlock()
+	if ok {
+		return l
+	}
+	l.cands, l.err = v.candidates(family, declared, product)
+	if l.err == nil {
+		l.hintKey = hintKeyOf(family, product, l.cands[0].version.major)
+	}
+	v.resolvedMu.Lock()
+	if len(v.resolved) >= maxResolved {
+		clear(v.resolved)
+	}
+	v.resolved[k] = l
+	v.resolvedMu.Unlock()
+	return l
 }
 
 // New loads and resolves every embedded spec. It fails only if an embedded
@@ -91,7 +131,7 @@ func New() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oas: list embedded specs: %w", err)
 	}
-	v := &Validator{families: map[string]map[int][]*spec{}}
+	v := &Validator{families: map[string]map[int][]*spec{}, resolved: map[lookupKey]lookup{}}
 	for _, e := range entries {
 		s, err := loadSpec(e.Name())
 		if err != nil {
@@ -141,7 +181,8 @@ func loadSpec(name string) (*spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oas: load embedded spec %s: %w", name, err)
 	}
-	s := &spec{family: base[:i], version: ver, doc: doc, records: map[string]*openapi3.Schema{}}
+	s := &spec{family: base[:i], version: ver, ver: ver.String(), doc: doc,
+		records: map[string]*openapi3.Schema{}, fast: map[string]*cschema{}}
 	if doc.Paths == nil {
 		return nil, fmt.Errorf("oas: embedded spec %s has no paths", name)
 	}
@@ -163,6 +204,9 @@ func loadSpec(name string) (*spec, error) {
 	}
 	if len(s.records) == 0 {
 		return nil, fmt.Errorf("oas: embedded spec %s: no record schema found in any GET 200 response", name)
+	}
+	for product, rec := range s.records {
+		s.fast[product] = compileRecord(rec)
 	}
 	return s, nil
 }
@@ -302,7 +346,7 @@ func (v *Validator) Resolve(family, declared, product string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c[0].version.String(), nil
+	return c[0].ver, nil
 }
 
 // Validate checks one record (a decoded JSON value: map[string]any, []any,
@@ -318,11 +362,11 @@ func (v *Validator) Validate(family, declared, product string, record any) (Resu
 	// that last accepted a record of this product. Which revision accepts
 	// changes only Result.Version, not validity; when none accepts, the
 	// full preference order below picks the reported violations as before.
-	hintKey := family + "|" + product + "|" + strconv.Itoa(cands[0].version.major)
+	hintKey := hintKeyOf(family, product, cands[0].version.major)
 	if h, ok := v.lastOK.Load(hintKey); ok && h.(*spec) != cands[0] {
 		hs := h.(*spec)
 		if len(validate(hs.records[product], record)) == 0 {
-			return Result{Version: hs.version.String()}, nil
+			return Result{Version: hs.ver}, nil
 		}
 	}
 	var best Result
@@ -330,13 +374,71 @@ func (v *Validator) Validate(family, declared, product string, record any) (Resu
 		viol := validate(s.records[product], record)
 		if len(viol) == 0 {
 			v.lastOK.Store(hintKey, s)
-			return Result{Version: s.version.String()}, nil
+			return Result{Version: s.ver}, nil
 		}
 		if i == 0 || len(viol) < len(best.Violations) {
-			best = Result{Version: s.version.String(), Violations: viol}
+			best = Result{Version: s.ver, Violations: viol}
 		}
 	}
 	return best, nil
+}
+
+// ValidateJSON is Validate for a record given as JSON text, and gives the
+// same Result. A record is first checked without decoding it by the
+// compiled form of each candidate revision (fast.go), in Validate's order;
+// when that check proves the record valid against the revision Validate
+// would accept first, that is the answer. Otherwise (an invalid record, or
+// input the compiled check does not model) the record is decoded with
+// encoding/json and Validate decides, so violations and messages are
+// kin-openapi's. The error is ErrUnknownSpec (wrapped) when no spec applies,
+// or encoding/json's error when raw is not JSON.
+func (v *Validator) ValidateJSON(family, declared, product, raw string) (Result, error) {
+	l := v.lookup(family, declared, product)
+	if l.err != nil {
+		return Result{}, l.err
+	}
+	if res, ok := v.validateFast(l, product, raw); ok {
+		return res, nil
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		return Result{}, err
+	}
+	return v.Validate(family, declared, product, doc)
+}
+
+// validateFast walks the candidates in Validate's order (the revision hint,
+// then cands) with the compiled check. It answers only when a candidate is
+// proved valid and every candidate before it is refuted: then Validate
+// would accept that same candidate.
+func (v *Validator) validateFast(l lookup, product, raw string) (Result, bool) {
+	cands := l.cands
+	h, hinted := v.lastOK.Load(l.hintKey)
+	if hinted && h.(*spec) != cands[0] {
+		hs := h.(*spec)
+		switch check(hs.fast[product], raw) {
+		case proved:
+			return Result{Version: hs.ver}, true
+		case unsure:
+			return Result{}, false
+		}
+	}
+	for _, s := range cands {
+		switch check(s.fast[product], raw) {
+		case proved:
+			if !hinted || h.(*spec) != s {
+				v.lastOK.Store(l.hintKey, s)
+			}
+			return Result{Version: s.ver}, true
+		case unsure:
+			return Result{}, false
+		}
+	}
+	return Result{}, false
+}
+
+func hintKeyOf(family, product string, major int) string {
+	return family + "|" + product + "|" + strconv.Itoa(major)
 }
 
 func validate(schema *openapi3.Schema, record any) []Violation {
@@ -383,31 +485,6 @@ func pointer(parts []string) string {
 		b.WriteString(strings.ReplaceAll(p, "/", "~1"))
 	}
 	return b.String()
-}
-
-// noLeadingSpace is the one lookahead the official files use: `^(?!\s)` =
-// "does not start with white space". Go's regexp has no lookahead, so
-// compilePattern checks it by hand and compiles the rest of the pattern.
-const noLeadingSpace = `^(?!\s)`
-
-type leadingSpaceMatcher struct{ rest *regexp.Regexp }
-
-func (m leadingSpaceMatcher) MatchString(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return !unicode.IsSpace(r) && m.rest.MatchString(s)
-}
-
-// compilePattern compiles a spec pattern with Go's regexp, rewriting the
-// `^(?!\s)` lookahead that the opendata-* files use.
-func compilePattern(expr string) (openapi3.RegexMatcher, error) {
-	if rest, ok := strings.CutPrefix(expr, noLeadingSpace); ok {
-		re, err := regexp.Compile("^" + rest)
-		if err != nil {
-			return nil, err
-		}
-		return leadingSpaceMatcher{rest: re}, nil
-	}
-	return regexp.Compile(expr)
 }
 
 // validateDocs runs kin-openapi's document validation (used by tests to

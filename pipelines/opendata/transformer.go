@@ -397,18 +397,12 @@ func (t *Transformer) violations(c *pageCtx, r *record) []oas.Violation {
 	if v, ok := t.cache[key]; ok {
 		return v.violations
 	}
-	doc, ok := any(nil), false
-	if r.node >= 0 {
-		doc, ok = toAny(&t.body, r.node)
-	}
-	if !ok {
-		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
-			return []oas.Violation{{Rule: "json", Message: err.Error()}}
+	res, err := t.v.ValidateJSON(c.family, c.apiVersion, c.product, raw)
+	if err != nil {
+		if errors.Is(err, oas.ErrUnknownSpec) { // resolved once per page already; kept for safety
+			return []oas.Violation{{Rule: "unknown_spec", Message: err.Error()}}
 		}
-	}
-	res, err := t.v.Validate(c.family, c.apiVersion, c.product, doc)
-	if err != nil { // resolved once per page already; kept for safety
-		return []oas.Violation{{Rule: "unknown_spec", Message: err.Error()}}
+		return []oas.Violation{{Rule: "json", Message: err.Error()}}
 	}
 	if len(t.cache) >= validationCacheSize {
 		clear(t.cache)
