@@ -17,6 +17,8 @@ import (
 type serverInfo struct {
 	URL string `json:"url"`
 	PID int    `json:"pid"`
+	// HolderURL is the TLS listener of the regulated interface, when on.
+	HolderURL string `json:"holder_url,omitempty"`
 }
 
 var errDataDirBusy = errors.New("another ofp process is using this data dir")

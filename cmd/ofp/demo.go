@@ -35,7 +35,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"names are SIMULATED and labelled so. Ctrl-C stops it; a restart keeps every record.",
 		"  ofp demo\n  ofp demo --schedule '@every 10m' --listen 127.0.0.1:9000\n  ofp demo --sim-faults demo   # some institutions misbehave",
 		stderr)
-	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagSchedule, config.FlagLogLevel, config.FlagLogFormat)
+	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagSchedule, config.FlagLogLevel, config.FlagLogFormat,
+		config.FlagHolderListen, config.FlagHolderURL, config.FlagBrands, config.FlagAccessTokenLifetime)
 	simListen := fs.String("sim-listen", "127.0.0.1:0", "address of the simulated ecosystem")
 	simFaults := fs.String("sim-faults", "demo", "fault profile of the simulated institutions: none, demo, or a spec (see `ofp sim --help`)")
 	log, release, err := parseAndLock(fs, args, &cfg, stderr)
@@ -64,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Register(fs, config.FlagDataDir, config.FlagListen, config.FlagKafka, config.FlagS3Endpoint, config.FlagS3Bucket,
 		config.FlagS3AccessKey, config.FlagS3SecretKey, config.FlagS3Region, config.FlagDirectoryURL, config.FlagSchedule,
 		config.FlagDatabaseURL, config.FlagLogLevel, config.FlagLogFormat)
+	cfg.Register(fs, config.HolderFlags...)
 	log, release, err := parseAndLock(fs, args, &cfg, stderr)
 	if err != nil {
 		return err
@@ -135,6 +137,18 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		return err
 	}
 
+	// The regulated interface: always in demo, in production once its
+	// certificate is configured.
+	var h *holder
+	if simulated || cfg.TLSCert != "" {
+		if h, err = startHolder(ctx, cfg, log, p, p.scheduler, simulated); err != nil {
+			return fmt.Errorf("start the regulated interface: %w", err)
+		}
+		defer h.close(context.Background())
+	} else {
+		log.Info("regulated interface off: set --tls-cert, --tls-key, --client-ca, --directory-jwks, --org-id, --users-file and --session-key to serve it")
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.registerMetrics(reg)
@@ -146,21 +160,34 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { indexPage(w, cfg.DirectoryURL, simulated) })
+	if h != nil {
+		h.Mount(mux)
+	}
 	url, shutdown, err := p.serveHTTP(cfg.Listen, mux)
 	if err != nil {
 		return err
 	}
-	if err := writeServerInfo(cfg.DataDir, serverInfo{URL: url, PID: os.Getpid()}); err != nil {
+	info := serverInfo{URL: url, PID: os.Getpid()}
+	if h != nil {
+		info.HolderURL = h.URL
+	}
+	if err := writeServerInfo(cfg.DataDir, info); err != nil {
 		return fmt.Errorf("write %s/server.json: %w", cfg.DataDir, err)
 	}
 	p.scheduler.Start()
 	printBanner(stdout, cfg, url, simulated)
+	if h != nil {
+		printHolderBanner(stdout, h, url)
+	}
 	go func() { _, _ = p.scheduler.RunNow(ctx, jobCollectOpenData) }() // the first collection runs at once
 
 	<-ctx.Done()
 	log.Info("stopping (Ctrl-C again to force)")
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	if h != nil {
+		h.shutdown(sctx) // stop the regulated listener, then flush the api-call record
+	}
 	_ = shutdown(sctx)
 	return nil
 }
@@ -181,6 +208,34 @@ func printBanner(w io.Writer, cfg config.Config, url string, simulated bool) {
 	fmt.Fprintf(w, "    ofp report rates --data-dir %s --format chart\n", cfg.DataDir)
 	fmt.Fprintf(w, "    curl -X POST %s/admin/v1/jobs/%s/run      # collect now\n\n", url, jobCollectOpenData)
 	fmt.Fprintf(w, "  Data: %s (Kafka log, lake, warehouse). Ctrl-C stops; a restart keeps everything.\n\n", cfg.DataDir)
+}
+
+func printHolderBanner(w io.Writer, h *holder, internal string) {
+	fmt.Fprintf(w, "  Regulated interface (FAPI-BR, TLS + mTLS) %s\n", h.URL)
+	for _, b := range h.Brands {
+		fmt.Fprintf(w, "    brand %-8s issuer %s  (discovery %s/.well-known/openid-configuration)\n", b.ID, b.Issuer, b.Issuer)
+	}
+	fmt.Fprintf(w, "    Consents API  %s/open-banking/consents/v3/consents\n", h.URL)
+	if h.PKIDir != "" {
+		fmt.Fprintf(w, "    Test PKI      %s  (root-ca.crt trusts the server; client-demo-tpp.crt/.key is a TPP certificate;\n", h.PKIDir)
+		fmt.Fprintf(w, "                  directory-signing.key signs software statements, directory.jwks verifies them)\n")
+	}
+	if len(h.Customers) > 0 {
+		fmt.Fprintf(w, "  Test customers (synthetic, for the login page and the portal):\n")
+		for _, c := range h.Customers {
+			if c.CNPJ != "" {
+				fmt.Fprintf(w, "    %s  CPF %s for CNPJ %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.CNPJ, c.Password, c.OTP)
+			} else {
+				fmt.Fprintf(w, "    %s  CPF %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.Password, c.OTP)
+			}
+		}
+	}
+	fmt.Fprintf(w, "  Customer portal      %s/portal/\n", internal)
+	fmt.Fprintf(w, "  Operator console     %s/console/", internal)
+	if h.Operator[0] != "" {
+		fmt.Fprintf(w, "   (demo operator %s / %s)", h.Operator[0], h.Operator[1])
+	}
+	fmt.Fprintf(w, "\n\n")
 }
 
 var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>ofp</title>

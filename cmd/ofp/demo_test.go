@@ -31,7 +31,7 @@ type demoProcess struct {
 
 func startDemo(t *testing.T, dir string) *demoProcess {
 	t.Helper()
-	cmd := ofpCommand("demo", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd := ofpCommand("demo", "--data-dir", dir, "--listen", "127.0.0.1:0", "--holder-listen", "127.0.0.1:0", "--log-level", "warn")
 	d := &demoProcess{t: t, dir: dir, done: make(chan error, 1), stderr: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = io.Discard, d.stderr
 	require.NoError(t, cmd.Start())

@@ -31,6 +31,16 @@ func TLSServerConfig(b *Bundle, clientCAs *x509.CertPool, auth tls.ClientAuthTyp
 	if clientCAs == nil {
 		clientCAs = b.RootPool()
 	}
+	return ServerTLS(b.ServerCertificate(), clientCAs, auth)
+}
+
+// ServerTLS is TLSServerConfig for a certificate that does not come from a
+// test bundle (production: the institution's server certificate and the
+// ICP-Brasil chain trusted for clients).
+func ServerTLS(cert tls.Certificate, clientCAs *x509.CertPool, auth tls.ClientAuthType) (*tls.Config, error) {
+	if clientCAs == nil {
+		return nil, fmt.Errorf("pki: a pool of CAs trusted for client certificates is required")
+	}
 	switch auth {
 	case tls.NoClientCert, tls.RequestClientCert, tls.RequireAnyClientCert:
 		return nil, fmt.Errorf("pki: client auth %v does not verify certificates: use VerifyClientCertIfGiven or RequireAndVerifyClientCert", auth)
@@ -38,7 +48,7 @@ func TLSServerConfig(b *Bundle, clientCAs *x509.CertPool, auth tls.ClientAuthTyp
 	return &tls.Config{
 		MinVersion:             tls.VersionTLS12,
 		CipherSuites:           append([]uint16(nil), FAPICipherSuites...),
-		Certificates:           []tls.Certificate{b.ServerCertificate()},
+		Certificates:           []tls.Certificate{cert},
 		ClientCAs:              clientCAs,
 		ClientAuth:             auth,
 		SessionTicketsDisabled: true,

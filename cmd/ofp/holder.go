@@ -1,0 +1,580 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ofp-dev/ofp/authz/dcr"
+	"github.com/ofp-dev/ofp/authz/dcr/dcrsql"
+	"github.com/ofp-dev/ofp/authz/idp"
+	"github.com/ofp-dev/ofp/authz/keys"
+	"github.com/ofp-dev/ofp/authz/login"
+	"github.com/ofp-dev/ofp/authz/server"
+	"github.com/ofp-dev/ofp/authz/store"
+	"github.com/ofp-dev/ofp/connectors/corebank"
+	"github.com/ofp-dev/ofp/consent/consenthttp"
+	"github.com/ofp-dev/ofp/consent/consentsql"
+	"github.com/ofp-dev/ofp/consent/lifecycle"
+	"github.com/ofp-dev/ofp/consent/portal"
+	"github.com/ofp-dev/ofp/consent/purposes"
+	"github.com/ofp-dev/ofp/consent/webhooks"
+	"github.com/ofp-dev/ofp/ingest/apicalls"
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/internal/pki"
+	"github.com/ofp-dev/ofp/internal/rbac"
+	"github.com/ofp-dev/ofp/jobs"
+)
+
+// demoOrgID is the organisation id the demo institution reports as (PCM
+// serverOrgId) when --org-id is not set.
+const demoOrgID = "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10"
+
+// holder is the regulated interface: the authorization server, the consent
+// service and its portal, on a TLS listener of their own.
+type holder struct {
+	URL       string // base URL of the TLS listener
+	Brands    []keys.Brand
+	PKIDir    string // demo: where the generated test PKI is
+	Customers []idp.TestCredential
+	Operator  [2]string // demo: user, password
+	Recorder  *apicalls.Recorder
+
+	az       *server.Server
+	consents *consentsql.Store
+	portal   *portal.Portal
+	srv      *http.Server
+	closers  []func(context.Context) error
+	log      *slog.Logger
+}
+
+// parseBrands reads "id=Display Name,id2=Other".
+func parseBrands(spec, base string) ([]keys.Brand, error) {
+	var out []keys.Brand
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, name, _ := strings.Cut(part, "=")
+		id = strings.TrimSpace(id)
+		if name = strings.TrimSpace(name); name == "" {
+			name = id
+		}
+		out = append(out, keys.Brand{ID: id, Issuer: strings.TrimRight(base, "/") + "/" + id, DisplayName: name})
+	}
+	if len(out) == 0 || len(out) > 5 {
+		return nil, fmt.Errorf("--brands: give 1 to 5 brands as id=Display Name (got %d)", len(out))
+	}
+	return out, nil
+}
+
+// secretFile returns the content of <dir>/<name>, creating it with n random
+// bytes (hex) the first time. Demo mode only: production passes secrets in.
+func secretFile(dir, name string, n int) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name)
+	if b, err := os.ReadFile(p); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(buf)
+	return s, os.WriteFile(p, []byte(s+"\n"), 0o600)
+}
+
+// startHolder builds and starts the regulated interface. With demo set
+// it generates what production passes in: the test PKI, keys, the demo
+// operator and customers.
+func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *platform, sched *jobs.Scheduler, demo bool) (h *holder, err error) {
+	h = &holder{log: log.With("component", "holder")}
+	defer func() {
+		if err != nil {
+			h.close(context.Background())
+			h = nil
+		}
+	}()
+	secrets := cfg.Path("secrets")
+
+	// Listener first: the issuers need its address.
+	ln, err := net.Listen("tcp", cfg.HolderListen)
+	if err != nil {
+		return h, fmt.Errorf("--holder-listen %s: %w", cfg.HolderListen, err)
+	}
+	h.closers = append(h.closers, func(context.Context) error { _ = ln.Close(); return nil })
+	h.URL = cfg.HolderURL
+	if h.URL == "" {
+		h.URL = "https://" + hostPort(ln.Addr().String())
+	}
+	if h.Brands, err = parseBrands(cfg.Brands, h.URL); err != nil {
+		return h, err
+	}
+	lifetime, err := time.ParseDuration(cfg.AccessTokenLifetime)
+	if err != nil || lifetime < server.MinAccessTokenLifetime || lifetime > server.MaxAccessTokenLifetime {
+		return h, fmt.Errorf("--access-token-lifetime %q: give a duration from 300s to 900s", cfg.AccessTokenLifetime)
+	}
+	orgID := cfg.OrgID
+	if orgID == "" && demo {
+		orgID = demoOrgID
+	}
+	if orgID == "" {
+		return h, errors.New("--org-id is required with the regulated interface (your organisation id in the directory)")
+	}
+
+	// Trust anchors: configuration in production, a generated test PKI in demo.
+	var tlsCfg *tls.Config
+	var dirKeys dcr.KeySource
+	var jwksClient *http.Client
+	if cfg.TLSCert == "" {
+		if !demo {
+			return h, errors.New("--tls-cert, --tls-key and --client-ca are required for the regulated interface")
+		}
+		h.PKIDir = cfg.Path("pki")
+		b, err := pki.Generate(h.PKIDir, pki.Options{Clients: []pki.ClientSpec{pki.DemoClient}})
+		if err != nil {
+			return h, fmt.Errorf("generate the demo PKI in %s (delete the folder to start over): %w", h.PKIDir, err)
+		}
+		if tlsCfg, err = pki.TLSServerConfig(b, nil, tls.VerifyClientCertIfGiven); err != nil {
+			return h, err
+		}
+		jwks, err := b.DirectoryJWKS()
+		if err != nil {
+			return h, err
+		}
+		if err := os.WriteFile(filepath.Join(h.PKIDir, "directory.jwks"), jwks, 0o644); err != nil {
+			return h, err
+		}
+		if dirKeys, err = dcr.NewStaticKeys(jwks); err != nil {
+			return h, err
+		}
+		// Clients' jwks_uri in the demo are served over the test PKI.
+		jwksClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12, RootCAs: systemPlus(b.RootPool()),
+		}}}
+	} else {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return h, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		pem, err := os.ReadFile(cfg.ClientCA)
+		if err != nil {
+			return h, fmt.Errorf("--client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return h, fmt.Errorf("--client-ca %s holds no PEM certificate", cfg.ClientCA)
+		}
+		if tlsCfg, err = pki.ServerTLS(cert, pool, tls.VerifyClientCertIfGiven); err != nil {
+			return h, err
+		}
+		switch {
+		case strings.HasPrefix(cfg.DirectoryJWKS, "https://"):
+			dirKeys = dcr.NewURLKeys(cfg.DirectoryJWKS, dcr.URLKeysOptions{})
+		case cfg.DirectoryJWKS != "":
+			if dirKeys, err = dcr.NewFileKeys(cfg.DirectoryJWKS); err != nil {
+				return h, fmt.Errorf("--directory-jwks: %w", err)
+			}
+		default:
+			return h, errors.New("--directory-jwks is required: the directory's SSA signing keys (https URL or JWKS file)")
+		}
+	}
+
+	// Stores: PostgreSQL with --database-url, SQLite files in the data dir otherwise.
+	pg := cfg.DatabaseURL
+	var clients *dcrsql.Store
+	var azStore *store.Store
+	var ps *purposes.Store
+	var hooks *webhooks.Store
+	sealHex, err := h.sealKey(cfg, secrets, demo)
+	if err != nil {
+		return h, err
+	}
+	if pg != "" {
+		if clients, err = dcrsql.OpenPostgres(ctx, pg); err == nil {
+			if azStore, err = store.OpenPostgres(ctx, pg, store.Options{SealKey: sealHex, Logger: log}); err == nil {
+				if h.consents, err = consentsql.OpenPostgres(ctx, pg, consentsql.Options{Logger: log}); err == nil {
+					if ps, err = purposes.OpenPostgres(ctx, pg, purposes.Options{Logger: log}); err == nil {
+						hooks, err = webhooks.OpenPostgres(ctx, pg)
+					}
+				}
+			}
+		}
+	} else {
+		if clients, err = dcrsql.OpenSQLite(ctx, cfg.Path("authz-clients.db")); err == nil {
+			if azStore, err = store.OpenSQLite(ctx, cfg.Path("authz.db"), store.Options{SealKey: sealHex, Logger: log}); err == nil {
+				if h.consents, err = consentsql.OpenSQLite(ctx, cfg.Path("consent.db"), consentsql.Options{Logger: log}); err == nil {
+					if ps, err = purposes.OpenSQLite(ctx, cfg.Path("purposes.db"), purposes.Options{Logger: log}); err == nil {
+						hooks, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db"))
+					}
+				}
+			}
+		}
+	}
+	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, hooks} {
+		if c != nil && !isNilCloser(c) {
+			c := c
+			h.closers = append(h.closers, func(context.Context) error { return c.Close() })
+		}
+	}
+	if err != nil {
+		return h, fmt.Errorf("open the regulated-interface stores: %w", err)
+	}
+
+	km, err := keys.NewFileStore(cfg.Path("keys"))
+	if err != nil {
+		return h, err
+	}
+	keyMgr, err := keys.NewManager(ctx, km, h.Brands, keys.Options{Logger: log})
+	if err != nil {
+		return h, err
+	}
+
+	// The demo's customers are the synthetic core's.
+	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
+	if err != nil {
+		return h, err
+	}
+	var identity *demoIdentity
+	if demo {
+		pw, err := secretFile(secrets, "customer-password", 6)
+		if err != nil {
+			return h, err
+		}
+		otp, err := secretFile(secrets, "customer-otp", 3)
+		if err != nil {
+			return h, err
+		}
+		identity = newDemoIdentity(core, pw, otp)
+		h.Customers = identity.testCredentials()
+	}
+
+	registration := map[string]http.Handler{}
+	pages := map[string]login.Brand{}
+	for _, b := range h.Brands {
+		dh, err := dcr.New(dcr.Options{Issuer: cfg.DirectoryIssuer, Keys: dirKeys, Store: clients, Brand: b.ID,
+			RegistrationURL: b.Issuer + "/register", Logger: log.With("component", "dcr", "brand", b.ID)})
+		if err != nil {
+			return h, err
+		}
+		registration[b.ID] = dh
+		pages[b.ID] = login.Brand{Name: b.DisplayName, Colour: login.DefaultColour}
+	}
+	gate := consentGate{store: h.consents}
+	opts := server.Options{
+		Keys: keyMgr, Clients: clients, Registration: registration, AccessTokenLifetime: lifetime,
+		StorageFor: func(brand string) *server.Storage {
+			v := azStore.ForBrand(brand)
+			return &server.Storage{Grants: v, Auth: v, PAR: v, Refresh: v, ConsumeJTI: v.ConsumeJTI}
+		},
+		Consent: &gate, Pages: pages, HTTPClient: jwksClient, Logger: log.With("component", "authz"),
+	}
+	if identity != nil {
+		opts.Identity = identity
+		gate.resources = identity.resolveResources
+	}
+	if h.az, err = server.New(opts); err != nil {
+		return h, err
+	}
+
+	// Consents API behind the authorization server.
+	consentAPI := consenthttp.New(h.consents, consenthttp.Options{
+		Institution: "ofp", Clients: tokenClients{}, Tokens: h.az, PublicURL: h.URL, Logger: log.With("component", "consents"),
+	})
+	cc := h.az.Protect(server.Requirement{Scopes: []string{"consents"}, GrantType: "client_credentials"})(consentAPI)
+	ac := h.az.Protect(server.Requirement{Scopes: []string{"consent"}, GrantType: "authorization_code"})(consentAPI)
+	regulated := http.NewServeMux()
+	const base = "/open-banking/consents/v3/consents"
+	regulated.Handle("POST "+base, cc)
+	regulated.Handle("GET "+base+"/{consentId}", cc)
+	regulated.Handle("DELETE "+base+"/{consentId}", cc)
+	regulated.Handle("POST "+base+"/{consentId}/extends", ac)
+	regulated.Handle("GET "+base+"/{consentId}/extensions", ac)
+	regulated.Handle(purposes.PublicPrefix, purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
+	regulated.Handle(purposes.PublicPrefix+"/", purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
+	authzHandler := h.az.Handler()
+	for _, b := range h.Brands {
+		regulated.Handle("/"+b.ID+"/", authzHandler)
+	}
+
+	// Every regulated call is recorded (PCM-shaped) on ofp.apicalls.
+	if err := bus.EnsureTopics(ctx, p.producer, bus.DefaultPartitions, events.TopicAPICalls, events.TopicConsentEvents); err != nil {
+		return h, err
+	}
+	if h.Recorder, err = apicalls.New(p.producer, apicalls.Options{ServerOrgID: orgID, Logger: log}); err != nil {
+		return h, err
+	}
+
+	// Lifecycle: outbox → Kafka, expiry, near-expiry notices, webhooks.
+	pub := lifecycle.NewPublisher(h.consents, p.producer, lifecycle.PublisherOptions{ResumeDelay: 30 * time.Second, Logger: log})
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { _ = pub.Run(runCtx); done <- struct{}{} }()
+	deliverer, err := webhooks.New(jwksClient, webhookEndpoints{clients, h.Brands}, hooks, mustSigner(secrets), webhooks.Options{Logger: log})
+	if err != nil {
+		cancel()
+		return h, err
+	}
+	brokers := p.cfg.Brokers()
+	if p.kafka != nil { // embedded cluster
+		brokers = p.kafka.Brokers()
+	}
+	hookConsumer, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofp-webhooks"}, webhooks.ClientOpts("ofp-webhooks")...)
+	if err != nil {
+		cancel()
+		return h, err
+	}
+	go func() { _ = deliverer.Run(runCtx, hookConsumer); done <- struct{}{} }()
+	h.closers = append(h.closers, func(context.Context) error {
+		cancel()
+		<-done
+		<-done
+		hookConsumer.CloseAllowingRebalance()
+		return nil
+	})
+	if err := lifecycle.NewExpirer(h.consents, lifecycle.ExpirerOptions{Tokens: h.az, Logger: log}).Register(sched, "@every 1m"); err != nil {
+		return h, err
+	}
+	if err := lifecycle.NewNotifier(h.consents, lifecycle.NotifierOptions{Logger: log}).Register(sched, "@hourly"); err != nil {
+		return h, err
+	}
+	if err := sched.Register("authz-cleanup", "@every 10m", func(ctx context.Context) error {
+		n, err := azStore.DeleteExpired(ctx, time.Now())
+		log.Debug("authz cleanup", "deleted", n)
+		return err
+	}); err != nil {
+		return h, err
+	}
+
+	// Portal and console (internal listener), RBAC over the users file.
+	users, err := h.users(cfg, secrets, demo)
+	if err != nil {
+		return h, err
+	}
+	staff, err := rbac.NewBasicAuthenticator(users)
+	if err != nil {
+		return h, err
+	}
+	sessionKey := []byte(cfg.SessionKey)
+	if len(sessionKey) == 0 && demo {
+		s, err := secretFile(secrets, "session.key", 32)
+		if err != nil {
+			return h, err
+		}
+		sessionKey = []byte(s)
+	}
+	var customers portal.CustomerAuthenticator = noCustomers{}
+	if identity != nil {
+		customers = identity
+	}
+	if h.portal, err = portal.New(portal.Options{
+		Store: h.consents, Purposes: ps, Institution: "ofp", Customers: customers, Staff: staff, Tokens: h.az,
+		ClientNames: clientNames{clients, h.Brands}, SessionKey: sessionKey, InsecureCookies: demo, Logger: log.With("component", "portal"),
+	}); err != nil {
+		return h, err
+	}
+
+	h.srv = &http.Server{Handler: h.Recorder.Middleware(regulated), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	go func() {
+		if err := h.srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("regulated listener stopped", "err", err)
+		}
+	}()
+	return h, nil
+}
+
+// Mount adds the portal, the console and the admin APIs to the internal mux.
+func (h *holder) Mount(mux *http.ServeMux) { h.portal.Mount(mux) }
+
+// shutdown stops the regulated listener, then flushes the api-call record
+// so that no call served is lost.
+func (h *holder) shutdown(ctx context.Context) {
+	if h.srv != nil {
+		_ = h.srv.Shutdown(ctx)
+	}
+	if h.Recorder != nil {
+		if err := h.Recorder.Flush(ctx); err != nil {
+			h.log.Warn("api-call events not flushed", "err", err, "pending", h.Recorder.Stats().Pending)
+		}
+	}
+}
+
+func (h *holder) close(ctx context.Context) {
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		if err := h.closers[i](ctx); err != nil {
+			h.log.Warn("close", "err", err)
+		}
+	}
+	h.closers = nil
+}
+
+// sealKey is the 32-byte key that seals refresh tokens between
+// authorisation and code redemption: derived from the session key in
+// production, generated in demo.
+func (h *holder) sealKey(cfg config.Config, secrets string, demo bool) ([]byte, error) {
+	src := cfg.SessionKey
+	if src == "" {
+		if !demo {
+			return nil, errors.New("--session-key is required (≥ 32 bytes, the same on every replica; prefer OFP_SESSION_KEY)")
+		}
+		s, err := secretFile(secrets, "seal.key", 32)
+		if err != nil {
+			return nil, err
+		}
+		src = s
+	} else if len(src) < 32 {
+		return nil, errors.New("--session-key must be at least 32 bytes")
+	}
+	k := sha256.Sum256([]byte("ofp authz seal\x00" + src))
+	return k[:], nil
+}
+
+// users loads the operators file, or in demo writes one with an admin
+// whose password is kept in <data-dir>/secrets.
+func (h *holder) users(cfg config.Config, secrets string, demo bool) (rbac.Config, error) {
+	if cfg.UsersFile != "" {
+		return rbac.LoadConfig(cfg.UsersFile)
+	}
+	if !demo {
+		return rbac.Config{}, errors.New("--users-file is required: operators and their roles (see `ofp serve --help`)")
+	}
+	pw, err := secretFile(secrets, "admin-password", 9)
+	if err != nil {
+		return rbac.Config{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), rbac.MinBcryptCost)
+	if err != nil {
+		return rbac.Config{}, err
+	}
+	h.Operator = [2]string{"admin", pw}
+	c := rbac.Config{Users: []rbac.User{{Username: "admin", PasswordHash: string(hash), Roles: []rbac.Role{rbac.RoleAdmin}}}}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	_ = os.WriteFile(filepath.Join(secrets, "users.json"), b, 0o600)
+	return c, c.Validate()
+}
+
+// tokenClients identifies the Consents API caller from the access token
+// Protect verified.
+type tokenClients struct{}
+
+func (tokenClients) ClientID(r *http.Request) (string, error) {
+	ti, ok := server.TokenFrom(r.Context())
+	if !ok {
+		return "", errors.New("no verified access token")
+	}
+	if id := r.PathValue("consentId"); id != "" && ti.ConsentID != "" && ti.ConsentID != id {
+		return "", fmt.Errorf("the access token is for consent %s, not %s", ti.ConsentID, id)
+	}
+	return ti.ClientID, nil
+}
+
+// webhookEndpoints finds a client's webhook URI in its registration.
+type webhookEndpoints struct {
+	clients *dcrsql.Store
+	brands  []keys.Brand
+}
+
+func (w webhookEndpoints) WebhookURI(ctx context.Context, clientID string) (string, bool, error) {
+	for _, b := range w.brands {
+		c, err := w.clients.Get(ctx, b.ID, clientID)
+		if errors.Is(err, dcr.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if len(c.Metadata.WebhookURIs) == 0 {
+			return "", false, nil
+		}
+		return c.Metadata.WebhookURIs[0], true, nil
+	}
+	return "", false, nil
+}
+
+// clientNames names receivers on the portal by their registered client_name.
+type clientNames webhookEndpoints
+
+func (n clientNames) ClientName(ctx context.Context, clientID string) (string, bool) {
+	for _, b := range n.brands {
+		if c, err := n.clients.Get(ctx, b.ID, clientID); err == nil && c.Metadata.ClientName != "" {
+			return c.Metadata.ClientName, true
+		}
+	}
+	return "", false
+}
+
+// noCustomers refuses every portal login: production plugs the
+// institution's IAM in here.
+type noCustomers struct{}
+
+func (noCustomers) AuthenticateCustomer(context.Context, string, string) (string, error) {
+	return "", portal.ErrBadCustomerCredentials
+}
+
+func mustSigner(secrets string) *webhooks.Signer {
+	k, err := secretFile(secrets, "webhook-records.key", 32)
+	if err != nil {
+		panic(err) // the data dir was writable a moment ago
+	}
+	s, err := webhooks.NewSigner("ofp-1", []byte(k))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func systemPlus(extra *x509.CertPool) *x509.CertPool {
+	if extra != nil {
+		return extra
+	}
+	p, _ := x509.SystemCertPool()
+	return p
+}
+
+func hostPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "127.0.0.1" || host == "::1" || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func isNilCloser(c interface{ Close() error }) bool {
+	switch v := c.(type) {
+	case *dcrsql.Store:
+		return v == nil
+	case *store.Store:
+		return v == nil
+	case *consentsql.Store:
+		return v == nil
+	case *purposes.Store:
+		return v == nil
+	case *webhooks.Store:
+		return v == nil
+	}
+	return false
+}
