@@ -51,7 +51,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("an ofp server (%s) already collects on its own schedule on %s", info.URL, cfg.DataDir)
 		}
 		log.Info("an ofp server is running on this data dir; asking it to collect", "server", info.URL)
-		return triggerRemoteCollection(ctx, info.URL, stdout)
+		return triggerRemoteCollection(ctx, info.URL, cfg.DataDir, stdout)
 	}
 	release, err := lockDataDir(cfg.DataDir)
 	if err != nil {
@@ -114,11 +114,16 @@ func printSummary(w io.Writer, s ingest.Summary) {
 	_ = tw.Flush()
 }
 
-func triggerRemoteCollection(ctx context.Context, server string, stdout io.Writer) error {
+func triggerRemoteCollection(ctx context.Context, server, dataDir string, stdout io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/admin/v1/jobs/"+jobCollectOpenData+"/run", nil)
 	if err != nil {
 		return err
 	}
+	tok, err := cliToken(dataDir)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("ask the running server to collect: %w", err)

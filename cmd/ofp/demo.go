@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/internal/rbac"
 	"github.com/ofp-dev/ofp/jobs"
 	"github.com/ofp-dev/ofp/jobs/jobslock"
 	"github.com/ofp-dev/ofp/sim"
@@ -155,8 +156,19 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 
 	mux := http.NewServeMux()
 	mux.Handle("/analytics/", warehouse.NewAPI(p.wh, log.With("component", "analytics")))
-	mux.Handle("/admin/v1/jobs", p.scheduler.Handler())
-	mux.Handle("/admin/v1/jobs/", p.scheduler.Handler())
+	// The jobs admin API: viewers read, operators run; local commands use
+	// the CLI token in <data-dir>/secrets.
+	var staff rbac.Authenticator
+	if h != nil {
+		staff = h.staff
+	}
+	admin, err := newCLIAuth(cfg.DataDir, staff)
+	if err != nil {
+		return err
+	}
+	jobsAPI := rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).RequireMethods(rbac.RoleViewer, rbac.RoleOperator)(p.scheduler.Handler())
+	mux.Handle("/admin/v1/jobs", jobsAPI)
+	mux.Handle("/admin/v1/jobs/", jobsAPI)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { indexPage(w, cfg.DirectoryURL, simulated) })
@@ -206,7 +218,7 @@ func printBanner(w io.Writer, cfg config.Config, url string, simulated bool) {
 	fmt.Fprintf(w, "  Try, in another terminal:\n")
 	fmt.Fprintf(w, "    ofp report fees --data-dir %s --product personal-accounts\n", cfg.DataDir)
 	fmt.Fprintf(w, "    ofp report rates --data-dir %s --format chart\n", cfg.DataDir)
-	fmt.Fprintf(w, "    curl -X POST %s/admin/v1/jobs/%s/run      # collect now\n\n", url, jobCollectOpenData)
+	fmt.Fprintf(w, "    ofp collect opendata --once --data-dir %s      # collect now (asks this server)\n\n", cfg.DataDir)
 	fmt.Fprintf(w, "  Data: %s (Kafka log, lake, warehouse). Ctrl-C stops; a restart keeps everything.\n\n", cfg.DataDir)
 }
 

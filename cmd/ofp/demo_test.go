@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func getJSON(t *testing.T, url string, into any) {
 func (d *demoProcess) waitCollections(n int) {
 	waitFor(d.t, 3*time.Minute, func() (struct{}, bool) {
 		var runs []jobs.Run
-		getJSON(d.t, d.url+"/admin/v1/jobs/"+jobCollectOpenData+"/runs", &runs)
+		d.adminJSON(http.MethodGet, "/admin/v1/jobs/"+jobCollectOpenData+"/runs", &runs)
 		ok := 0
 		for _, r := range runs {
 			require.NotEqual(d.t, "failed", r.Status, "collection failed: %s", r.Error)
@@ -92,6 +93,20 @@ func (d *demoProcess) waitCollections(n int) {
 		}
 		return struct{}{}, ok >= n
 	})
+}
+
+// adminJSON calls the admin API as a local command does (CLI token).
+func (d *demoProcess) adminJSON(method, path string, into any) {
+	d.t.Helper()
+	tok, err := cliToken(d.dir)
+	require.NoError(d.t, err)
+	req, _ := http.NewRequest(method, d.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(d.t, err)
+	defer resp.Body.Close()
+	require.Equal(d.t, http.StatusOK, resp.StatusCode, path)
+	require.NoError(d.t, json.NewDecoder(resp.Body).Decode(into))
 }
 
 // interrupt sends Ctrl-C and returns how long the process took to exit.
@@ -136,6 +151,29 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 
 	first := collectionIDs(t, d.url)
 	require.Len(t, first, 1)
+
+	// Internal APIs and pages need a role: anonymous → 401, wrong token → 401,
+	// the demo operator (admin) may run jobs.
+	for _, path := range []string{"/admin/v1/jobs", "/admin/v1/consents", "/admin/v1/purposes", "/console/"} {
+		resp, err := http.Get(d.url + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, []int{http.StatusUnauthorized, http.StatusSeeOther}, resp.StatusCode, "anonymous %s", path)
+	}
+	req, _ := http.NewRequest(http.MethodPost, d.url+"/admin/v1/jobs/"+jobCollectOpenData+"/run", nil)
+	req.Header.Set("Authorization", "Bearer forged")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a forged CLI token is refused")
+	pw, err := os.ReadFile(filepath.Join(dir, "secrets", "admin-password"))
+	require.NoError(t, err)
+	req, _ = http.NewRequest(http.MethodGet, d.url+"/admin/v1/jobs", nil)
+	req.SetBasicAuth("admin", strings.TrimSpace(string(pw)))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the demo operator reads the jobs")
 
 	// An analyst's command beside the running server reads through it.
 	var out bytes.Buffer

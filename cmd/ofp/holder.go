@@ -57,6 +57,7 @@ type holder struct {
 	Operator  [2]string // demo: user, password
 	Recorder  *apicalls.Recorder
 
+	staff    rbac.Authenticator
 	az       *server.Server
 	consents *consentsql.Store
 	portal   *portal.Portal
@@ -375,6 +376,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	if err != nil {
 		return h, err
 	}
+	h.staff = staff
 	sessionKey := []byte(cfg.SessionKey)
 	if len(sessionKey) == 0 && demo {
 		s, err := secretFile(secrets, "session.key", 32)
