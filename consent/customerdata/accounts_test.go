@@ -48,7 +48,7 @@ func accountsEveryEndpoint(t *testing.T, e *env) {
 	}
 	require.EqualValues(t, len(shared), r.meta()["totalRecords"])
 	require.EqualValues(t, 1, r.meta()["totalPages"])
-	require.Equal(t, e.srv.URL+AccountsBasePath+"/accounts", r.links()["self"])
+	require.Equal(t, publicURL+AccountsBasePath+"/accounts", r.links()["self"])
 	require.NotContains(t, r.links(), "next")
 	require.Equal(t, "2026-03-10T12:30:00Z", r.meta()["requestDateTime"])
 	require.Equal(t, AccountsVersion, r.header.Get("x-v"))

@@ -96,8 +96,10 @@ type Options struct {
 	// Limiter limits calls per client id (429 above it); share one Limiter
 	// between the APIs so a client's budget is global. nil: no limit.
 	Limiter *Limiter
-	// PublicURL is the scheme and host of links ("https://api.bank.com.br");
-	// empty: derived from the request.
+	// PublicURL is the scheme and host of links ("https://api.bank.com.br"),
+	// the host the directory publishes. Set it in production: credit-cards
+	// 2.3.1 links must match a pattern that wants a domain name with a TLD,
+	// which a bare IP or "localhost" is not. Empty: derived from the request.
 	PublicURL string
 	// PaginationKeySecret signs the pagination-key of links (HMAC-SHA256).
 	// Replicas must share it for keys to survive a hop to another replica;

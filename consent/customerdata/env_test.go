@@ -26,6 +26,10 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
+// publicURL is the host of links: credit-cards 2.3.1 links must match a
+// pattern that wants a domain name, which a test server's 127.0.0.1 is not.
+const publicURL = "https://api.ofpbank.com.br"
+
 // testStart is the clock of the store, the APIs and the synthetic core.
 var testStart = time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
 
@@ -85,10 +89,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	require.NoError(t, err)
 
 	opts := Options{Consents: store, Caller: headerCaller, Limiter: o.limiter, Now: clock.Now, Logger: quiet,
-		PaginationKeySecret: []byte("test-secret")}
+		PaginationKeySecret: []byte("test-secret"), PublicURL: publicURL}
 	mux := http.NewServeMux()
 	for base, build := range map[string]func() (http.Handler, error){
-		AccountsBasePath: func() (http.Handler, error) { return NewAccounts(core, opts) },
+		AccountsBasePath:    func() (http.Handler, error) { return NewAccounts(core, opts) },
+		CreditCardsBasePath: func() (http.Handler, error) { return NewCreditCards(core, opts) },
 	} {
 		h, err := build()
 		require.NoError(t, err)
@@ -284,9 +289,9 @@ func (r resp) meta() map[string]any {
 	return m
 }
 
-// relative strips the test server's scheme and host from a link.
+// relative strips the public scheme and host from a link.
 func (e *env) relative(link string) string {
 	e.t.Helper()
-	require.True(e.t, strings.HasPrefix(link, e.srv.URL), "link %s is not on the server %s", link, e.srv.URL)
-	return strings.TrimPrefix(link, e.srv.URL)
+	require.True(e.t, strings.HasPrefix(link, publicURL+"/"), "link %s is not on %s", link, publicURL)
+	return strings.TrimPrefix(link, publicURL)
 }
