@@ -17,7 +17,9 @@ var allCardPerms = []string{consent.PermCreditCardsAccountsRead, consent.PermCre
 	consent.PermCreditCardsAccountsBillsTransactionsRead, consent.PermResourcesRead}
 
 func withCards(n int) func(corebank.Customer, []corebank.Account, []corebank.CreditCardAccount) bool {
-	return func(_ corebank.Customer, _ []corebank.Account, c []corebank.CreditCardAccount) bool { return len(c) >= n }
+	return func(_ corebank.Customer, _ []corebank.Account, c []corebank.CreditCardAccount) bool {
+		return len(c) >= n
+	}
 }
 
 func cardPath(id, suffix string) string { return CreditCardsBasePath + "/accounts/" + id + suffix }
@@ -122,7 +124,7 @@ func TestCreditCardsRefusals(t *testing.T) {
 		code   string
 	}{
 		{"missing bills permission", call{path: cardPath(card, "/bills"), consent: id}, 403, CodeForbidden},
-		{"missing bill transactions permission", call{path: cardPath(card, "/bills/" + bill + "/transactions"), consent: id}, 403, CodeForbidden},
+		{"missing bill transactions permission", call{path: cardPath(card, "/bills/"+bill+"/transactions"), consent: id}, 403, CodeForbidden},
 		{"foreign card", call{path: cardPath(otherCards[0].CreditCardAccountID, "/limits"), consent: id}, 403, CodeResourceForbidden},
 		{"account id of the wrong type", call{path: cardPath("x"+card[1:], ""), consent: id}, 403, CodeResourceForbidden},
 		{"unknown bill", call{path: cardPath(card, "/bills/nosuchbill/transactions"), consent: withBills}, 404, CodeNotFound},
