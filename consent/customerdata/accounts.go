@@ -93,8 +93,11 @@ func (a *accountsAPI) list(rq *request) {
 			accts = append(accts, ac)
 		}
 	}
-	rq.notePaginationKey()
 	data, total, pages := slicePage(accts, p)
+	if rq.beyondLast(p, pages) {
+		return
+	}
+	rq.notePaginationKey()
 	rq.ok(pagedBody{Data: data, Links: rq.pageLinks(p, pages, p.page < pages, true, true),
 		Meta: pagedMeta{TotalRecords: total, TotalPages: pages, RequestDateTime: rq.requestDateTime()}})
 }
@@ -174,9 +177,12 @@ func (a *accountsAPI) transactions(current bool) func(*request) {
 			rq.coreError("list account transactions", err)
 			return
 		}
+		if rq.beyondLast(p, pg.TotalPages) {
+			return
+		}
 		rq.notePaginationKey()
 		items := pg.Items
-		if items == nil || p.page > pg.TotalPages {
+		if items == nil {
 			items = []corebank.AccountTransaction{}
 		}
 		rq.ok(dateBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, false, true),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
@@ -161,11 +160,10 @@ func TestAccountsListPaging(t *testing.T) {
 		require.Equal(t, accts[0].Type, a.(map[string]any)["type"])
 	}
 
-	// Beyond the last page: empty data, links back.
+	// Beyond the last page: that page does not exist.
 	r = e.do(call{path: AccountsBasePath + "/accounts?page=9&page-size=1", consent: id})
-	require.Equal(t, http.StatusOK, r.status, string(r.raw))
-	require.Empty(t, r.list())
-	require.Contains(t, r.links()["prev"], "page="+strconv.Itoa(len(accts)))
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, string(r.raw))
+	require.Equal(t, CodeUnprocessable, r.errorCode())
 
 	// No account shared: an empty list with totalPages 0.
 	none := e.grant("client-a", cust, allAccountPerms, nil)
@@ -173,6 +171,8 @@ func TestAccountsListPaging(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, string(r.raw))
 	require.Empty(t, r.list())
 	require.EqualValues(t, 0, r.meta()["totalPages"])
+	r = e.do(call{path: AccountsBasePath + "/accounts?page=2", consent: none})
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "page 1 of an empty list exists, page 2 does not")
 }
 
 // TestAccountsRefusals runs the checks in the order the spec sets them,

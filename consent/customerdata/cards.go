@@ -89,8 +89,11 @@ func (a *cardsAPI) list(rq *request) {
 			cards = append(cards, c)
 		}
 	}
-	rq.notePaginationKey()
 	data, total, pages := slicePage(cards, p)
+	if rq.beyondLast(p, pages) {
+		return
+	}
+	rq.notePaginationKey()
 	rq.ok(pagedBody{Data: data, Links: rq.pageLinks(p, pages, p.page < pages, true, true),
 		Meta: pagedMeta{TotalRecords: total, TotalPages: pages, RequestDateTime: rq.requestDateTime()}})
 }
@@ -146,9 +149,12 @@ func (a *cardsAPI) bills(rq *request) {
 		rq.coreError("list bills", err)
 		return
 	}
+	if rq.beyondLast(p, pg.TotalPages) {
+		return
+	}
 	rq.notePaginationKey()
 	items := pg.Items
-	if items == nil || p.page > pg.TotalPages {
+	if items == nil {
 		items = []corebank.CreditCardBill{}
 	}
 	rq.ok(pagedBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, true, true),
@@ -213,9 +219,12 @@ func (a *cardsAPI) billTransactions(rq *request) {
 		rq.coreError("list bill transactions", err)
 		return
 	}
+	if rq.beyondLast(p, pg.TotalPages) {
+		return
+	}
 	rq.notePaginationKey()
 	items := pg.Items
-	if items == nil || p.page > pg.TotalPages {
+	if items == nil {
 		items = []corebank.CreditCardTransaction{}
 	}
 	rq.ok(pagedBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, true, true),
@@ -243,9 +252,12 @@ func (a *cardsAPI) transactions(current bool) func(*request) {
 			rq.coreError("list card transactions", err)
 			return
 		}
+		if rq.beyondLast(p, pg.TotalPages) {
+			return
+		}
 		rq.notePaginationKey()
 		items := pg.Items
-		if items == nil || p.page > pg.TotalPages {
+		if items == nil {
 			items = []corebank.CreditCardTransaction{}
 		}
 		rq.ok(dateBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, false, true),

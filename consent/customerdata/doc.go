@@ -36,9 +36,11 @@
 //     holds is STATUS_RESOURCE_UNAVAILABLE. Lists show only the AVAILABLE
 //     shared resources the customer still holds.
 //  7. Query parameters: page ≥ 1 and 1 ≤ page-size (400), page-size ≤ 1000
-//     (422); dates must be YYYY-MM-DD and enums known (400); date rules are
-//     422: from/to sent together, from ≤ to, accounts /transactions within
-//     12 months back and forth, transactions-current from D-6.
+//     (422), a page past the last one (422: customers 2.2.1 forbids an empty
+//     identification list, so no API answers an empty page past the end);
+//     dates must be YYYY-MM-DD and enums known (400); date rules are 422:
+//     from/to sent together, from ≤ to, accounts /transactions within 12
+//     months back and forth, transactions-current from D-6.
 //
 // Paging follows the specs: links.self always; first and prev when not on
 // the first page; next (and last, where the schema has it) when a page

@@ -94,6 +94,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	for base, build := range map[string]func() (http.Handler, error){
 		AccountsBasePath:    func() (http.Handler, error) { return NewAccounts(core, opts) },
 		CreditCardsBasePath: func() (http.Handler, error) { return NewCreditCards(core, opts) },
+		CustomersBasePath:   func() (http.Handler, error) { return NewCustomers(core, opts) },
 	} {
 		h, err := build()
 		require.NoError(t, err)

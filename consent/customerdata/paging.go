@@ -63,6 +63,19 @@ func (rq *request) parsePage(minSize int) (pageReq, bool) {
 	return p, true
 }
 
+// beyondLast answers 422 when p is past the last page of a list of
+// totalPages (page 1 of an empty list exists). Customers 2.2.1 forbids an
+// empty identification list, so an empty page past the end cannot be
+// answered 200; every API answers it the same way.
+func (rq *request) beyondLast(p pageReq, totalPages int) bool {
+	if p.page <= max(totalPages, 1) {
+		return false
+	}
+	rq.fail(http.StatusUnprocessableEntity, CodeUnprocessable, "Página inexistente",
+		"page "+strconv.Itoa(p.page)+" is past the last page ("+strconv.Itoa(max(totalPages, 1))+")")
+	return true
+}
+
 // slicePage cuts page p out of a whole list: the items, the total and the
 // number of pages (0 when there is nothing).
 func slicePage[T any](items []T, p pageReq) ([]T, int, int) {
@@ -129,11 +142,7 @@ func (rq *request) pageLinks(p pageReq, totalPages int, hasNext, withLast, withK
 	}
 	if p.page > 1 {
 		l.First = at(1)
-		prev := p.page - 1
-		if totalPages > 0 && prev > totalPages {
-			prev = totalPages // asked beyond the end: go back to the last page
-		}
-		l.Prev = at(prev)
+		l.Prev = at(p.page - 1)
 	}
 	if hasNext {
 		l.Next = at(p.page + 1)
