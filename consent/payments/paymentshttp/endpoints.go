@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/ingest/apicalls"
 )
 
 // Endpoint names that scope idempotency keys.
@@ -90,6 +91,17 @@ func consentPath(id string) string {
 
 func paymentPath(id string) string { return BasePath + "/pix/payments/" + url.PathEscape(id) }
 
+// recordConsent adds the consent's id and person type to the API-call record.
+func recordConsent(rq *request, c payments.Consent) {
+	call := apicalls.FromContext(rq.r.Context())
+	call.Set("consentId", c.ID)
+	if c.BusinessEntity != nil {
+		call.Set("personType", "PJ")
+	} else {
+		call.Set("personType", "PF")
+	}
+}
+
 func (h *Handler) createConsent(rq *request) {
 	if !h.needGrant(rq, GrantClientCredentials) {
 		return
@@ -112,6 +124,7 @@ func (h *Handler) createConsent(rq *request) {
 			h.storeErr(rq, "consent "+rec.ResourceIDs[0], err)
 			return
 		}
+		recordConsent(rq, c)
 		h.answer(rq, http.StatusCreated, h.envelope(rq, consentPath(c.ID), toConsentData(c)))
 	}
 	idem, handled := h.beginIdem(rq, endpointCreateConsent, key, claims.Data, replay)
@@ -140,6 +153,7 @@ func (h *Handler) createConsent(rq *request) {
 	c, err := h.store.CreateConsent(rq.r.Context(), req, idem, rq.actor())
 	switch {
 	case err == nil:
+		recordConsent(rq, c)
 		h.answer(rq, http.StatusCreated, h.envelope(rq, consentPath(c.ID), toConsentData(c)))
 	case errors.Is(err, payments.ErrIdempotencyRace):
 		h.raced(rq, idem, replay)
@@ -172,6 +186,7 @@ func (h *Handler) getConsent(rq *request, id string) {
 		h.storeErr(rq, "consent "+id, err)
 		return
 	}
+	recordConsent(rq, c)
 	h.answer(rq, http.StatusOK, h.envelope(rq, consentPath(c.ID), toConsentData(c)))
 }
 
@@ -266,6 +281,7 @@ func (h *Handler) getPayment(rq *request, id string) {
 		h.storeErr(rq, "payment "+id, err)
 		return
 	}
+	apicalls.FromContext(rq.r.Context()).Set("consentId", p.ConsentID)
 	h.answer(rq, http.StatusOK, h.envelope(rq, paymentPath(p.ID), toPaymentData(p, true)))
 }
 

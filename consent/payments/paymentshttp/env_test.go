@@ -172,7 +172,9 @@ func re2(expr string) (openapi3.RegexMatcher, error) {
 	return regexp.Compile(expr)
 }
 
-func newEnv(t *testing.T, engine string) *env {
+// newEnv builds the environment; wrap, when given, wraps the handler
+// (the API-call recorder's middleware).
+func newEnv(t *testing.T, engine string, wrap ...func(http.Handler) http.Handler) *env {
 	t.Helper()
 	testKeys(t)
 	registerJWT.Do(func() { openapi3filter.RegisterBodyDecoder(jwtbody.ContentType, jwtDecoder) })
@@ -181,7 +183,11 @@ func newEnv(t *testing.T, engine string) *env {
 	store := openStore(t, engine, clock)
 	e := &env{t: t, store: store, clock: clock, kicks: &atomic.Int64{}}
 	e.handler = newHandler(t, store, clock.Now, func() { e.kicks.Add(1) })
-	e.srv = httptest.NewServer(e.handler)
+	var h http.Handler = e.handler
+	for _, w := range wrap {
+		h = w(h)
+	}
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 
 	doc, err := openapi3.NewLoader().LoadFromFile(specFile)

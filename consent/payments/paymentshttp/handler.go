@@ -21,6 +21,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/payments/jwtbody"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
+	"github.com/ofp-dev/ofp/ingest/apicalls"
 	"github.com/ofp-dev/ofp/internal/httpx"
 )
 
@@ -51,6 +52,8 @@ type Caller struct {
 	GrantType string
 	// Scopes granted to the token ("payments" is required).
 	Scopes []string
+	// SoftwareStatementID of the client, for the API-call record; optional.
+	SoftwareStatementID string
 }
 
 // CallerFunc identifies the caller of r. The authz integration implements
@@ -195,19 +198,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(rq, notFound("no such endpoint"))
 		return
 	}
+	call := apicalls.FromContext(r.Context())
 	switch {
 	case rest == "/consents":
+		call.SetEndpoint(BasePath + "/consents")
 		h.route(rq, map[string]func(*request){http.MethodPost: h.createConsent})
 	case strings.HasPrefix(rest, "/consents/") && len(rest) > len("/consents/"):
 		cid := rest[len("/consents/"):]
+		call.SetEndpoint(BasePath + "/consents/{consentId}")
+		call.Set("consentId", cid)
 		h.route(rq, map[string]func(*request){http.MethodGet: func(rq *request) { h.getConsent(rq, cid) }})
 	case rest == "/pix/payments":
+		call.SetEndpoint(BasePath + "/pix/payments")
 		h.route(rq, map[string]func(*request){http.MethodPost: h.createPayments})
 	case strings.HasPrefix(rest, "/pix/payments/consents/") && len(rest) > len("/pix/payments/consents/"):
 		cid := rest[len("/pix/payments/consents/"):]
+		call.SetEndpoint(BasePath + "/pix/payments/consents/{consentId}")
+		call.Set("consentId", cid)
 		h.route(rq, map[string]func(*request){http.MethodPatch: func(rq *request) { h.cancelConsentPayments(rq, cid) }})
 	case strings.HasPrefix(rest, "/pix/payments/") && len(rest) > len("/pix/payments/") && !strings.Contains(rest[len("/pix/payments/"):], "/"):
 		pid := rest[len("/pix/payments/"):]
+		call.SetEndpoint(BasePath + "/pix/payments/{paymentId}")
 		h.route(rq, map[string]func(*request){
 			http.MethodGet:   func(rq *request) { h.getPayment(rq, pid) },
 			http.MethodPatch: func(rq *request) { h.cancelPayment(rq, pid) },
@@ -245,6 +256,11 @@ func (h *Handler) route(rq *request, methods map[string]func(*request)) {
 		return
 	}
 	rq.caller = caller
+	call := apicalls.FromContext(rq.r.Context())
+	call.SetClient(caller.OrgID, caller.SoftwareStatementID)
+	if caller.ConsentID != "" {
+		call.Set("consentId", caller.ConsentID)
+	}
 	fn(rq)
 }
 
