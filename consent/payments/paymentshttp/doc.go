@@ -45,6 +45,14 @@
 // only the grant type per endpoint (403 otherwise), the payments scope, and
 // that resources belong to the calling client (403).
 //
+// # API-call record
+//
+// Behind ingest/apicalls' Recorder middleware, each call sets the templated
+// endpoint (e.g. /open-banking/payments/v4/pix/payments/{paymentId}), the
+// client's organisation (and software statement id when the Caller has
+// it), additionalInfo.consentId and, where the consent is read,
+// additionalInfo.personType (PF/PJ).
+//
 // # Benchmark
 //
 // BenchPixInitiation measures POST /pix/payments through this handler

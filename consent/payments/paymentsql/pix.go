@@ -360,8 +360,9 @@ func (s *Store) CancelConsentPayments(ctx context.Context, consentID, clientID s
 		if c.ClientID != clientID {
 			return fmt.Errorf("paymentsql: consent %s: %w", consentID, payments.ErrOtherClient)
 		}
+		// Rows are locked in id order, like RejectBatch, so the two never deadlock.
 		ps, err := s.queryPayments(ctx, tx, `SELECT `+paymentColumns+` FROM pix_payments WHERE consent_id = ? AND status IN ('PDNG', 'SCHD')
-			ORDER BY scheduled_date, creation_date_time, id`+s.d.forUpdate, consentID)
+			ORDER BY id`+s.d.forUpdate, consentID)
 		if err != nil {
 			return err
 		}
