@@ -353,3 +353,18 @@ func TestRateLimitPerClient(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.do(call{path: AccountsBasePath + "/accounts", consent: a}).status, "one token back after a second")
 	require.Equal(t, http.StatusTooManyRequests, e.do(call{path: AccountsBasePath + "/accounts", consent: a}).status)
 }
+
+// TestStoreFailureIs500: a consent store that fails is a 500 in the spec's
+// shape, never a panic or a leak of the error.
+func TestStoreFailureIs500(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cust, accts, _ := e.customer(withAccounts(1))
+	id := e.grant("client-a", cust, allAccountPerms, accountResources(accts, "AVAILABLE"))
+	require.NoError(t, e.store.Close())
+	for _, p := range []string{AccountsBasePath + "/accounts", acctPath(accts[0].AccountID, "/transactions")} {
+		r := e.do(call{path: p, consent: id})
+		require.Equal(t, http.StatusInternalServerError, r.status, string(r.raw))
+		require.Equal(t, CodeInternal, r.errorCode())
+		require.NotContains(t, string(r.raw), "sql", "no internal error text reaches the client")
+	}
+}

@@ -54,6 +54,20 @@
 // bill. The handlers set consentId and personType (PF/PJ) on the
 // API-call record, and clientOrgId when the Caller knows it.
 //
+// # Wiring
+//
+// Options is shared by the three APIs and consent/resourceshttp: Consents
+// (*consentsql.Store), Caller (over authz's TokenFrom), Guard (over
+// authz's Protect, applied per route inside the API's mux so the matched
+// pattern is recorded even when the guard refuses), one Limiter for all,
+// PublicURL (the published https host: credit-cards 2.3.1 links must carry
+// a domain name), PaginationKeySecret (shared by replicas).
+//
+// Subpackages: spectest (kin-openapi validation of exchanges, tests only),
+// databench (the receiver's journey as an independent client, and the
+// mTLS benchmark beside its ceiling for cmd/ofpbench), e2e (tests through
+// the real authorization server).
+//
 // It never writes consent state, never checks tokens itself (the Guard
 // does), never imports authz, and never logs documents, tokens or bodies.
 package customerdata
