@@ -47,7 +47,8 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // headerCaller identifies the caller by test headers: the stand-in for the
 // token guard in tests that do not run authz (authz runs in consent/customerdata/e2e).
 func headerCaller(r *http.Request) (Identity, error) {
-	id := Identity{ClientID: r.Header.Get("X-Test-Client"), ConsentID: r.Header.Get("X-Test-Consent")}
+	id := Identity{ClientID: r.Header.Get("X-Test-Client"), ConsentID: r.Header.Get("X-Test-Consent"),
+		OrgID: r.Header.Get("X-Test-Org")}
 	if id.ClientID == "" || id.ConsentID == "" {
 		return Identity{}, errors.New("no test identity")
 	}

@@ -3,6 +3,8 @@ package customerdata
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,18 +41,35 @@ func TestAPICallRecord(t *testing.T) {
 	type want struct {
 		endpoint, personType, consent string
 		status                        int
+		org                           string
+		paginationKey                 bool
 	}
 	calls := map[string]want{}
+	// A page followed through links.next carries a valid pagination-key;
+	// the same link with another filter does not.
+	txq := "/transactions?fromBookingDate=2026-01-01&toBookingDate=2026-03-10"
+	first := e.do(call{path: acctPath(accts[0].AccountID, txq), consent: id})
+	require.Equal(t, http.StatusOK, first.status, string(first.raw))
+	calls[first.header.Get("x-fapi-interaction-id")] = want{"/open-banking/accounts/v2/accounts/{accountId}/transactions", "PF", id, 200, "", false}
+	next := e.relative(first.links()["next"].(string))
+	tampered := strings.Replace(next, "fromBookingDate=2026-01-01", "fromBookingDate=2026-01-02", 1)
+	require.NotEqual(t, next, tampered)
 	for _, c := range []struct {
 		c call
 		w want
 	}{
+		{call{path: next, consent: id},
+			want{"/open-banking/accounts/v2/accounts/{accountId}/transactions", "PF", id, 200, "", true}},
+		{call{path: tampered, consent: id},
+			want{"/open-banking/accounts/v2/accounts/{accountId}/transactions", "PF", id, 200, "", false}},
+		{call{path: AccountsBasePath + "/accounts", consent: id, headers: map[string]string{"X-Test-Org": "56411f7e-d58b-44a8-8a2b-ff326d3f2955"}},
+			want{"/open-banking/accounts/v2/accounts", "PF", id, 200, "56411f7e-d58b-44a8-8a2b-ff326d3f2955", false}},
 		{call{path: acctPath(accts[0].AccountID, "/balances"), consent: id},
-			want{"/open-banking/accounts/v2/accounts/{accountId}/balances", "PF", id, 200}},
+			want{"/open-banking/accounts/v2/accounts/{accountId}/balances", "PF", id, 200, "", false}},
 		{call{path: acctPath("not-shared", "/transactions"), consent: id},
-			want{"/open-banking/accounts/v2/accounts/{accountId}/transactions", "PF", id, 403}},
+			want{"/open-banking/accounts/v2/accounts/{accountId}/transactions", "PF", id, 403, "", false}},
 		{call{path: CustomersBasePath + "/business/qualifications", consent: pjID},
-			want{"/open-banking/customers/v2/business/qualifications", "PJ", pjID, 200}},
+			want{"/open-banking/customers/v2/business/qualifications", "PJ", pjID, 200, "", false}},
 	} {
 		r := e.do(c.c)
 		require.Equal(t, c.w.status, r.status, string(r.raw))
@@ -79,6 +98,12 @@ func TestAPICallRecord(t *testing.T) {
 			require.Equal(t, w.status, ev.StatusCode)
 			require.Equal(t, w.consent, ev.AdditionalInfo["consentId"])
 			require.Equal(t, w.personType, ev.AdditionalInfo["personType"])
+			require.Equal(t, w.org, ev.ClientOrgID)
+			if w.paginationKey {
+				require.Equal(t, true, ev.AdditionalInfo["paginationKey"], "a followed next link is a follow-up page")
+			} else {
+				require.NotContains(t, ev.AdditionalInfo, "paginationKey")
+			}
 			got++
 		})
 	}
