@@ -13,9 +13,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/ofp-dev/ofp/authz/idp"
+	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/internal/pki"
 )
 
@@ -42,7 +42,7 @@ func (e *env) loginPage(p *tpp, b *browser, uri string, cred idp.TestCredential,
 }
 
 // approve runs the customer's side: login, pick the first resources, approve.
-func (e *env) approve(p *tpp, r authRequest, cred idp.TestCredential) url.Values {
+func (e *env) approve(p *tpp, r fapi.AuthRequest, cred idp.TestCredential) url.Values {
 	t := e.t
 	b := e.browser(p.redirect)
 	pg := e.loginPage(p, b, p.push(r), cred, nil)
@@ -54,12 +54,8 @@ func (e *env) approve(p *tpp, r authRequest, cred idp.TestCredential) url.Values
 	pg = b.submit(cf, url.Values{"decision": {"approve"}, "resource": res[:1]})
 	cb := callback(t, pg, p.redirect)
 	require.Empty(t, cb.Get("error"), cb.Encode())
-	require.Equal(t, r.state, cb.Get("state"))
+	require.Equal(t, r.State, cb.Get("state"))
 	return cb
-}
-
-func (p *tpp) exchange(code, verifier string) (*oauth2.Token, error) {
-	return p.oauth().Exchange(p.ctx(), code, oauth2.VerifierOption(verifier))
 }
 
 func unverifiedClaims(t *testing.T, raw string) map[string]any {
@@ -85,9 +81,9 @@ func TestFAPIFlowEndToEndOnSQLStore(t *testing.T) {
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
 	cb := e.approve(p, r, ana)
-	tok, err := p.exchange(cb.Get("code"), r.verifier)
+	tok, err := p.exchange(cb.Get("code"), r)
 	require.NoError(t, err)
-	_, err = p.exchange(cb.Get("code"), r.verifier)
+	_, err = p.exchange(cb.Get("code"), r)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 	require.Equal(t, false, p.introspect(tok.AccessToken)["active"], "a replayed code revokes its tokens")
 }
@@ -108,15 +104,15 @@ func fullFlow(t *testing.T, e *env) {
 	require.Len(t, cf.options["resource"], 2, "Ana's two accounts, not her card, loan or investment")
 	pg = b.submit(cf, url.Values{"decision": {"approve"}, "resource": cf.options["resource"][:1]})
 	cb := callback(t, pg, p.redirect)
-	require.Equal(t, r.state, cb.Get("state"))
+	require.Equal(t, r.State, cb.Get("state"))
 	code, frontIDToken := cb.Get("code"), cb.Get("id_token")
 	require.NotEmpty(t, code)
-	front := p.idToken(frontIDToken, r, code, r.state)
+	front := p.idToken(frontIDToken, r, code, r.State)
 	require.Equal(t, "urn:brasil:openbanking:loa2", front["acr"])
 	status, _ := p.consentStatus(consentID)
 	require.Equal(t, "AUTHORISED", status)
 
-	tok, err := p.exchange(code, r.verifier)
+	tok, err := p.exchange(code, r)
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.RefreshToken)
 	require.Equal(t, "Bearer", tok.TokenType)
@@ -130,7 +126,7 @@ func fullFlow(t *testing.T, e *env) {
 	require.GreaterOrEqual(t, lifetime, int64(300))
 	require.LessOrEqual(t, lifetime, int64(900))
 
-	code200, out := p.resource(p.mtls, tok.AccessToken)
+	code200, out := p.resource(p.c, tok.AccessToken)
 	require.Equal(t, http.StatusOK, code200, out)
 	var res map[string]string
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
@@ -140,28 +136,28 @@ func fullFlow(t *testing.T, e *env) {
 
 	otherCert, err := e.b.ClientCertificate(otherTPP.Name)
 	require.NoError(t, err)
-	status401, out := p.resource(mtlsClient(e.transport(&otherCert)), tok.AccessToken)
+	status401, out := p.resource(p.withCert(otherCert), tok.AccessToken)
 	require.Equal(t, http.StatusUnauthorized, status401, "token used over another certificate")
 	require.Contains(t, out, "x5t#S256")
 	cc, err := p.clientCredentials("consents")
 	require.NoError(t, err)
-	status403, _ := p.resource(p.mtls, cc.AccessToken)
+	status403, _ := p.resource(p.c, cc.AccessToken)
 	require.Equal(t, http.StatusForbidden, status403, "a client_credentials token carries no consent")
 
 	require.Equal(t, true, p.introspect(tok.AccessToken)["active"])
 
-	refreshed, err := p.oauth().TokenSource(p.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	refreshed, err := p.refresh(tok.RefreshToken)
 	require.NoError(t, err)
 	require.NotEqual(t, tok.AccessToken, refreshed.AccessToken)
 	require.Equal(t, tok.RefreshToken, refreshed.RefreshToken, "no refresh token rotation")
-	code200, _ = p.resource(p.mtls, refreshed.AccessToken)
+	code200, _ = p.resource(p.c, refreshed.AccessToken)
 	require.Equal(t, http.StatusOK, code200)
 
 	p.revoke(tok.RefreshToken)
-	_, err = p.oauth().TokenSource(p.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	_, err = p.refresh(tok.RefreshToken)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 	require.Equal(t, false, p.introspect(refreshed.AccessToken)["active"])
-	status401, _ = p.resource(p.mtls, refreshed.AccessToken)
+	status401, _ = p.resource(p.c, refreshed.AccessToken)
 	require.Equal(t, http.StatusUnauthorized, status401)
 }
 
@@ -176,19 +172,18 @@ func revokedConsentKillsTokens(t *testing.T, e *env) {
 	consentID := p.createConsent(ana.CPF, "", accountPerms...)
 	r := p.newAuthRequest(consentID)
 	cb := e.approve(p, r, ana)
-	tok, err := p.exchange(cb.Get("code"), r.verifier)
+	tok, err := p.exchange(cb.Get("code"), r)
 	require.NoError(t, err)
 	require.Equal(t, true, p.introspect(tok.AccessToken)["active"])
 
 	cc, err := p.clientCredentials("consents")
 	require.NoError(t, err)
-	resp, out := p.do(http.MethodDelete, e.base+"/open-banking/consents/v3/consents/"+consentID, "", nil, cc.AccessToken)
-	require.Equal(t, http.StatusNoContent, resp.StatusCode, out)
+	require.NoError(t, p.c.DeleteConsent(bg, cc.AccessToken, consentID), "204 No Content")
 
 	require.Equal(t, false, p.introspect(tok.AccessToken)["active"])
-	status, _ := p.resource(p.mtls, tok.AccessToken)
+	status, _ := p.resource(p.c, tok.AccessToken)
 	require.Equal(t, http.StatusUnauthorized, status)
-	_, err = p.oauth().TokenSource(p.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	_, err = p.refresh(tok.RefreshToken)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 }
 
@@ -204,7 +199,7 @@ func TestCustomerRefusesConsent(t *testing.T) {
 	require.True(t, ok)
 	cb := callback(t, b.submit(cf, url.Values{"decision": {"deny"}}), p.redirect)
 	require.Equal(t, "access_denied", cb.Get("error"))
-	require.Equal(t, r.state, cb.Get("state"))
+	require.Equal(t, r.State, cb.Get("state"))
 	require.Empty(t, cb.Get("code"))
 	status, reason := p.consentStatus(consentID)
 	require.Equal(t, "REJECTED", status)
@@ -219,7 +214,7 @@ func TestBusinessLoginWithLoA3(t *testing.T) {
 	require.Equal(t, "PJ", carlaPJ.Kind)
 	consentID := p.createConsent(carlaPJ.CPF, carlaPJ.CNPJ, accountPerms...)
 	r := p.newAuthRequest(consentID)
-	r.acr = []string{"urn:brasil:openbanking:loa3"}
+	r.ACRValues = []string{"urn:brasil:openbanking:loa3"}
 	b := e.browser(p.redirect)
 	uri := p.push(r)
 	pg := b.get(p.authorizeURL(uri))
@@ -233,7 +228,7 @@ func TestBusinessLoginWithLoA3(t *testing.T) {
 	require.True(t, ok, pg.body)
 	require.Len(t, cf.options["resource"], 1, "the company's one account")
 	cb := callback(t, b.submit(cf, url.Values{"decision": {"approve"}, "resource": cf.options["resource"]}), p.redirect)
-	claims := p.idToken(cb.Get("id_token"), r, cb.Get("code"), r.state)
+	claims := p.idToken(cb.Get("id_token"), r, cb.Get("code"), r.State)
 	require.Equal(t, "urn:brasil:openbanking:loa3", claims["acr"])
 }
 

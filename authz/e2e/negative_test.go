@@ -13,20 +13,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/internal/pki"
 )
 
 // Each test expects the error the specs name for the mistake.
 
-func (p *tpp) tokenRaw(c *http.Client, form url.Values) (int, map[string]any) {
-	resp, out := doWith(p.t, c, http.MethodPost, p.disc.MTLS.Token, "application/x-www-form-urlencoded", []byte(form.Encode()), "")
-	var body map[string]any
-	require.NoError(p.t, json.Unmarshal([]byte(out), &body), out)
-	return resp.StatusCode, body
+// tokenRaw posts a ready form (with its client assertion) to the token
+// endpoint through c: the TPP's client or the same client over another
+// certificate.
+func (p *tpp) tokenRaw(c *fapi.Client, form url.Values) (int, map[string]any) {
+	body, err := c.TokenRequest(bg, form)
+	return oauthAnswer(p.t, http.StatusOK, body, err)
 }
 
 func (p *tpp) ccForm(assertion string) url.Values {
-	return url.Values{"grant_type": {"client_credentials"}, "scope": {"consents"}, "client_id": {p.id},
+	return url.Values{"grant_type": {"client_credentials"}, "scope": {"consents"}, "client_id": {p.id()},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
 }
 
@@ -36,7 +38,9 @@ func TestWrongPKCEVerifier(t *testing.T) {
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
 	cb := e.approve(p, r, ana)
-	_, err := p.exchange(cb.Get("code"), oauth2.GenerateVerifier())
+	wrong := r
+	wrong.CodeVerifier = oauth2.GenerateVerifier()
+	_, err := p.exchange(cb.Get("code"), wrong)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 }
 
@@ -46,17 +50,17 @@ func TestReusedCodeIsRefusedAndRevokesItsTokens(t *testing.T) {
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
 	cb := e.approve(p, r, ana)
-	tok, err := p.exchange(cb.Get("code"), r.verifier)
+	tok, err := p.exchange(cb.Get("code"), r)
 	require.NoError(t, err)
-	status, _ := p.resource(p.mtls, tok.AccessToken)
+	status, _ := p.resource(p.c, tok.AccessToken)
 	require.Equal(t, http.StatusOK, status)
 
-	_, err = p.exchange(cb.Get("code"), r.verifier)
+	_, err = p.exchange(cb.Get("code"), r)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 	require.Equal(t, false, p.introspect(tok.AccessToken)["active"], "tokens of a replayed code are revoked")
-	status, _ = p.resource(p.mtls, tok.AccessToken)
+	status, _ = p.resource(p.c, tok.AccessToken)
 	require.Equal(t, http.StatusUnauthorized, status)
-	_, err = p.oauth().TokenSource(p.ctx(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	_, err = p.refresh(tok.RefreshToken)
 	require.Equal(t, "invalid_grant", oauthErrorCode(t, err))
 }
 
@@ -65,16 +69,16 @@ func TestAuthorizationWithoutPAR(t *testing.T) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
-	q := url.Values{"client_id": {p.id}, "response_type": {"code id_token"}, "redirect_uri": {p.redirect},
-		"scope": {"openid consent:" + r.consentID}, "state": {r.state}, "nonce": {r.nonce},
-		"code_challenge": {oauth2.S256ChallengeFromVerifier(r.verifier)}, "code_challenge_method": {"S256"}}
-	pg := e.browser(p.redirect).get(p.disc.AuthorizationEndpoint + "?" + q.Encode())
+	q := url.Values{"client_id": {p.id()}, "response_type": {"code id_token"}, "redirect_uri": {p.redirect},
+		"scope": {"openid consent:" + r.ConsentID}, "state": {r.State}, "nonce": {r.Nonce},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(r.CodeVerifier)}, "code_challenge_method": {"S256"}}
+	pg := e.browser(p.redirect).get(p.c.Discovery().AuthorizationEndpoint + "?" + q.Encode())
 	require.Equal(t, http.StatusBadRequest, pg.status, pg.body)
 	require.Equal(t, "invalid_request", errorCode(t, pg.body))
 
 	// A signed request object by value does not replace PAR either.
-	q = url.Values{"client_id": {p.id}, "request": {sign(t, p.sig, sigKID, p.requestObject(r))}}
-	pg = e.browser(p.redirect).get(p.disc.AuthorizationEndpoint + "?" + q.Encode())
+	q = url.Values{"client_id": {p.id()}, "request": {sign(t, p.sig, sigKID, p.requestObject(r))}}
+	pg = e.browser(p.redirect).get(p.c.Discovery().AuthorizationEndpoint + "?" + q.Encode())
 	require.Equal(t, http.StatusBadRequest, pg.status, pg.body)
 	require.Equal(t, "invalid_request", errorCode(t, pg.body))
 }
@@ -111,14 +115,14 @@ func TestClientAssertionExpiredOrReplayed(t *testing.T) {
 	expired := p.assertionClaims(time.Minute)
 	expired["iat"] = time.Now().Add(-10 * time.Minute).Unix()
 	expired["exp"] = time.Now().Add(-5 * time.Minute).Unix()
-	status, body := p.tokenRaw(p.mtls, p.ccForm(sign(t, p.sig, sigKID, expired)))
+	status, body := p.tokenRaw(p.c, p.ccForm(sign(t, p.sig, sigKID, expired)))
 	require.Equal(t, http.StatusUnauthorized, status, body)
 	require.Equal(t, "invalid_client", body["error"])
 
 	once := p.assertion()
-	status, body = p.tokenRaw(p.mtls, p.ccForm(once))
+	status, body = p.tokenRaw(p.c, p.ccForm(once))
 	require.Equal(t, http.StatusOK, status, body)
-	status, body = p.tokenRaw(p.mtls, p.ccForm(once))
+	status, body = p.tokenRaw(p.c, p.ccForm(once))
 	require.Equal(t, http.StatusUnauthorized, status, body)
 	require.Equal(t, "invalid_client", body["error"], "a replayed jti is refused")
 }
@@ -129,7 +133,7 @@ func TestTokenRequestOverAnotherClientsCertificate(t *testing.T) {
 	ana := e.demo.TestCredentials()[0]
 	otherCert, err := e.b.ClientCertificate(otherTPP.Name)
 	require.NoError(t, err)
-	other := mtlsClient(e.transport(&otherCert))
+	other := p.withCert(otherCert)
 
 	status, body := p.tokenRaw(other, p.ccForm(p.assertion()))
 	require.Equal(t, http.StatusUnauthorized, status, body)
@@ -137,9 +141,9 @@ func TestTokenRequestOverAnotherClientsCertificate(t *testing.T) {
 
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
 	cb := e.approve(p, r, ana)
-	_, err = p.oauth().Exchange(p.ctxWith(other.Transport), cb.Get("code"), oauth2.VerifierOption(r.verifier))
+	_, err = other.Exchange(bg, cb.Get("code"), r)
 	require.Equal(t, "invalid_client", oauthErrorCode(t, err))
-	tok, err := p.exchange(cb.Get("code"), r.verifier)
+	tok, err := p.exchange(cb.Get("code"), r)
 	require.NoError(t, err, "the refused attempt neither redeemed nor revoked the code")
 	require.NotEmpty(t, tok.AccessToken)
 }
@@ -149,9 +153,16 @@ func TestUntrustedCA(t *testing.T) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	foreignCert, err := e.foreign.ClientCertificate(pki.DemoClient.Name)
 	require.NoError(t, err)
-	c := mtlsClient(&http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: e.b.RootPool(),
-		Certificates: []tls.Certificate{foreignCert}}})
-	req, err := http.NewRequest(http.MethodPost, p.disc.MTLS.Token, nil)
+	cfg := p.cfg
+	cfg.Certificate = foreignCert
+	_, err = fapi.New(bg, cfg)
+	require.Error(t, err, "the TLS handshake refuses a certificate from an untrusted CA")
+	require.ErrorIs(t, err, fapi.ErrDiscovery)
+	require.Contains(t, err.Error(), "certificate")
+	// The same refusal on the token endpoint itself, with a raw request.
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: e.b.RootPool(),
+		Certificates: []tls.Certificate{foreignCert}}}}
+	req, err := http.NewRequest(http.MethodPost, p.c.Discovery().MTLS.Token, nil)
 	require.NoError(t, err)
 	req.Header.Set("x-fapi-interaction-id", uuid.NewString())
 	resp, err := c.Do(req)
@@ -167,7 +178,7 @@ func TestRedirectURINotRegistered(t *testing.T) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
-	r.redirect = "https://attacker.example/callback"
+	r.RedirectURI = "https://attacker.example/callback"
 	status, body := p.pushRaw(sign(t, p.sig, sigKID, p.requestObject(r)))
 	require.Equal(t, http.StatusBadRequest, status, body)
 	require.Equal(t, "invalid_request", body["error"])
@@ -205,11 +216,11 @@ func TestConsentMustBePendingAndOfTheSameClient(t *testing.T) {
 
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))
 	e.approve(p, r, ana)
-	status, body = p.pushRaw(sign(t, p.sig, sigKID, p.requestObject(p.newAuthRequest(r.consentID))))
+	status, body = p.pushRaw(sign(t, p.sig, sigKID, p.requestObject(p.newAuthRequest(r.ConsentID))))
 	require.Equal(t, http.StatusBadRequest, status, body)
 	require.Equal(t, "invalid_scope", body["error"], "an authorised consent cannot be authorised again")
 
-	noConsent := p.requestObject(p.newAuthRequest(r.consentID))
+	noConsent := p.requestObject(p.newAuthRequest(r.ConsentID))
 	noConsent["scope"] = "openid accounts"
 	status, body = p.pushRaw(sign(t, p.sig, sigKID, noConsent))
 	require.Equal(t, http.StatusBadRequest, status, body)
@@ -226,7 +237,7 @@ func TestCustomerWhoIsNotTheLoggedUser(t *testing.T) {
 	b := e.browser(p.redirect)
 	cb := callback(t, e.loginPage(p, b, p.push(r), ana, nil), p.redirect)
 	require.Equal(t, "access_denied", cb.Get("error"))
-	require.Equal(t, r.state, cb.Get("state"))
+	require.Equal(t, r.State, cb.Get("state"))
 	require.Empty(t, cb.Get("code"))
 	status, _ := p.consentStatus(consentID)
 	require.Equal(t, "AWAITING_AUTHORISATION", status, "the right customer may still authorise it")
