@@ -58,7 +58,7 @@ func headerCaller(r *http.Request) (Identity, error) {
 // env is the three APIs over a real consent store and the synthetic core,
 // behind an httptest server, with the official specs loaded.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *consentsql.Store
 	core  *corebank.Synthetic
 	clock *testClock
@@ -72,7 +72,7 @@ type envOptions struct {
 	wrap    func(http.Handler) http.Handler
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := newClock()
