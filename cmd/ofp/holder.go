@@ -31,6 +31,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/consenthttp"
 	"github.com/ofp-dev/ofp/consent/consentsql"
 	"github.com/ofp-dev/ofp/consent/lifecycle"
+	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/portal"
 	"github.com/ofp-dev/ofp/consent/purposes"
 	"github.com/ofp-dev/ofp/consent/webhooks"
@@ -46,6 +47,9 @@ import (
 // demoOrgID is the organisation id the demo institution reports as (PCM
 // serverOrgId) when --org-id is not set.
 const demoOrgID = "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10"
+
+// demoISPB is the demo institution's ISPB (the Pix participant code).
+const demoISPB = "99999004"
 
 // holder is the regulated interface: the authorization server, the consent
 // service and its portal, on a TLS listener of their own.
@@ -207,6 +211,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	var azStore *store.Store
 	var ps *purposes.Store
 	var hooks *webhooks.Store
+	var pay *paymentsql.Store
 	sealHex, err := h.sealKey(cfg, secrets, demo)
 	if err != nil {
 		return h, err
@@ -216,7 +221,9 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			if azStore, err = store.OpenPostgres(ctx, pg, store.Options{SealKey: sealHex, Logger: log}); err == nil {
 				if h.consents, err = consentsql.OpenPostgres(ctx, pg, consentsql.Options{Logger: log}); err == nil {
 					if ps, err = purposes.OpenPostgres(ctx, pg, purposes.Options{Logger: log}); err == nil {
-						hooks, err = webhooks.OpenPostgres(ctx, pg)
+						if hooks, err = webhooks.OpenPostgres(ctx, pg); err == nil {
+							pay, err = paymentsql.OpenPostgres(ctx, pg, paymentsql.Options{Logger: log})
+						}
 					}
 				}
 			}
@@ -226,13 +233,15 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			if azStore, err = store.OpenSQLite(ctx, cfg.Path("authz.db"), store.Options{SealKey: sealHex, Logger: log}); err == nil {
 				if h.consents, err = consentsql.OpenSQLite(ctx, cfg.Path("consent.db"), consentsql.Options{Logger: log}); err == nil {
 					if ps, err = purposes.OpenSQLite(ctx, cfg.Path("purposes.db"), purposes.Options{Logger: log}); err == nil {
-						hooks, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db"))
+						if hooks, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db")); err == nil {
+							pay, err = paymentsql.OpenSQLite(ctx, cfg.Path("payments.db"), paymentsql.Options{Logger: log})
+						}
 					}
 				}
 			}
 		}
 	}
-	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, hooks} {
+	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, hooks, pay} {
 		if c != nil && !isNilCloser(c) {
 			c := c
 			h.closers = append(h.closers, func(context.Context) error { return c.Close() })
@@ -282,13 +291,14 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		pages[b.ID] = login.Brand{Name: b.DisplayName, Colour: login.DefaultColour}
 	}
 	gate := consentGate{store: h.consents}
+	payGate := paymentGate{store: pay, debtor: coreDebtor(core, demoISPB)}
 	opts := server.Options{
 		Keys: keyMgr, Clients: clients, Registration: registration, AccessTokenLifetime: lifetime,
 		StorageFor: func(brand string) *server.Storage {
 			v := azStore.ForBrand(brand)
 			return &server.Storage{Grants: v, Auth: v, PAR: v, Refresh: v, ConsumeJTI: v.ConsumeJTI}
 		},
-		Consent: &gate, Pages: pages, HTTPClient: jwksClient, Logger: log.With("component", "authz"),
+		Consent: routedGate{data: &gate, pay: payGate}, Pages: pages, HTTPClient: jwksClient, Logger: log.With("component", "authz"),
 	}
 	if identity != nil {
 		opts.Identity = identity
@@ -313,6 +323,9 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	regulated.Handle("GET "+base+"/{consentId}/extensions", ac)
 	regulated.Handle(purposes.PublicPrefix, purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
 	regulated.Handle(purposes.PublicPrefix+"/", purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
+	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hooks, secrets, orgID, demo, sched); err != nil {
+		return h, err
+	}
 	authzHandler := h.az.Handler()
 	for _, b := range h.Brands {
 		regulated.Handle("/"+b.ID+"/", authzHandler)
@@ -576,6 +589,8 @@ func isNilCloser(c interface{ Close() error }) bool {
 	case *purposes.Store:
 		return v == nil
 	case *webhooks.Store:
+		return v == nil
+	case *paymentsql.Store:
 		return v == nil
 	}
 	return false

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ofp-dev/ofp/authz/dcr"
+	"github.com/ofp-dev/ofp/authz/dcr/dcrsql"
+	"github.com/ofp-dev/ofp/authz/keys"
+	"github.com/ofp-dev/ofp/authz/server"
+	"github.com/ofp-dev/ofp/connectors/corebank"
+	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/consent/payments/jwtbody"
+	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
+	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
+	"github.com/ofp-dev/ofp/consent/payments/paymentwebhooks"
+	"github.com/ofp-dev/ofp/consent/webhooks"
+	"github.com/ofp-dev/ofp/jobs"
+	"github.com/ofp-dev/ofp/sim/spi"
+)
+
+// routedGate sends consent:<urn> decisions to the service that owns the
+// consent: payment consents (urn:…:pay-<uuid>) to the payments store, the
+// rest to the data-sharing consent store.
+type routedGate struct {
+	data server.ConsentGate
+	pay  server.ConsentGate // nil: payments off
+}
+
+func (g routedGate) pick(id string) server.ConsentGate {
+	if g.pay != nil && payments.IsConsentID(id) {
+		return g.pay
+	}
+	return g.data
+}
+
+func (g routedGate) CheckPending(ctx context.Context, clientID, id string) (server.ConsentInfo, error) {
+	return g.pick(id).CheckPending(ctx, clientID, id)
+}
+
+func (g routedGate) Authorise(ctx context.Context, id string, c server.Customer, res []string) error {
+	return g.pick(id).Authorise(ctx, id, c, res)
+}
+
+func (g routedGate) Reject(ctx context.Context, id string, c server.Customer) error {
+	return g.pick(id).Reject(ctx, id, c)
+}
+
+func (g routedGate) Authorised(ctx context.Context, id string) (bool, error) {
+	return g.pick(id).Authorised(ctx, id)
+}
+
+// paymentGate is authz's view of payment consents.
+type paymentGate struct {
+	store *paymentsql.Store
+	// debtor turns the account the customer chose into the Pix debtor account.
+	debtor func(ctx context.Context, c server.Customer, resourceID string) (payments.Account, error)
+}
+
+func mapPaymentErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, payments.ErrNotFound):
+		return fmt.Errorf("%w: %v", server.ErrConsentNotFound, err)
+	case errors.Is(err, payments.ErrNotPending):
+		return fmt.Errorf("%w: %v", server.ErrConsentNotPending, err)
+	case errors.Is(err, payments.ErrOtherClient):
+		return fmt.Errorf("%w: %v", server.ErrConsentOtherClient, err)
+	case errors.Is(err, payments.ErrCustomerMismatch), errors.Is(err, payments.ErrDebtorMismatch),
+		errors.Is(err, payments.ErrRefusedAtAuthorisation):
+		// The customer cannot approve this consent: access_denied.
+		return fmt.Errorf("%w: %v", server.ErrCustomerMismatch, err)
+	}
+	return err
+}
+
+func (g paymentGate) CheckPending(ctx context.Context, clientID, id string) (server.ConsentInfo, error) {
+	c, err := g.store.CheckPending(ctx, clientID, id)
+	if err != nil {
+		return server.ConsentInfo{}, mapPaymentErr(err)
+	}
+	info := server.ConsentInfo{ID: c.ID, ClientID: c.ClientID, Status: string(c.Status),
+		Permissions:        []string{"PAYMENTS_INITIATE"},
+		LoggedUserDocument: c.LoggedUser.Identification, LoggedUserRel: c.LoggedUser.Rel,
+		ExpiresAt: c.ExpirationDateTime}
+	if c.BusinessEntity != nil {
+		info.BusinessDocument, info.BusinessRel = c.BusinessEntity.Identification, c.BusinessEntity.Rel
+	}
+	return info, nil
+}
+
+func (g paymentGate) Authorise(ctx context.Context, id string, c server.Customer, res []string) error {
+	if len(res) == 0 {
+		return fmt.Errorf("%w: choose the account to pay from", server.ErrCustomerMismatch)
+	}
+	debtor, err := g.debtor(ctx, c, res[0])
+	if err != nil {
+		return err
+	}
+	_, err = g.store.Authorise(ctx, id, payments.Customer{CPF: c.CPF, CNPJ: c.CNPJ}, debtor)
+	return mapPaymentErr(err)
+}
+
+func (g paymentGate) Reject(ctx context.Context, id string, c server.Customer) error {
+	_, err := g.store.Reject(ctx, id, payments.Customer{CPF: c.CPF, CNPJ: c.CNPJ})
+	return mapPaymentErr(err)
+}
+
+func (g paymentGate) Authorised(ctx context.Context, id string) (bool, error) {
+	ok, err := g.store.Authorised(ctx, id)
+	if errors.Is(err, payments.ErrNotFound) {
+		return false, nil
+	}
+	return ok, err
+}
+
+// coreDebtor resolves a chosen account of the synthetic core to a Pix
+// account. ispb is the institution's ISPB.
+func coreDebtor(core *corebank.Synthetic, ispb string) func(context.Context, server.Customer, string) (payments.Account, error) {
+	return func(ctx context.Context, c server.Customer, id string) (payments.Account, error) {
+		owner := corebank.Owner{CPF: c.CPF, CNPJ: c.CNPJ}
+		accts, err := core.Accounts(ctx, owner)
+		if err != nil {
+			return payments.Account{}, err
+		}
+		for _, a := range accts {
+			if a.AccountID != id {
+				continue
+			}
+			typ := "CACC"
+			switch a.Type {
+			case corebank.AccountSavings:
+				typ = "SVGS"
+			case corebank.AccountPrepaid:
+				typ = "TRAN"
+			}
+			acct := payments.Account{ISPB: ispb, Number: a.Number + a.CheckDigit, AccountType: typ}
+			if typ != "TRAN" {
+				acct.Issuer = a.BranchCode
+			}
+			return acct, nil
+		}
+		return payments.Account{}, fmt.Errorf("%w: account %s is not the customer's, or cannot pay", server.ErrCustomerMismatch, id)
+	}
+}
+
+// clientJWKS finds a registered client's signing keys at its jwks_uri (the
+// directory's software_jwks_uri, equal by DCR-BR), with a cache per URI.
+type clientJWKS struct {
+	clients *dcrsql.Store
+	brands  []keys.Brand
+	http    *http.Client
+	mu      sync.Mutex
+	byURI   map[string]*dcr.URLKeys
+}
+
+func (c *clientJWKS) client(ctx context.Context, clientID string) (dcr.Client, error) {
+	for _, b := range c.brands {
+		cl, err := c.clients.Get(ctx, b.ID, clientID)
+		if errors.Is(err, dcr.ErrNotFound) {
+			continue
+		}
+		return cl, err
+	}
+	return dcr.Client{}, fmt.Errorf("client %s is not registered", clientID)
+}
+
+func (c *clientJWKS) ClientJWKS(ctx context.Context, clientID string) (*jose.JSONWebKeySet, error) {
+	cl, err := c.client(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	k, ok := c.byURI[cl.Metadata.JWKSURI]
+	if !ok {
+		k = dcr.NewURLKeys(cl.Metadata.JWKSURI, dcr.URLKeysOptions{Client: c.http, TTL: 5 * time.Minute})
+		c.byURI[cl.Metadata.JWKSURI] = k
+	}
+	c.mu.Unlock()
+	return k.Keys(ctx)
+}
+
+// startPayments serves Payments 4.0.0 on the regulated mux: consents and
+// Pix payments with signed bodies, the settlement processor (the simulated
+// SPI in demo) and the webhook deliverer.
+func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *paymentsql.Store, km *keys.Manager,
+	clients *dcrsql.Store, hc *http.Client, hooks *webhooks.Store, secrets, orgID string, demo bool, sched *jobs.Scheduler) error {
+	if !demo {
+		// A production settlement port (the institution's SPI gateway) is
+		// not built yet: payments are served in demo mode only.
+		h.log.Info("payments API off outside demo: no settlement (SPI) gateway is configured")
+		return nil
+	}
+	keySrc := &clientJWKS{clients: clients, brands: h.Brands, http: hc, byURI: map[string]*dcr.URLKeys{}}
+	verifier, err := jwtbody.NewVerifier(keySrc, store, store.Now)
+	if err != nil {
+		return err
+	}
+	signer, err := jwtbody.NewSigner(km, h.Brands[0].ID, orgID, store.Now)
+	if err != nil {
+		return err
+	}
+	eng := spi.New(spi.Options{CheckDelay: 200 * time.Millisecond, SettleDelay: 2 * time.Second})
+	proc, err := payments.NewProcessor(store, eng, eng, payments.ProcessorOptions{Logger: h.log.With("component", "payments")})
+	if err != nil {
+		return err
+	}
+	api, err := paymentshttp.New(store, paymentshttp.Options{
+		Institution: "ofp", PublicURL: h.URL, Verifier: verifier, Signer: signer, PaymentsCreated: proc.Kick,
+		Now: store.Now, Logger: h.log.With("component", "payments-api"),
+		Caller: func(r *http.Request) (paymentshttp.Caller, error) {
+			ti, ok := server.TokenFrom(r.Context())
+			if !ok {
+				return paymentshttp.Caller{}, errors.New("no verified access token")
+			}
+			cl, err := keySrc.client(r.Context(), ti.ClientID)
+			if err != nil {
+				return paymentshttp.Caller{}, err
+			}
+			return paymentshttp.Caller{ClientID: ti.ClientID, OrgID: cl.OrgID, ConsentID: ti.ConsentID, GrantType: ti.GrantType,
+				Scopes: ti.Scopes, SoftwareStatementID: cl.SoftwareID}, nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	mux.Handle(paymentshttp.BasePath+"/", h.az.Protect(server.Requirement{Scopes: []string{"payments"}})(api))
+	d, err := paymentwebhooks.New(hc, store, webhookEndpoints{clients, h.Brands}, hooks, mustSigner(secrets),
+		paymentwebhooks.Options{Logger: h.log.With("component", "payment-webhooks")})
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{
+		func(ctx context.Context) error { return eng.Run(ctx, proc.Complete) },
+		proc.Run, d.Run,
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(runCtx) }()
+	}
+	h.closers = append(h.closers, func(context.Context) error { cancel(); wg.Wait(); return nil })
+	return sched.Register("payments-purge", "@hourly", func(ctx context.Context) error {
+		_, _, err := store.PurgeExpired(ctx)
+		return err
+	})
+}
