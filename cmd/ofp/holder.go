@@ -29,6 +29,8 @@ import (
 	"github.com/ofp-dev/ofp/authz/store"
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/consent/consenthttp"
+	"github.com/ofp-dev/ofp/consent/customerdata"
+	"github.com/ofp-dev/ofp/consent/resourceshttp"
 	"github.com/ofp-dev/ofp/consent/consentsql"
 	"github.com/ofp-dev/ofp/consent/lifecycle"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
@@ -323,6 +325,48 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	regulated.Handle("GET "+base+"/{consentId}/extensions", ac)
 	regulated.Handle(purposes.PublicPrefix, purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
 	regulated.Handle(purposes.PublicPrefix+"/", purposes.NewPublicHandler(ps, purposes.PublicOptions{Logger: log}))
+	// Customer data (accounts, credit cards, customers) and resources, read
+	// from the core through its port; each route checks its own token
+	// requirement, consent, permission and resource.
+	lim, err := customerdata.NewLimiter(customerdata.DefaultLimitOptions())
+	if err != nil {
+		return h, err
+	}
+	pagSecret := sha256.Sum256(append([]byte("ofp pagination\x00"), sealHex...))
+	cdOpts := customerdata.Options{
+		Consents: h.consents, Limiter: lim, PublicURL: h.URL, PaginationKeySecret: pagSecret[:], Logger: log.With("component", "customer-data"),
+		Guard: func(req customerdata.Requirement) func(http.Handler) http.Handler {
+			return h.az.Protect(server.Requirement{Scopes: req.Scopes, GrantType: req.GrantType})
+		},
+		Caller: func(r *http.Request) (customerdata.Identity, error) {
+			ti, ok := server.TokenFrom(r.Context())
+			if !ok {
+				return customerdata.Identity{}, errors.New("no verified access token")
+			}
+			return customerdata.Identity{ClientID: ti.ClientID, ConsentID: ti.ConsentID}, nil
+		},
+	}
+	accountsAPI, err := customerdata.NewAccounts(core, cdOpts)
+	if err != nil {
+		return h, err
+	}
+	cardsAPI, err := customerdata.NewCreditCards(core, cdOpts)
+	if err != nil {
+		return h, err
+	}
+	customersAPI, err := customerdata.NewCustomers(core, cdOpts)
+	if err != nil {
+		return h, err
+	}
+	resourcesAPI, err := resourceshttp.New(core, cdOpts)
+	if err != nil {
+		return h, err
+	}
+	regulated.Handle(customerdata.AccountsBasePath+"/", accountsAPI)
+	regulated.Handle(customerdata.CreditCardsBasePath+"/", cardsAPI)
+	regulated.Handle(customerdata.CustomersBasePath+"/", customersAPI)
+	regulated.Handle(resourceshttp.BasePath+"/", resourcesAPI)
+
 	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hooks, secrets, orgID, demo, sched); err != nil {
 		return h, err
 	}
