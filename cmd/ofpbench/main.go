@@ -265,7 +265,8 @@ func realMain() int {
 		fs.PrintDefaults()
 	}
 	fs.IntVar(&o.FeeRows, "fee-rows", o.FeeRows, "fee rows the topic holds at least")
-	quick := fs.Bool("quick", false, "smoke run: 100,000 fee rows")
+	quick := fs.Bool("quick", false, "smoke run: 100,000 fee rows, fewer API requests")
+	suite := fs.String("suite", "all", "what to measure: all, pipeline (open data), holder (regulated interface)")
 	fs.IntVar(&o.Institutions, "institutions", o.Institutions, "simulated institutions collected as the base set")
 	fs.IntVar(&o.Variants, "variants", o.Variants, "institution variants the replicated collections rotate through")
 	fs.IntVar(&o.QueryRuns, "query-runs", o.QueryRuns, "timed runs of each query (the median is reported)")
@@ -284,13 +285,25 @@ func realMain() int {
 		fmt.Fprintln(os.Stderr, "ofpbench: -fee-rows, -institutions, -variants and -query-runs must be positive")
 		return 2
 	}
+	if *suite != "all" && *suite != "pipeline" && *suite != "holder" {
+		fmt.Fprintln(os.Stderr, "ofpbench: -suite must be all, pipeline or holder")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := run(ctx, o, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ofpbench:", err)
-		return 1
+	if *suite != "holder" {
+		rep, err := run(ctx, o, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ofpbench:", err)
+			return 1
+		}
+		rep.print(os.Stdout)
 	}
-	rep.print(os.Stdout)
+	if *suite != "pipeline" {
+		if err := runHolder(ctx, *quick, os.Stderr, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "ofpbench:", err)
+			return 1
+		}
+	}
 	return 0
 }
