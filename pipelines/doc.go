@@ -1,13 +1,18 @@
 // Package pipelines runs ofp's Kafka consumers. A Runner consumes one topic
-// in a consumer group and, for every polled batch of a partition, hands the
-// records to a Transformer (pipelines/opendata for the open-data topic),
-// writes each dataset's Arrow record as a Parquet object with a name derived
-// from the batch's offsets, loads the batch's files into the warehouse in one
-// transaction, and only then commits the offsets. Partitions of one poll are
-// sunk in parallel, each by its own Transformer. A crash at any point re-consumes from the last
-// commit: the object is overwritten under the same name or, if the batch
-// boundaries moved, the warehouse's range-replacing load keeps every row
-// exactly once.
+// in a consumer group and gathers the records of several polls into a
+// batch, each partition's records transformed by its own Transformer
+// (pipelines/opendata for the open-data topic) as they arrive, partitions
+// in parallel. A batch is sunk once it holds FlushBytes of record values,
+// once FlushInterval has passed, or as soon as the topic is idle: each
+// partition's Arrow records are written as one Parquet object per dataset
+// named after the partition's offset range, uploaded to the lake and
+// staged as local files; the warehouse then loads them in one transaction
+// (a BatchesLoader loads every partition's files at once, a plain Loader
+// one partition at a time), and only then are the offsets committed.
+// Rebalances wait while a batch is gathered and sunk. A crash at any point
+// re-consumes from the last commit: the object is overwritten under the
+// same name or, if the batch boundaries moved, the warehouse's
+// range-replacing load keeps every row exactly once.
 //
 // Rebuild reloads the warehouse from the lake alone.
 //

@@ -116,17 +116,12 @@ func stageAndLoad(ctx context.Context, loader Loader, tmpDir string, rg Range, o
 		}
 	}()
 	for ds, data := range objects {
-		f, err := os.CreateTemp(tmpDir, ds+"-*.parquet")
+		f, err := stage(tmpDir, ds, data)
+		if f != "" {
+			files[ds] = f
+		}
 		if err != nil {
-			return 0, fmt.Errorf("stage %s: %w", ds, err)
-		}
-		files[ds] = f.Name()
-		_, werr := f.Write(data)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return 0, fmt.Errorf("stage %s: %w", ds, werr)
+			return 0, err
 		}
 	}
 	n, err := loader.LoadBatch(ctx, rg, files)
@@ -134,4 +129,21 @@ func stageAndLoad(ctx context.Context, loader Loader, tmpDir string, rg Range, o
 		return 0, fmt.Errorf("load %s/%d [%d,%d] into the warehouse: %w", rg.Topic, rg.Partition, rg.First, rg.Last, err)
 	}
 	return n, nil
+}
+
+// stage writes data to a new local file in dir for the warehouse to read
+// and returns its name (also on a write error, for the caller to remove).
+func stage(dir, dataset string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, dataset+"-*.parquet")
+	if err != nil {
+		return "", fmt.Errorf("stage %s: %w", dataset, err)
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return f.Name(), fmt.Errorf("stage %s: %w", dataset, werr)
+	}
+	return f.Name(), nil
 }

@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +38,21 @@ type Loader interface {
 	LoadBatch(ctx context.Context, r Range, files map[string]string) (rows int64, err error)
 }
 
+// Batch is the local Parquet files (dataset -> path) of one source range.
+type Batch struct {
+	Range Range
+	Files map[string]string
+}
+
+// BatchesLoader is a Loader that also loads the batches of several source
+// ranges in one transaction (warehouse.Store.LoadBatches through an
+// adapter). When the Loader has it, the Runner loads all partitions of a
+// batch with one call: one warehouse commit and one refresh of the derived
+// tables instead of one per partition.
+type BatchesLoader interface {
+	LoadBatches(ctx context.Context, batches []Batch) (rows int64, err error)
+}
+
 // ParquetWriter encodes one Arrow record as a Parquet file.
 type ParquetWriter func(w io.Writer, rec arrow.RecordBatch) error
 
@@ -53,8 +70,17 @@ type Config struct {
 	Loader  Loader
 	TempDir string // where Parquet files wait to be loaded
 	Log     *slog.Logger
-	// MaxPollRecords bounds one batch; 0 means 2000.
+	// MaxPollRecords bounds one poll; 0 means 500.
 	MaxPollRecords int
+	// A batch gathers the records of several polls, so that the warehouse
+	// loads few large batches: it is sunk (Parquet, lake, warehouse, then
+	// the offsets are committed) once the consumed record values reach
+	// FlushBytes (0 means 64 MiB), once FlushInterval has passed since its
+	// first record (0 means 5 s), or as soon as a poll brings nothing for
+	// IdleWait (0 means 100 ms). Rebalances wait until the batch is sunk.
+	FlushBytes    int64
+	FlushInterval time.Duration
+	IdleWait      time.Duration
 	// RetryBackoff is the first wait after a failed sink; it doubles up to 30 s.
 	RetryBackoff time.Duration
 	// Sleep waits between sink retries (tests make it instant).
@@ -116,7 +142,16 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.MaxPollRecords <= 0 {
-		cfg.MaxPollRecords = 2000
+		cfg.MaxPollRecords = 500
+	}
+	if cfg.FlushBytes <= 0 {
+		cfg.FlushBytes = 64 << 20
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 5 * time.Second
+	}
+	if cfg.IdleWait <= 0 {
+		cfg.IdleWait = 100 * time.Millisecond
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 200 * time.Millisecond
@@ -151,31 +186,67 @@ func (r *Runner) Stats() Stats {
 	return r.stats
 }
 
+// pending is what one partition has consumed since the last sink.
+type pending struct {
+	t           Transformer
+	topic       string
+	partition   int32
+	first, last *kgo.Record
+	records     int64
+}
+
+func (pe *pending) rng() Range {
+	return Range{Topic: pe.topic, Partition: pe.partition, First: pe.first.Offset, Last: pe.last.Offset}
+}
+
 // Run consumes until ctx is cancelled or the client is closed. Cancelling
 // ctx stops after the batch in hand is sunk or abandoned uncommitted; it
 // returns nil on a clean stop.
 func (r *Runner) Run(ctx context.Context) error {
 	cl := r.cfg.Client
+	var (
+		pend  = map[int32]*pending{}
+		bytes int64
+		since time.Time // when the batch got its first record
+	)
 	for {
-		fetches := cl.PollRecords(ctx, r.cfg.MaxPollRecords)
-		if fetches.IsClientClosed() || ctx.Err() != nil {
+		var fetches kgo.Fetches
+		polled := false
+		if len(pend) == 0 {
+			fetches, polled = cl.PollRecords(ctx, r.cfg.MaxPollRecords), true
+		} else if wait := min(r.cfg.IdleWait, time.Until(since.Add(r.cfg.FlushInterval))); wait > 0 {
+			pctx, cancel := context.WithTimeout(ctx, wait)
+			fetches, polled = cl.PollRecords(pctx, r.cfg.MaxPollRecords), true
+			cancel()
+		}
+		if (polled && fetches.IsClientClosed()) || ctx.Err() != nil {
+			r.drop(pend) // consumed again after a restart
 			cl.AllowRebalance()
 			return nil
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return
 			}
 			r.cfg.Log.Error("fetch failed", "topic", topic, "partition", p, "err", err)
 		})
-		var parts []kgo.FetchTopicPartition
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) > 0 {
-				parts = append(parts, p)
+		if n := r.add(ctx, fetches, pend); n > 0 {
+			bytes += n
+			if since.IsZero() {
+				since = time.Now()
 			}
-		})
-		r.setBusy(len(parts) > 0)
-		toCommit, fatal := r.sinkPartitions(ctx, parts)
+			r.setBusy(true)
+			if bytes < r.cfg.FlushBytes && time.Since(since) < r.cfg.FlushInterval {
+				continue // keep gathering; rebalances wait
+			}
+		}
+		if len(pend) == 0 {
+			cl.AllowRebalance()
+			continue
+		}
+		toCommit, fatal := r.sinkPartitions(ctx, pend)
+		clear(pend)
+		bytes, since = 0, time.Time{}
 		if fatal != nil {
 			cl.AllowRebalance()
 			if ctx.Err() != nil {
@@ -183,21 +254,73 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			return fatal
 		}
-		if len(toCommit) > 0 {
-			if err := cl.CommitRecords(ctx, toCommit...); err != nil {
-				cl.AllowRebalance()
-				if ctx.Err() != nil {
-					return nil
-				}
-				// The sink is idempotent: after a crash the batch is simply redone.
-				r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
-				continue
+		if err := cl.CommitRecords(ctx, toCommit...); err != nil {
+			cl.AllowRebalance()
+			if ctx.Err() != nil {
+				return nil
 			}
-			r.markCommitted(toCommit)
+			// The sink is idempotent: after a crash the batch is simply redone.
+			r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
+			r.setBusy(false)
+			continue
 		}
+		r.markCommitted(toCommit)
 		r.setBusy(false)
 		cl.AllowRebalance()
 	}
+}
+
+// add transforms the polled records into the partitions' pending batches,
+// up to Workers partitions at once, and returns the bytes of their values.
+func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*pending) int64 {
+	byPart := map[int32][]*kgo.Record{}
+	var order []int32
+	var n int64
+	fetches.EachRecord(func(rec *kgo.Record) {
+		if _, ok := byPart[rec.Partition]; !ok {
+			order = append(order, rec.Partition)
+		}
+		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
+		n += int64(len(rec.Value))
+	})
+	var (
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, r.cfg.Workers)
+	)
+	for _, p := range order {
+		recs := byPart[p]
+		pe := pend[p]
+		if pe == nil {
+			pe = &pending{t: r.transformer(p), topic: recs[0].Topic, partition: p, first: recs[0]}
+			pend[p] = pe
+		}
+		pe.last = recs[len(recs)-1]
+		pe.records += int64(len(recs))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for i, rec := range recs {
+				if i%64 == 0 && ctx.Err() != nil {
+					return // the batch is dropped by Run
+				}
+				pe.t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+			}
+		}()
+	}
+	wg.Wait()
+	return n
+}
+
+// drop abandons the pending batches (their records are consumed again).
+func (r *Runner) drop(pend map[int32]*pending) {
+	for _, pe := range pend {
+		for _, b := range pe.t.Flush() {
+			b.Release()
+		}
+	}
+	clear(pend)
 }
 
 func (r *Runner) setBusy(b bool) {
@@ -206,40 +329,163 @@ func (r *Runner) setBusy(b bool) {
 	r.mu.Unlock()
 }
 
-// sinkPartitions sinks each partition's batch, up to Workers at once, and
-// returns the last record of each for the commit. On error nothing is
-// returned for commit: the whole poll is consumed again after a restart.
-func (r *Runner) sinkPartitions(ctx context.Context, parts []kgo.FetchTopicPartition) ([]*kgo.Record, error) {
+// sinkPartitions sinks the partitions' pending batches: each is encoded
+// as Parquet, uploaded and staged (up to Workers partitions at once), then
+// all are loaded into the warehouse, and the last record of each is
+// returned for the commit. Every step is retried until it succeeds or ctx
+// ends; on error nothing is returned for commit: the whole batch is
+// consumed again after a restart.
+func (r *Runner) sinkPartitions(ctx context.Context, pend map[int32]*pending) ([]*kgo.Record, error) {
+	order := make([]*pending, 0, len(pend))
+	for _, pe := range pend {
+		order = append(order, pe)
+	}
+	slices.SortFunc(order, func(a, b *pending) int { return int(a.partition) - int(b.partition) })
+	batches := make([]Batch, len(order))
+	defer func() {
+		for _, b := range batches {
+			for _, f := range b.Files {
+				_ = os.Remove(f)
+			}
+		}
+	}()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 		sem      = make(chan struct{}, r.cfg.Workers)
-		last     = make([]*kgo.Record, 0, len(parts))
 	)
-	for _, p := range parts {
+	for i, pe := range order {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(p kgo.FetchTopicPartition) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := r.sinkWithRetry(ctx, r.transformer(p.Partition), p.Topic, p.Partition, p.Records)
-			mu.Lock()
-			defer mu.Unlock()
+			var err error
+			batches[i], err = r.stageWithRetry(ctx, pe)
 			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
 			}
-			last = append(last, p.Records[len(p.Records)-1])
-		}(p)
+		}()
 	}
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	rows, err := r.loadWithRetry(ctx, batches)
+	if err != nil {
+		return nil, err
+	}
+	last := make([]*kgo.Record, len(order))
+	var records, objects int64
+	for i, pe := range order {
+		last[i] = pe.last
+		records += pe.records
+		objects += int64(len(batches[i].Files))
+	}
+	r.mu.Lock()
+	r.stats.Records += records
+	r.stats.Rows += rows
+	r.stats.Objects += objects
+	r.mu.Unlock()
 	return last, nil
+}
+
+// retry runs f until it succeeds or ctx ends, waiting with backoff between
+// attempts: an acknowledged record is never skipped.
+func (r *Runner) retry(ctx context.Context, what string, rg Range, f func() error) error {
+	wait := r.cfg.RetryBackoff
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.mu.Lock()
+		r.stats.Retries++
+		r.mu.Unlock()
+		r.cfg.Log.Warn(what+" failed; retrying (check S3 and the warehouse)", "topic", rg.Topic, "partition", rg.Partition,
+			"first", rg.First, "last", rg.Last, "retry_in", wait.String(), "err", err)
+		if err := r.cfg.Sleep(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+}
+
+// stageWithRetry turns a partition's pending batch into one Parquet object
+// per dataset named after its range, uploads each to the lake and writes it
+// to a local file for the warehouse.
+func (r *Runner) stageWithRetry(ctx context.Context, pe *pending) (Batch, error) {
+	recs := pe.t.Flush()
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	b := Batch{Range: pe.rng(), Files: make(map[string]string, len(recs))}
+	var buf bytes.Buffer
+	for ds, rec := range recs {
+		err := r.retry(ctx, "upload", b.Range, func() error {
+			buf.Reset()
+			if err := r.cfg.Write(&buf, rec); err != nil {
+				return fmt.Errorf("encode %s as parquet: %w", ds, err)
+			}
+			return r.cfg.Lake.Put(ctx, ObjectKey(ds, pe.first.Timestamp, b.Range), buf.Bytes(), "application/vnd.apache.parquet")
+		})
+		if err == nil {
+			err = r.retry(ctx, "staging", b.Range, func() error {
+				f, err := stage(r.cfg.TempDir, ds, buf.Bytes())
+				if err != nil && f != "" {
+					_ = os.Remove(f)
+				}
+				if err == nil {
+					b.Files[ds] = f
+				}
+				return err
+			})
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// loadWithRetry loads the staged batches into the warehouse: in one
+// transaction when the Loader is a BatchesLoader, else one per batch.
+func (r *Runner) loadWithRetry(ctx context.Context, batches []Batch) (int64, error) {
+	if bl, ok := r.cfg.Loader.(BatchesLoader); ok && len(batches) > 1 {
+		var rows int64
+		err := r.retry(ctx, "warehouse load", batches[0].Range, func() error {
+			n, err := bl.LoadBatches(ctx, batches)
+			if err != nil {
+				return fmt.Errorf("load %d batches into the warehouse: %w", len(batches), err)
+			}
+			rows = n
+			return nil
+		})
+		return rows, err
+	}
+	var rows int64
+	for _, b := range batches {
+		err := r.retry(ctx, "warehouse load", b.Range, func() error {
+			n, err := r.cfg.Loader.LoadBatch(ctx, b.Range, b.Files)
+			if err != nil {
+				return fmt.Errorf("load %s/%d [%d,%d] into the warehouse: %w", b.Range.Topic, b.Range.Partition, b.Range.First, b.Range.Last, err)
+			}
+			rows += n
+			return nil
+		})
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
 }
 
 func (r *Runner) transformer(partition int32) Transformer {
@@ -289,73 +535,4 @@ func (r *Runner) WaitCommitted(ctx context.Context, acked map[int32]int64) error
 		case <-ch:
 		}
 	}
-}
-
-// sinkWithRetry sinks a partition batch, retrying with backoff until it
-// succeeds or ctx ends: an acknowledged record is never skipped.
-func (r *Runner) sinkWithRetry(ctx context.Context, t Transformer, topic string, partition int32, recs []*kgo.Record) error {
-	wait := r.cfg.RetryBackoff
-	for {
-		err := r.sink(ctx, t, topic, partition, recs)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.mu.Lock()
-		r.stats.Retries++
-		r.mu.Unlock()
-		r.cfg.Log.Warn("sink failed; retrying (check S3 and the warehouse)", "topic", topic, "partition", partition,
-			"first", recs[0].Offset, "last", recs[len(recs)-1].Offset, "retry_in", wait.String(), "err", err)
-		if err := r.cfg.Sleep(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(wait*2, 30*time.Second)
-	}
-}
-
-func (r *Runner) sink(ctx context.Context, t Transformer, topic string, partition int32, recs []*kgo.Record) error {
-	rg := Range{Topic: topic, Partition: partition, First: recs[0].Offset, Last: recs[len(recs)-1].Offset}
-	for i, rec := range recs {
-		if i%64 == 0 && ctx.Err() != nil {
-			for _, b := range t.Flush() { // drop the partial batch: it is consumed again after a restart
-				b.Release()
-			}
-			return ctx.Err()
-		}
-		t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
-	}
-	batches := t.Flush()
-	defer func() {
-		for _, b := range batches {
-			b.Release()
-		}
-	}()
-	day := recs[0].Timestamp
-	objects := make(map[string][]byte, len(batches))
-	for ds, rec := range batches {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		if err := r.cfg.Write(&buf, rec); err != nil {
-			return fmt.Errorf("encode %s as parquet: %w", ds, err)
-		}
-		key := ObjectKey(ds, day, rg)
-		if err := r.cfg.Lake.Put(ctx, key, buf.Bytes(), "application/vnd.apache.parquet"); err != nil {
-			return err
-		}
-		objects[ds] = buf.Bytes()
-	}
-	rows, err := stageAndLoad(ctx, r.cfg.Loader, r.cfg.TempDir, rg, objects)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.stats.Records += int64(len(recs))
-	r.stats.Rows += rows
-	r.stats.Objects += int64(len(objects))
-	r.mu.Unlock()
-	return nil
 }

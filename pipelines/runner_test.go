@@ -28,6 +28,24 @@ import (
 
 type loader struct{ s *warehouse.Store }
 
+// batchesLoader also loads several ranges in one transaction.
+type batchesLoader struct{ loader }
+
+func (l batchesLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
+	wb := make([]warehouse.Batch, len(batches))
+	for i, b := range batches {
+		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
+	}
+	n, err := l.s.LoadBatches(ctx, wb)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
+}
+
+var _ pipelines.BatchesLoader = batchesLoader{}
+
 func (l loader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
 	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
 	var total int64
@@ -93,7 +111,12 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 	validator, err := oas.New()
 	require.NoError(t, err)
 	envs := testPages(t)
-	for _, srv := range objstoretest.All(t) {
+	for i, srv := range objstoretest.All(t) {
+		// Both loaders, and batches cut after every poll or gathered.
+		batched, flushBytes := i%2 == 0, int64(1)
+		if batched {
+			flushBytes = 0
+		}
 		t.Run(srv.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
@@ -120,11 +143,16 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 			flaky := &flakyLake{Lake: lake}
 			flaky.failures.Store(3)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			var ld pipelines.Loader = loader{wh}
+			if batched {
+				ld = batchesLoader{loader{wh}}
+			}
 			r, err := pipelines.NewRunner(pipelines.Config{
 				Client: cons, Topic: events.TopicOpenDataRaw,
 				NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
-				Write:          odpipe.WriteParquet, Lake: flaky, Loader: loader{wh}, TempDir: t.TempDir(), Log: log,
-				Sleep: func(context.Context, time.Duration) error { return nil },
+				Write:          odpipe.WriteParquet, Lake: flaky, Loader: ld, TempDir: t.TempDir(), Log: log,
+				Sleep:          func(context.Context, time.Duration) error { return nil },
+				MaxPollRecords: 7, FlushBytes: flushBytes,
 			})
 			require.NoError(t, err)
 			runCtx, stop := context.WithCancel(ctx)

@@ -29,7 +29,10 @@
 // whose rows fall outside its declared range is refused (ErrSourceMismatch).
 // For fees and rates the same transaction refreshes the derived comparison
 // rows (below) of every (organisation_id, institution_cnpj, brand, product)
-// the file or the replaced rows touch.
+// the file or the replaced rows touch; a load that only adds rows reads just
+// the collections that can be a key's latest (latest.go says why that is
+// exact). LoadBatches loads the files of several source ranges (the
+// partitions of a pipeline batch) in one transaction with one refresh.
 //
 // # Physical design of the comparisons
 //

@@ -118,8 +118,15 @@ func keepColumn(simulated *bool, excludeFlagged bool) string {
 }
 
 // refreshKeysTable is the per-connection temporary table of the
-// (organisation_id, institution_cnpj, brand, product) keys a load touches.
-const refreshKeysTable = "ofp_refresh_keys"
+// (organisation_id, institution_cnpj, brand, product) keys a load touches;
+// collectedKeysTable gathers them (with repeats, and the collections the
+// load brings) while the load runs; refreshCollsTable holds the (key,
+// collection) pairs an incremental refresh reads.
+const (
+	refreshKeysTable   = "ofp_refresh_keys"
+	collectedKeysTable = "ofp_refresh_keys_collected"
+	refreshCollsTable  = "ofp_refresh_colls"
+)
 
 var latestKey = []string{"organisation_id", "institution_cnpj", "brand", "product"}
 
@@ -132,7 +139,7 @@ func (c comparisonSpec) createSQL() string {
 	for _, col := range c.groupKey {
 		fmt.Fprintf(&b, "  %s VARCHAR,\n", col)
 	}
-	b.WriteString("  weighted_estimate DECIMAL(18,6),\n  band1 DECIMAL(18,6),\n  collected_at TIMESTAMP WITH TIME ZONE,\n  simulated BOOLEAN,\n")
+	b.WriteString("  weighted_estimate DECIMAL(18,6),\n  band1 DECIMAL(18,6),\n  collected_at TIMESTAMP WITH TIME ZONE,\n  simulated BOOLEAN,\n  collection_id VARCHAR,\n")
 	for _, k := range keepColumns {
 		fmt.Fprintf(&b, "  %s BOOLEAN NOT NULL,\n", k)
 	}
@@ -149,14 +156,25 @@ func joinOn(a, b string, cols []string) string {
 	return strings.Join(parts, " AND ")
 }
 
-// buildSQL selects the derived rows of the dataset, restricted to the keys
-// in refreshKeysTable when onlyKeys. Its population rules are those of
-// FeeComparisonSQL / RateComparisonSQL (same latest-collection aggregate,
-// same dedup order, same estimate expression), once per keep_* variant.
-func (c comparisonSpec) buildSQL(onlyKeys bool) string {
+// Which dataset rows buildSQL reads.
+const (
+	allRows     = iota
+	keyRows     // the rows of the keys in refreshKeysTable
+	keyCollRows // the rows of the (key, collection) pairs in refreshCollsTable
+)
+
+// buildSQL selects the derived rows of the dataset from the rows rows says.
+// Its population rules are those of FeeComparisonSQL / RateComparisonSQL
+// (same latest-collection aggregate, same dedup order, same estimate
+// expression), once per keep_* variant.
+func (c comparisonSpec) buildSQL(rows int) string {
 	src := "SELECT f.rowid AS rid, f.* FROM " + c.dataset + " f"
-	if onlyKeys {
+	switch rows {
+	case keyRows:
 		src += " SEMI JOIN " + refreshKeysTable + " k ON " + joinOn("f", "k", latestKey)
+	case keyCollRows:
+		src += " SEMI JOIN " + refreshCollsTable + " k ON " + joinOn("f", "k", latestKey) +
+			" AND f.collection_id IS NOT DISTINCT FROM k.collection_id"
 	}
 	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
 	var keeps []string
@@ -174,7 +192,7 @@ func (c comparisonSpec) buildSQL(onlyKeys bool) string {
 		packedDec = append(packedDec, fmt.Sprintf("coalesce(%s::VARCHAR, '')", d))
 	}
 	cols := append(append([]string{"organisation_id", "institution_cnpj", "brand", "institution_name"}, c.groupKey...),
-		"weighted_estimate", c.band1+" AS band1", "collected_at", "simulated")
+		"weighted_estimate", c.band1+" AS band1", "collected_at", "simulated", "collection_id")
 	cols = append(cols, keepColumns...)
 	cols = append(cols, "concat("+strings.Join(packedText, ", ")+") AS row_text",
 		"concat_ws(',', "+strings.Join(packedDec, ", ")+") AS row_decimals")
@@ -220,42 +238,92 @@ func refreshAll(ctx context.Context, tx execer) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+c.table); err != nil {
 			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO "+c.table+" BY NAME "+c.buildSQL(false)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+c.table+" BY NAME "+c.buildSQL(allRows)); err != nil {
 			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
 		}
 	}
 	return nil
 }
 
-// collectRefreshKeys records, before a load deletes and inserts rows, the
-// keys whose derived rows the load can change: those of the rows it replaces
-// and those of the file.
-func (c comparisonSpec) collectRefreshKeys(ctx context.Context, tx execer, parquetPath string, src SourceRange) error {
-	keys := strings.Join(latestKey, ", ")
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT DISTINCT %[2]s FROM %[3]s WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4
-UNION
-SELECT DISTINCT %[2]s FROM read_parquet($5)`, refreshKeysTable, keys, c.dataset),
-		src.Topic, src.Partition, src.First, src.Last, parquetPath)
-	if err != nil {
+// startRefreshKeys creates the (empty) table the keys of a load are
+// collected in.
+func (c comparisonSpec) startRefreshKeys(ctx context.Context, tx execer) error {
+	cols := make([]string, 0, len(latestKey)+1)
+	for _, k := range latestKey {
+		cols = append(cols, k+" VARCHAR")
+	}
+	cols = append(cols, "collection_id VARCHAR")
+	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+collectedKeysTable+" ("+strings.Join(cols, ", ")+")"); err != nil {
 		return fmt.Errorf("warehouse: collect keys to refresh in %s: %w", c.table, err)
+	}
+	return nil
+}
+
+// collectRefreshKeys adds the keys whose derived rows loading one file can
+// change, with the collections the file brings: those of the file and,
+// when the load replaces the rows of an overlapping range (read before they
+// are deleted), those of the replaced rows.
+func collectRefreshKeys(ctx context.Context, tx execer, dataset, parquetPath string, src SourceRange, replaces bool) error {
+	keys := strings.Join(latestKey, ", ")
+	if replaces {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT %[2]s, collection_id FROM %[3]s
+WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`, collectedKeysTable, keys, dataset),
+			src.Topic, src.Partition, src.First, src.Last); err != nil {
+			return fmt.Errorf("warehouse: collect keys to refresh from %s: %w", dataset, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT %[2]s, collection_id FROM read_parquet($1)`,
+		collectedKeysTable, keys), parquetPath); err != nil {
+		return fmt.Errorf("warehouse: collect keys to refresh from %s: %w", parquetPath, err)
 	}
 	return nil
 }
 
 // refreshKeys recomputes the derived rows of the keys collected by
 // collectRefreshKeys, after the load changed the dataset table.
-func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+c.table+" t USING "+refreshKeysTable+" k WHERE "+joinOn("t", "k", latestKey)); err != nil {
-		return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
+//
+// When the load only added rows (incremental), it reads only the rows of
+// the collections that can be a key's latest: those its derived rows come
+// from now, those the load brought, and rows without a collection id.
+// That gives the same rows as reading every row of the key: the latest
+// collection (of every keep_* variant) is the one of the row with the
+// greatest (collected_at, collection_id); before the load that row was in
+// a collection the derived rows come from (every latest collection keeps
+// at least one row) or had no collection id, so the greatest row overall
+// is among the rows read, and so is every row of its collection. A load
+// that replaced rows may have removed that row: it reads every row of the
+// key.
+func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer, incremental bool) error {
+	keys := strings.Join(latestKey, ", ")
+	stmts := []string{"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + keys + " FROM " + collectedKeysTable}
+	rows := keyRows
+	if incremental {
+		rows = keyCollRows
+		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+SELECT %[2]s, collection_id FROM %[3]s
+UNION SELECT %[4]s, t.collection_id FROM %[5]s t SEMI JOIN %[6]s k ON %[7]s
+UNION SELECT %[2]s, NULL FROM %[6]s`, refreshCollsTable, keys, collectedKeysTable, prefixed("t", latestKey), c.table,
+			refreshKeysTable, joinOn("t", "k", latestKey)))
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO "+c.table+" BY NAME "+c.buildSQL(true)); err != nil {
-		return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+refreshKeysTable); err != nil {
-		return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
+	stmts = append(stmts,
+		"DELETE FROM "+c.table+" t USING "+refreshKeysTable+" k WHERE "+joinOn("t", "k", latestKey),
+		"INSERT INTO "+c.table+" BY NAME "+c.buildSQL(rows),
+		"DROP TABLE IF EXISTS "+refreshCollsTable, "DROP TABLE "+refreshKeysTable, "DROP TABLE "+collectedKeysTable)
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
+		}
 	}
 	return nil
+}
+
+// prefixed returns "a.c1, a.c2, ..." over cols.
+func prefixed(alias string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + c
+	}
+	return strings.Join(out, ", ")
 }
 
 // Refresh rebuilds the derived comparison tables (fees_latest, rates_latest)

@@ -10,8 +10,10 @@ import (
 // warehouse (it is derived data: rebuild it from the lake afterwards).
 //
 // Version 2 added the derived comparison tables fees_latest and rates_latest;
-// a version-1 file is migrated in place (the tables are built from its data).
-const SchemaVersion = 2
+// version 3 added their collection_id column (loads refresh them from the
+// latest collections only). Files of versions 1 and 2 are migrated in place
+// (the derived tables are rebuilt from the dataset tables).
+const SchemaVersion = 3
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {

@@ -256,8 +256,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	switch {
-	case v == 1:
-		// Version 2 only added the derived comparison tables: build them.
+	case v == 1 || v == 2:
+		// Versions 2 and 3 only added or changed the derived comparison
+		// tables: build them anew.
+		for _, c := range comparisonSpecs {
+			if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+c.table); err != nil {
+				return fmt.Errorf("warehouse: migrate %s: %w", c.table, err)
+			}
+		}
 		if err := createAll(ctx, tx); err != nil {
 			return err
 		}
@@ -376,96 +382,154 @@ func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src Sourc
 // Every file must hold only rows of src. The derived comparison tables
 // are refreshed for the keys the batch touched.
 func (s *Store) LoadBatch(ctx context.Context, src SourceRange, files map[string]string) (map[string]int64, error) {
+	return s.LoadBatches(ctx, []Batch{{Range: src, Files: files}})
+}
+
+// Batch is the local Parquet files (dataset -> path) one source range produced.
+type Batch struct {
+	Range SourceRange
+	Files map[string]string
+}
+
+// LoadBatches loads several batches in ONE transaction with the effect of
+// LoadBatch on each in order, but refreshing the derived comparison rows
+// once, at the end, for every key any batch touched. Pipelines load the
+// batches of all partitions of a poll this way: one commit and one refresh
+// instead of one per partition. It returns the rows loaded per dataset.
+func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]int64, error) {
 	if s.readOnly {
 		return nil, ErrReadOnly
 	}
-	if err := src.validate(); err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(files))
-	for ds, path := range files {
-		want, ok := datasets[ds]
-		if !ok {
-			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, ds, strings.Join(Datasets(), ", "))
-		}
-		if err := s.checkColumns(ctx, ds, path, want); err != nil {
+	seen := map[string]bool{}
+	var names []string
+	for _, b := range batches {
+		if err := b.Range.validate(); err != nil {
 			return nil, err
 		}
-		names = append(names, ds)
+		for ds, path := range b.Files {
+			want, ok := datasets[ds]
+			if !ok {
+				return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, ds, strings.Join(Datasets(), ", "))
+			}
+			if err := s.checkColumns(ctx, ds, path, want); err != nil {
+				return nil, err
+			}
+			if !seen[ds] {
+				seen[ds] = true
+				names = append(names, ds)
+			}
+		}
 	}
 	sort.Strings(names)
+	what := describeBatches(batches)
 
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: load %s/%d [%d,%d]: %w", src.Topic, src.Partition, src.First, src.Last, err)
+		return nil, fmt.Errorf("warehouse: load %s: %w", what, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	loaded := make(map[string]int64, len(names))
 	for _, ds := range names {
-		n, err := loadFile(ctx, tx, ds, files[ds], src)
+		n, err := loadDataset(ctx, tx, ds, batches)
 		if err != nil {
 			return nil, err
 		}
 		loaded[ds] = n
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("warehouse: commit load of %s/%d [%d,%d]: %w", src.Topic, src.Partition, src.First, src.Last, err)
+		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
 	}
 	s.maybeCheckpoint(ctx)
-	s.log.Debug("warehouse load", "topic", src.Topic, "partition", src.Partition, "first", src.First, "last", src.Last, "rows", loaded)
+	s.log.Debug("warehouse load", "ranges", what, "rows", loaded)
 	return loaded, nil
 }
 
-// loadFile is one dataset's part of LoadBatch, inside its transaction.
-func loadFile(ctx context.Context, tx *sql.Tx, dataset, parquetPath string, src SourceRange) (int64, error) {
+func describeBatches(batches []Batch) string {
+	parts := make([]string, len(batches))
+	for i, b := range batches {
+		parts[i] = fmt.Sprintf("%s/%d [%d,%d]", b.Range.Topic, b.Range.Partition, b.Range.First, b.Range.Last)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// loadDataset is one dataset's part of LoadBatches, inside its
+// transaction: every batch's file in order, then the refresh.
+func loadDataset(ctx context.Context, tx *sql.Tx, dataset string, batches []Batch) (int64, error) {
+	spec, derived := specFor(dataset)
+	if derived {
+		if err := spec.startRefreshKeys(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+	var total int64
+	replaced := false
+	for _, b := range batches {
+		path, ok := b.Files[dataset]
+		if !ok {
+			continue
+		}
+		n, replaces, err := loadFile(ctx, tx, dataset, path, b.Range, derived)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		replaced = replaced || replaces
+	}
+	if derived {
+		if err := spec.refreshKeys(ctx, tx, !replaced); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// loadFile is one file's part of LoadBatches, inside its transaction.
+// collectKeys adds the keys of the rows it replaces and inserts to the
+// refresh (see startRefreshKeys). replaces reports whether it replaced the
+// rows of an overlapping range.
+func loadFile(ctx context.Context, tx *sql.Tx, dataset, parquetPath string, src SourceRange, collectKeys bool) (rows int64, replaces bool, err error) {
 	var outside int64
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
 		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
 		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
 		parquetPath, src.Topic, src.Partition, src.First, src.Last).Scan(&outside)
 	if err != nil {
-		return 0, fmt.Errorf("warehouse: check source columns of %s: %w", parquetPath, err)
+		return 0, false, fmt.Errorf("warehouse: check source columns of %s: %w", parquetPath, err)
 	}
 	if outside > 0 {
-		return 0, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, parquetPath, src.Topic, src.Partition, src.First, src.Last)
+		return 0, false, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, parquetPath, src.Topic, src.Partition, src.First, src.Last)
 	}
 	var overlapping int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loads WHERE dataset = $1 AND topic = $2 AND partition = $3
 		AND first_offset <= $5 AND last_offset >= $4`, dataset, src.Topic, src.Partition, src.First, src.Last).Scan(&overlapping); err != nil {
-		return 0, fmt.Errorf("warehouse: read the loads log: %w", err)
+		return 0, false, fmt.Errorf("warehouse: read the loads log: %w", err)
 	}
-	spec, derived := specFor(dataset)
-	if derived {
-		if err := spec.collectRefreshKeys(ctx, tx, parquetPath, src); err != nil {
-			return 0, err
+	if collectKeys {
+		if err := collectRefreshKeys(ctx, tx, dataset, parquetPath, src, overlapping > 0); err != nil {
+			return 0, false, err
 		}
 	}
 	if overlapping > 0 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+dataset+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
 			src.Topic, src.Partition, src.First, src.Last); err != nil {
-			return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
+			return 0, false, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
 		}
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO `+dataset+` BY NAME SELECT * FROM read_parquet($1)`, parquetPath)
 	if err != nil {
-		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
+		return 0, false, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
 	}
-	rows, err := res.RowsAffected()
+	rows, err = res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
-	}
-	if derived {
-		if err := spec.refreshKeys(ctx, tx); err != nil {
-			return 0, err
-		}
+		return 0, false, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		dataset, src.Topic, src.Partition, src.First, src.Last, rows, time.Now().UTC()); err != nil {
-		return 0, fmt.Errorf("warehouse: record load of %s: %w", parquetPath, err)
+		return 0, false, fmt.Errorf("warehouse: record load of %s: %w", parquetPath, err)
 	}
-	return rows, nil
+	return rows, overlapping > 0, nil
 }
 
 // checkpoint folds the write-ahead log into the database file so that a

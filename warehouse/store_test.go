@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -156,4 +157,103 @@ func TestLoadBatchIsAllOrNothing(t *testing.T) {
 	_, err = s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good})
 	require.NoError(t, err)
 	requireUniqueKeys(t, s, DatasetFees, 10)
+}
+
+// dump returns every row of a table as text, in a fixed order (for the loads
+// log without loaded_at).
+func dump(t *testing.T, s *Store, table string) []string {
+	t.Helper()
+	expr := "t"
+	if table == "loads" {
+		expr = "ROW(dataset, topic, partition, first_offset, last_offset, rows)"
+	}
+	rows, err := s.DB().Query(`SELECT CAST(` + expr + ` AS VARCHAR) AS r FROM ` + table + ` t ORDER BY r`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		require.NoError(t, rows.Scan(&r))
+		out = append(out, r)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// TestLoadBatchesEqualsLoadBatchInTurn: several batches in one transaction
+// (other partitions, a re-batched range replacing rows, two ranges of the
+// same partition overlapping each other) leave the same tables, loads log
+// and derived comparison rows as LoadBatch called on each in turn.
+func TestLoadBatchesEqualsLoadBatchInTurn(t *testing.T) {
+	ctx := context.Background()
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	part1 := func(r row) row { return with(r, "src_partition", int32(1)) }
+	file := func(dataset string, rows ...row) string { return writeParquet(t, dataset, rows) }
+	rg := func(p int32, first, last int64) SourceRange {
+		return SourceRange{Topic: topic, Partition: p, First: first, Last: last}
+	}
+	first := []Batch{
+		{Range: rg(0, 0, 9), Files: map[string]string{
+			DatasetFees: file(DatasetFees, fee(bankA, "a1", t0, "TED", 1, vals("1.00")...), fee(bankB, "b1", t0, "TED", 2, vals("2.00")...)),
+			DatasetRates: file(DatasetRates,
+				with(rate(bankA, "a1", t0, "PRE", 3, "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.25", "0.25", "0.25", "0.25"), "src_partition", int32(0))),
+		}},
+		{Range: rg(1, 0, 9), Files: map[string]string{
+			DatasetFees: file(DatasetFees, part1(fee(bankC, "c1", t0, "TED", 4, vals("3.00")...))),
+		}},
+	}
+	second := []Batch{
+		// Partition 0 re-batched as [5,14]: offset 2 stays, nothing else of [0,9] was at 5..9.
+		{Range: rg(0, 5, 14), Files: map[string]string{
+			DatasetFees: file(DatasetFees, fee(bankA, "a2", t0.Add(time.Hour), "TED", 12, vals("5.00")...)),
+		}},
+		// [0,3] again, cut differently: replaces offsets 1 and 2 (bank B disappears).
+		{Range: rg(0, 0, 3), Files: map[string]string{
+			DatasetFees: file(DatasetFees, fee(bankA, "a1", t0, "TED", 1, vals("1.50")...)),
+		}},
+		// and [3,6] overlapping the batch before it in this same call.
+		{Range: rg(0, 3, 6), Files: map[string]string{
+			DatasetFees: file(DatasetFees, fee(bankD, "d1", t0, "TED", 6, vals("6.00")...)),
+		}},
+		{Range: rg(1, 10, 19), Files: map[string]string{
+			DatasetFees: file(DatasetFees, part1(fee(bankC, "c2", t0.Add(time.Hour), "TED", 11, vals("7.00")...))),
+		}},
+	}
+	inTurn, _ := openTemp(t)
+	together, _ := openTemp(t)
+	for _, batches := range [][]Batch{first, second} {
+		want := map[string]int64{}
+		for _, b := range batches {
+			n, err := inTurn.LoadBatch(ctx, b.Range, b.Files)
+			require.NoError(t, err)
+			for ds, k := range n {
+				want[ds] += k
+			}
+		}
+		got, err := together.LoadBatches(ctx, batches)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		for _, table := range []string{DatasetFees, DatasetRates, "fees_latest", "rates_latest", "loads"} {
+			require.Equal(t, dump(t, inTurn, table), dump(t, together, table), table)
+		}
+		requireStoreMatchesReference(t, together)
+	}
+	fees, err := together.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	var names []string
+	for _, f := range fees {
+		names = append(names, f.CollectionID+" "+*f.BandMedians[0])
+	}
+	require.ElementsMatch(t, []string{"a2 5.000000", "c2 7.000000", "d1 6.000000"}, names)
+
+	// A failing batch rolls the whole call back.
+	stray := file(DatasetFees, fee(bankE, "e1", t0, "TED", 99, vals("1.00")...))
+	before := dump(t, together, DatasetFees)
+	_, err = together.LoadBatches(ctx, []Batch{
+		{Range: rg(2, 0, 9), Files: map[string]string{DatasetFees: file(DatasetFees, with(fee(bankE, "e1", t0, "TED", 1, vals("1.00")...), "src_partition", int32(2)))}},
+		{Range: rg(2, 10, 19), Files: map[string]string{DatasetFees: stray}},
+	})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+	require.Equal(t, before, dump(t, together, DatasetFees))
 }

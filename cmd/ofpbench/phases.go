@@ -105,7 +105,21 @@ func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[st
 	return total, err
 }
 
-var _ pipelines.Loader = whLoader{}
+// LoadBatches loads the batches of several partitions in one transaction.
+func (l whLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
+	wb := make([]warehouse.Batch, len(batches))
+	for i, b := range batches {
+		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
+	}
+	n, err := l.s.LoadBatches(ctx, wb)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
+}
+
+var _ pipelines.BatchesLoader = whLoader{}
 
 // sinks are the engines behind the pipeline: the embedded S3 lake and the
 // DuckDB warehouse, in dir.
