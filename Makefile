@@ -27,6 +27,7 @@ test-short:
 ## bench: throughput, latency and memory beside baselines measured in the same run
 bench: build
 	$(GO) run ./cmd/ofpbench
+	./$(BIN) bench
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -142,7 +142,7 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 	// certificate is configured.
 	var h *holder
 	if simulated || cfg.TLSCert != "" {
-		if h, err = startHolder(ctx, cfg, log, p, p.scheduler, simulated); err != nil {
+		if h, err = startHolder(ctx, cfg, log, p, p.scheduler, simulated, holderHooks{}); err != nil {
 			return fmt.Errorf("start the regulated interface: %w", err)
 		}
 		defer h.close(context.Background())

@@ -111,10 +111,20 @@ func secretFile(dir, name string, n int) (string, error) {
 	return s, os.WriteFile(p, []byte(s+"\n"), 0o600)
 }
 
+// holderHooks change how the regulated interface runs, for `ofp bench`.
+type holderHooks struct {
+	// serve, when set, serves the regulated handler on ln instead of the
+	// holder's own http.Server.
+	serve func(ln net.Listener, cfg *tls.Config, h http.Handler) error
+	// limit replaces the per-client rate limit of the customer-data APIs.
+	limit *customerdata.LimitOptions
+}
+
 // startHolder builds and starts the regulated interface. With demo set
 // it generates what production passes in: the test PKI, keys, the demo
 // operator and customers.
-func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *platform, sched *jobs.Scheduler, demo bool) (h *holder, err error) {
+func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *platform, sched *jobs.Scheduler, demo bool, hooks holderHooks) (h *holder, err error) {
+	hk := hooks
 	h = &holder{log: log.With("component", "holder")}
 	defer func() {
 		if err != nil {
@@ -212,7 +222,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	var clients *dcrsql.Store
 	var azStore *store.Store
 	var ps *purposes.Store
-	var hooks *webhooks.Store
+	var webhookRecords *webhooks.Store
 	var pay *paymentsql.Store
 	sealHex, err := h.sealKey(cfg, secrets, demo)
 	if err != nil {
@@ -223,7 +233,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			if azStore, err = store.OpenPostgres(ctx, pg, store.Options{SealKey: sealHex, Logger: log}); err == nil {
 				if h.consents, err = consentsql.OpenPostgres(ctx, pg, consentsql.Options{Logger: log}); err == nil {
 					if ps, err = purposes.OpenPostgres(ctx, pg, purposes.Options{Logger: log}); err == nil {
-						if hooks, err = webhooks.OpenPostgres(ctx, pg); err == nil {
+						if webhookRecords, err = webhooks.OpenPostgres(ctx, pg); err == nil {
 							pay, err = paymentsql.OpenPostgres(ctx, pg, paymentsql.Options{Logger: log})
 						}
 					}
@@ -235,7 +245,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			if azStore, err = store.OpenSQLite(ctx, cfg.Path("authz.db"), store.Options{SealKey: sealHex, Logger: log}); err == nil {
 				if h.consents, err = consentsql.OpenSQLite(ctx, cfg.Path("consent.db"), consentsql.Options{Logger: log}); err == nil {
 					if ps, err = purposes.OpenSQLite(ctx, cfg.Path("purposes.db"), purposes.Options{Logger: log}); err == nil {
-						if hooks, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db")); err == nil {
+						if webhookRecords, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db")); err == nil {
 							pay, err = paymentsql.OpenSQLite(ctx, cfg.Path("payments.db"), paymentsql.Options{Logger: log})
 						}
 					}
@@ -243,7 +253,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			}
 		}
 	}
-	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, hooks, pay} {
+	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, webhookRecords, pay} {
 		if c != nil && !isNilCloser(c) {
 			c := c
 			h.closers = append(h.closers, func(context.Context) error { return c.Close() })
@@ -328,7 +338,11 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	// Customer data (accounts, credit cards, customers) and resources, read
 	// from the core through its port; each route checks its own token
 	// requirement, consent, permission and resource.
-	lim, err := customerdata.NewLimiter(customerdata.DefaultLimitOptions())
+	limit := customerdata.DefaultLimitOptions()
+	if hk.limit != nil {
+		limit = *hk.limit
+	}
+	lim, err := customerdata.NewLimiter(limit)
 	if err != nil {
 		return h, err
 	}
@@ -367,7 +381,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	regulated.Handle(customerdata.CustomersBasePath+"/", customersAPI)
 	regulated.Handle(resourceshttp.BasePath+"/", resourcesAPI)
 
-	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hooks, secrets, orgID, demo, sched); err != nil {
+	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, webhookRecords, secrets, orgID, demo, sched); err != nil {
 		return h, err
 	}
 	authzHandler := h.az.Handler()
@@ -388,7 +402,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = pub.Run(runCtx); done <- struct{}{} }()
-	deliverer, err := webhooks.New(jwksClient, webhookEndpoints{clients, h.Brands}, hooks, mustSigner(secrets), webhooks.Options{Logger: log})
+	deliverer, err := webhooks.New(jwksClient, webhookEndpoints{clients, h.Brands}, webhookRecords, mustSigner(secrets), webhooks.Options{Logger: log})
 	if err != nil {
 		cancel()
 		return h, err
@@ -453,6 +467,9 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		return h, err
 	}
 
+	if hk.serve != nil {
+		return h, hk.serve(ln, tlsCfg, h.Recorder.Middleware(regulated))
+	}
 	h.srv = &http.Server{Handler: h.Recorder.Middleware(regulated), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {

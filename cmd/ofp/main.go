@@ -41,6 +41,7 @@ func commands() []command {
 		{"report", "print analytics: `ofp report fees`, `ofp report rates`", runReport},
 		{"sim", "run only the simulated ecosystem (directory and institutions)", runSim},
 		{"config", "print the effective configuration, secrets redacted", runConfig},
+		{"bench", "measure the regulated interface as the demo wires it, beside a ceiling", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "ofp", version)
 			return nil
