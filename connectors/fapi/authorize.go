@@ -203,19 +203,35 @@ func (c *Client) HandleCallback(ctx context.Context, redirectURL string, r AuthR
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidCallback, err)
 	}
-	base := *u
-	base.RawQuery, base.Fragment, base.RawFragment = "", "", ""
-	if base.String() != r.RedirectURI {
-		return nil, fmt.Errorf("%w: redirected to %s, not the request's redirect_uri", ErrInvalidCallback, clip(base.String(), 200))
-	}
 	params, err := url.ParseQuery(u.Fragment)
 	if err != nil {
 		return nil, fmt.Errorf("%w: fragment: %w", ErrInvalidCallback, err)
 	}
+	base := *u
+	base.Fragment, base.RawFragment = "", ""
 	if len(params) == 0 {
+		// Not the fragment response mode: only an error answer may come
+		// in the query; the registered URI is then compared without it.
 		params = u.Query()
+		base.RawQuery = ""
+		reg, err := url.Parse(r.RedirectURI)
+		if err != nil {
+			return nil, fmt.Errorf("%w: redirect_uri: %w", ErrInvalidCallback, err)
+		}
+		reg.RawQuery = ""
+		if base.String() != reg.String() {
+			return nil, fmt.Errorf("%w: redirected to %s, not the request's redirect_uri", ErrInvalidCallback, clip(base.String(), 200))
+		}
+		if params.Get("error") == "" {
+			return nil, fmt.Errorf("%w: no fragment (response_mode fragment)", ErrInvalidCallback)
+		}
+	} else if base.String() != r.RedirectURI {
+		return nil, fmt.Errorf("%w: redirected to %s, not the request's redirect_uri", ErrInvalidCallback, clip(base.String(), 200))
 	}
 	if params.Get("state") != r.State {
+		if code := params.Get("error"); code != "" {
+			return nil, fmt.Errorf("%w: state does not match the request's (error %q)", ErrInvalidCallback, clip(code, 64))
+		}
 		return nil, fmt.Errorf("%w: state does not match the request's", ErrInvalidCallback)
 	}
 	if code := params.Get("error"); code != "" {

@@ -175,6 +175,13 @@ func TestCustomerDenialAndCallbackChecks(t *testing.T) {
 
 	_, err = c.HandleCallback(ctx, loc, r)
 	require.Equal(t, "access_denied", oauthCode(t, err))
+	// An error may come in the query; a code may not.
+	_, err = c.HandleCallback(ctx, r.RedirectURI+"?error=server_error&state="+r.State, r)
+	require.Equal(t, "server_error", oauthCode(t, err))
+	_, err = c.HandleCallback(ctx, r.RedirectURI+"?code=abc&state="+r.State, r)
+	require.ErrorIs(t, err, fapi.ErrInvalidCallback)
+	_, err = c.HandleCallback(ctx, r.RedirectURI+"#code=abc&state="+r.State, r)
+	require.ErrorIs(t, err, fapi.ErrInvalidCallback, "no id_token in the hybrid response")
 	cc, err := c.ClientCredentials(ctx, "consents")
 	require.NoError(t, err)
 	got, err := c.GetConsent(ctx, cc.AccessToken, consentID)
