@@ -171,6 +171,10 @@ func New(opts Options) (*Server, error) {
 			Transport:     &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}, TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 5 * time.Second},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
+	// Clients' key sets are cached for a minute (see jwksCache).
+	hc := *opts.HTTPClient
+	hc.Transport = newJWKSCache(hc.Transport, time.Minute)
+	opts.HTTPClient = &hc
 	pages, err := login.NewPages()
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
+	"github.com/ofp-dev/ofp/authz/authzbench"
 	"github.com/ofp-dev/ofp/consent/consentbench"
 	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
 	"github.com/ofp-dev/ofp/internal/pki"
@@ -72,8 +73,29 @@ func runHolder(ctx context.Context, quick bool, progress, w io.Writer) error {
 
 	fmt.Fprintf(w, "\nofpbench: regulated interface, each beside a baseline measured in the same run\n")
 
+	// Token endpoint: client_credentials + private_key_jwt over mTLS vs the
+	// same listener answering a fixed token response.
+	fmt.Fprintf(w, "\n3a. Token endpoint, client_credentials with private_key_jwt over mTLS, keep-alive (authz/authzbench)\n")
+	fmt.Fprintf(progress, "· token endpoint: SQLite\n")
+	tr, err := authzbench.Run(ctx, authzbench.Options{Requests: n})
+	if err != nil {
+		return fmt.Errorf("token bench (SQLite): %w", err)
+	}
+	tr.Print(w)
+	fmt.Fprintf(progress, "· token endpoint: PostgreSQL\n")
+	if dsn, drop, err := freshSchema(ctx, postgresDSN(), fmt.Sprintf("ofpbench_authz_%d", os.Getpid())); err != nil {
+		fmt.Fprintf(w, "  PostgreSQL not measured: %v\n", err)
+	} else {
+		tr, err := authzbench.Run(ctx, authzbench.Options{Requests: n, DatabaseURL: dsn})
+		drop()
+		if err != nil {
+			return fmt.Errorf("token bench (PostgreSQL): %w", err)
+		}
+		tr.Print(w)
+	}
+
 	// Consents API: create + read through HTTP vs the same store's raw insert + select.
-	fmt.Fprintf(w, "\n3. Consents API create + read (consent/consentbench)\n")
+	fmt.Fprintf(w, "\n3b. Consents API create + read (consent/consentbench)\n")
 	fmt.Fprintf(progress, "· consents: SQLite\n")
 	if err := os.MkdirAll(filepath.Join(tmp, "consents"), 0o700); err != nil {
 		return err
