@@ -155,7 +155,6 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 	p.registerMetrics(reg)
 
 	mux := http.NewServeMux()
-	mux.Handle("/analytics/", warehouse.NewAPI(p.wh, log.With("component", "analytics")))
 	// The jobs admin API: viewers read, operators run; local commands use
 	// the CLI token in <data-dir>/secrets.
 	var staff rbac.Authenticator
@@ -167,6 +166,9 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		return err
 	}
 	jobsAPI := rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).RequireMethods(rbac.RoleViewer, rbac.RoleOperator)(p.scheduler.Handler())
+	// The analytics API needs a viewer (local commands: the CLI token).
+	mux.Handle("/analytics/", rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).Require(rbac.RoleViewer)(
+		warehouse.NewAPI(p.wh, log.With("component", "analytics"))))
 	mux.Handle("/admin/v1/jobs", jobsAPI)
 	mux.Handle("/admin/v1/jobs/", jobsAPI)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -122,9 +122,9 @@ func (d *demoProcess) interrupt() time.Duration {
 	return time.Since(start)
 }
 
-func collectionIDs(t *testing.T, url string) map[string]bool {
+func collectionIDs(t *testing.T, d *demoProcess) map[string]bool {
 	var runs []warehouse.CollectionRun
-	getJSON(t, url+"/analytics/v1/collections?all=true", &runs)
+	d.adminJSON(http.MethodGet, "/analytics/v1/collections?all=true", &runs)
 	ids := map[string]bool{}
 	for _, r := range runs {
 		ids[r.CollectionID] = true
@@ -138,7 +138,7 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	d.waitCollections(1)
 
 	var fees []warehouse.FeeComparison
-	getJSON(t, d.url+"/analytics/v1/fees?product=personal-accounts", &fees)
+	d.adminJSON(http.MethodGet, "/analytics/v1/fees?product=personal-accounts", &fees)
 	require.NotEmpty(t, fees)
 	for _, f := range fees {
 		require.True(t, f.Simulated, "demo figures are labelled simulated")
@@ -149,12 +149,12 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	resp.Body.Close()
 	require.Regexp(t, `ofp_pipeline_records_total\{pipeline="opendata"\} [1-9]`, string(metrics))
 
-	first := collectionIDs(t, d.url)
+	first := collectionIDs(t, d)
 	require.Len(t, first, 1)
 
 	// Internal APIs and pages need a role: anonymous → 401, wrong token → 401,
 	// the demo operator (admin) may run jobs.
-	for _, path := range []string{"/admin/v1/jobs", "/admin/v1/consents", "/admin/v1/purposes", "/console/"} {
+	for _, path := range []string{"/admin/v1/jobs", "/admin/v1/consents", "/admin/v1/purposes", "/console/", "/analytics/v1/fees"} {
 		resp, err := http.Get(d.url + path)
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -186,11 +186,11 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	require.True(t, os.IsNotExist(err), "a stopped server leaves no server.json")
 
 	d2 := startDemo(t, dir)
-	kept := collectionIDs(t, d2.url)
+	kept := collectionIDs(t, d2)
 	for id := range first {
 		require.True(t, kept[id], "collection %s survived the restart", id)
 	}
 	d2.waitCollections(1)
-	require.Len(t, collectionIDs(t, d2.url), 2, fmt.Sprintf("the restart collected again beside the kept data"))
+	require.Len(t, collectionIDs(t, d2), 2, fmt.Sprintf("the restart collected again beside the kept data"))
 	require.Less(t, d2.interrupt(), 10*time.Second)
 }

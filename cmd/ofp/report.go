@@ -97,7 +97,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // queries the warehouse file directly.
 func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cfg config.Config, local func(*warehouse.Store) ([]T, error)) ([]T, error) {
 	if server != "" {
-		return fetchJSON[T](ctx, server+path+"?"+q.Encode())
+		tok, _ := cliToken(cfg.DataDir) // the server answers 401 without it
+		return fetchJSON[T](ctx, server+path+"?"+q.Encode(), tok)
 	}
 	file := cfg.Path("warehouse.duckdb")
 	if _, err := os.Stat(file); err != nil {
@@ -114,12 +115,15 @@ func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cf
 	return local(s)
 }
 
-func fetchJSON[T any](ctx context.Context, u string) ([]T, error) {
+func fetchJSON[T any](ctx context.Context, u, token string) ([]T, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
