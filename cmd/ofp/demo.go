@@ -171,7 +171,7 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		warehouse.NewAPI(p.wh, log.With("component", "analytics"))))
 	mux.Handle("/admin/v1/jobs", jobsAPI)
 	mux.Handle("/admin/v1/jobs/", jobsAPI)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).Require(rbac.RoleViewer)(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { indexPage(w, cfg.DirectoryURL, simulated) })
 	if h != nil {
@@ -229,7 +229,10 @@ func printHolderBanner(w io.Writer, h *holder, internal string) {
 	for _, b := range h.Brands {
 		fmt.Fprintf(w, "    brand %-8s issuer %s  (discovery %s/.well-known/openid-configuration)\n", b.ID, b.Issuer, b.Issuer)
 	}
-	fmt.Fprintf(w, "    Consents API  %s/open-banking/consents/v3/consents\n", h.URL)
+	fmt.Fprintf(w, "    Consents API  %s/open-banking/consents/v3/consents   (also accounts v2, credit-cards-accounts v2, customers v2, resources v3, payments v4)\n", h.URL)
+	if h.PartnerKeyFile != "" {
+		fmt.Fprintf(w, "    Partner API   %s%s{id}/data   (partner demo-partner, key in %s)\n", h.URL, "/partner/v1/consents/", h.PartnerKeyFile)
+	}
 	if h.PKIDir != "" {
 		fmt.Fprintf(w, "    Test PKI      %s  (root-ca.crt trusts the server; client-demo-tpp.crt/.key is a TPP certificate;\n", h.PKIDir)
 		fmt.Fprintf(w, "                  directory-signing.key signs software statements, directory.jwks verifies them)\n")

@@ -143,7 +143,11 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	for _, f := range fees {
 		require.True(t, f.Simulated, "demo figures are labelled simulated")
 	}
-	resp, err := http.Get(d.url + "/metrics")
+	tok, err := cliToken(dir)
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodGet, d.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -154,13 +158,13 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 
 	// Internal APIs and pages need a role: anonymous → 401, wrong token → 401,
 	// the demo operator (admin) may run jobs.
-	for _, path := range []string{"/admin/v1/jobs", "/admin/v1/consents", "/admin/v1/purposes", "/console/", "/analytics/v1/fees"} {
+	for _, path := range []string{"/admin/v1/jobs", "/admin/v1/consents", "/admin/v1/purposes", "/console/", "/analytics/v1/fees", "/metrics"} {
 		resp, err := http.Get(d.url + path)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Contains(t, []int{http.StatusUnauthorized, http.StatusSeeOther}, resp.StatusCode, "anonymous %s", path)
 	}
-	req, _ := http.NewRequest(http.MethodPost, d.url+"/admin/v1/jobs/"+jobCollectOpenData+"/run", nil)
+	req, _ = http.NewRequest(http.MethodPost, d.url+"/admin/v1/jobs/"+jobCollectOpenData+"/run", nil)
 	req.Header.Set("Authorization", "Bearer forged")
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -32,6 +32,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/consentsql"
 	"github.com/ofp-dev/ofp/consent/customerdata"
 	"github.com/ofp-dev/ofp/consent/lifecycle"
+	"github.com/ofp-dev/ofp/consent/partnerapi"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/portal"
 	"github.com/ofp-dev/ofp/consent/purposes"
@@ -61,6 +62,8 @@ type holder struct {
 	PKIDir    string // demo: where the generated test PKI is
 	Customers []idp.TestCredential
 	Operator  [2]string // demo: user, password
+	// PartnerKeyFile holds the demo partner's API key (partner "demo-partner").
+	PartnerKeyFile string
 	Recorder  *apicalls.Recorder
 
 	staff    rbac.Authenticator
@@ -380,6 +383,24 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	regulated.Handle(customerdata.CreditCardsBasePath+"/", cardsAPI)
 	regulated.Handle(customerdata.CustomersBasePath+"/", customersAPI)
 	regulated.Handle(resourceshttp.BasePath+"/", resourcesAPI)
+
+	// Partners read shared data under an active purpose consent (LGPD).
+	if demo {
+		key, err := secretFile(secrets, "partner-demo-partner.key", 32)
+		if err != nil {
+			return h, err
+		}
+		partners, err := partnerapi.NewKeyAuthenticator(map[string]string{"demo-partner": partnerapi.HashKey(key)})
+		if err != nil {
+			return h, err
+		}
+		pa, err := partnerapi.New(partnerapi.Options{Store: h.consents, Partners: partners, Data: coreSharedData{core}, Logger: log.With("component", "partner-api")})
+		if err != nil {
+			return h, err
+		}
+		regulated.Handle(partnerapi.Prefix, pa)
+		h.PartnerKeyFile = filepath.Join(secrets, "partner-demo-partner.key")
+	}
 
 	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, webhookRecords, secrets, orgID, demo, sched); err != nil {
 		return h, err
