@@ -64,7 +64,7 @@ type holder struct {
 	Operator  [2]string // demo: user, password
 	// PartnerKeyFile holds the demo partner's API key (partner "demo-partner").
 	PartnerKeyFile string
-	Recorder  *apicalls.Recorder
+	Recorder       *apicalls.Recorder
 
 	staff    rbac.Authenticator
 	az       *server.Server
