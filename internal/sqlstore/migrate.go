@@ -1,6 +1,3 @@
-// Package sqlstore is the plumbing the SQL-backed stores share: versioned
-// migrations embedded per dialect and applied at start-up. It holds no
-// business logic; each store owns its schema and queries.
 package sqlstore
 
 import (
