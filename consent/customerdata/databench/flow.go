@@ -1,15 +1,14 @@
 package databench
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,12 +16,11 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 	"golang.org/x/net/html"
-	"golang.org/x/oauth2"
 
+	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/internal/pki"
 )
 
@@ -59,14 +57,17 @@ type FlowOptions struct {
 	// Scopes are asked besides "openid consent:<id>"; default
 	// "accounts credit-cards-accounts customers resources".
 	Scopes string
+	// Logger receives connectors/fapi's records; default: discarded.
+	Logger *slog.Logger
 }
 
-// Session is an authorised consent and its access token, bound to the
-// TPP's transport certificate.
+// Session is an authorised consent and its tokens, bound to the TPP's
+// transport certificate.
 type Session struct {
-	ClientID    string
-	ConsentID   string
-	AccessToken string
+	ClientID     string
+	ConsentID    string
+	AccessToken  string
+	RefreshToken string
 	// ClientTLS presents the certificate the token is bound to.
 	ClientTLS *tls.Config
 
@@ -82,19 +83,28 @@ func (s *Session) Close() {
 	}
 }
 
+// Client is the registered receiver client (connectors/fapi) the session
+// was obtained with; sessions from NewConsent share it.
+func (s *Session) Client() *fapi.Client { return s.tpp.c }
+
+// Config is the configuration of Client with its client_id: change the
+// transport (Certificate, HTTPClient) and pass it to fapi.New for the same
+// registered client over another connection.
+func (s *Session) Config() fapi.Config {
+	cfg := s.tpp.cfg
+	cfg.ClientID = s.ClientID
+	return cfg
+}
+
 // RevokeConsent deletes the consent through the Consents API (the
 // receiver's revocation), which also revokes its tokens.
 func (s *Session) RevokeConsent(ctx context.Context) error {
-	tok, err := s.tpp.clientCredentials(ctx, "consents")
+	tok, err := s.tpp.c.ClientCredentials(ctx, "consents")
 	if err != nil {
-		return err
+		return fmt.Errorf("databench: consents token: %w", err)
 	}
-	status, body, err := s.tpp.do(ctx, http.MethodDelete, s.o.BaseURL+"/open-banking/consents/v3/consents/"+s.ConsentID, "", nil, tok)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusNoContent {
-		return fmt.Errorf("databench: DELETE consent answered %d: %s", status, body)
+	if err := s.tpp.c.DeleteConsent(ctx, tok.AccessToken, s.ConsentID); err != nil {
+		return fmt.Errorf("databench: revoke the consent: %w", err)
 	}
 	return nil
 }
@@ -107,8 +117,12 @@ func (s *Session) NewConsent(ctx context.Context, perms []string, resources []st
 	return s.tpp.authorise(ctx, o)
 }
 
-// Authorise runs the receiver's whole journey and returns the session.
-// The caller closes it.
+// redirectURI is the TPP's registered redirect URI; the customer's browser
+// stops there and the Location is handed to the client.
+const redirectURI = "https://tpp.example/callback"
+
+// Authorise runs the receiver's whole journey with connectors/fapi and
+// returns the session. The caller closes it.
 func Authorise(ctx context.Context, o FlowOptions) (*Session, error) {
 	if o.BaseURL == "" || o.Issuer == "" || o.Bundle == nil || o.DirectoryIssuer == "" {
 		return nil, errors.New("databench: FlowOptions needs BaseURL, Issuer, Bundle and DirectoryIssuer")
@@ -122,31 +136,43 @@ func Authorise(ctx context.Context, o FlowOptions) (*Session, error) {
 	if o.ExpiresIn <= 0 {
 		o.ExpiresIn = 90 * 24 * time.Hour
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	cert, err := o.Bundle.ClientCertificate(o.Client.Name)
 	if err != nil {
 		return nil, fmt.Errorf("databench: client certificate: %w", err)
 	}
-	p := &tpp{o: o, redirect: "https://tpp.example/callback",
-		tlsCfg: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.Bundle.RootPool(), Certificates: []tls.Certificate{cert}}}
-	p.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: p.tlsCfg},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if p.sig, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return nil, err
-	}
-	if p.enc, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return nil, err
-	}
-	ks, jwksURI, err := p.serveJWKS()
+	sig, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
 	}
-	p.jwksURI = jwksURI
+	enc, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	// The key store listens first: its address is the jwks_uri.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &tpp{o: o, tlsCfg: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.Bundle.RootPool(), Certificates: []tls.Certificate{cert}}}
+	p.cfg = fapi.Config{Issuer: o.Issuer, APIBaseURL: o.BaseURL, Certificate: cert, RootCAs: o.Bundle.RootPool(),
+		SigningKey: sig, SigningKeyID: "databench-sig", EncryptionKey: enc, EncryptionKeyID: "databench-enc",
+		JWKSURI:     "https://" + ln.Addr().String() + "/" + o.Client.OrgID + "/databench/application.jwks",
+		RedirectURI: redirectURI, Timeout: 15 * time.Second, Logger: o.Logger}
+	if p.c, err = fapi.New(ctx, p.cfg); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("databench: %w", err)
+	}
+	ks, err := p.serveJWKS(ln)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	fail := func(err error) (*Session, error) {
 		_ = ks.Close()
 		return nil, err
-	}
-	if err := p.discover(ctx); err != nil {
-		return fail(err)
 	}
 	if err := p.register(ctx); err != nil {
 		return fail(err)
@@ -159,91 +185,32 @@ func Authorise(ctx context.Context, o FlowOptions) (*Session, error) {
 	return s, nil
 }
 
-// tpp is the receiver: only net/http, go-jose, x/oauth2 (PKCE helpers) and
-// x/net/html; nothing of the server's packages.
+// tpp is the receiver: a connectors/fapi client (x/oauth2, go-jose,
+// net/http; nothing of the server's packages).
 type tpp struct {
-	o        FlowOptions
-	sig, enc *rsa.PrivateKey
-	tlsCfg   *tls.Config
-	client   *http.Client
-	jwksURI  string
-	redirect string
-	id       string
-	disc     struct {
-		Issuer                string `json:"issuer"`
-		AuthorizationEndpoint string `json:"authorization_endpoint"`
-		MTLS                  struct {
-			Token        string `json:"token_endpoint"`
-			PAR          string `json:"pushed_authorization_request_endpoint"`
-			Registration string `json:"registration_endpoint"`
-		} `json:"mtls_endpoint_aliases"`
-	}
+	o      FlowOptions
+	cfg    fapi.Config
+	c      *fapi.Client
+	tlsCfg *tls.Config
 }
 
-const sigKID, encKID = "databench-sig", "databench-enc"
-
-// serveJWKS publishes the TPP's public keys over TLS (the directory
+// serveJWKS publishes the TPP's public keys over TLS on ln (the directory
 // keystore's role for software_jwks_uri).
-func (p *tpp) serveJWKS() (*http.Server, string, error) {
-	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-		{Key: &p.sig.PublicKey, KeyID: sigKID, Algorithm: string(jose.PS256), Use: "sig"},
-		{Key: &p.enc.PublicKey, KeyID: encKID, Algorithm: string(jose.RSA_OAEP), Use: "enc"},
-	}})
+func (p *tpp) serveJWKS(ln net.Listener) (*http.Server, error) {
+	set, err := p.c.PublicJWKS()
 	if err != nil {
-		return nil, "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(set)
 	}), TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{p.o.Bundle.ServerCertificate()}}}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	return srv, "https://" + ln.Addr().String() + "/" + p.o.Client.OrgID + "/databench/application.jwks", nil
+	return srv, nil
 }
 
-func (p *tpp) do(ctx context.Context, method, u, contentType string, body []byte, bearer string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("x-fapi-interaction-id", uuid.NewString())
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, out, err
-}
-
-func (p *tpp) discover(ctx context.Context) error {
-	status, body, err := p.do(ctx, http.MethodGet, p.o.Issuer+"/.well-known/openid-configuration", "", nil, "")
-	if err != nil {
-		return fmt.Errorf("databench: discovery: %w", err)
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("databench: discovery answered %d", status)
-	}
-	return json.Unmarshal(body, &p.disc)
-}
-
-func (p *tpp) sign(claims any) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.PS256, Key: jose.JSONWebKey{Key: p.sig, KeyID: sigKID}}, nil)
-	if err != nil {
-		return "", err
-	}
-	return jwt.Signed(signer).Claims(claims).Serialize()
-}
-
+// register signs a software statement with the test directory's key (the
+// directory's role) and registers through DCR.
 func (p *tpp) register(ctx context.Context) error {
 	signer, err := p.o.Bundle.DirectorySigner()
 	if err != nil {
@@ -254,170 +221,68 @@ func (p *tpp) register(ctx context.Context) error {
 		"iss": p.o.DirectoryIssuer, "iat": time.Now().Unix(), "jti": uuid.NewString(),
 		"software_id": spec.SoftwareID, "org_id": spec.OrgID, "org_status": "Active",
 		"software_client_name": spec.OrganizationName + " bench", "software_client_uri": "https://tpp.example",
-		"software_version": 1.0, "software_jwks_uri": p.jwksURI, "software_redirect_uris": []string{p.redirect},
+		"software_version": 1.0, "software_jwks_uri": p.cfg.JWKSURI, "software_redirect_uris": []string{p.cfg.RedirectURI},
 		"software_roles":           []string{"DADOS"},
 		"software_statement_roles": []map[string]string{{"role": "DADOS", "authorisation_domain": "Open Banking", "status": "Active"}},
 	}).Serialize()
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(map[string]any{
-		"software_statement": ssa, "redirect_uris": []string{p.redirect}, "jwks_uri": p.jwksURI,
-		"token_endpoint_auth_method": "private_key_jwt", "response_types": []string{"code id_token"},
-		"grant_types":                     []string{"authorization_code", "client_credentials", "refresh_token"},
-		"scope":                           "openid consents " + p.o.Scopes,
-		"id_token_encrypted_response_alg": "RSA-OAEP", "id_token_encrypted_response_enc": "A256GCM",
-	})
-	if err != nil {
-		return err
-	}
-	status, out, err := p.do(ctx, http.MethodPost, p.disc.MTLS.Registration, "application/json", body, "")
-	if err != nil {
+	if _, err := p.c.Register(ctx, ssa, fapi.Metadata{Scope: "openid consents " + p.o.Scopes}); err != nil {
 		return fmt.Errorf("databench: register: %w", err)
 	}
-	if status != http.StatusCreated {
-		return fmt.Errorf("databench: register answered %d: %s", status, out)
-	}
-	var reg struct {
-		ClientID string `json:"client_id"`
-	}
-	if err := json.Unmarshal(out, &reg); err != nil || reg.ClientID == "" {
-		return fmt.Errorf("databench: register: no client_id in %s", out)
-	}
-	p.id = reg.ClientID
 	return nil
 }
 
-func (p *tpp) assertion() (string, error) {
-	now := time.Now()
-	return p.sign(map[string]any{"iss": p.id, "sub": p.id, "aud": p.o.Issuer, "jti": uuid.NewString(),
-		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
-}
-
-// token posts form to the token endpoint with a client assertion.
-func (p *tpp) token(ctx context.Context, form url.Values) (string, error) {
-	a, err := p.assertion()
-	if err != nil {
-		return "", err
-	}
-	form.Set("client_id", p.id)
-	form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-	form.Set("client_assertion", a)
-	status, out, err := p.do(ctx, http.MethodPost, p.disc.MTLS.Token, "application/x-www-form-urlencoded", []byte(form.Encode()), "")
-	if err != nil {
-		return "", fmt.Errorf("databench: token: %w", err)
-	}
-	if status != http.StatusOK {
-		return "", fmt.Errorf("databench: token endpoint answered %d: %s", status, out)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(out, &tok); err != nil || tok.AccessToken == "" {
-		return "", fmt.Errorf("databench: no access_token in %s", out)
-	}
-	return tok.AccessToken, nil
-}
-
-func (p *tpp) clientCredentials(ctx context.Context, scope string) (string, error) {
-	return p.token(ctx, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}})
-}
-
-// authorise creates a consent and runs PAR, login, consent and the code
-// exchange for it.
+// authorise creates a consent and runs PAR, login, consent, the callback
+// and the code exchange for it.
 func (p *tpp) authorise(ctx context.Context, o FlowOptions) (*Session, error) {
-	cc, err := p.clientCredentials(ctx, "consents")
+	cc, err := p.c.ClientCredentials(ctx, "consents")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("databench: consents token: %w", err)
 	}
-	data := map[string]any{
-		"loggedUser":         map[string]any{"document": map[string]string{"identification": o.CPF, "rel": "CPF"}},
-		"permissions":        o.Permissions,
-		"expirationDateTime": time.Now().UTC().Add(o.ExpiresIn).Format("2006-01-02T15:04:05Z"),
-	}
+	req := fapi.ConsentRequest{LoggedUser: fapi.CPF(o.CPF), Permissions: o.Permissions, ExpirationDateTime: time.Now().UTC().Add(o.ExpiresIn)}
 	if o.CNPJ != "" {
-		data["businessEntity"] = map[string]any{"document": map[string]string{"identification": o.CNPJ, "rel": "CNPJ"}}
+		req.BusinessEntity = fapi.CNPJ(o.CNPJ)
 	}
-	body, err := json.Marshal(map[string]any{"data": data})
-	if err != nil {
-		return nil, err
-	}
-	status, out, err := p.do(ctx, http.MethodPost, o.BaseURL+"/open-banking/consents/v3/consents", "application/json", body, cc)
+	created, err := p.c.CreateConsent(ctx, cc.AccessToken, req)
 	if err != nil {
 		return nil, fmt.Errorf("databench: create consent: %w", err)
 	}
-	if status != http.StatusCreated {
-		return nil, fmt.Errorf("databench: create consent answered %d: %s", status, out)
-	}
-	var created struct {
-		Data struct {
-			ConsentID string `json:"consentId"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(out, &created); err != nil || created.Data.ConsentID == "" {
-		return nil, fmt.Errorf("databench: create consent: no consentId in %s", out)
-	}
-	consentID := created.Data.ConsentID
-
-	verifier := oauth2.GenerateVerifier()
-	now := time.Now()
-	ro, err := p.sign(map[string]any{
-		"iss": p.id, "aud": o.Issuer, "client_id": p.id, "jti": uuid.NewString(),
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-		"response_type": "code id_token", "redirect_uri": p.redirect,
-		"scope": "openid " + o.Scopes + " consent:" + consentID,
-		"state": uuid.NewString(), "nonce": uuid.NewString(),
-		"code_challenge": oauth2.S256ChallengeFromVerifier(verifier), "code_challenge_method": "S256",
-		"claims": map[string]any{"id_token": map[string]any{"acr": map[string]any{"essential": true,
-			"values": []string{"urn:brasil:openbanking:loa2", "urn:brasil:openbanking:loa3"}}}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	a, err := p.assertion()
-	if err != nil {
-		return nil, err
-	}
-	form := url.Values{"client_id": {p.id}, "request": {ro},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}
-	status, out, err = p.do(ctx, http.MethodPost, p.disc.MTLS.PAR, "application/x-www-form-urlencoded", []byte(form.Encode()), "")
+	r, err := p.c.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: strings.Fields(o.Scopes)})
 	if err != nil {
 		return nil, fmt.Errorf("databench: PAR: %w", err)
 	}
-	if status != http.StatusCreated {
-		return nil, fmt.Errorf("databench: PAR answered %d: %s", status, out)
-	}
-	var par struct {
-		RequestURI string `json:"request_uri"`
-	}
-	if err := json.Unmarshal(out, &par); err != nil || par.RequestURI == "" {
-		return nil, fmt.Errorf("databench: PAR: no request_uri in %s", out)
-	}
-
-	code, err := p.customer(ctx, o, par.RequestURI)
+	loc, err := p.customer(ctx, o, p.c.AuthorizeURL(r.RequestURI))
 	if err != nil {
 		return nil, err
 	}
-	access, err := p.token(ctx, url.Values{"grant_type": {"authorization_code"}, "code": {code},
-		"redirect_uri": {p.redirect}, "code_verifier": {verifier}})
+	cb, err := p.c.HandleCallback(ctx, loc, r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("databench: authorization response: %w", err)
 	}
-	return &Session{ClientID: p.id, ConsentID: consentID, AccessToken: access, ClientTLS: p.tlsCfg.Clone(), o: o, tpp: p}, nil
+	tok, err := p.c.Exchange(ctx, cb.Code, r)
+	if err != nil {
+		return nil, fmt.Errorf("databench: code exchange: %w", err)
+	}
+	return &Session{ClientID: p.c.ClientID(), ConsentID: created.ConsentID, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,
+		ClientTLS: p.tlsCfg.Clone(), o: o, tpp: p}, nil
 }
 
 // customer is the customer's browser (cookies, no client certificate): it
 // opens the authorization URL, logs in, ticks the resources and approves,
-// and returns the code of the redirect to the TPP.
-func (p *tpp) customer(ctx context.Context, o FlowOptions, requestURI string) (string, error) {
+// and returns where the holder redirected it (the TPP's redirect URI with
+// the authorization response), for fapi.Client.HandleCallback.
+func (p *tpp) customer(ctx context.Context, o FlowOptions, authURL string) (string, error) {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return "", err
 	}
+	redirect := p.cfg.RedirectURI
 	b := &http.Client{Jar: jar, Timeout: 15 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.Bundle.RootPool()}},
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-			if strings.HasPrefix(req.URL.String(), p.redirect) {
+			if strings.HasPrefix(req.URL.String(), redirect) {
 				return http.ErrUseLastResponse
 			}
 			return nil
@@ -431,7 +296,6 @@ func (p *tpp) customer(ctx context.Context, o FlowOptions, requestURI string) (s
 		out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return resp, string(out), err
 	}
-	authURL := p.disc.AuthorizationEndpoint + "?" + url.Values{"client_id": {p.id}, "request_uri": {requestURI}}.Encode()
 	req, err := http.NewRequest(http.MethodGet, authURL, nil)
 	if err != nil {
 		return "", err
@@ -471,21 +335,11 @@ func (p *tpp) customer(ctx context.Context, o FlowOptions, requestURI string) (s
 	if err != nil {
 		return "", fmt.Errorf("databench: consent: %w", err)
 	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(loc.String(), p.redirect) {
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, redirect) {
 		return "", fmt.Errorf("databench: the consent page did not redirect to the TPP (%d): %.300s", resp.StatusCode, body)
 	}
-	cb, err := url.ParseQuery(loc.Fragment)
-	if err != nil {
-		return "", err
-	}
-	if e := cb.Get("error"); e != "" {
-		return "", fmt.Errorf("databench: authorization refused: %s %s", e, cb.Get("error_description"))
-	}
-	if cb.Get("code") == "" {
-		return "", errors.New("databench: no code in the authorization response")
-	}
-	return cb.Get("code"), nil
+	return loc, nil
 }
 
 // form is a parsed HTML form: hidden and text fields, checkbox options.
