@@ -15,8 +15,8 @@ var migrationFiles embed.FS
 // list yet (sqlstore.Migrate: one transaction, re-running is a no-op).
 func (s *Store) migrate(ctx context.Context) error {
 	return sqlstore.Migrate(ctx, s.db, sqlstore.Migrations{
-		Owner: "consentsql", FS: migrationFiles, Dir: "migrations/" + s.d.name, Table: "schema_migrations",
-		Lock: s.d.migrationLock, Dollar: s.d.dollar, Log: s.log,
+		Owner: "consentsql", FS: migrationFiles, Dir: "migrations/" + s.d.Name, Table: "schema_migrations",
+		Lock: s.d.AdvisoryLock(7382901), Dollar: s.d.Dollar, Log: s.log,
 	})
 }
 

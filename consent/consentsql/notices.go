@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ofp-dev/ofp/consent"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // ListNearExpiry returns up to limit AUTHORISED consents whose
@@ -20,14 +21,14 @@ func (s *Store) ListNearExpiry(ctx context.Context, now time.Time, lead time.Dur
 	if limit <= 0 {
 		limit = 500
 	}
-	now = normTime(now)
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents c
+	now = sqlstore.NormTime(now)
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM consents c
 		WHERE status = 'AUTHORISED' AND role = 'HOLDER' AND expiration_date_time IS NOT NULL
 		AND expiration_date_time > ? AND expiration_date_time <= ?
 		AND NOT EXISTS (SELECT 1 FROM consent_expiry_notices n
 			WHERE n.consent_id = c.id AND n.expiration_date_time = c.expiration_date_time)
 		ORDER BY expiration_date_time, id LIMIT ?`),
-		s.d.timeArg(now), s.d.timeArg(normTime(now.Add(lead))), limit)
+		s.d.Time(now), s.d.Time(sqlstore.NormTime(now.Add(lead))), limit)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: list consents near expiry: %w", err)
 	}
@@ -51,7 +52,7 @@ func (s *Store) ListNearExpiry(ctx context.Context, now time.Time, lead time.Dur
 // notice for it exists already (another replica won): the caller just moves
 // on. A missing consent is consent.ErrNotFound.
 func (s *Store) RecordNearExpiryNotice(ctx context.Context, id string, expiration time.Time, eventType string, payload json.RawMessage) (bool, error) {
-	expiration = normTime(expiration)
+	expiration = sqlstore.NormTime(expiration)
 	written := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := s.getForUpdate(ctx, tx, id)
@@ -63,8 +64,8 @@ func (s *Store) RecordNearExpiryNotice(ctx context.Context, id string, expiratio
 		}
 		now := s.clock()
 		outboxID := uuid.NewString()
-		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_expiry_notices (consent_id, expiration_date_time, outbox_id, notified_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), id, s.d.timeArg(expiration), outboxID, s.d.timeArg(now))
+		res, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_expiry_notices (consent_id, expiration_date_time, outbox_id, notified_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), id, s.d.Time(expiration), outboxID, s.d.Time(now))
 		if err != nil {
 			return fmt.Errorf("consentsql: insert near-expiry notice of %s: %w", id, err)
 		}
@@ -75,8 +76,8 @@ func (s *Store) RecordNearExpiryNotice(ctx context.Context, id string, expiratio
 		if n == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
-			VALUES (?, ?, ?, ?, ?)`), outboxID, id, eventType, string(payload), s.d.timeArg(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
+			VALUES (?, ?, ?, ?, ?)`), outboxID, id, eventType, string(payload), s.d.Time(now)); err != nil {
 			return fmt.Errorf("consentsql: insert near-expiry outbox event of %s: %w", id, err)
 		}
 		written = true

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ofp-dev/ofp/consent"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // LinkedOptions carries the customer's decisions for links whose rule is
@@ -48,7 +49,7 @@ func scanPurposeConsent(r rowScanner) (consent.PurposeConsent, error) {
 		p                           consent.PurposeConsent
 		rule, perms, status         string
 		linked                      sql.NullString
-		granted, updated, expiresAt dbTime
+		granted, updated, expiresAt sqlstore.Time
 	)
 	if err := r.Scan(&p.ID, &p.PurposeID, &p.LegalBasis, &rule, &p.Customer.Identification, &p.Customer.Rel, &p.PartnerID,
 		&linked, &perms, &status, &granted, &updated, &expiresAt, &p.RevocationReason, &p.Version); err != nil {
@@ -61,7 +62,7 @@ func scanPurposeConsent(r rowScanner) (consent.PurposeConsent, error) {
 	if len(p.Permissions) == 0 {
 		p.Permissions = nil
 	}
-	p.GrantedAt, p.StatusUpdateDateTime, p.ExpiresAt = granted.T, updated.T, expiresAt.ptr()
+	p.GrantedAt, p.StatusUpdateDateTime, p.ExpiresAt = granted.T, updated.T, expiresAt.Ptr()
 	return p, nil
 }
 
@@ -73,13 +74,13 @@ func scanPurposeConsent(r rowScanner) (consent.PurposeConsent, error) {
 // consent.ErrPurposeLink. A duplicate ID is consent.ErrAlreadyExists.
 func (s *Store) GrantPurpose(ctx context.Context, p consent.PurposeConsent, actor consent.AuditActor) (consent.PurposeConsent, error) {
 	now := s.clock()
-	p.GrantedAt = normTime(p.GrantedAt)
-	p.ExpiresAt = normTimePtr(p.ExpiresAt)
+	p.GrantedAt = sqlstore.NormTime(p.GrantedAt)
+	p.ExpiresAt = sqlstore.NormTimePtr(p.ExpiresAt)
 	p, err := consent.NewPurposeConsent(p, now)
 	if err != nil {
 		return consent.PurposeConsent{}, err
 	}
-	p.GrantedAt = normTime(p.GrantedAt)
+	p.GrantedAt = sqlstore.NormTime(p.GrantedAt)
 	p.StatusUpdateDateTime = p.GrantedAt
 	perms, err := json.Marshal(nonNil(p.Permissions))
 	if err != nil {
@@ -103,13 +104,13 @@ func (s *Store) GrantPurpose(ctx context.Context, p consent.PurposeConsent, acto
 			}
 			linked = nullStr(c.ID, true)
 		}
-		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO purpose_consents (`+purposeColumns+`)
+		_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO purpose_consents (`+purposeColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			p.ID, p.PurposeID, p.LegalBasis, string(p.RevocationRule), p.Customer.Identification, p.Customer.Rel, p.PartnerID,
-			linked, string(perms), string(p.Status), s.d.timeArg(p.GrantedAt), s.d.timeArg(p.StatusUpdateDateTime),
-			s.d.nullTime(p.ExpiresAt), p.RevocationReason, p.Version)
+			linked, string(perms), string(p.Status), s.d.Time(p.GrantedAt), s.d.Time(p.StatusUpdateDateTime),
+			s.d.NullTime(p.ExpiresAt), p.RevocationReason, p.Version)
 		if err != nil {
-			if s.d.uniqueViolation(err) {
+			if sqlstore.IsUniqueViolation(err) {
 				return fmt.Errorf("consentsql: grant %s: %w", p.ID, consent.ErrAlreadyExists)
 			}
 			return fmt.Errorf("consentsql: insert purpose consent %s: %w", p.ID, err)
@@ -131,7 +132,7 @@ func nonNil(s []string) []string {
 
 // GetPurpose returns the purpose consent or consent.ErrNotFound.
 func (s *Store) GetPurpose(ctx context.Context, id string) (consent.PurposeConsent, error) {
-	p, err := scanPurposeConsent(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+purposeColumns+` FROM purpose_consents WHERE id = ?`), id))
+	p, err := scanPurposeConsent(s.db.QueryRowContext(ctx, s.d.Q(`SELECT `+purposeColumns+` FROM purpose_consents WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.PurposeConsent{}, fmt.Errorf("consentsql: get purpose consent %s: %w", id, consent.ErrNotFound)
 	}
@@ -142,7 +143,7 @@ func (s *Store) GetPurpose(ctx context.Context, id string) (consent.PurposeConse
 }
 
 func (s *Store) getPurposeForUpdate(ctx context.Context, tx *sql.Tx, id string) (consent.PurposeConsent, error) {
-	p, err := scanPurposeConsent(tx.QueryRowContext(ctx, s.d.q(`SELECT `+purposeColumns+` FROM purpose_consents WHERE id = ?`+s.d.forUpdate), id))
+	p, err := scanPurposeConsent(tx.QueryRowContext(ctx, s.d.Q(`SELECT `+purposeColumns+` FROM purpose_consents WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.PurposeConsent{}, fmt.Errorf("consentsql: purpose consent %s: %w", id, consent.ErrNotFound)
 	}
@@ -163,7 +164,7 @@ type querier interface {
 }
 
 func (s *Store) queryPurposes(ctx context.Context, q querier, query string, args ...any) ([]consent.PurposeConsent, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(query), args...)
+	rows, err := q.QueryContext(ctx, s.d.Q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: list purpose consents: %w", err)
 	}
@@ -199,7 +200,7 @@ func (s *Store) RevokePurpose(ctx context.Context, id string, actor consent.Audi
 		// The link never changes after the grant, so it can be read before
 		// the locks are taken in order.
 		var linked sql.NullString
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT linked_consent_id FROM purpose_consents WHERE id = ?`), id).Scan(&linked)
+		err := tx.QueryRowContext(ctx, s.d.Q(`SELECT linked_consent_id FROM purpose_consents WHERE id = ?`), id).Scan(&linked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("consentsql: purpose consent %s: %w", id, consent.ErrNotFound)
 		}
@@ -272,7 +273,7 @@ func (s *Store) RevokePurpose(ctx context.Context, id string, actor consent.Audi
 func (s *Store) cascadeFromConsent(ctx context.Context, tx *sql.Tx, c consent.Consent, ev consent.Event, now time.Time,
 	actor consent.AuditActor, ask []string, skip string) ([]consent.PurposeConsent, error) {
 	linked, err := s.queryPurposes(ctx, tx, `SELECT `+purposeColumns+` FROM purpose_consents
-		WHERE linked_consent_id = ? AND status = 'ACTIVE' ORDER BY id`+s.d.forUpdate, c.ID)
+		WHERE linked_consent_id = ? AND status = 'ACTIVE' ORDER BY id`+s.d.ForUpdate, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +312,7 @@ func (s *Store) RenewPurpose(ctx context.Context, id string, expiresAt *time.Tim
 			return err
 		}
 		now := s.clock()
-		if err := consent.RenewPurpose(&p, normTimePtr(expiresAt), now); err != nil {
+		if err := consent.RenewPurpose(&p, sqlstore.NormTimePtr(expiresAt), now); err != nil {
 			return err
 		}
 		p.StatusUpdateDateTime = now
@@ -360,8 +361,8 @@ func (s *Store) ListDuePurposes(ctx context.Context, now time.Time, limit int) (
 	if limit <= 0 {
 		limit = 500
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id FROM purpose_consents WHERE status = 'ACTIVE'
-		AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`), s.d.timeArg(normTime(now)), limit)
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT id FROM purpose_consents WHERE status = 'ACTIVE'
+		AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`), s.d.Time(sqlstore.NormTime(now)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: list due purpose consents: %w", err)
 	}
@@ -378,9 +379,9 @@ func (s *Store) ListDuePurposes(ctx context.Context, now time.Time, limit int) (
 }
 
 func (s *Store) writePurposeState(ctx context.Context, tx *sql.Tx, p *consent.PurposeConsent) error {
-	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE purpose_consents SET status = ?, status_update_date_time = ?, expires_at = ?,
+	res, err := tx.ExecContext(ctx, s.d.Q(`UPDATE purpose_consents SET status = ?, status_update_date_time = ?, expires_at = ?,
 		revocation_reason = ?, version = version + 1 WHERE id = ? AND version = ?`),
-		string(p.Status), s.d.timeArg(p.StatusUpdateDateTime), s.d.nullTime(p.ExpiresAt), p.RevocationReason, p.ID, p.Version)
+		string(p.Status), s.d.Time(p.StatusUpdateDateTime), s.d.NullTime(p.ExpiresAt), p.RevocationReason, p.ID, p.Version)
 	if err != nil {
 		return fmt.Errorf("consentsql: update purpose consent %s: %w", p.ID, err)
 	}
@@ -397,11 +398,11 @@ func (s *Store) writePurposeState(ctx context.Context, tx *sql.Tx, p *consent.Pu
 
 func (s *Store) recordPurposeChange(ctx context.Context, tx *sql.Tx, p consent.PurposeConsent, from consent.PurposeStatus,
 	ev consent.PurposeEvent, at time.Time, actor consent.AuditActor) error {
-	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO purpose_consent_history (consent_id, version, at, from_status, to_status,
+	if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO purpose_consent_history (consent_id, version, at, from_status, to_status,
 		event, who, client_id, interaction_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Version, s.d.timeArg(at), string(from), string(p.Status), string(ev),
+		p.ID, p.Version, s.d.Time(at), string(from), string(p.Status), string(ev),
 		actor.Who, actor.ClientID, actor.InteractionID, actor.Reason); err != nil {
-		if s.d.uniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return fmt.Errorf("consentsql: history of %s at version %d: %w", p.ID, p.Version, consent.ErrConcurrentUpdate)
 		}
 		return fmt.Errorf("consentsql: insert purpose consent history of %s: %w", p.ID, err)
@@ -413,8 +414,8 @@ func (s *Store) recordPurposeChange(ctx context.Context, tx *sql.Tx, p consent.P
 	if err != nil {
 		return fmt.Errorf("consentsql: encode purpose consent event of %s: %w", p.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
-		VALUES (?, ?, ?, ?, ?)`), uuid.NewString(), p.ID, consent.PurposeOutboxEventType, string(payload), s.d.timeArg(at)); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
+		VALUES (?, ?, ?, ?, ?)`), uuid.NewString(), p.ID, consent.PurposeOutboxEventType, string(payload), s.d.Time(at)); err != nil {
 		return fmt.Errorf("consentsql: insert outbox event of %s: %w", p.ID, err)
 	}
 	return nil
@@ -449,7 +450,7 @@ func (s *Store) Authorise(ctx context.Context, id string, resources []consent.Re
 			return err
 		}
 		for _, r := range resources {
-			if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_resources (consent_id, resource_id, type, status)
+			if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_resources (consent_id, resource_id, type, status)
 				VALUES (?, ?, ?, ?)`), c.ID, r.ID, r.Type, r.Status); err != nil {
 				return fmt.Errorf("consentsql: insert resource of %s: %w", c.ID, err)
 			}
@@ -469,7 +470,7 @@ func (s *Store) Resources(ctx context.Context, id string) ([]consent.Resource, e
 }
 
 func (s *Store) resources(ctx context.Context, q querier, id string) ([]consent.Resource, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(`SELECT resource_id, type, status FROM consent_resources
+	rows, err := q.QueryContext(ctx, s.d.Q(`SELECT resource_id, type, status FROM consent_resources
 		WHERE consent_id = ? ORDER BY type, resource_id`), id)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: resources of %s: %w", id, err)
@@ -521,12 +522,12 @@ func (s *Store) CustomerConsents(ctx context.Context, document string) (Customer
 	if strings.TrimSpace(document) == "" {
 		return out, nil
 	}
-	tx, err := s.db.BeginTx(ctx, s.d.readTx)
+	tx, err := s.db.BeginTx(ctx, s.d.ReadTx)
 	if err != nil {
 		return out, fmt.Errorf("consentsql: begin read: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents
+	rows, err := tx.QueryContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM consents
 		WHERE logged_user_identification = ? OR business_entity_identification = ?
 		ORDER BY creation_date_time DESC, id DESC`), document, document)
 	if err != nil {
@@ -578,7 +579,7 @@ func (s *Store) CustomerConsents(ctx context.Context, document string) (Customer
 
 // purposeHistory is PurposeHistory on q.
 func (s *Store) purposeHistory(ctx context.Context, q querier, id string) ([]consent.PurposeAuditEntry, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
+	rows, err := q.QueryContext(ctx, s.d.Q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
 		FROM purpose_consent_history WHERE consent_id = ? ORDER BY version`), id)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: history of %s: %w", id, err)
@@ -588,7 +589,7 @@ func (s *Store) purposeHistory(ctx context.Context, q querier, id string) ([]con
 	for rows.Next() {
 		var (
 			e              consent.PurposeAuditEntry
-			at             dbTime
+			at             sqlstore.Time
 			from, to, evnt string
 		)
 		if err := rows.Scan(&at, &from, &to, &evnt, &e.Who, &e.ClientID, &e.InteractionID, &e.Reason); err != nil {

@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/ofp-dev/ofp/consent"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // Options configures a Store. The zero value is usable.
@@ -37,7 +36,7 @@ type Options struct {
 // suite runs against both).
 type Store struct {
 	db    *sql.DB
-	d     dialect
+	d     sqlstore.Dialect
 	now   func() time.Time
 	lease time.Duration
 	log   *slog.Logger
@@ -47,34 +46,30 @@ type Store struct {
 // search_path=<schema> to use a schema other than public) and runs the
 // migrations. ctx bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("consentsql: open postgres: %w", err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 10
 	}
-	return open(ctx, db, postgresDialect, opts)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.Postgres, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path, in
-// WAL mode with a busy timeout, and runs the migrations.
+// WAL mode with a busy timeout (sqlstore.OpenSQLite), and runs the migrations.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("consentsql: open sqlite %s: %w", path, err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 4
 	}
-	return open(ctx, db, sqliteDialect, opts)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.SQLite, opts)
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, error) {
-	db.SetMaxOpenConns(opts.MaxOpenConns)
-	db.SetMaxIdleConns(opts.MaxOpenConns)
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, lease: opts.ClaimLease, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
@@ -84,10 +79,6 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("consentsql: connect to %s: %w", d.name, err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -100,24 +91,13 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 func (s *Store) Close() error { return s.db.Close() }
 
 // Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.d.name }
+func (s *Store) Dialect() string { return s.d.Name }
 
-func (s *Store) clock() time.Time { return normTime(s.now()) }
+func (s *Store) clock() time.Time { return sqlstore.NormTime(s.now()) }
 
 // inTx runs fn in a transaction and commits if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("consentsql: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // the fn error is the one to report
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("consentsql: commit: %w", err)
-	}
-	return nil
+	return sqlstore.InTx(ctx, s.db, "consentsql", fn)
 }
 
 const consentColumns = `id, status, permissions, logged_user_identification, logged_user_rel,
@@ -132,7 +112,7 @@ func scanConsent(r rowScanner) (consent.Consent, error) {
 		status, perms, role       string
 		beID, beRel               sql.NullString
 		rejBy, rejReason, rejInfo sql.NullString
-		exp, created, updated     dbTime
+		exp, created, updated     sqlstore.Time
 	)
 	err := r.Scan(&c.ID, &status, &perms, &c.LoggedUser.Document.Identification, &c.LoggedUser.Document.Rel,
 		&beID, &beRel, &c.ClientID, &exp, &created, &updated, &rejBy, &rejReason, &rejInfo, &c.Version, &role, &c.Counterparty)
@@ -147,7 +127,7 @@ func scanConsent(r rowScanner) (consent.Consent, error) {
 	if beID.Valid {
 		c.BusinessEntity = &consent.BusinessEntity{Document: consent.Document{Identification: beID.String, Rel: beRel.String}}
 	}
-	c.ExpirationDateTime = exp.ptr()
+	c.ExpirationDateTime = exp.Ptr()
 	c.CreationDateTime = created.T
 	c.StatusUpdateDateTime = updated.T
 	if rejBy.Valid {
@@ -167,13 +147,13 @@ func nullStr(s string, valid bool) sql.NullString { return sql.NullString{String
 // transaction. A duplicate ID returns consent.ErrAlreadyExists.
 func (s *Store) Create(ctx context.Context, c consent.Consent, actor consent.AuditActor) (consent.Consent, error) {
 	now := s.clock()
-	c.CreationDateTime = normTime(c.CreationDateTime)
-	c.ExpirationDateTime = normTimePtr(c.ExpirationDateTime)
+	c.CreationDateTime = sqlstore.NormTime(c.CreationDateTime)
+	c.ExpirationDateTime = sqlstore.NormTimePtr(c.ExpirationDateTime)
 	c, err := consent.New(c, now)
 	if err != nil {
 		return consent.Consent{}, err
 	}
-	c.CreationDateTime = normTime(c.CreationDateTime)
+	c.CreationDateTime = sqlstore.NormTime(c.CreationDateTime)
 	c.StatusUpdateDateTime = c.CreationDateTime
 	perms, err := json.Marshal(c.Permissions)
 	if err != nil {
@@ -185,13 +165,13 @@ func (s *Store) Create(ctx context.Context, c consent.Consent, actor consent.Aud
 		beRel = nullStr(c.BusinessEntity.Document.Rel, true)
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consents (`+consentColumns+`)
+		_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consents (`+consentColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?)`),
 			c.ID, string(c.Status), string(perms), c.LoggedUser.Document.Identification, c.LoggedUser.Document.Rel,
-			beID, beRel, c.ClientID, s.d.nullTime(c.ExpirationDateTime),
-			s.d.timeArg(c.CreationDateTime), s.d.timeArg(c.StatusUpdateDateTime), c.Version, string(c.Role), c.Counterparty)
+			beID, beRel, c.ClientID, s.d.NullTime(c.ExpirationDateTime),
+			s.d.Time(c.CreationDateTime), s.d.Time(c.StatusUpdateDateTime), c.Version, string(c.Role), c.Counterparty)
 		if err != nil {
-			if s.d.uniqueViolation(err) {
+			if sqlstore.IsUniqueViolation(err) {
 				return fmt.Errorf("consentsql: create %s: %w", c.ID, consent.ErrAlreadyExists)
 			}
 			return fmt.Errorf("consentsql: insert consent %s: %w", c.ID, err)
@@ -206,7 +186,7 @@ func (s *Store) Create(ctx context.Context, c consent.Consent, actor consent.Aud
 
 // Get returns the consent or consent.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (consent.Consent, error) {
-	c, err := scanConsent(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents WHERE id = ?`), id))
+	c, err := scanConsent(s.db.QueryRowContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM consents WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Consent{}, fmt.Errorf("consentsql: get %s: %w", id, consent.ErrNotFound)
 	}
@@ -220,7 +200,7 @@ func (s *Store) Get(ctx context.Context, id string) (consent.Consent, error) {
 // of tx (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the transaction
 // already holds the write lock).
 func (s *Store) getForUpdate(ctx context.Context, tx *sql.Tx, id string) (consent.Consent, error) {
-	c, err := scanConsent(tx.QueryRowContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents WHERE id = ?`+s.d.forUpdate), id))
+	c, err := scanConsent(tx.QueryRowContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM consents WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Consent{}, fmt.Errorf("consentsql: %s: %w", id, consent.ErrNotFound)
 	}
@@ -302,9 +282,9 @@ func (s *Store) Extend(ctx context.Context, id string, ext consent.Extension, ac
 			return err
 		}
 		now := s.clock()
-		ext.ExpirationDateTime = normTimePtr(ext.ExpirationDateTime)
+		ext.ExpirationDateTime = sqlstore.NormTimePtr(ext.ExpirationDateTime)
 		if !ext.RequestDateTime.IsZero() {
-			ext.RequestDateTime = normTime(ext.RequestDateTime)
+			ext.RequestDateTime = sqlstore.NormTime(ext.RequestDateTime)
 		}
 		e, err := consent.ApplyExtension(&c, ext, now)
 		if err != nil {
@@ -318,13 +298,13 @@ func (s *Store) Extend(ctx context.Context, id string, ext consent.Extension, ac
 			beID = nullStr(e.BusinessEntity.Document.Identification, true)
 			beRel = nullStr(e.BusinessEntity.Document.Rel, true)
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_extensions (consent_id, expiration_date_time,
+		if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_extensions (consent_id, expiration_date_time,
 			previous_expiration_date_time, logged_user_identification, logged_user_rel, business_entity_identification,
 			business_entity_rel, request_date_time, customer_ip_address, customer_user_agent)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			c.ID, s.d.nullTime(e.ExpirationDateTime), s.d.nullTime(e.PreviousExpirationDateTime),
+			c.ID, s.d.NullTime(e.ExpirationDateTime), s.d.NullTime(e.PreviousExpirationDateTime),
 			e.LoggedUser.Document.Identification, e.LoggedUser.Document.Rel, beID, beRel,
-			s.d.timeArg(e.RequestDateTime), e.CustomerIPAddress, e.CustomerUserAgent); err != nil {
+			s.d.Time(e.RequestDateTime), e.CustomerIPAddress, e.CustomerUserAgent); err != nil {
 			return fmt.Errorf("consentsql: insert extension of %s: %w", c.ID, err)
 		}
 		out, stored = c, e
@@ -342,7 +322,7 @@ func (s *Store) Extensions(ctx context.Context, id string) ([]consent.Extension,
 }
 
 func (s *Store) extensions(ctx context.Context, q querier, id string) ([]consent.Extension, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(`SELECT expiration_date_time, previous_expiration_date_time,
+	rows, err := q.QueryContext(ctx, s.d.Q(`SELECT expiration_date_time, previous_expiration_date_time,
 		logged_user_identification, logged_user_rel, business_entity_identification, business_entity_rel,
 		request_date_time, customer_ip_address, customer_user_agent
 		FROM consent_extensions WHERE consent_id = ? ORDER BY seq DESC`), id)
@@ -354,14 +334,14 @@ func (s *Store) extensions(ctx context.Context, q querier, id string) ([]consent
 	for rows.Next() {
 		var (
 			e             consent.Extension
-			exp, prev, at dbTime
+			exp, prev, at sqlstore.Time
 			beID, beRel   sql.NullString
 		)
 		if err := rows.Scan(&exp, &prev, &e.LoggedUser.Document.Identification, &e.LoggedUser.Document.Rel,
 			&beID, &beRel, &at, &e.CustomerIPAddress, &e.CustomerUserAgent); err != nil {
 			return nil, fmt.Errorf("consentsql: extensions of %s: %w", id, err)
 		}
-		e.ExpirationDateTime, e.PreviousExpirationDateTime, e.RequestDateTime = exp.ptr(), prev.ptr(), at.T
+		e.ExpirationDateTime, e.PreviousExpirationDateTime, e.RequestDateTime = exp.Ptr(), prev.Ptr(), at.T
 		if beID.Valid {
 			e.BusinessEntity = &consent.BusinessEntity{Document: consent.Document{Identification: beID.String, Rel: beRel.String}}
 		}
@@ -379,10 +359,10 @@ func (s *Store) writeState(ctx context.Context, tx *sql.Tx, c *consent.Consent) 
 		rejReason = nullStr(string(c.Rejection.Reason), true)
 		rejInfo = nullStr(c.Rejection.AdditionalInformation, c.Rejection.AdditionalInformation != "")
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE consents SET status = ?, status_update_date_time = ?,
+	res, err := tx.ExecContext(ctx, s.d.Q(`UPDATE consents SET status = ?, status_update_date_time = ?,
 		expiration_date_time = ?, rejected_by = ?, rejection_reason = ?, rejection_info = ?, version = version + 1
 		WHERE id = ? AND version = ?`),
-		string(c.Status), s.d.timeArg(c.StatusUpdateDateTime), s.d.nullTime(c.ExpirationDateTime),
+		string(c.Status), s.d.Time(c.StatusUpdateDateTime), s.d.NullTime(c.ExpirationDateTime),
 		rejBy, rejReason, rejInfo, c.ID, c.Version)
 	if err != nil {
 		return fmt.Errorf("consentsql: update %s: %w", c.ID, err)
@@ -401,11 +381,11 @@ func (s *Store) writeState(ctx context.Context, tx *sql.Tx, c *consent.Consent) 
 // recordChange writes the history row and the outbox event of a change of c
 // (already in its new state) from status from by ev.
 func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, c consent.Consent, from consent.Status, ev consent.Event, at time.Time, actor consent.AuditActor) error {
-	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_history (consent_id, version, at, from_status, to_status,
+	if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_history (consent_id, version, at, from_status, to_status,
 		event, who, client_id, interaction_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Version, s.d.timeArg(at), string(from), string(c.Status), string(ev),
+		c.ID, c.Version, s.d.Time(at), string(from), string(c.Status), string(ev),
 		actor.Who, actor.ClientID, actor.InteractionID, actor.Reason); err != nil {
-		if s.d.uniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return fmt.Errorf("consentsql: history of %s at version %d: %w", c.ID, c.Version, consent.ErrConcurrentUpdate)
 		}
 		return fmt.Errorf("consentsql: insert history of %s: %w", c.ID, err)
@@ -414,8 +394,8 @@ func (s *Store) recordChange(ctx context.Context, tx *sql.Tx, c consent.Consent,
 	if err != nil {
 		return fmt.Errorf("consentsql: encode lifecycle event of %s: %w", c.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
-		VALUES (?, ?, ?, ?, ?)`), uuid.NewString(), c.ID, consent.OutboxEventType, string(payload), s.d.timeArg(at)); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO consent_outbox (id, consent_id, type, payload, created_at)
+		VALUES (?, ?, ?, ?, ?)`), uuid.NewString(), c.ID, consent.OutboxEventType, string(payload), s.d.Time(at)); err != nil {
 		return fmt.Errorf("consentsql: insert outbox event of %s: %w", c.ID, err)
 	}
 	return nil
@@ -428,7 +408,7 @@ func (s *Store) History(ctx context.Context, id string) ([]consent.AuditEntry, e
 }
 
 func (s *Store) history(ctx context.Context, q querier, id string) ([]consent.AuditEntry, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
+	rows, err := q.QueryContext(ctx, s.d.Q(`SELECT at, from_status, to_status, event, who, client_id, interaction_id, reason
 		FROM consent_history WHERE consent_id = ? ORDER BY version`), id)
 	if err != nil {
 		return nil, fmt.Errorf("consentsql: history of %s: %w", id, err)
@@ -438,7 +418,7 @@ func (s *Store) history(ctx context.Context, q querier, id string) ([]consent.Au
 	for rows.Next() {
 		var (
 			e              consent.AuditEntry
-			at             dbTime
+			at             sqlstore.Time
 			from, to, evnt string
 		)
 		if err := rows.Scan(&at, &from, &to, &evnt, &e.Who, &e.ClientID, &e.InteractionID, &e.Reason); err != nil {
@@ -466,7 +446,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]DueTra
 	if limit <= 0 {
 		limit = 500
 	}
-	now = normTime(now)
+	now = sqlstore.NormTime(now)
 	cutoff := now.Add(-consent.AwaitingAuthorisationTTL)
 	var out []DueTransition
 	queries := []struct {
@@ -480,7 +460,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]DueTra
 			AND expiration_date_time IS NOT NULL AND expiration_date_time <= ? ORDER BY expiration_date_time, id LIMIT ?`, now},
 	}
 	for _, q := range queries {
-		rows, err := s.db.QueryContext(ctx, s.d.q(q.query), s.d.timeArg(q.arg), limit-len(out))
+		rows, err := s.db.QueryContext(ctx, s.d.Q(q.query), s.d.Time(q.arg), limit-len(out))
 		if err != nil {
 			return nil, fmt.Errorf("consentsql: list due consents: %w", err)
 		}
@@ -559,22 +539,22 @@ func (s *Store) Search(ctx context.Context, f Filter) (Page, error) {
 	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, `creation_date_time >= ?`)
-		args = append(args, s.d.timeArg(normTime(f.CreatedFrom)))
+		args = append(args, s.d.Time(sqlstore.NormTime(f.CreatedFrom)))
 	}
 	if !f.CreatedTo.IsZero() {
 		where = append(where, `creation_date_time < ?`)
-		args = append(args, s.d.timeArg(normTime(f.CreatedTo)))
+		args = append(args, s.d.Time(sqlstore.NormTime(f.CreatedTo)))
 	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	p := Page{Page: f.Page, PageSize: f.PageSize}
-	if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM consents`+cond), args...).Scan(&p.TotalRecords); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT COUNT(*) FROM consents`+cond), args...).Scan(&p.TotalRecords); err != nil {
 		return Page{}, fmt.Errorf("consentsql: count consents: %w", err)
 	}
 	p.TotalPages = (p.TotalRecords + f.PageSize - 1) / f.PageSize
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM consents`+cond+
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM consents`+cond+
 		` ORDER BY creation_date_time DESC, id DESC LIMIT ? OFFSET ?`), append(args, f.PageSize, (f.Page-1)*f.PageSize)...)
 	if err != nil {
 		return Page{}, fmt.Errorf("consentsql: search consents: %w", err)
@@ -605,11 +585,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int) ([]consent.OutboxEve
 	}
 	var got []claimed
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.d.q(`UPDATE consent_outbox SET claimed_until = ?
+		rows, err := tx.QueryContext(ctx, s.d.Q(`UPDATE consent_outbox SET claimed_until = ?
 			WHERE seq IN (SELECT seq FROM consent_outbox WHERE published_at IS NULL
-				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?`+s.d.skipLocked+`)
+				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?`+s.d.SkipLocked+`)
 			RETURNING seq, id, consent_id, type, payload, created_at`),
-			s.d.timeArg(now.Add(s.lease)), s.d.timeArg(now), limit)
+			s.d.Time(now.Add(s.lease)), s.d.Time(now), limit)
 		if err != nil {
 			return fmt.Errorf("consentsql: claim outbox: %w", err)
 		}
@@ -618,7 +598,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int) ([]consent.OutboxEve
 			var (
 				c       claimed
 				payload string
-				at      dbTime
+				at      sqlstore.Time
 			)
 			if err := rows.Scan(&c.seq, &c.ev.ID, &c.ev.ConsentID, &c.ev.Type, &payload, &at); err != nil {
 				return fmt.Errorf("consentsql: claim outbox: %w", err)
@@ -645,12 +625,12 @@ func (s *Store) MarkPublished(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{s.d.timeArg(s.clock())}
+	args := []any{s.d.Time(s.clock())}
 	for _, id := range ids {
 		args = append(args, id)
 	}
 	q := `UPDATE consent_outbox SET published_at = ? WHERE published_at IS NULL AND id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
-	if _, err := s.db.ExecContext(ctx, s.d.q(q), args...); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.d.Q(q), args...); err != nil {
 		return fmt.Errorf("consentsql: mark %d outbox events published: %w", len(ids), err)
 	}
 	return nil
