@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
@@ -26,18 +27,18 @@ func (s *Store) claimIdem(ctx context.Context, tx *sql.Tx, idem *payments.Idempo
 		return errors.New("paymentsql: idempotency record without endpoint, key or request hash")
 	}
 	k := idem.IdempotencyKey
-	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM payment_idempotency
+	if _, err := tx.ExecContext(ctx, s.d.Q(`DELETE FROM payment_idempotency
 		WHERE endpoint = ? AND org_id = ? AND idem_key = ? AND expires_at <= ?`),
-		k.Endpoint, k.OrgID, k.Key, s.d.timeArg(now)); err != nil {
+		k.Endpoint, k.OrgID, k.Key, s.d.Time(now)); err != nil {
 		return fmt.Errorf("paymentsql: drop expired idempotency key: %w", err)
 	}
 	idem.CreatedAt, idem.ExpiresAt = now, now.Add(payments.IdempotencyTTL)
-	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO payment_idempotency
+	_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO payment_idempotency
 		(endpoint, org_id, idem_key, request_hash, status_code, resource_ids, error_code, error_detail, created_at, expires_at)
 		VALUES (?, ?, ?, ?, 0, '[]', '', '', ?, ?)`),
-		k.Endpoint, k.OrgID, k.Key, idem.RequestHash, s.d.timeArg(now), s.d.timeArg(idem.ExpiresAt))
+		k.Endpoint, k.OrgID, k.Key, idem.RequestHash, s.d.Time(now), s.d.Time(idem.ExpiresAt))
 	if err != nil {
-		if s.d.uniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return payments.ErrIdempotencyRace
 		}
 		return fmt.Errorf("paymentsql: record idempotency key: %w", err)
@@ -81,7 +82,7 @@ func (s *Store) writeIdemOutcome(ctx context.Context, tx *sql.Tx, idem *payments
 		code, detail = idem.Error.Code, idem.Error.Detail
 	}
 	k := idem.IdempotencyKey
-	_, err = tx.ExecContext(ctx, s.d.q(`UPDATE payment_idempotency SET status_code = ?, resource_ids = ?, error_code = ?, error_detail = ?
+	_, err = tx.ExecContext(ctx, s.d.Q(`UPDATE payment_idempotency SET status_code = ?, resource_ids = ?, error_code = ?, error_detail = ?
 		WHERE endpoint = ? AND org_id = ? AND idem_key = ?`), idem.StatusCode, string(b), code, detail, k.Endpoint, k.OrgID, k.Key)
 	if err != nil {
 		return fmt.Errorf("paymentsql: store idempotency outcome: %w", err)
@@ -109,10 +110,10 @@ func (s *Store) RecordIdempotent(ctx context.Context, idem *payments.Idempotency
 func (s *Store) LookupIdempotency(ctx context.Context, key payments.IdempotencyKey) (payments.IdempotencyRecord, bool, error) {
 	r := payments.IdempotencyRecord{IdempotencyKey: key}
 	var ids, code, detail string
-	var created, expires dbTime
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT request_hash, status_code, resource_ids, error_code, error_detail, created_at, expires_at
+	var created, expires sqlstore.Time
+	err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT request_hash, status_code, resource_ids, error_code, error_detail, created_at, expires_at
 		FROM payment_idempotency WHERE endpoint = ? AND org_id = ? AND idem_key = ? AND expires_at > ?`),
-		key.Endpoint, key.OrgID, key.Key, s.d.timeArg(s.clock())).
+		key.Endpoint, key.OrgID, key.Key, s.d.Time(s.clock())).
 		Scan(&r.RequestHash, &r.StatusCode, &ids, &code, &detail, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.IdempotencyRecord{}, false, nil
@@ -135,9 +136,9 @@ func (s *Store) LookupIdempotency(ctx context.Context, key payments.IdempotencyK
 // expired (a replay: the API answers 403).
 func (s *Store) UseJTI(ctx context.Context, clientID, jti string, until time.Time) (bool, error) {
 	now := s.clock()
-	res, err := s.db.ExecContext(ctx, s.d.q(`INSERT INTO payment_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)
+	res, err := s.db.ExecContext(ctx, s.d.Q(`INSERT INTO payment_jtis (client_id, jti, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE payment_jtis.expires_at <= ?`),
-		clientID, jti, s.d.timeArg(normTime(until)), s.d.timeArg(now))
+		clientID, jti, s.d.Time(sqlstore.NormTime(until)), s.d.Time(now))
 	if err != nil {
 		return false, fmt.Errorf("paymentsql: record jti: %w", err)
 	}
@@ -151,13 +152,13 @@ func (s *Store) UseJTI(ctx context.Context, clientID, jti string, until time.Tim
 // PurgeExpired deletes expired idempotency keys and jti records (a daily
 // job); it returns how many of each it removed.
 func (s *Store) PurgeExpired(ctx context.Context) (keys, jtis int64, err error) {
-	now := s.d.timeArg(s.clock())
-	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM payment_idempotency WHERE expires_at <= ?`), now)
+	now := s.d.Time(s.clock())
+	res, err := s.db.ExecContext(ctx, s.d.Q(`DELETE FROM payment_idempotency WHERE expires_at <= ?`), now)
 	if err != nil {
 		return 0, 0, fmt.Errorf("paymentsql: purge idempotency keys: %w", err)
 	}
 	keys, _ = res.RowsAffected()
-	res, err = s.db.ExecContext(ctx, s.d.q(`DELETE FROM payment_jtis WHERE expires_at <= ?`), now)
+	res, err = s.db.ExecContext(ctx, s.d.Q(`DELETE FROM payment_jtis WHERE expires_at <= ?`), now)
 	if err != nil {
 		return keys, 0, fmt.Errorf("paymentsql: purge jtis: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // ClaimNotices hands out up to limit webhook notices whose next attempt is
@@ -25,11 +26,11 @@ func (s *Store) ClaimNotices(ctx context.Context, limit int) ([]payments.Notice,
 	}
 	var got []claimed
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.d.q(`UPDATE payment_notices SET claimed_until = ?
+		rows, err := tx.QueryContext(ctx, s.d.Q(`UPDATE payment_notices SET claimed_until = ?
 			WHERE seq IN (SELECT seq FROM payment_notices WHERE done_at IS NULL AND next_attempt_at <= ?
-				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?`+s.d.skipLocked+`)
+				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?`+s.d.SkipLocked+`)
 			RETURNING seq, id, kind, resource_id, client_id, api_version, event_at, attempts, first_attempt_at`),
-			s.d.timeArg(now.Add(s.lease)), s.d.timeArg(now), s.d.timeArg(now), limit)
+			s.d.Time(now.Add(s.lease)), s.d.Time(now), s.d.Time(now), limit)
 		if err != nil {
 			return fmt.Errorf("paymentsql: claim notices: %w", err)
 		}
@@ -38,13 +39,13 @@ func (s *Store) ClaimNotices(ctx context.Context, limit int) ([]payments.Notice,
 			var (
 				c      claimed
 				kind   string
-				at     dbTime
-				firstT dbTime
+				at     sqlstore.Time
+				firstT sqlstore.Time
 			)
 			if err := rows.Scan(&c.seq, &c.n.ID, &kind, &c.n.ResourceID, &c.n.ClientID, &c.n.APIVersion, &at, &c.n.Attempts, &firstT); err != nil {
 				return fmt.Errorf("paymentsql: claim notices: %w", err)
 			}
-			c.n.Kind, c.n.EventAt, c.n.FirstAttemptAt = payments.NoticeKind(kind), at.T, firstT.ptr()
+			c.n.Kind, c.n.EventAt, c.n.FirstAttemptAt = payments.NoticeKind(kind), at.T, firstT.Ptr()
 			got = append(got, c)
 		}
 		return rows.Err()
@@ -63,9 +64,9 @@ func (s *Store) ClaimNotices(ctx context.Context, limit int) ([]payments.Notice,
 // RetryNotice records that a notice's attempts so far failed and schedules
 // the next one at next; first is when the first attempt started.
 func (s *Store) RetryNotice(ctx context.Context, id string, attempts int, first, next time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.d.q(`UPDATE payment_notices SET attempts = ?, first_attempt_at = ?, next_attempt_at = ?,
+	_, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE payment_notices SET attempts = ?, first_attempt_at = ?, next_attempt_at = ?,
 		claimed_until = NULL WHERE id = ? AND done_at IS NULL`),
-		attempts, s.d.timeArg(normTime(first)), s.d.timeArg(normTime(next)), id)
+		attempts, s.d.Time(sqlstore.NormTime(first)), s.d.Time(sqlstore.NormTime(next)), id)
 	if err != nil {
 		return fmt.Errorf("paymentsql: reschedule notice %s: %w", id, err)
 	}
@@ -75,8 +76,8 @@ func (s *Store) RetryNotice(ctx context.Context, id string, attempts int, first,
 // FinishNotice records a notice's final result (delivered, failed,
 // gave_up, skipped); it is never handed out again.
 func (s *Store) FinishNotice(ctx context.Context, id string, attempts int, result string) error {
-	_, err := s.db.ExecContext(ctx, s.d.q(`UPDATE payment_notices SET attempts = ?, done_at = ?, result = ?, claimed_until = NULL
-		WHERE id = ? AND done_at IS NULL`), attempts, s.d.timeArg(s.clock()), result, id)
+	_, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE payment_notices SET attempts = ?, done_at = ?, result = ?, claimed_until = NULL
+		WHERE id = ? AND done_at IS NULL`), attempts, s.d.Time(s.clock()), result, id)
 	if err != nil {
 		return fmt.Errorf("paymentsql: finish notice %s: %w", id, err)
 	}
@@ -94,7 +95,7 @@ type NoticeState struct {
 
 // NoticesOf lists the notices of a resource, oldest first.
 func (s *Store) NoticesOf(ctx context.Context, resourceID string) ([]NoticeState, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, kind, resource_id, client_id, api_version, event_at, attempts,
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT id, kind, resource_id, client_id, api_version, event_at, attempts,
 		first_attempt_at, next_attempt_at, done_at, result FROM payment_notices WHERE resource_id = ? ORDER BY seq`), resourceID)
 	if err != nil {
 		return nil, fmt.Errorf("paymentsql: read notices of %s: %w", resourceID, err)
@@ -105,12 +106,12 @@ func (s *Store) NoticesOf(ctx context.Context, resourceID string) ([]NoticeState
 		var (
 			n                       NoticeState
 			kind                    string
-			at, first, next, doneAt dbTime
+			at, first, next, doneAt sqlstore.Time
 		)
 		if err := rows.Scan(&n.ID, &kind, &n.ResourceID, &n.ClientID, &n.APIVersion, &at, &n.Attempts, &first, &next, &doneAt, &n.Result); err != nil {
 			return nil, fmt.Errorf("paymentsql: read notices of %s: %w", resourceID, err)
 		}
-		n.Kind, n.EventAt, n.FirstAttemptAt, n.NextAttemptAt, n.Done = payments.NoticeKind(kind), at.T, first.ptr(), next.T, doneAt.Valid
+		n.Kind, n.EventAt, n.FirstAttemptAt, n.NextAttemptAt, n.Done = payments.NoticeKind(kind), at.T, first.Ptr(), next.T, doneAt.Valid
 		out = append(out, n)
 	}
 	return out, rows.Err()

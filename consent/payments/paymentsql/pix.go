@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 const paymentColumns = `id, consent_id, client_id, org_id, batch_id, end_to_end_id, status, version, creation_date_time,
@@ -21,7 +22,7 @@ func scanPayment(r rowScanner) (payments.Payment, error) {
 		p                                 payments.Payment
 		e2e, status, body                 string
 		sched, rejCode, rejDetail, cancel sql.NullString
-		created, updated                  dbTime
+		created, updated                  sqlstore.Time
 	)
 	if err := r.Scan(&p.ID, &p.ConsentID, &p.ClientID, &p.OrgID, &p.BatchID, &e2e, &status, &p.Version, &created, &updated,
 		&sched, &rejCode, &rejDetail, &cancel, &body); err != nil {
@@ -127,7 +128,7 @@ func (s *Store) usedEndToEnd(ctx context.Context, tx *sql.Tx, ps []payments.Paym
 		args[i] = p.EndToEndID
 	}
 	var used string
-	err := tx.QueryRowContext(ctx, s.d.q(`SELECT end_to_end_id FROM pix_payments WHERE end_to_end_id IN (?`+
+	err := tx.QueryRowContext(ctx, s.d.Q(`SELECT end_to_end_id FROM pix_payments WHERE end_to_end_id IN (?`+
 		strings.Repeat(", ?", len(ps)-1)+`) LIMIT 1`), args...).Scan(&used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
@@ -143,12 +144,12 @@ func (s *Store) insertPayment(ctx context.Context, tx *sql.Tx, p payments.Paymen
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO pix_payments (`+paymentColumns+`)
+	_, err = tx.ExecContext(ctx, s.d.Q(`INSERT INTO pix_payments (`+paymentColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`),
 		p.ID, p.ConsentID, p.ClientID, p.OrgID, p.BatchID, p.EndToEndID, string(p.Status), p.Version,
-		s.d.timeArg(p.CreationDateTime), s.d.timeArg(p.StatusUpdateDateTime), schedArg(p.ScheduledDate), body)
+		s.d.Time(p.CreationDateTime), s.d.Time(p.StatusUpdateDateTime), schedArg(p.ScheduledDate), body)
 	if err != nil {
-		if s.d.uniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return fmt.Errorf("paymentsql: insert payment %s (endToEndId %s): %w", p.ID, p.EndToEndID, payments.ErrDuplicateEndToEnd)
 		}
 		return fmt.Errorf("paymentsql: insert payment %s: %w", p.ID, err)
@@ -160,10 +161,10 @@ func (s *Store) paymentHistory(ctx context.Context, tx *sql.Tx, p payments.Payme
 	if detail == "" && p.Rejection != nil && p.Status == payments.PaymentRJCT && from != p.Status {
 		detail = string(p.Rejection.Code)
 	}
-	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO pix_payment_history
+	_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO pix_payment_history
 		(payment_id, version, at, from_status, to_status, event, who, client_id, interaction_id, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Version, s.d.timeArg(at), string(from), string(p.Status), string(ev), actor.Who, actor.ClientID, actor.InteractionID, detail)
+		p.ID, p.Version, s.d.Time(at), string(from), string(p.Status), string(ev), actor.Who, actor.ClientID, actor.InteractionID, detail)
 	if err != nil {
 		return fmt.Errorf("paymentsql: history of payment %s: %w", p.ID, err)
 	}
@@ -172,7 +173,7 @@ func (s *Store) paymentHistory(ctx context.Context, tx *sql.Tx, p payments.Payme
 
 // GetPayment reads a payment (payments.ErrNotFound when absent).
 func (s *Store) GetPayment(ctx context.Context, id string) (payments.Payment, error) {
-	p, err := scanPayment(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+paymentColumns+` FROM pix_payments WHERE id = ?`), id))
+	p, err := scanPayment(s.db.QueryRowContext(ctx, s.d.Q(`SELECT `+paymentColumns+` FROM pix_payments WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Payment{}, fmt.Errorf("paymentsql: payment %s: %w", id, payments.ErrNotFound)
 	}
@@ -205,7 +206,7 @@ type querier interface {
 }
 
 func (s *Store) queryPayments(ctx context.Context, q querier, query string, args ...any) ([]payments.Payment, error) {
-	rows, err := q.QueryContext(ctx, s.d.q(query), args...)
+	rows, err := q.QueryContext(ctx, s.d.Q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("paymentsql: list payments: %w", err)
 	}
@@ -222,7 +223,7 @@ func (s *Store) queryPayments(ctx context.Context, q querier, query string, args
 }
 
 func (s *Store) lockPayment(ctx context.Context, tx *sql.Tx, id string) (payments.Payment, error) {
-	p, err := scanPayment(tx.QueryRowContext(ctx, s.d.q(`SELECT `+paymentColumns+` FROM pix_payments WHERE id = ?`+s.d.forUpdate), id))
+	p, err := scanPayment(tx.QueryRowContext(ctx, s.d.Q(`SELECT `+paymentColumns+` FROM pix_payments WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Payment{}, fmt.Errorf("paymentsql: payment %s: %w", id, payments.ErrNotFound)
 	}
@@ -249,9 +250,9 @@ func (s *Store) savePayment(ctx context.Context, tx *sql.Tx, before, p payments.
 		}
 		cancel = sql.NullString{String: js, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE pix_payments SET status = ?, version = ?, status_update_date_time = ?,
+	res, err := tx.ExecContext(ctx, s.d.Q(`UPDATE pix_payments SET status = ?, version = ?, status_update_date_time = ?,
 		rejection_code = ?, rejection_detail = ?, cancellation = ? WHERE id = ? AND version = ?`),
-		string(p.Status), p.Version, s.d.timeArg(p.StatusUpdateDateTime), rejCode, rejDetail, cancel, p.ID, before.Version)
+		string(p.Status), p.Version, s.d.Time(p.StatusUpdateDateTime), rejCode, rejDetail, cancel, p.ID, before.Version)
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("paymentsql: update payment %s: %w", p.ID, err)
 	}
@@ -362,7 +363,7 @@ func (s *Store) CancelConsentPayments(ctx context.Context, consentID, clientID s
 		}
 		// Rows are locked in id order, like RejectBatch, so the two never deadlock.
 		ps, err := s.queryPayments(ctx, tx, `SELECT `+paymentColumns+` FROM pix_payments WHERE consent_id = ? AND status IN ('PDNG', 'SCHD')
-			ORDER BY id`+s.d.forUpdate, consentID)
+			ORDER BY id`+s.d.ForUpdate, consentID)
 		if err != nil {
 			return err
 		}
@@ -400,7 +401,7 @@ func (s *Store) RejectBatch(ctx context.Context, batchID string, rej payments.Pa
 	var out []payments.Payment
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		ps, err := s.queryPayments(ctx, tx, `SELECT `+paymentColumns+` FROM pix_payments WHERE batch_id = ?
-			AND status NOT IN ('ACSC', 'RJCT', 'CANC') ORDER BY id`+s.d.forUpdate, batchID)
+			AND status NOT IN ('ACSC', 'RJCT', 'CANC') ORDER BY id`+s.d.ForUpdate, batchID)
 		if err != nil {
 			return err
 		}
@@ -432,7 +433,7 @@ func (s *Store) DuePayments(ctx context.Context, q payments.DueQuery) ([]payment
 		OR (status = 'PDNG' AND status_update_date_time < ?)
 		OR (status = 'ACPD' AND status_update_date_time < ?)
 		ORDER BY status_update_date_time, id LIMIT ?`,
-		q.Today.String(), s.d.timeArg(normTime(q.HeldBefore)), s.d.timeArg(normTime(q.SubmittedBefore)), q.Limit)
+		q.Today.String(), s.d.Time(sqlstore.NormTime(q.HeldBefore)), s.d.Time(sqlstore.NormTime(q.SubmittedBefore)), q.Limit)
 }
 
 var _ payments.ProcessorStore = (*Store)(nil)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/internal/sqlstore"
@@ -38,7 +36,7 @@ type Options struct {
 // same behaviour on both (one contract suite runs against both).
 type Store struct {
 	db    *sql.DB
-	d     dialect
+	d     sqlstore.Dialect
 	now   func() time.Time
 	lease time.Duration
 	log   *slog.Logger
@@ -48,35 +46,31 @@ type Store struct {
 // use another schema) and runs the migrations. ctx bounds connecting and
 // migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("paymentsql: open postgres: %w", err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 10
 	}
-	return open(ctx, db, postgresDialect, opts)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.Postgres, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
 // and runs the migrations. Every transaction is BEGIN IMMEDIATE, so writers
 // serialise on SQLite's single write lock.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("paymentsql: open sqlite %s: %w", path, err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 4
 	}
-	return open(ctx, db, sqliteDialect, opts)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.SQLite, opts)
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, error) {
-	db.SetMaxOpenConns(opts.MaxOpenConns)
-	db.SetMaxIdleConns(opts.MaxOpenConns)
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, lease: opts.NoticeLease, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
@@ -87,13 +81,9 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("paymentsql: connect to %s: %w", d.name, err)
-	}
 	err := sqlstore.Migrate(ctx, db, sqlstore.Migrations{
-		Owner: "paymentsql", FS: migrationFiles, Dir: "migrations/" + d.name, Table: "paymentsql_migrations",
-		Lock: d.migrationLock, Dollar: d.dollar, Log: s.log,
+		Owner: "paymentsql", FS: migrationFiles, Dir: "migrations/" + d.Name, Table: "paymentsql_migrations",
+		Lock: d.AdvisoryLock(7382931), Dollar: d.Dollar, Log: s.log,
 	})
 	if err != nil {
 		db.Close()
@@ -106,26 +96,15 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 func (s *Store) Close() error { return s.db.Close() }
 
 // Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.d.name }
+func (s *Store) Dialect() string { return s.d.Name }
 
 // Now is the store's clock (what every stored time comes from).
 func (s *Store) Now() time.Time { return s.clock() }
 
-func (s *Store) clock() time.Time { return normTime(s.now()) }
+func (s *Store) clock() time.Time { return sqlstore.NormTime(s.now()) }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("paymentsql: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // fn's error is the one to report
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("paymentsql: commit: %w", err)
-	}
-	return nil
+	return sqlstore.InTx(ctx, s.db, "paymentsql", fn)
 }
 
 // commitRule is returned by a transaction function whose outcome is a
@@ -168,7 +147,7 @@ func scanConsent(r rowScanner) (payments.Consent, error) {
 		status, logged, body     string
 		business, debtor         sql.NullString
 		rejCode, rejDetail       sql.NullString
-		created, updated, expiry dbTime
+		created, updated, expiry sqlstore.Time
 	)
 	if err := r.Scan(&c.ID, &c.ClientID, &c.OrgID, &status, &c.Version, &created, &updated, &expiry,
 		&logged, &business, &debtor, &rejCode, &rejDetail, &body); err != nil {
@@ -251,13 +230,13 @@ func (s *Store) CreateConsent(ctx context.Context, req payments.Consent, idem *p
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO payment_consents (`+consentColumns+`)
+		_, err = tx.ExecContext(ctx, s.d.Q(`INSERT INTO payment_consents (`+consentColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)`),
-			c.ID, c.ClientID, c.OrgID, string(c.Status), c.Version, s.d.timeArg(c.CreationDateTime),
-			s.d.timeArg(c.StatusUpdateDateTime), s.d.timeArg(c.ExpirationDateTime), encodeDoc(c.LoggedUser),
+			c.ID, c.ClientID, c.OrgID, string(c.Status), c.Version, s.d.Time(c.CreationDateTime),
+			s.d.Time(c.StatusUpdateDateTime), s.d.Time(c.ExpirationDateTime), encodeDoc(c.LoggedUser),
 			business, debtor, body)
 		if err != nil {
-			if s.d.uniqueViolation(err) {
+			if sqlstore.IsUniqueViolation(err) {
 				return fmt.Errorf("paymentsql: create consent %s: %w", c.ID, payments.ErrAlreadyExists)
 			}
 			return fmt.Errorf("paymentsql: insert consent %s: %w", c.ID, err)
@@ -276,7 +255,7 @@ func (s *Store) CreateConsent(ctx context.Context, req payments.Consent, idem *p
 
 // GetConsent reads a consent (payments.ErrNotFound when absent).
 func (s *Store) GetConsent(ctx context.Context, id string) (payments.Consent, error) {
-	c, err := scanConsent(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM payment_consents WHERE id = ?`), id))
+	c, err := scanConsent(s.db.QueryRowContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM payment_consents WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Consent{}, fmt.Errorf("paymentsql: consent %s: %w", id, payments.ErrNotFound)
 	}
@@ -287,7 +266,7 @@ func (s *Store) GetConsent(ctx context.Context, id string) (payments.Consent, er
 }
 
 func (s *Store) lockConsent(ctx context.Context, tx *sql.Tx, id string) (payments.Consent, error) {
-	c, err := scanConsent(tx.QueryRowContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM payment_consents WHERE id = ?`+s.d.forUpdate), id))
+	c, err := scanConsent(tx.QueryRowContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM payment_consents WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return payments.Consent{}, fmt.Errorf("paymentsql: consent %s: %w", id, payments.ErrNotFound)
 	}
@@ -306,9 +285,9 @@ func (s *Store) saveConsent(ctx context.Context, tx *sql.Tx, before, c payments.
 		return payments.Consent{}, err
 	}
 	code, rdetail := rejArgs(c.Rejection)
-	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payment_consents SET status = ?, version = ?, status_update_date_time = ?,
+	res, err := tx.ExecContext(ctx, s.d.Q(`UPDATE payment_consents SET status = ?, version = ?, status_update_date_time = ?,
 		expiration_date_time = ?, debtor_account = ?, rejection_code = ?, rejection_detail = ? WHERE id = ? AND version = ?`),
-		string(c.Status), c.Version, s.d.timeArg(c.StatusUpdateDateTime), s.d.timeArg(c.ExpirationDateTime),
+		string(c.Status), c.Version, s.d.Time(c.StatusUpdateDateTime), s.d.Time(c.ExpirationDateTime),
 		debtor, code, rdetail, c.ID, before.Version)
 	if err != nil {
 		return payments.Consent{}, fmt.Errorf("paymentsql: update consent %s: %w", c.ID, err)
@@ -331,10 +310,10 @@ func (s *Store) consentHistory(ctx context.Context, tx *sql.Tx, c payments.Conse
 	if detail == "" && c.Rejection != nil && c.Status == payments.ConsentRejected && from != c.Status {
 		detail = string(c.Rejection.Code)
 	}
-	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO payment_consent_history
+	_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO payment_consent_history
 		(consent_id, version, at, from_status, to_status, event, who, client_id, interaction_id, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Version, s.d.timeArg(at), string(from), string(c.Status), string(ev), actor.Who, actor.ClientID, actor.InteractionID, detail)
+		c.ID, c.Version, s.d.Time(at), string(from), string(c.Status), string(ev), actor.Who, actor.ClientID, actor.InteractionID, detail)
 	if err != nil {
 		return fmt.Errorf("paymentsql: history of consent %s: %w", c.ID, err)
 	}
@@ -411,9 +390,9 @@ func (s *Store) DueConsents(ctx context.Context, now time.Time, limit int) ([]pa
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+consentColumns+` FROM payment_consents
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM payment_consents
 		WHERE status IN ('AWAITING_AUTHORISATION', 'PARTIALLY_ACCEPTED', 'AUTHORISED') AND expiration_date_time <= ?
-		ORDER BY expiration_date_time LIMIT ?`), s.d.timeArg(normTime(now)), limit)
+		ORDER BY expiration_date_time LIMIT ?`), s.d.Time(sqlstore.NormTime(now)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("paymentsql: list due consents: %w", err)
 	}
@@ -566,7 +545,7 @@ func (s *Store) PaymentHistory(ctx context.Context, id string) ([]HistoryEntry, 
 }
 
 func (s *Store) history(ctx context.Context, table, col, id string) ([]HistoryEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT version, at, from_status, to_status, event, who, client_id, interaction_id, detail
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT version, at, from_status, to_status, event, who, client_id, interaction_id, detail
 		FROM `+table+` WHERE `+col+` = ? ORDER BY version`), id)
 	if err != nil {
 		return nil, fmt.Errorf("paymentsql: read history of %s: %w", id, err)
@@ -575,7 +554,7 @@ func (s *Store) history(ctx context.Context, table, col, id string) ([]HistoryEn
 	var out []HistoryEntry
 	for rows.Next() {
 		var h HistoryEntry
-		var at dbTime
+		var at sqlstore.Time
 		if err := rows.Scan(&h.Version, &at, &h.From, &h.To, &h.Event, &h.Who, &h.ClientID, &h.InteractionID, &h.Detail); err != nil {
 			return nil, fmt.Errorf("paymentsql: read history of %s: %w", id, err)
 		}
@@ -587,10 +566,10 @@ func (s *Store) history(ctx context.Context, table, col, id string) ([]HistoryEn
 
 // addNotice queues the webhook for a status change, in the change's transaction.
 func (s *Store) addNotice(ctx context.Context, tx *sql.Tx, kind payments.NoticeKind, resourceID, clientID string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO payment_notices
+	_, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO payment_notices
 		(id, kind, resource_id, client_id, api_version, event_at, created_at, next_attempt_at, attempts, result)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, '')`),
-		uuid.NewString(), string(kind), resourceID, clientID, payments.APIVersion, s.d.timeArg(at), s.d.timeArg(at), s.d.timeArg(at))
+		uuid.NewString(), string(kind), resourceID, clientID, payments.APIVersion, s.d.Time(at), s.d.Time(at), s.d.Time(at))
 	if err != nil {
 		return fmt.Errorf("paymentsql: queue %s notice for %s: %w", kind, resourceID, err)
 	}
