@@ -8,15 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/ofp-dev/ofp/internal/sqlstore"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Options configures a Store. The zero value is usable.
@@ -33,95 +27,40 @@ type Options struct {
 // a database with consentsql.
 type Store struct {
 	db  *sql.DB
-	d   dialect
+	d   sqlstore.Dialect
 	now func() time.Time
 	log *slog.Logger
-}
-
-type dialect struct {
-	name            string
-	dollar          bool
-	migrationLock   string
-	timeArg         func(time.Time) any
-	uniqueViolation func(error) bool
-}
-
-const sqliteTimeFormat = "2006-01-02T15:04:05.000000Z"
-
-var postgresDialect = dialect{
-	name:          "postgres",
-	dollar:        true,
-	migrationLock: "SELECT pg_advisory_xact_lock(7382902)",
-	timeArg:       func(t time.Time) any { return t.UTC() },
-	uniqueViolation: func(err error) bool {
-		var pe *pgconn.PgError
-		return errors.As(err, &pe) && pe.Code == "23505"
-	},
-}
-
-var sqliteDialect = dialect{
-	name:    "sqlite",
-	timeArg: func(t time.Time) any { return t.UTC().Format(sqliteTimeFormat) },
-	uniqueViolation: func(err error) bool {
-		var se *sqlite.Error
-		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
-	},
-}
-
-// q rewrites '?' placeholders to $1, $2, ... for PostgreSQL. Queries in
-// this package never contain '?' inside literals.
-func (d dialect) q(query string) string {
-	if !d.dollar {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx connection string or URL; add
 // search_path=<schema> to use a schema other than public) and runs the
 // migrations. ctx bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "purposes", MaxOpenConns: 5})
 	if err != nil {
-		return nil, fmt.Errorf("purposes: open postgres: %w", err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(5)
-	return open(ctx, db, postgresDialect, opts)
+	return open(ctx, db, sqlstore.Postgres, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path,
-// in WAL mode with a busy timeout, and runs the migrations.
+// in WAL mode with a busy timeout, and runs the migrations. Every commit is
+// synced to disk (synchronous=FULL).
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "purposes", MaxOpenConns: 2, FullSync: true})
 	if err != nil {
-		return nil, fmt.Errorf("purposes: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(2)
-	return open(ctx, db, sqliteDialect, opts)
+	return open(ctx, db, sqlstore.SQLite, opts)
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, error) {
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("purposes: connect to %s: %w", d.name, err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
@@ -134,11 +73,11 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 func (s *Store) Close() error { return s.db.Close() }
 
 // Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.d.name }
+func (s *Store) Dialect() string { return s.d.Name }
 
 // clock is UTC with microsecond precision (what PostgreSQL keeps), so a
 // value reads back equal to what was written.
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *Store) clock() time.Time { return sqlstore.NormTime(s.now()) }
 
 const columns = `id, name_pt_br, name_en, description_pt_br, description_en, permission_groups,
 	default_duration_days, max_duration_days, legal_basis, revocation_rule, created_at, updated_at, version`
@@ -156,12 +95,12 @@ func (s *Store) Create(ctx context.Context, p Purpose) (Purpose, error) {
 	if err != nil {
 		return Purpose{}, fmt.Errorf("purposes: encode permission groups: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.d.q(`INSERT INTO purposes (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err = s.db.ExecContext(ctx, s.d.Q(`INSERT INTO purposes (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		p.ID, p.Name.PtBR, p.Name.En, p.Description.PtBR, p.Description.En, string(groups),
 		nullInt(p.DefaultDurationDays), nullInt(p.MaxDurationDays), string(p.LegalBasis), string(p.RevocationRule),
-		s.d.timeArg(p.CreatedAt), s.d.timeArg(p.UpdatedAt), p.Version)
+		s.d.Time(p.CreatedAt), s.d.Time(p.UpdatedAt), p.Version)
 	if err != nil {
-		if s.d.uniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return Purpose{}, fmt.Errorf("purposes: create %s: %w", p.ID, ErrAlreadyExists)
 		}
 		return Purpose{}, fmt.Errorf("purposes: create %s: %w", p.ID, err)
@@ -171,7 +110,7 @@ func (s *Store) Create(ctx context.Context, p Purpose) (Purpose, error) {
 
 // Get returns the purpose with this id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Purpose, error) {
-	row := s.db.QueryRowContext(ctx, s.d.q(`SELECT `+columns+` FROM purposes WHERE id = ?`), id)
+	row := s.db.QueryRowContext(ctx, s.d.Q(`SELECT `+columns+` FROM purposes WHERE id = ?`), id)
 	p, err := scanPurpose(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Purpose{}, fmt.Errorf("purposes: get %s: %w", id, ErrNotFound)
@@ -216,12 +155,12 @@ func (s *Store) Update(ctx context.Context, p Purpose, expectedVersion int64) (P
 		return Purpose{}, fmt.Errorf("purposes: encode permission groups: %w", err)
 	}
 	now := s.clock()
-	res, err := s.db.ExecContext(ctx, s.d.q(`UPDATE purposes SET name_pt_br = ?, name_en = ?, description_pt_br = ?,
+	res, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE purposes SET name_pt_br = ?, name_en = ?, description_pt_br = ?,
 		description_en = ?, permission_groups = ?, default_duration_days = ?, max_duration_days = ?, legal_basis = ?,
 		revocation_rule = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`),
 		p.Name.PtBR, p.Name.En, p.Description.PtBR, p.Description.En, string(groups),
 		nullInt(p.DefaultDurationDays), nullInt(p.MaxDurationDays), string(p.LegalBasis), string(p.RevocationRule),
-		s.d.timeArg(now), p.ID, expectedVersion)
+		s.d.Time(now), p.ID, expectedVersion)
 	if err != nil {
 		return Purpose{}, fmt.Errorf("purposes: update %s: %w", p.ID, err)
 	}
@@ -239,7 +178,7 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) er
 	if expectedVersion > 0 {
 		query, args = query+` AND version = ?`, append(args, expectedVersion)
 	}
-	res, err := s.db.ExecContext(ctx, s.d.q(query), args...)
+	res, err := s.db.ExecContext(ctx, s.d.Q(query), args...)
 	if err != nil {
 		return fmt.Errorf("purposes: delete %s: %w", id, err)
 	}
@@ -257,7 +196,7 @@ func (s *Store) checkOne(ctx context.Context, res sql.Result, id, op string) err
 		return nil
 	}
 	var one int
-	err = s.db.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM purposes WHERE id = ?`), id).Scan(&one)
+	err = s.db.QueryRowContext(ctx, s.d.Q(`SELECT 1 FROM purposes WHERE id = ?`), id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("purposes: %s %s: %w", op, id, ErrNotFound)
 	}
@@ -274,7 +213,7 @@ func scanPurpose(sc scanner) (Purpose, error) {
 		p                   Purpose
 		groups, basis, rule string
 		def, maxD           sql.NullInt64
-		created, updated    dbTime
+		created, updated    sqlstore.Time
 	)
 	if err := sc.Scan(&p.ID, &p.Name.PtBR, &p.Name.En, &p.Description.PtBR, &p.Description.En, &groups,
 		&def, &maxD, &basis, &rule, &created, &updated, &p.Version); err != nil {
@@ -292,7 +231,7 @@ func scanPurpose(sc scanner) (Purpose, error) {
 		p.MaxDurationDays = &v
 	}
 	p.LegalBasis, p.RevocationRule = LegalBasis(basis), RevocationRule(rule)
-	p.CreatedAt, p.UpdatedAt = created.t, updated.t
+	p.CreatedAt, p.UpdatedAt = created.T, updated.T
 	return p, nil
 }
 
@@ -316,30 +255,6 @@ func clonePurpose(p Purpose) Purpose {
 	return p
 }
 
-// dbTime scans a NOT NULL time column of either dialect.
-type dbTime struct{ t time.Time }
-
-func (d *dbTime) Scan(v any) error {
-	var s string
-	switch x := v.(type) {
-	case time.Time:
-		d.t = x.UTC()
-		return nil
-	case string:
-		s = x
-	case []byte:
-		s = string(x)
-	default:
-		return fmt.Errorf("purposes: cannot scan %T into a time", v)
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return fmt.Errorf("purposes: stored time %q is not RFC 3339: %w", s, err)
-	}
-	d.t = t.UTC()
-	return nil
-}
-
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
 
@@ -347,7 +262,7 @@ var migrationFiles embed.FS
 // not list yet (sqlstore.Migrate: one transaction, re-running is a no-op).
 func (s *Store) migrate(ctx context.Context) error {
 	return sqlstore.Migrate(ctx, s.db, sqlstore.Migrations{
-		Owner: "purposes", FS: migrationFiles, Dir: "migrations/" + s.d.name, Table: "purposes_migrations",
-		Lock: s.d.migrationLock, Dollar: s.d.dollar, Log: s.log,
+		Owner: "purposes", FS: migrationFiles, Dir: "migrations/" + s.d.Name, Table: "purposes_migrations",
+		Lock: s.d.AdvisoryLock(7382902), Dollar: s.d.Dollar, Log: s.log,
 	})
 }
