@@ -8,6 +8,9 @@ type Category struct {
 	// ResourceType is the Resources API type the customer picks resources of
 	// for this category ("" when nothing is picked, e.g. registration data).
 	ResourceTypes []string
+	// Single: the customer picks exactly one resource (the account a
+	// payment is debited from).
+	Single bool
 }
 
 type label struct {
@@ -24,6 +27,7 @@ var categories = []Category{
 	{PT: "Investimentos", EN: "Investments", ResourceTypes: []string{"BANK_FIXED_INCOME", "CREDIT_FIXED_INCOME", "VARIABLE_INCOME", "TREASURE_TITLE", "FUND"}},
 	{PT: "Câmbio", EN: "Foreign exchange", ResourceTypes: []string{"EXCHANGE"}},
 	{PT: "Lista de produtos", EN: "List of products"},
+	{PT: "Pagamento", EN: "Payment", ResourceTypes: []string{"ACCOUNT"}, Single: true},
 }
 
 const (
@@ -34,10 +38,16 @@ const (
 	catInvestments
 	catExchange
 	catResources
+	catPayments
 )
 
+// PaymentsInitiate is the permission the payments service reports for a
+// payment consent (Payments 4.0.0 has no permission enum): the customer
+// chooses the one account the payment is debited from.
+const PaymentsInitiate = "PAYMENTS_INITIATE"
+
 // labels holds the plain-language text of every permission of the Consents
-// API 3.3.1 enum (a test checks none is missing).
+// API 3.3.1 enum (a test checks none is missing) and of PaymentsInitiate.
 var labels = map[string]label{
 	"CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ": {catCustomers, "Seus dados de identificação (nome, CPF, documentos, endereço e contatos)", "Your identification data (name, CPF, documents, address and contacts)"},
 	"CUSTOMERS_PERSONAL_ADITTIONALINFO_READ":  {catCustomers, "Informações complementares (profissão, renda, patrimônio e relacionamento com a instituição)", "Additional information (occupation, income, assets and relationship with the institution)"},
@@ -81,6 +91,8 @@ var labels = map[string]label{
 	"EXCHANGES_READ": {catExchange, "Operações de câmbio", "Foreign exchange operations"},
 
 	"RESOURCES_READ": {catResources, "A lista dos produtos que você escolher compartilhar", "The list of products you choose to share"},
+
+	PaymentsInitiate: {catPayments, "Iniciar um pagamento Pix, debitado da conta que você escolher", "Initiate a Pix payment, debited from the account you choose"},
 }
 
 // PermissionItem is one permission as the customer reads it.
@@ -147,6 +159,18 @@ func ResourceTypes(perms []string) []string {
 		}
 	}
 	return out
+}
+
+// SingleResource reports whether these permissions need the customer to
+// pick exactly one resource (a payment's debtor account) instead of any
+// number of them.
+func SingleResource(perms []string) bool {
+	for _, p := range perms {
+		if l, ok := labels[p]; ok && categories[l.category].Single {
+			return true
+		}
+	}
+	return false
 }
 
 // Known reports whether p has a plain-language label.

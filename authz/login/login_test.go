@@ -16,9 +16,10 @@ func TestEveryConsentPermissionHasPlainLanguage(t *testing.T) {
 	for _, p := range consent.AllPermissions {
 		require.True(t, Known(p), "permission %s has no label", p)
 	}
-	require.Len(t, labels, len(consent.AllPermissions), "no label for a permission the spec does not have")
+	require.True(t, Known(PaymentsInitiate))
+	require.Len(t, labels, len(consent.AllPermissions)+1, "no label for a permission the spec does not have")
 	groups := Describe(consent.AllPermissions)
-	require.Len(t, groups, len(categories))
+	require.Len(t, groups, len(categories)-1, "every category but payments")
 	for _, g := range groups {
 		require.NotEmpty(t, g.Items)
 	}
@@ -26,6 +27,29 @@ func TestEveryConsentPermissionHasPlainLanguage(t *testing.T) {
 	require.Len(t, other, 2, "unknown permissions are shown, never dropped")
 	require.Len(t, other[0].Items, 1, "duplicates collapse")
 	require.Equal(t, "Outros", other[1].PT)
+}
+
+func TestPaymentConsentPicksOneAccount(t *testing.T) {
+	require.Equal(t, []string{"ACCOUNT"}, ResourceTypes([]string{PaymentsInitiate}))
+	require.True(t, SingleResource([]string{PaymentsInitiate}))
+	require.False(t, SingleResource([]string{"ACCOUNTS_READ", "RESOURCES_READ"}))
+	g := Describe([]string{PaymentsInitiate})
+	require.Len(t, g, 1)
+	require.Equal(t, "Pagamento", g[0].PT)
+
+	p, err := NewPages()
+	require.NoError(t, err)
+	render := func(single bool) string {
+		rec := httptest.NewRecorder()
+		require.NoError(t, p.Consent(rec, 200, ConsentPage{Brand: Brand{Name: "Banco"}, Action: "/x", CSRF: "c", Groups: g,
+			Accounts: []AccountChoice{{ID: "a1", Label: "Conta 1"}, {ID: "a2", Label: "Conta 2"}}, NeedAccounts: true, SingleAccount: single}))
+		return rec.Body.String()
+	}
+	page := render(true)
+	require.Equal(t, 2, strings.Count(page, `type="radio" name="resource"`), page)
+	require.NotContains(t, page, `type="checkbox"`)
+	require.Contains(t, page, "Choose the account to pay from")
+	require.Equal(t, 2, strings.Count(render(false), `type="checkbox" name="resource"`))
 }
 
 func TestResourceTypes(t *testing.T) {

@@ -67,6 +67,9 @@ type ConsentPage struct {
 	Groups       []PermissionGroup
 	Accounts     []AccountChoice
 	NeedAccounts bool
+	// SingleAccount: exactly one of Accounts is chosen (radio buttons: the
+	// account a payment is debited from).
+	SingleAccount bool
 	// Expires is the consent's expirationDateTime; zero = open-ended.
 	Expires time.Time
 	Error   string

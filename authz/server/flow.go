@@ -368,7 +368,8 @@ func (f *brandFlow) showConsent(w http.ResponseWriter, r *http.Request, as *goid
 	}
 	page := login.ConsentPage{Brand: f.style, Action: f.action(as), CSRF: storeString(as.Store, keyCSRF), ClientName: clientName(c),
 		CustomerName: storeString(as.Store, keyName), CNPJ: storeString(as.Store, keyCNPJ),
-		Groups: login.Describe(info.Permissions), NeedAccounts: need, Expires: info.ExpiresAt, Error: msg}
+		Groups: login.Describe(info.Permissions), NeedAccounts: need, SingleAccount: login.SingleResource(info.Permissions),
+		Expires: info.ExpiresAt, Error: msg}
 	for _, a := range accounts {
 		page.Accounts = append(page.Accounts, login.AccountChoice{ID: a.ID, Label: a.Label})
 	}
@@ -417,6 +418,9 @@ func (f *brandFlow) consent(w http.ResponseWriter, r *http.Request, as *goidc.Au
 	}
 	if len(accounts) > 0 && len(form.Resources) == 0 {
 		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha ao menos um produto para compartilhar. / Choose at least one product to share.")
+	}
+	if login.SingleResource(info.Permissions) && len(form.Resources) > 1 {
+		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha uma única conta. / Choose a single account.")
 	}
 	ap, err := json.Marshal(approval{ConsentID: id, Subject: who.Subject, CPF: who.CPF, CNPJ: who.CNPJ, Resources: form.Resources})
 	if err != nil {
