@@ -231,6 +231,7 @@ type env struct {
 	b      *pki.Bundle
 	core   *corebank.Synthetic
 	store  *consentsql.Store
+	keys   *keys.Manager
 	bench  *databench.Server
 	base   string
 	issuer string
@@ -301,7 +302,7 @@ func newEnv(t *testing.T) *env {
 	bs, err := databench.Start(ln, tlsCfg, mux)
 	require.NoError(t, err)
 	t.Cleanup(func() { bs.Close() })
-	return &env{t: t, b: b, core: core, store: store, bench: bs, base: base, issuer: issuer}
+	return &env{t: t, b: b, core: core, store: store, keys: km, bench: bs, base: base, issuer: issuer}
 }
 
 // flow is the receiver's journey for customer cust with perms.

@@ -4,15 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/customerdata"
 	"github.com/ofp-dev/ofp/consent/customerdata/databench"
@@ -28,14 +29,62 @@ var everyPerm = []string{
 	consent.PermResourcesRead,
 }
 
-// reader calls the holder's APIs as the receiver and validates every
-// exchange against the spec of its API.
+// reader calls the holder's APIs as the receiver, through the session's
+// connectors/fapi client, and validates every exchange against the spec of
+// its API.
 type reader struct {
 	t     *testing.T
 	e     *env
-	c     *http.Client
+	c     *fapi.Client
+	wire  *wire
 	token string
 	specs map[string]*spectest.Spec
+}
+
+// wire sits under connectors/fapi's transport (which fills a missing
+// x-fapi-interaction-id in for its caller) and keeps each exchange as it
+// crossed the wire: the request as sent and the holder's own response
+// headers, for the echo and spec checks.
+type wire struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]exchange // by x-fapi-interaction-id
+}
+
+type exchange struct {
+	req    *http.Request
+	header http.Header
+}
+
+func (w *wire) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	w.seen[r.Header.Get(fapi.HeaderInteractionID)] = exchange{req: r.Clone(context.Background()), header: resp.Header.Clone()}
+	w.mu.Unlock()
+	return resp, nil
+}
+
+func (w *wire) take(id string) (exchange, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ex, ok := w.seen[id]
+	delete(w.seen, id)
+	return ex, ok
+}
+
+// client is the session's registered client over a connection made with
+// tlsCfg (its certificate, another one, or none).
+func (e *env) client(t *testing.T, s *databench.Session, tlsCfg *tls.Config) (*fapi.Client, *wire) {
+	w := &wire{base: &http.Transport{TLSClientConfig: tlsCfg}, seen: map[string]exchange{}}
+	cfg := s.Config()
+	cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: w}
+	c, err := fapi.New(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Equal(t, s.ClientID, c.ClientID())
+	return c, w
 }
 
 func (e *env) reader(t *testing.T, s *databench.Session) *reader {
@@ -48,14 +97,22 @@ func (e *env) reader(t *testing.T, s *databench.Session) *reader {
 	} {
 		specs[base] = spectest.Load(t, file, e.base+base)
 	}
-	return &reader{t: t, e: e, c: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.ClientTLS}},
-		token: s.AccessToken, specs: specs}
+	c, w := e.client(t, s, s.ClientTLS)
+	return &reader{t: t, e: e, c: c, wire: w, token: s.AccessToken, specs: specs}
+}
+
+// over is the reader presenting tlsCfg's certificate (or none).
+func (r *reader) over(s *databench.Session, tlsCfg *tls.Config) *reader {
+	o := *r
+	o.c, o.wire = r.e.client(r.t, s, tlsCfg)
+	return &o
 }
 
 type answer struct {
 	status int
 	body   map[string]any
 	raw    []byte
+	header http.Header // as the holder sent it
 }
 
 func (a answer) list() []any { l, _ := a.body["data"].([]any); return l }
@@ -73,21 +130,24 @@ func (r *reader) get(path string) answer {
 	t := r.t
 	t.Helper()
 	path = strings.TrimPrefix(path, publicURL)
-	req, err := http.NewRequest(http.MethodGet, r.e.base+path, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+r.token)
-	req.Header.Set("x-fapi-interaction-id", uuid.NewString())
-	res, err := r.c.Do(req)
-	require.NoError(t, err)
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	res.Body.Close()
-	a := answer{status: res.StatusCode, raw: raw}
-	require.NoError(t, json.Unmarshal(raw, &a.body), "%s: %s", path, raw)
-	require.Equal(t, req.Header.Get("x-fapi-interaction-id"), res.Header.Get("x-fapi-interaction-id"))
+	id := uuid.NewString()
+	res, err := r.c.Get(fapi.WithInteractionID(context.Background(), id), r.token, r.e.base+path)
+	require.NotNil(t, res, "%s: %v", path, err)
+	if res.StatusCode < 300 {
+		require.NoError(t, err)
+	} else {
+		var ae *fapi.APIError
+		require.ErrorAs(t, err, &ae)
+		require.Equal(t, res.StatusCode, ae.StatusCode)
+	}
+	ex, ok := r.wire.take(id)
+	require.True(t, ok, "%s: the exchange did not cross the wire", path)
+	a := answer{status: res.StatusCode, raw: res.Body, header: ex.header}
+	require.NoError(t, json.Unmarshal(res.Body, &a.body), "%s: %s", path, res.Body)
+	require.Equal(t, id, ex.header.Get(fapi.HeaderInteractionID), "the holder echoes x-fapi-interaction-id")
 	for base, s := range r.specs {
 		if strings.HasPrefix(path, base+"/") {
-			s.Check(t, req, res.StatusCode, res.Header, raw, false)
+			s.Check(t, ex.req, res.StatusCode, ex.header, res.Body, false)
 			return a
 		}
 	}
@@ -215,10 +275,9 @@ func TestGuardRefusals(t *testing.T) {
 	// the accounts list's shape (Meta with totals) and the transactions' shape.
 	otherCert, err := e.b.ClientCertificate(otherTPP.Name)
 	require.NoError(t, err)
-	stolen := *r
 	cfg := sess.ClientTLS.Clone()
 	cfg.Certificates = []tls.Certificate{otherCert}
-	stolen.c = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	stolen := r.over(sess, cfg)
 	a = stolen.get(customerdata.AccountsBasePath + "/accounts")
 	require.Equal(t, http.StatusUnauthorized, a.status)
 	require.EqualValues(t, 1, a.body["meta"].(map[string]any)["totalPages"])
@@ -226,8 +285,7 @@ func TestGuardRefusals(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, a.status)
 
 	// Without a client certificate at all.
-	noCert := *r
-	noCert.c = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.b.RootPool(), MinVersion: tls.VersionTLS12}}}
+	noCert := r.over(sess, &tls.Config{RootCAs: e.b.RootPool(), MinVersion: tls.VersionTLS12})
 	a = noCert.get(customerdata.CreditCardsBasePath + "/accounts")
 	require.Equal(t, http.StatusUnauthorized, a.status)
 
