@@ -63,6 +63,15 @@ type Config struct {
 	// ClientID of a previous registration; Register sets it otherwise.
 	ClientID string
 
+	// OrganisationID is the client's organisation in the directory (the
+	// software statement's org_id): the iss of signed payment request
+	// bodies and the aud the holder's signed answers must carry. Needed by
+	// the payments calls only.
+	OrganisationID string
+	// HolderOrganisationID, when set, is the iss the holder's signed
+	// payment answers must carry (its organisationId in the directory).
+	HolderOrganisationID string
+
 	// HTTPClient replaces the client built from Certificate and RootCAs
 	// (its transport must present the certificate). Redirects are never
 	// followed either way.

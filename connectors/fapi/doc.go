@@ -30,6 +30,18 @@
 //     nonce, acr, at_hash);
 //   - the Consents API 3.3.1 (CreateConsent, GetConsent, DeleteConsent) and
 //     resource calls (Get, GetJSON, Do) with certificate-bound tokens;
+//   - payment initiation, Payments API 4.0.0 with Pix (CreatePaymentConsent,
+//     GetPaymentConsent, InitiatePixPayments, GetPixPayment,
+//     CancelPixPayment, CancelConsentPixPayments; DoSigned for any call):
+//     request bodies signed as JWTs (SignBody: PS256 with the signing key,
+//     iss = Config.OrganisationID, aud = the endpoint URL, fresh jti, iat),
+//     x-idempotency-key from the caller (kept across retries), and every
+//     signed answer verified (VerifySignedAnswer: PS256 by a kid of the
+//     holder's JWKS from discovery's jwks_uri, aud = the client's
+//     organisation, iss = Config.HolderOrganisationID when set, iat, jti)
+//     before it is decoded — 422s included, which come back as *APIError
+//     with Signed set. PushAuthorization with Scopes {"payments"} asks
+//     "openid payments consent:<urn>" for a payment consent;
 //   - x-fapi-interaction-id on every request (fresh UUID or
 //     WithInteractionID) and the refusal of an answer echoing another one.
 //
@@ -38,7 +50,7 @@
 // Finance ResponseError of the APIs), *IDTokenError (which id_token check
 // failed), and sentinels (ErrConfig, ErrDiscovery, ErrNotRegistered,
 // ErrInvalidIDToken, ErrInvalidCallback, ErrInteractionIDMismatch,
-// ErrUnexpectedResponse). Secrets (tokens, registration access token, keys)
+// ErrUnexpectedResponse, ErrInvalidSignedResponse). Secrets (tokens, registration access token, keys)
 // are never logged.
 //
 // It never drives the customer's browser (the caller redirects and

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -40,7 +41,12 @@ import (
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consenthttp"
 	"github.com/ofp-dev/ofp/consent/consentsql"
+	"github.com/ofp-dev/ofp/consent/payments"
+	"github.com/ofp-dev/ofp/consent/payments/jwtbody"
+	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
+	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/internal/pki"
+	"github.com/ofp-dev/ofp/sim/spi"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -105,8 +111,13 @@ type holder struct {
 	issuer   string
 	jwks     *jwksHost
 	consents *consentsql.Store
+	payments *paymentsql.Store
 	demo     *idp.Demo
 }
+
+// holderOrg is the holder's organisationId (iss of its signed payment
+// answers).
+const holderOrg = "c2a4f5c6-0d6e-4f3b-9a55-7b1f0e3d9a01"
 
 const resourcesPath = "/open-banking/resources/v3/resources"
 
@@ -146,6 +157,10 @@ func newHolder(t *testing.T) *holder {
 	require.NoError(t, err)
 	t.Cleanup(func() { az.Close() })
 
+	pay, err := paymentsql.OpenSQLite(ctx, filepath.Join(t.TempDir(), "payments.db"), paymentsql.Options{Logger: quiet})
+	require.NoError(t, err)
+	t.Cleanup(func() { pay.Close() })
+
 	demo := idp.NewDemo()
 	srv, err := server.New(server.Options{
 		Keys: km, Clients: clients, Registration: map[string]http.Handler{"bank": reg},
@@ -153,7 +168,7 @@ func newHolder(t *testing.T) *holder {
 			v := az.ForBrand(brand)
 			return &server.Storage{Grants: v, Auth: v, PAR: v, Refresh: v, ConsumeJTI: v.ConsumeJTI}
 		},
-		Consent: gate{consents}, Identity: demo,
+		Consent: gate{consents, payGate{pay}}, Identity: demo,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: b.RootPool()}}},
 		Logger:     quiet,
 	})
@@ -164,11 +179,13 @@ func newHolder(t *testing.T) *holder {
 	mux.Handle("/bank/", srv.Handler())
 	mux.Handle(consenthttp.BasePath+"/", srv.Protect(server.Requirement{Scopes: []string{"consents"}, GrantType: "client_credentials"})(consentAPI))
 	mux.Handle(resourcesPath, srv.Protect(server.Requirement{Scopes: []string{"resources", "consent"}, GrantType: "authorization_code"})(http.HandlerFunc(resources)))
+	mux.Handle(paymentshttp.BasePath+"/", srv.Protect(server.Requirement{Scopes: []string{"payments"}})(
+		paymentsAPI(t, base, pay, km, clients, b)))
 	ts.Config.Handler = mux
 	ts.TLS, err = pki.TLSServerConfig(b, nil, tls.VerifyClientCertIfGiven)
 	require.NoError(t, err)
 	ts.StartTLS()
-	return &holder{t: t, b: b, base: base, issuer: issuer, jwks: jh, consents: consents, demo: demo}
+	return &holder{t: t, b: b, base: base, issuer: issuer, jwks: jh, consents: consents, payments: pay, demo: demo}
 }
 
 func resources(w http.ResponseWriter, r *http.Request) {
@@ -187,8 +204,110 @@ func (tokenClients) ClientID(r *http.Request) (string, error) {
 	return ti.ClientID, nil
 }
 
-// gate is the test's ConsentGate over the real consent store.
-type gate struct{ store *consentsql.Store }
+// paymentsAPI is the real Payments API 4.0.0 the way cmd/ofp wires it:
+// client keys from the registration's jwks_uri, the caller from the
+// verified token, answers signed with the brand's key, payments settled by
+// the simulated SPI in about 100 ms.
+func paymentsAPI(t *testing.T, base string, pay *paymentsql.Store, km *keys.Manager, clients *dcr.MemoryStore, b *pki.Bundle) http.Handler {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: b.RootPool()}}}
+	verifier, err := jwtbody.NewVerifier(clientKeys{clients, hc}, pay, nil)
+	require.NoError(t, err)
+	signer, err := jwtbody.NewSigner(km, "bank", holderOrg, nil)
+	require.NoError(t, err)
+	eng := spi.New(spi.Options{CheckDelay: 20 * time.Millisecond, SettleDelay: 100 * time.Millisecond})
+	proc, err := payments.NewProcessor(pay, eng, eng, payments.ProcessorOptions{Logger: quiet})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{func(ctx context.Context) error { return eng.Run(ctx, proc.Complete) }, proc.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(ctx) }()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	api, err := paymentshttp.New(pay, paymentshttp.Options{Institution: "bank", PublicURL: base, Verifier: verifier, Signer: signer,
+		PaymentsCreated: proc.Kick, Logger: quiet,
+		Caller: func(r *http.Request) (paymentshttp.Caller, error) {
+			ti, ok := server.TokenFrom(r.Context())
+			if !ok {
+				return paymentshttp.Caller{}, errors.New("no token")
+			}
+			cl, err := clients.Get(r.Context(), "bank", ti.ClientID)
+			if err != nil {
+				return paymentshttp.Caller{}, err
+			}
+			return paymentshttp.Caller{ClientID: ti.ClientID, OrgID: cl.OrgID, ConsentID: ti.ConsentID, GrantType: ti.GrantType, Scopes: ti.Scopes}, nil
+		}})
+	require.NoError(t, err)
+	return api
+}
+
+// clientKeys finds a client's request-signing keys at its registered jwks_uri.
+type clientKeys struct {
+	clients *dcr.MemoryStore
+	hc      *http.Client
+}
+
+func (k clientKeys) ClientJWKS(ctx context.Context, clientID string) (*jose.JSONWebKeySet, error) {
+	cl, err := k.clients.Get(ctx, "bank", clientID)
+	if err != nil {
+		return nil, err
+	}
+	return dcr.NewURLKeys(cl.Metadata.JWKSURI, dcr.URLKeysOptions{Client: k.hc}).Keys(ctx)
+}
+
+// debtorAccount is the account every approval in these tests pays from.
+var debtorAccount = payments.Account{ISPB: "99999004", Issuer: "0001", Number: "1234567", AccountType: "CACC"}
+
+// payGate is authz's view of payment consents (cmd/ofp's paymentGate,
+// with a fixed debtor account).
+type payGate struct{ store *paymentsql.Store }
+
+func payErr(err error) error {
+	switch {
+	case errors.Is(err, payments.ErrNotFound):
+		return server.ErrConsentNotFound
+	case errors.Is(err, payments.ErrNotPending):
+		return server.ErrConsentNotPending
+	case errors.Is(err, payments.ErrOtherClient):
+		return server.ErrConsentOtherClient
+	case errors.Is(err, payments.ErrCustomerMismatch), errors.Is(err, payments.ErrRefusedAtAuthorisation):
+		return server.ErrCustomerMismatch
+	}
+	return err
+}
+
+func (g payGate) CheckPending(ctx context.Context, clientID, id string) (server.ConsentInfo, error) {
+	c, err := g.store.CheckPending(ctx, clientID, id)
+	if err != nil {
+		return server.ConsentInfo{}, payErr(err)
+	}
+	return server.ConsentInfo{ID: c.ID, ClientID: c.ClientID, Status: string(c.Status), Permissions: []string{"PAYMENTS_INITIATE"},
+		LoggedUserDocument: c.LoggedUser.Identification, LoggedUserRel: c.LoggedUser.Rel, ExpiresAt: c.ExpirationDateTime}, nil
+}
+
+func (g payGate) Authorise(ctx context.Context, id string, who server.Customer, res []string) error {
+	if len(res) != 1 {
+		return server.ErrCustomerMismatch
+	}
+	_, err := g.store.Authorise(ctx, id, payments.Customer{CPF: who.CPF, CNPJ: who.CNPJ}, debtorAccount)
+	return payErr(err)
+}
+
+func (g payGate) Reject(ctx context.Context, id string, who server.Customer) error {
+	_, err := g.store.Reject(ctx, id, payments.Customer{CPF: who.CPF, CNPJ: who.CNPJ})
+	return payErr(err)
+}
+
+func (g payGate) Authorised(ctx context.Context, id string) (bool, error) {
+	return g.store.Authorised(ctx, id)
+}
+
+// gate is the test's ConsentGate over the real consent store; payment
+// consents go to pay.
+type gate struct {
+	store *consentsql.Store
+	pay   payGate
+}
 
 func info(c consent.Consent) server.ConsentInfo {
 	ci := server.ConsentInfo{ID: c.ID, ClientID: c.ClientID, Status: string(c.Status), Permissions: c.Permissions,
@@ -208,6 +327,9 @@ func (g gate) get(ctx context.Context, id string) (consent.Consent, error) {
 }
 
 func (g gate) CheckPending(ctx context.Context, clientID, id string) (server.ConsentInfo, error) {
+	if payments.IsConsentID(id) {
+		return g.pay.CheckPending(ctx, clientID, id)
+	}
 	c, err := g.get(ctx, id)
 	if err != nil {
 		return server.ConsentInfo{}, err
@@ -221,7 +343,10 @@ func (g gate) CheckPending(ctx context.Context, clientID, id string) (server.Con
 	return info(c), nil
 }
 
-func (g gate) Authorise(ctx context.Context, id string, who server.Customer, _ []string) error {
+func (g gate) Authorise(ctx context.Context, id string, who server.Customer, res []string) error {
+	if payments.IsConsentID(id) {
+		return g.pay.Authorise(ctx, id, who, res)
+	}
 	c, err := g.get(ctx, id)
 	if err != nil {
 		return err
@@ -234,11 +359,17 @@ func (g gate) Authorise(ctx context.Context, id string, who server.Customer, _ [
 }
 
 func (g gate) Reject(ctx context.Context, id string, who server.Customer) error {
+	if payments.IsConsentID(id) {
+		return g.pay.Reject(ctx, id, who)
+	}
 	_, err := g.store.ApplyEvent(ctx, id, consent.EventRejectByUser, consent.AuditActor{Who: "user:" + who.Subject})
 	return err
 }
 
 func (g gate) Authorised(ctx context.Context, id string) (bool, error) {
+	if payments.IsConsentID(id) {
+		return g.pay.Authorised(ctx, id)
+	}
 	c, err := g.get(ctx, id)
 	if errors.Is(err, server.ErrConsentNotFound) {
 		return false, nil
@@ -257,6 +388,7 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 type tppOptions struct {
 	noEncryption bool
 	name         string
+	payments     bool // PAGTO role in the SSA, payments scope registered
 }
 
 // tpp builds a fapi.Client for the demo TPP, publishes its JWKS and
@@ -270,7 +402,8 @@ func (h *holder) tpp(opts tppOptions) (*fapi.Client, map[string]any) {
 	require.NoError(t, err)
 	cfg := fapi.Config{Issuer: h.issuer, APIBaseURL: h.base, Certificate: cert, RootCAs: h.b.RootPool(),
 		SigningKey: rsaKey(t), SigningKeyID: "sig-" + opts.name,
-		JWKSURI: h.jwks.url + "/" + opts.name + "/application.jwks", RedirectURI: "https://" + opts.name + ".tpp.example/cb", Logger: quiet}
+		JWKSURI: h.jwks.url + "/" + opts.name + "/application.jwks", RedirectURI: "https://" + opts.name + ".tpp.example/cb", Logger: quiet,
+		OrganisationID: pki.DemoClient.OrgID, HolderOrganisationID: holderOrg}
 	if !opts.noEncryption {
 		cfg.EncryptionKey, cfg.EncryptionKeyID = rsaKey(t), "enc-"+opts.name
 	}
@@ -279,7 +412,14 @@ func (h *holder) tpp(opts tppOptions) (*fapi.Client, map[string]any) {
 	set, err := c.PublicJWKS()
 	require.NoError(t, err)
 	h.jwks.put("/"+opts.name+"/application.jwks", set)
-	return c, h.ssaClaims(cfg)
+	claims := h.ssaClaims(cfg)
+	if opts.payments {
+		claims["software_roles"] = []string{"DADOS", "PAGTO"}
+		claims["software_statement_roles"] = []map[string]string{
+			{"role": "DADOS", "authorisation_domain": "Open Banking", "status": "Active"},
+			{"role": "PAGTO", "authorisation_domain": "Open Banking", "status": "Active"}}
+	}
+	return c, claims
 }
 
 func (h *holder) ssaClaims(cfg fapi.Config) map[string]any {
@@ -307,7 +447,11 @@ var scopes = fapi.Metadata{Scope: "openid consents resources accounts"}
 // registered is a registered TPP.
 func (h *holder) registered(opts tppOptions) (*fapi.Client, fapi.Registration) {
 	c, claims := h.tpp(opts)
-	reg, err := c.Register(context.Background(), h.ssa(claims), scopes)
+	md := scopes
+	if opts.payments {
+		md = fapi.Metadata{Scope: scopes.Scope + " payments"}
+	}
+	reg, err := c.Register(context.Background(), h.ssa(claims), md)
 	require.NoError(h.t, err)
 	return c, reg
 }
@@ -388,8 +532,8 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
-// parseForm returns the action, the non-checkbox fields and the checkbox
-// options of the form with the given id.
+// parseForm returns the action, the non-choice fields and the checkbox or
+// radio options of the form with the given id.
 func parseForm(t *testing.T, body, id string) (string, url.Values, map[string][]string) {
 	doc, err := html.Parse(strings.NewReader(body))
 	require.NoError(t, err)
@@ -409,7 +553,7 @@ func parseForm(t *testing.T, body, id string) (string, url.Values, map[string][]
 	var inputs func(*html.Node)
 	inputs = func(n *html.Node) {
 		if n.Type == html.ElementNode && n.Data == "input" {
-			if attr(n, "type") == "checkbox" {
+			if typ := attr(n, "type"); typ == "checkbox" || typ == "radio" {
 				options[attr(n, "name")] = append(options[attr(n, "name")], attr(n, "value"))
 			} else if name := attr(n, "name"); name != "" {
 				fields.Set(name, attr(n, "value"))

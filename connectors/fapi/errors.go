@@ -78,14 +78,18 @@ type ErrorDetail struct {
 }
 
 // APIError is a non-2xx answer of a regulated API (consents, resources,
-// customer data): the Open Finance ResponseError when the body is one.
+// customer data, payments): the Open Finance ResponseError when the body is
+// one.
 type APIError struct {
 	Method        string
 	URL           string
 	StatusCode    int
 	Errors        []ErrorDetail
 	InteractionID string
-	Body          []byte // the response body, at most 4 KiB of it
+	Body          []byte // the response body, at most 4 KiB of it (for a Signed answer: its verified payload)
+	// Signed: the answer was a signed JWT (a payments API 422), verified
+	// against the holder's keys before Errors were read from it.
+	Signed bool
 }
 
 func (e *APIError) Error() string {

@@ -302,7 +302,8 @@ func configOf(t *testing.T, h *holder, c *fapi.Client) fapi.Config {
 	cert, err := h.b.ClientCertificate(pki.DemoClient.Name)
 	require.NoError(t, err)
 	return fapi.Config{Issuer: h.issuer, APIBaseURL: h.base, Certificate: cert, RootCAs: h.b.RootPool(),
-		SigningKey: rsaKey(t), SigningKeyID: "sig-x", RedirectURI: "https://app.tpp.example/cb", ClientID: c.ClientID(), Logger: quiet}
+		SigningKey: rsaKey(t), SigningKeyID: "sig-x", RedirectURI: "https://app.tpp.example/cb", ClientID: c.ClientID(), Logger: quiet,
+		OrganisationID: pki.DemoClient.OrgID, HolderOrganisationID: holderOrg}
 }
 
 func TestRegistrationManagementAndErrors(t *testing.T) {
