@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/luikyv/go-oidc/pkg/goidc"
+
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // RedeemedMarker is the key the store puts (true) in Grant.Store of a
@@ -78,7 +80,7 @@ func (s *Store) loadGrant(ctx context.Context, where string, arg any) (*goidc.Gr
 		consumed, revoked sql.NullInt64
 		pending           sql.NullString
 	)
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT id, auth_code_consumed_at, revoked_at, pending_refresh_token, doc
+	err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT id, auth_code_consumed_at, revoked_at, pending_refresh_token, doc
 		FROM authz_grants WHERE brand = ? AND `+where), s.brand, arg).Scan(&id, &consumed, &revoked, &pending, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, goidc.ErrNotFound
@@ -136,8 +138,8 @@ func (s *Store) SaveGrant(ctx context.Context, g *goidc.Grant) error {
 			codeHash, refreshHash, pending, consent sql.NullString
 			consumed, revoked                       sql.NullInt64
 		)
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT auth_code_hash, refresh_token_hash, pending_refresh_token, consent_id,
-			auth_code_consumed_at, revoked_at FROM authz_grants WHERE id = ? AND brand = ?`+s.d.forUpdate), g.ID, s.brand).
+		err := tx.QueryRowContext(ctx, s.d.Q(`SELECT auth_code_hash, refresh_token_hash, pending_refresh_token, consent_id,
+			auth_code_consumed_at, revoked_at FROM authz_grants WHERE id = ? AND brand = ?`+s.d.ForUpdate), g.ID, s.brand).
 			Scan(&codeHash, &refreshHash, &pending, &consent, &consumed, &revoked)
 		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -176,17 +178,17 @@ func (s *Store) SaveGrant(ctx context.Context, g *goidc.Grant) error {
 		}
 		expires := s.grantExpiry(now, g, codeHash.Valid, consumed.Valid, revoked.Valid, refreshHash.Valid)
 		if exists {
-			_, err = tx.ExecContext(ctx, s.d.q(`UPDATE authz_grants SET client_id = ?, auth_code_hash = ?, auth_code_consumed_at = ?,
+			_, err = tx.ExecContext(ctx, s.d.Q(`UPDATE authz_grants SET client_id = ?, auth_code_hash = ?, auth_code_consumed_at = ?,
 				refresh_token_hash = ?, pending_refresh_token = ?, consent_id = ?, revoked_at = ?, updated_at = ?, expires_at = ?, doc = ?
 				WHERE id = ? AND brand = ?`),
 				g.ClientID, codeHash, consumed, refreshHash, pending, consent, revoked, now, expires, doc, g.ID, s.brand)
 		} else {
-			_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO authz_grants (id, brand, client_id, auth_code_hash, auth_code_consumed_at,
+			_, err = tx.ExecContext(ctx, s.d.Q(`INSERT INTO authz_grants (id, brand, client_id, auth_code_hash, auth_code_consumed_at,
 				refresh_token_hash, pending_refresh_token, consent_id, revoked_at, updated_at, expires_at, doc)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				g.ID, s.brand, g.ClientID, codeHash, consumed, refreshHash, pending, consent, revoked, now, expires, doc)
 		}
-		if isUniqueViolation(err) {
+		if sqlstore.IsUniqueViolation(err) {
 			return fmt.Errorf("store: grant %s: its id, authorization code or refresh token is already used by another grant", g.ID)
 		}
 		if err != nil {
@@ -231,7 +233,7 @@ func (s *Store) RevokeGrantsByConsent(ctx context.Context, consentID string) (in
 		return 0, errors.New("store: RevokeGrantsByConsent needs a consent id")
 	}
 	now := s.unixNow()
-	res, err := s.db.ExecContext(ctx, s.d.q(`UPDATE authz_grants SET revoked_at = ?, pending_refresh_token = NULL,
+	res, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE authz_grants SET revoked_at = ?, pending_refresh_token = NULL,
 		updated_at = ?, expires_at = ? WHERE consent_id = ? AND revoked_at IS NULL`), now, now, now+s.tail, consentID)
 	if err != nil {
 		return 0, fmt.Errorf("store: revoke grants of consent %s: %w", consentID, err)

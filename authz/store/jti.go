@@ -18,7 +18,7 @@ func (s *Store) ConsumeJTI(ctx context.Context, jti string) error {
 		return fmt.Errorf("store: jti must have 1 to %d characters", maxJTI)
 	}
 	now := s.unixNow()
-	res, err := s.db.ExecContext(ctx, s.d.q(`INSERT INTO authz_jti (brand, jti, expires_at) VALUES (?, ?, ?)
+	res, err := s.db.ExecContext(ctx, s.d.Q(`INSERT INTO authz_jti (brand, jti, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (brand, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE authz_jti.expires_at < ?`),
 		s.brand, jti, now+s.jtiTTL, now)
 	if err != nil {

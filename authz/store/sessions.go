@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/luikyv/go-oidc/pkg/goidc"
+
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // finished reports a session status after which the session is over.
@@ -34,7 +36,7 @@ func (s *Store) SaveSession(ctx context.Context, as *goidc.AuthnSession) error {
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var status string
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT status FROM authz_sessions WHERE id = ? AND brand = ?`+s.d.forUpdate),
+		err := tx.QueryRowContext(ctx, s.d.Q(`SELECT status FROM authz_sessions WHERE id = ? AND brand = ?`+s.d.ForUpdate),
 			as.ID, s.brand).Scan(&status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -42,9 +44,9 @@ func (s *Store) SaveSession(ctx context.Context, as *goidc.AuthnSession) error {
 			if as.PushedAuthReqID != "" {
 				par = as.PushedAuthReqID
 			}
-			_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO authz_sessions (id, brand, par_id, status, expires_at, doc)
+			_, err = tx.ExecContext(ctx, s.d.Q(`INSERT INTO authz_sessions (id, brand, par_id, status, expires_at, doc)
 				VALUES (?, ?, ?, ?, ?, ?)`), as.ID, s.brand, par, string(as.Status), expires, doc)
-			if isUniqueViolation(err) {
+			if sqlstore.IsUniqueViolation(err) {
 				return fmt.Errorf("store: session %s: its id or request_uri is already used by another session", as.ID)
 			}
 		case err != nil:
@@ -52,7 +54,7 @@ func (s *Store) SaveSession(ctx context.Context, as *goidc.AuthnSession) error {
 		case finished(status):
 			return ErrSessionFinished
 		default:
-			_, err = tx.ExecContext(ctx, s.d.q(`UPDATE authz_sessions SET status = ?, expires_at = ?, doc = ? WHERE id = ? AND brand = ?`),
+			_, err = tx.ExecContext(ctx, s.d.Q(`UPDATE authz_sessions SET status = ?, expires_at = ?, doc = ? WHERE id = ? AND brand = ?`),
 				string(as.Status), expires, doc, as.ID, s.brand)
 		}
 		if err != nil {
@@ -66,7 +68,7 @@ func (s *Store) SaveSession(ctx context.Context, as *goidc.AuthnSession) error {
 // A finished session is not found: it cannot be resumed.
 func (s *Store) Session(ctx context.Context, id string) (*goidc.AuthnSession, error) {
 	var status, doc string
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT status, doc FROM authz_sessions WHERE id = ? AND brand = ?`), id, s.brand).
+	err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT status, doc FROM authz_sessions WHERE id = ? AND brand = ?`), id, s.brand).
 		Scan(&status, &doc)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && finished(status)) {
 		return nil, goidc.ErrNotFound
@@ -86,7 +88,7 @@ func (s *Store) SessionByPushedAuthReqID(ctx context.Context, parID string) (*go
 		return nil, goidc.ErrNotFound
 	}
 	var doc string
-	err := s.db.QueryRowContext(ctx, s.d.q(`UPDATE authz_sessions SET par_claimed_at = ?
+	err := s.db.QueryRowContext(ctx, s.d.Q(`UPDATE authz_sessions SET par_claimed_at = ?
 		WHERE par_id = ? AND brand = ? AND par_claimed_at IS NULL RETURNING doc`), s.unixNow(), parID, s.brand).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, goidc.ErrNotFound

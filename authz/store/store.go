@@ -9,15 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/luikyv/go-oidc/pkg/goidc"
-	"modernc.org/sqlite" // registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
@@ -58,7 +52,7 @@ type Options struct {
 // database, nothing is cached: any replica continues any flow.
 type Store struct {
 	db     *sql.DB
-	d      dialect
+	d      sqlstore.Dialect
 	brand  string
 	now    func() time.Time
 	tail   int64
@@ -96,14 +90,14 @@ var (
 // migrations it has not seen (recorded in authz_store_migrations). ctx
 // bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open postgres: %w", err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 10
 	}
-	return open(ctx, db, postgresDialect, opts)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.Postgres, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
@@ -111,21 +105,17 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // processes) may open one file: writes take the database's write lock at
 // the start of each transaction.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
-	}
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 4
 	}
-	return open(ctx, db, sqliteDialect, opts)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, sqlstore.SQLite, opts)
 }
 
-func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, error) {
-	db.SetMaxOpenConns(opts.MaxOpenConns)
-	db.SetMaxIdleConns(opts.MaxOpenConns)
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	seal, err := newSealer(opts.SealKey)
 	if err != nil {
 		db.Close()
@@ -145,13 +135,9 @@ func open(ctx context.Context, db *sql.DB, d dialect, opts Options) (*Store, err
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", d.name, err)
-	}
 	if err := sqlstore.Migrate(ctx, db, sqlstore.Migrations{
 		Owner: "authz/store", FS: migrationFiles, Dir: "migrations", Table: "authz_store_migrations",
-		Lock: d.migrationLock, Dollar: d.dollar, Log: s.log,
+		Lock: d.AdvisoryLock(7382912), Dollar: d.Dollar, Log: s.log,
 	}); err != nil {
 		db.Close()
 		return nil, err
@@ -173,25 +159,14 @@ func (s *Store) ForBrand(brand string) *Store {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.d.name }
+func (s *Store) Dialect() string { return s.d.Name }
 
 func (s *Store) unixNow() int64 { return s.now().Unix() }
 
 // inTx runs fn in a transaction (BEGIN IMMEDIATE on SQLite) and commits if
 // fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // fn's error is the one to report
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return sqlstore.InTx(ctx, s.db, "store", fn)
 }
 
 // DeleteExpired removes, for every brand, the sessions, grants and JWT ids
@@ -205,7 +180,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		`DELETE FROM authz_grants WHERE expires_at IS NOT NULL AND expires_at < ?`,
 		`DELETE FROM authz_jti WHERE expires_at < ?`,
 	} {
-		res, err := s.db.ExecContext(ctx, s.d.q(q), cut)
+		res, err := s.db.ExecContext(ctx, s.d.Q(q), cut)
 		if err != nil {
 			return total, fmt.Errorf("store: delete expired rows: %w", err)
 		}
@@ -222,58 +197,6 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 func digest(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
-}
-
-// dialect holds what differs between PostgreSQL and SQLite. Queries are
-// written with '?' placeholders and rebound for PostgreSQL.
-type dialect struct {
-	name string
-	// forUpdate locks the row read in a transaction (PostgreSQL); SQLite
-	// needs none: every transaction starts with BEGIN IMMEDIATE and so
-	// holds the single write lock from its first statement.
-	forUpdate     string
-	migrationLock string
-	dollar        bool
-}
-
-var postgresDialect = dialect{
-	name:          "postgres",
-	forUpdate:     " FOR UPDATE",
-	migrationLock: "SELECT pg_advisory_xact_lock(7382912)",
-	dollar:        true,
-}
-
-var sqliteDialect = dialect{name: "sqlite"}
-
-// q rewrites '?' placeholders to $1, $2, ... for PostgreSQL. Queries in
-// this package never hold '?' inside literals.
-func (d dialect) q(query string) string {
-	if !d.dollar {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-	}
-	return false
 }
 
 // nullInt is a nullable unix time argument.
