@@ -7,14 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"modernc.org/sqlite"               // registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ofp-dev/ofp/authz/dcr"
 	"github.com/ofp-dev/ofp/internal/sqlstore"
@@ -25,8 +18,8 @@ var migrationFiles embed.FS
 
 // Store is a dcr.Store on PostgreSQL or SQLite.
 type Store struct {
-	db       *sql.DB
-	postgres bool
+	db *sql.DB
+	d  sqlstore.Dialect
 }
 
 var _ dcr.Store = (*Store)(nil)
@@ -36,63 +29,36 @@ var _ dcr.Store = (*Store)(nil)
 // it has not seen yet (recorded in dcr_migrations). ctx bounds connecting
 // and migrating only.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "dcrsql", MaxOpenConns: 10})
 	if err != nil {
-		return nil, fmt.Errorf("dcrsql: open postgres: %w", err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(10)
-	return open(ctx, db, true)
+	return open(ctx, db, sqlstore.Postgres)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
-// and applies the migrations it has not seen yet.
+// and applies the migrations it has not seen yet. Every commit is synced to
+// disk (synchronous=FULL).
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "dcrsql", MaxOpenConns: 4, FullSync: true})
 	if err != nil {
-		return nil, fmt.Errorf("dcrsql: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(4)
-	return open(ctx, db, false)
+	return open(ctx, db, sqlstore.SQLite)
 }
 
-func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
-	s := &Store{db: db, postgres: postgres}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("dcrsql: connect: %w", err)
-	}
-	m := sqlstore.Migrations{Owner: "dcrsql", FS: migrationFiles, Dir: "migrations/sqlite", Table: "dcr_migrations"}
-	if postgres {
-		m.Dir, m.Dollar, m.Lock = "migrations/postgres", true, "SELECT pg_advisory_xact_lock(7382911)"
-	}
-	if err := sqlstore.Migrate(ctx, db, m); err != nil {
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect) (*Store, error) {
+	err := sqlstore.Migrate(ctx, db, sqlstore.Migrations{Owner: "dcrsql", FS: migrationFiles, Dir: "migrations/" + d.Name,
+		Table: "dcr_migrations", Lock: d.AdvisoryLock(7382911), Dollar: d.Dollar})
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return s, nil
+	return &Store{db: db, d: d}, nil
 }
 
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
-
-// q rewrites ? placeholders to $n for PostgreSQL.
-func (s *Store) q(query string) string {
-	if !s.postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 // Create implements dcr.Store.
 func (s *Store) Create(ctx context.Context, c dcr.Client) error {
@@ -100,12 +66,12 @@ func (s *Store) Create(ctx context.Context, c dcr.Client) error {
 	if err != nil {
 		return fmt.Errorf("dcrsql: encode metadata: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO dcr_clients
+	_, err = s.db.ExecContext(ctx, s.d.Q(`INSERT INTO dcr_clients
 		(client_id, brand, software_id, org_id, token_hash, statement_hash, issued_at, updated_at, metadata)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.ID, c.Brand, c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash,
 		c.IssuedAt.UnixMicro(), c.UpdatedAt.UnixMicro(), string(md))
-	if isUniqueViolation(err) {
+	if sqlstore.IsUniqueViolation(err) {
 		return dcr.ErrDuplicate
 	}
 	if err != nil {
@@ -121,7 +87,7 @@ func (s *Store) Get(ctx context.Context, brand, id string) (dcr.Client, error) {
 		issued, updated int64
 		md              string
 	)
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT client_id, brand, software_id, org_id, token_hash, statement_hash,
+	err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT client_id, brand, software_id, org_id, token_hash, statement_hash,
 		issued_at, updated_at, metadata FROM dcr_clients WHERE client_id = ? AND brand = ?`), id, brand).
 		Scan(&c.ID, &c.Brand, &c.SoftwareID, &c.OrgID, &c.TokenHash, &c.StatementHash, &issued, &updated, &md)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -144,10 +110,10 @@ func (s *Store) Update(ctx context.Context, c dcr.Client) error {
 	if err != nil {
 		return fmt.Errorf("dcrsql: encode metadata: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE dcr_clients SET software_id = ?, org_id = ?, token_hash = ?,
+	res, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE dcr_clients SET software_id = ?, org_id = ?, token_hash = ?,
 		statement_hash = ?, updated_at = ?, metadata = ? WHERE client_id = ? AND brand = ?`),
 		c.SoftwareID, c.OrgID, c.TokenHash, c.StatementHash, c.UpdatedAt.UnixMicro(), string(md), c.ID, c.Brand)
-	if isUniqueViolation(err) {
+	if sqlstore.IsUniqueViolation(err) {
 		return dcr.ErrDuplicate
 	}
 	if err != nil {
@@ -158,7 +124,7 @@ func (s *Store) Update(ctx context.Context, c dcr.Client) error {
 
 // Delete implements dcr.Store.
 func (s *Store) Delete(ctx context.Context, brand, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM dcr_clients WHERE client_id = ? AND brand = ?`), id, brand)
+	res, err := s.db.ExecContext(ctx, s.d.Q(`DELETE FROM dcr_clients WHERE client_id = ? AND brand = ?`), id, brand)
 	if err != nil {
 		return fmt.Errorf("dcrsql: delete client: %w", err)
 	}
@@ -174,20 +140,4 @@ func oneRow(res sql.Result) error {
 		return dcr.ErrNotFound
 	}
 	return nil
-}
-
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	var liteErr *sqlite.Error
-	if errors.As(err, &liteErr) {
-		code := liteErr.Code()
-		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
 }
