@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/ofp-dev/ofp/internal/sqlstore"
 )
 
 // Store keeps delivery records in SQLite or PostgreSQL: one row per
@@ -18,39 +16,31 @@ import (
 // (webhook_outcomes). Rows are written signed and never updated. Times are
 // stored as fixed-width UTC text in both engines, so one schema serves both.
 type Store struct {
-	db     *sql.DB
-	dollar bool
-	name   string
+	db *sql.DB
+	d  sqlstore.Dialect
 }
 
 // OpenSQLite opens (creating if needed) a SQLite file and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "webhooks", MaxOpenConns: 4})
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(4)
-	return open(ctx, db, "sqlite", false)
+	return open(ctx, db, sqlstore.SQLite)
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx DSN; set search_path in it to
 // use a schema) and migrates it.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "webhooks", MaxOpenConns: 8})
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: open postgres: %w", err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(8)
-	return open(ctx, db, "postgres", true)
+	return open(ctx, db, sqlstore.Postgres)
 }
 
-func open(ctx context.Context, db *sql.DB, name string, dollar bool) (*Store, error) {
-	s := &Store{db: db, dollar: dollar, name: name}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("webhooks: connect to %s (is the delivery-record database reachable?): %w", name, err)
-	}
+func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect) (*Store, error) {
+	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -100,8 +90,8 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("webhooks: begin migration: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if s.dollar {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7382907)`); err != nil {
+	if lock := s.d.AdvisoryLock(7382907); lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return fmt.Errorf("webhooks: take migration lock: %w", err)
 		}
 	}
@@ -124,7 +114,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("webhooks: apply migration %d: %w", v, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhook_migrations (version, applied_at) VALUES (?, ?)`), v, fmtTime(time.Now())); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.Q(`INSERT INTO webhook_migrations (version, applied_at) VALUES (?, ?)`), v, fmtTime(time.Now())); err != nil {
 			return fmt.Errorf("webhooks: record migration %d: %w", v, err)
 		}
 	}
@@ -134,26 +124,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) q(query string) string {
-	if !s.dollar {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // AddAttempt stores a signed attempt. Its interaction ID must be new.
 func (s *Store) AddAttempt(ctx context.Context, a Attempt) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO webhook_attempts
+	_, err := s.db.ExecContext(ctx, s.d.Q(`INSERT INTO webhook_attempts
 		(interaction_id, event_id, client_id, url, attempt, status_code, error, started_at, finished_at, key_id, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		a.InteractionID, a.EventID, a.ClientID, a.URL, a.Attempt, a.StatusCode, a.Error,
@@ -166,7 +139,7 @@ func (s *Store) AddAttempt(ctx context.Context, a Attempt) error {
 
 // Attempts returns the attempts of an event, oldest first.
 func (s *Store) Attempts(ctx context.Context, eventID string) ([]Attempt, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT interaction_id, event_id, client_id, url, attempt, status_code, error,
+	rows, err := s.db.QueryContext(ctx, s.d.Q(`SELECT interaction_id, event_id, client_id, url, attempt, status_code, error,
 		started_at, finished_at, key_id, signature FROM webhook_attempts WHERE event_id = ? ORDER BY started_at, attempt`), eventID)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: read attempts of %s: %w", eventID, err)
@@ -198,7 +171,7 @@ func (s *Store) Attempts(ctx context.Context, eventID string) ([]Attempt, error)
 // reports whether this call stored it (false: another delivery of the same
 // event decided first, and its record stands).
 func (s *Store) SetOutcome(ctx context.Context, o Outcome) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO webhook_outcomes
+	res, err := s.db.ExecContext(ctx, s.d.Q(`INSERT INTO webhook_outcomes
 		(event_id, event_type, consent_id, client_id, url, result, attempts, status_code, error, decided_at, key_id, signature)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`),
 		o.EventID, o.EventType, o.ConsentID, o.ClientID, o.URL, string(o.Result), o.Attempts, o.StatusCode, o.Error,
@@ -217,7 +190,7 @@ func (s *Store) SetOutcome(ctx context.Context, o Outcome) (bool, error) {
 func (s *Store) Outcome(ctx context.Context, eventID string) (Outcome, bool, error) {
 	var o Outcome
 	var result, decided string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT event_id, event_type, consent_id, client_id, url, result, attempts,
+	err := s.db.QueryRowContext(ctx, s.d.Q(`SELECT event_id, event_type, consent_id, client_id, url, result, attempts,
 		status_code, error, decided_at, key_id, signature FROM webhook_outcomes WHERE event_id = ?`), eventID).
 		Scan(&o.EventID, &o.EventType, &o.ConsentID, &o.ClientID, &o.URL, &result, &o.Attempts, &o.StatusCode, &o.Error,
 			&decided, &o.KeyID, &o.Signature)

@@ -84,12 +84,12 @@ func storeContract(t *testing.T, open func(t *testing.T) (*Store, *sql.DB)) {
 	require.NoError(t, sign.VerifyOutcome(got))
 
 	// Tampering in the database breaks verification.
-	_, err = db.ExecContext(ctx, s.q(`UPDATE webhook_outcomes SET result = ? WHERE event_id = ?`), string(ResultFailed), "ev-x")
+	_, err = db.ExecContext(ctx, s.d.Q(`UPDATE webhook_outcomes SET result = ? WHERE event_id = ?`), string(ResultFailed), "ev-x")
 	require.NoError(t, err)
 	got, _, err = s.Outcome(ctx, "ev-x")
 	require.NoError(t, err)
 	require.ErrorIs(t, sign.VerifyOutcome(got), ErrBadSignature)
-	_, err = db.ExecContext(ctx, s.q(`UPDATE webhook_attempts SET status_code = ? WHERE interaction_id = ?`), 202, "ia-1")
+	_, err = db.ExecContext(ctx, s.d.Q(`UPDATE webhook_attempts SET status_code = ? WHERE interaction_id = ?`), 202, "ia-1")
 	require.NoError(t, err)
 	as, err = s.Attempts(ctx, "ev-x")
 	require.NoError(t, err)
