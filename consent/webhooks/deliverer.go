@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -39,20 +38,8 @@ type Options struct {
 	// ConsentsAPIVersion is the path segment of the consents API the
 	// consents were created with; default "v3" (Consents 3.3.1).
 	ConsentsAPIVersion string
-	// AttemptTimeout bounds one POST; default 10s.
-	AttemptTimeout time.Duration
-	// MaxAttempts is the most POSTs per event; default 8.
-	MaxAttempts int
-	// MaxAge is how long after the first attempt retries may still start;
-	// default 30 minutes.
-	MaxAge time.Duration
-	// MinBackoff, MaxBackoff bound the exponential wait; default 1s, 5m.
-	MinBackoff, MaxBackoff time.Duration
-	// Jitter is the largest random fraction added to a backoff; default 0.2.
-	// Use a negative value for none.
-	Jitter float64
-	// Rand returns a number in [0,1); default math/rand/v2.Float64.
-	Rand func() float64
+	// Retry is the retry policy (timeouts, attempts, backoff).
+	Retry
 	// Now defaults to time.Now; Sleep to a timer honouring ctx.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -64,30 +51,7 @@ func (o Options) withDefaults() Options {
 	if o.ConsentsAPIVersion == "" {
 		o.ConsentsAPIVersion = "v3"
 	}
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 10 * time.Second
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 8
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = 30 * time.Minute
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = time.Second
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 5 * time.Minute
-	}
-	if o.Jitter == 0 {
-		o.Jitter = 0.2
-	}
-	if o.Jitter < 0 {
-		o.Jitter = 0
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Float64
-	}
+	o.Retry = o.Retry.WithDefaults()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -180,7 +144,7 @@ func (d *Deliverer) handleUntilDone(ctx context.Context, r *kgo.Record) error {
 			return ctx.Err()
 		}
 		d.log.Warn("webhooks: event not decided, retrying", "partition", r.Partition, "offset", r.Offset, "try", n, "err", err)
-		if err := d.opts.Sleep(ctx, d.backoff(min(n, 10))); err != nil {
+		if err := d.opts.Sleep(ctx, d.opts.Backoff(min(n, 10))); err != nil {
 			return err
 		}
 	}
@@ -269,11 +233,8 @@ func (d *Deliverer) deliver(ctx context.Context, n notice, out *Outcome) error {
 			out.Result = ResultFailed
 			return nil
 		}
-		wait := d.backoff(attempt)
-		if a.hasRetryAfter {
-			wait = a.retryAfter
-		}
-		if attempt >= d.opts.MaxAttempts || d.opts.Now().Add(wait).Sub(first) > d.opts.MaxAge {
+		wait, giveUp := d.opts.Next(attempt, first, d.opts.Now(), a.retryAfter, a.hasRetryAfter)
+		if giveUp {
 			out.Result = ResultGaveUp
 			return nil
 		}
@@ -318,7 +279,7 @@ func (d *Deliverer) post(ctx context.Context, url string, payload []byte) (r att
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		r.retryable = true
-		r.retryAfter, r.hasRetryAfter = retryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
+		r.retryAfter, r.hasRetryAfter = RetryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
 		r.rec.Error = "receiver answered " + resp.Status
 	case resp.StatusCode < 200 || resp.StatusCode >= 300:
 		r.rec.Error = "receiver answered " + resp.Status

@@ -87,8 +87,8 @@ func newFixture(t *testing.T, rc *receiver) fixture {
 		eps["client-1"] = rc.srv.URL + "/"
 	}
 	d, err := New(http.DefaultClient, eps, f.store, f.sign, Options{
-		MinBackoff: time.Second, MaxBackoff: time.Minute, Jitter: 0.2, Rand: func() float64 { return 0.5 },
-		Now: f.clock.Now, Sleep: f.clock.Sleep, MaxAttempts: 5, AttemptTimeout: 5 * time.Second,
+		Retry: Retry{MinBackoff: time.Second, MaxBackoff: time.Minute, Jitter: 0.2, Rand: func() float64 { return 0.5 }, MaxAttempts: 5, AttemptTimeout: 5 * time.Second},
+		Now:   f.clock.Now, Sleep: f.clock.Sleep,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -295,7 +295,7 @@ func TestRetryAfterParsing(t *testing.T) {
 		{t0.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{t0.Add(-time.Hour).Format(http.TimeFormat), 0, true},
 	} {
-		got, ok := retryAfter(tc.in, t0)
+		got, ok := RetryAfter(tc.in, t0)
 		require.Equal(t, tc.ok, ok, tc.in)
 		require.Equal(t, tc.want, got, tc.in)
 	}

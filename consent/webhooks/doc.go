@@ -45,7 +45,9 @@
 // start more than MaxAge after the first: then the event is given up.
 // Other statuses (4xx, 3xx) fail at once. A client without a webhook URI
 // (Endpoints ok=false) is recorded as skipped. Sleep and Now are
-// injectable, so tests assert the exact waits without sleeping.
+// injectable, so tests assert the exact waits without sleeping. The policy
+// is the Retry type (Options embeds it; Backoff, Next and RetryAfter do the
+// arithmetic), shared with consent/payments/paymentwebhooks.
 //
 // # Delivery guarantee
 //
@@ -66,8 +68,8 @@
 //
 // # Delivery records and their signature
 //
-// Store (SQLite via modernc.org/sqlite, PostgreSQL via pgx; migrations in
-// its own webhook_migrations table) keeps webhook_attempts (one row per
+// Store (SQLite via modernc.org/sqlite, PostgreSQL via pgx, both opened by
+// internal/sqlstore; migrations in its own webhook_migrations table) keeps webhook_attempts (one row per
 // POST: event, client, URL, attempt, status, error, start, end) and
 // webhook_outcomes (one per event; the first outcome stored wins). Rows are
 // insert-only.
