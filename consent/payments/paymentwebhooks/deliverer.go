@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,20 +60,9 @@ var (
 
 // Options configures a Deliverer; zero fields take the defaults noted.
 type Options struct {
-	// AttemptTimeout bounds one POST; default 10 s.
-	AttemptTimeout time.Duration
-	// MaxAttempts is the most POSTs per notice; default 8.
-	MaxAttempts int
-	// MaxAge is how long after the first attempt retries may still start;
-	// default 30 min.
-	MaxAge time.Duration
-	// MinBackoff, MaxBackoff bound the exponential wait; default 1 s, 5 min.
-	MinBackoff, MaxBackoff time.Duration
-	// Jitter is the largest random fraction added to a backoff; default
-	// 0.2; negative for none.
-	Jitter float64
-	// Rand returns a number in [0,1); default math/rand/v2.Float64.
-	Rand func() float64
+	// Retry is the retry policy (timeouts, attempts, backoff), the one
+	// consent webhooks use; MaxAttempts counts the POSTs per notice.
+	webhooks.Retry
 	// Batch is how many notices one pass claims; default 50. Interval is
 	// the pause between passes when there was nothing to do; default 1 s.
 	Batch    int
@@ -88,30 +74,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 10 * time.Second
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 8
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = 30 * time.Minute
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = time.Second
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 5 * time.Minute
-	}
-	if o.Jitter == 0 {
-		o.Jitter = 0.2
-	}
-	if o.Jitter < 0 {
-		o.Jitter = 0
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Float64
-	}
+	o.Retry = o.Retry.WithDefaults()
 	if o.Batch <= 0 {
 		o.Batch = 50
 	}
@@ -256,12 +219,9 @@ func (d *Deliverer) handle(ctx context.Context, n payments.Notice) error {
 		out.Result = webhooks.ResultFailed
 		return d.decide(ctx, n, out)
 	}
-	wait := d.backoff(attempt)
-	if a.hasRetryAfter {
-		wait = a.retryAfter
-	}
 	now = d.opts.Now()
-	if attempt >= d.opts.MaxAttempts || now.Add(wait).Sub(first) > d.opts.MaxAge {
+	wait, giveUp := d.opts.Next(attempt, first, now, a.retryAfter, a.hasRetryAfter)
+	if giveUp {
 		out.Result = webhooks.ResultGaveUp
 		return d.decide(ctx, n, out)
 	}
@@ -319,42 +279,10 @@ func (d *Deliverer) post(ctx context.Context, u string, at time.Time) (r attempt
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		r.retryable = true
-		r.retryAfter, r.hasRetryAfter = retryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
+		r.retryAfter, r.hasRetryAfter = webhooks.RetryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
 		r.rec.Error = "receiver answered " + resp.Status
 	case resp.StatusCode < 200 || resp.StatusCode >= 300:
 		r.rec.Error = "receiver answered " + resp.Status
 	}
 	return r
-}
-
-// backoff is the wait after failed attempt n (1-based): MinBackoff·2^(n-1),
-// capped at MaxBackoff, plus up to Jitter of it at random.
-func (d *Deliverer) backoff(n int) time.Duration {
-	w := float64(d.opts.MinBackoff) * math.Pow(2, float64(n-1))
-	if w > float64(d.opts.MaxBackoff) {
-		w = float64(d.opts.MaxBackoff)
-	}
-	w += w * d.opts.Jitter * d.opts.Rand()
-	return time.Duration(w)
-}
-
-// retryAfter parses Retry-After (delay-seconds or HTTP-date).
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(h); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if w := t.Sub(now); w > 0 {
-			return w, true
-		}
-		return 0, true
-	}
-	return 0, false
 }

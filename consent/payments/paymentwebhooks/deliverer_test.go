@@ -231,7 +231,7 @@ func TestDeliversConsentAndPaymentNotices(t *testing.T) {
 }
 
 func TestRetriesWithBackoffAndRetryAfter(t *testing.T) {
-	r := newRig(t, "sqlite", Options{MinBackoff: time.Second, MaxBackoff: time.Minute})
+	r := newRig(t, "sqlite", Options{Retry: webhooks.Retry{MinBackoff: time.Second, MaxBackoff: time.Minute}})
 	r.recv.answers = []int{503, 500, 429, 202}
 	r.recv.headers = nil
 	c := r.consent("client-a")
@@ -265,7 +265,7 @@ func TestRetriesWithBackoffAndRetryAfter(t *testing.T) {
 }
 
 func TestFailsGivesUpAndSkips(t *testing.T) {
-	r := newRig(t, "sqlite", Options{MaxAttempts: 3, MinBackoff: time.Second})
+	r := newRig(t, "sqlite", Options{Retry: webhooks.Retry{MaxAttempts: 3, MinBackoff: time.Second}})
 	r.recv.answers = []int{400}
 	c := r.consent("client-a")
 	r.pass()

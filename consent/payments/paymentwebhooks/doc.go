@@ -24,8 +24,10 @@
 // and 429 are retried after MinBackoff·2^(n-1) (capped at MaxBackoff, plus
 // jitter) or the Retry-After the receiver sent, until MaxAttempts POSTs or
 // MaxAge after the first one: then the notice is given up. Other statuses
-// fail at once. Retries are scheduled in the outbox (next_attempt_at), not
-// slept on, so a restart resumes them. A client without a webhook URI is
+// fail at once. The policy and its arithmetic are consent/webhooks' Retry
+// (Options embeds it), the same as for consent webhooks. Retries are
+// scheduled in the outbox (next_attempt_at), not slept on, so a restart
+// resumes them. A client without a webhook URI is
 // recorded as skipped.
 //
 // # Records
