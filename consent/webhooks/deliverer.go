@@ -1,16 +1,13 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/internal/events"
@@ -207,15 +204,18 @@ func (d *Deliverer) decide(ctx context.Context, o Outcome) error {
 	return nil
 }
 
+// acceptJSON is sent with consent webhooks.
+var acceptJSON = http.Header{"Accept": {"application/json"}}
+
 // deliver POSTs until success, a final failure or the limits; it fills
 // out's result. It returns an error only when the context ended or an
 // attempt could not be recorded (then nothing is decided).
 func (d *Deliverer) deliver(ctx context.Context, n notice, out *Outcome) error {
-	payload := noticeBody(n.At)
+	payload := RequestBody(n.At)
 	first := d.opts.Now()
 	for attempt := 1; ; attempt++ {
-		a := d.post(ctx, out.URL, payload)
-		rec := a.rec
+		a := d.opts.Post(ctx, d.hc, out.URL, payload, acceptJSON, d.opts.Now)
+		rec := a.Attempt
 		rec.EventID, rec.ClientID, rec.URL, rec.Attempt = n.EventID, n.ClientID, out.URL, attempt
 		if ctx.Err() != nil {
 			return ctx.Err() // a cancelled attempt says nothing about the receiver
@@ -229,11 +229,11 @@ func (d *Deliverer) deliver(ctx context.Context, n notice, out *Outcome) error {
 		case rec.StatusCode >= 200 && rec.StatusCode < 300:
 			out.Result = ResultDelivered
 			return nil
-		case !a.retryable:
+		case !a.Retryable:
 			out.Result = ResultFailed
 			return nil
 		}
-		wait, giveUp := d.opts.Next(attempt, first, d.opts.Now(), a.retryAfter, a.hasRetryAfter)
+		wait, giveUp := d.opts.Next(attempt, first, d.opts.Now(), a)
 		if giveUp {
 			out.Result = ResultGaveUp
 			return nil
@@ -244,45 +244,4 @@ func (d *Deliverer) deliver(ctx context.Context, n notice, out *Outcome) error {
 			return err
 		}
 	}
-}
-
-type attemptResult struct {
-	rec           Attempt
-	retryable     bool
-	retryAfter    time.Duration
-	hasRetryAfter bool
-}
-
-// post makes one attempt with a fresh x-webhook-interaction-id.
-func (d *Deliverer) post(ctx context.Context, url string, payload []byte) (r attemptResult) {
-	r.rec = Attempt{InteractionID: uuid.NewString(), StartedAt: d.opts.Now()}
-	defer func() { r.rec.FinishedAt = d.opts.Now() }()
-	actx, cancel := context.WithTimeout(ctx, d.opts.AttemptTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, url, bytes.NewReader(payload))
-	if err != nil {
-		r.rec.Error = "build request: " + err.Error()
-		return r // a malformed registered URI will not get better
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("x-webhook-interaction-id", r.rec.InteractionID)
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		r.rec.Error = err.Error()
-		r.retryable = true
-		return r
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	r.rec.StatusCode = resp.StatusCode
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		r.retryable = true
-		r.retryAfter, r.hasRetryAfter = RetryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
-		r.rec.Error = "receiver answered " + resp.Status
-	case resp.StatusCode < 200 || resp.StatusCode >= 300:
-		r.rec.Error = "receiver answered " + resp.Status
-	}
-	return r
 }

@@ -46,8 +46,10 @@
 // Other statuses (4xx, 3xx) fail at once. A client without a webhook URI
 // (Endpoints ok=false) is recorded as skipped. Sleep and Now are
 // injectable, so tests assert the exact waits without sleeping. The policy
-// is the Retry type (Options embeds it; Backoff, Next and RetryAfter do the
-// arithmetic), shared with consent/payments/paymentwebhooks.
+// is the Retry type (Options embeds it): Retry.Post makes one attempt and
+// classifies the answer, Next and RetryAfter compute the wait. It is shared
+// with consent/payments/paymentwebhooks, as are RequestBody and the signed
+// records below.
 //
 // # Delivery guarantee
 //

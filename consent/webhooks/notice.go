@@ -70,9 +70,10 @@ type body struct {
 	} `json:"data"`
 }
 
-// noticeBody encodes {"data":{"timestamp":"YYYY-MM-DDThh:mm:ssZ"}}: the
-// spec's pattern allows whole seconds in UTC only.
-func noticeBody(at time.Time) []byte {
+// RequestBody encodes the spec's RequestBodyWebhook,
+// {"data":{"timestamp":"YYYY-MM-DDThh:mm:ssZ"}} (the pattern allows whole
+// seconds in UTC only): the body of every webhook ofp sends.
+func RequestBody(at time.Time) []byte {
 	var b body
 	b.Data.Timestamp = at.UTC().Format("2006-01-02T15:04:05Z")
 	out, _ := json.Marshal(b) // a struct of strings always encodes

@@ -71,14 +71,14 @@ func (r Retry) Backoff(n int) time.Duration {
 	return time.Duration(w)
 }
 
-// Next decides what follows failed attempt n of an event first tried at
-// first: the wait before the next attempt (the receiver's Retry-After when
-// it sent one, else Backoff(n)), or giveUp when n reached MaxAttempts or
-// the next attempt would start more than MaxAge after the first.
-func (r Retry) Next(n int, first, now time.Time, retryAfter time.Duration, hasRetryAfter bool) (wait time.Duration, giveUp bool) {
+// Next decides what follows failed attempt n (t) of an event first tried
+// at first: the wait before the next attempt (the receiver's Retry-After
+// when it sent one, else Backoff(n)), or giveUp when n reached MaxAttempts
+// or the next attempt would start more than MaxAge after the first.
+func (r Retry) Next(n int, first, now time.Time, t Try) (wait time.Duration, giveUp bool) {
 	wait = r.Backoff(n)
-	if hasRetryAfter {
-		wait = retryAfter
+	if t.HasRetryAfter {
+		wait = t.RetryAfter
 	}
 	return wait, n >= r.MaxAttempts || now.Add(wait).Sub(first) > r.MaxAge
 }

@@ -38,20 +38,20 @@ func TestRetryNext(t *testing.T) {
 	r := Retry{MaxAttempts: 4, MaxAge: time.Minute, MinBackoff: time.Second, Jitter: -1}.WithDefaults()
 	first := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-	wait, giveUp := r.Next(2, first, first.Add(5*time.Second), 0, false)
+	wait, giveUp := r.Next(2, first, first.Add(5*time.Second), Try{})
 	require.Equal(t, 2*time.Second, wait)
 	require.False(t, giveUp)
 
-	wait, giveUp = r.Next(2, first, first.Add(5*time.Second), 30*time.Second, true)
+	wait, giveUp = r.Next(2, first, first.Add(5*time.Second), Try{RetryAfter: 30 * time.Second, HasRetryAfter: true})
 	require.Equal(t, 30*time.Second, wait, "the receiver's Retry-After wins")
 	require.False(t, giveUp)
 
-	_, giveUp = r.Next(2, first, first.Add(5*time.Second), 0, true)
+	_, giveUp = r.Next(2, first, first.Add(5*time.Second), Try{HasRetryAfter: true})
 	require.False(t, giveUp, "Retry-After: 0 retries at once")
 
-	_, giveUp = r.Next(4, first, first.Add(5*time.Second), 0, false)
+	_, giveUp = r.Next(4, first, first.Add(5*time.Second), Try{})
 	require.True(t, giveUp, "MaxAttempts reached")
 
-	_, giveUp = r.Next(2, first, first.Add(50*time.Second), 20*time.Second, true)
+	_, giveUp = r.Next(2, first, first.Add(50*time.Second), Try{RetryAfter: 20 * time.Second, HasRetryAfter: true})
 	require.True(t, giveUp, "the next attempt would start after MaxAge")
 }

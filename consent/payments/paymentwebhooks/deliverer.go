@@ -1,19 +1,14 @@
 package paymentwebhooks
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/webhooks"
@@ -200,11 +195,11 @@ func (d *Deliverer) handle(ctx context.Context, n payments.Notice) error {
 		first = *n.FirstAttemptAt
 	}
 	attempt := n.Attempts + 1
-	a := d.post(ctx, out.URL, n.EventAt)
+	a := d.opts.Post(ctx, d.hc, out.URL, webhooks.RequestBody(n.EventAt), nil, d.opts.Now)
 	if ctx.Err() != nil {
 		return ctx.Err() // a cancelled attempt says nothing about the receiver
 	}
-	rec := a.rec
+	rec := a.Attempt
 	rec.EventID, rec.ClientID, rec.URL, rec.Attempt = n.ID, n.ClientID, out.URL, attempt
 	d.signer.SignAttempt(&rec)
 	if err := d.records.AddAttempt(ctx, rec); err != nil {
@@ -215,12 +210,12 @@ func (d *Deliverer) handle(ctx context.Context, n payments.Notice) error {
 	case rec.StatusCode >= 200 && rec.StatusCode < 300:
 		out.Result = webhooks.ResultDelivered
 		return d.decide(ctx, n, out)
-	case !a.retryable:
+	case !a.Retryable:
 		out.Result = webhooks.ResultFailed
 		return d.decide(ctx, n, out)
 	}
 	now = d.opts.Now()
-	wait, giveUp := d.opts.Next(attempt, first, now, a.retryAfter, a.hasRetryAfter)
+	wait, giveUp := d.opts.Next(attempt, first, now, a)
 	if giveUp {
 		out.Result = webhooks.ResultGaveUp
 		return d.decide(ctx, n, out)
@@ -239,50 +234,4 @@ func (d *Deliverer) decide(ctx context.Context, n payments.Notice, o webhooks.Ou
 	d.log.Info("paymentwebhooks: notice decided", "notice_id", n.ID, "kind", n.Kind, "resource_id", n.ResourceID,
 		"client_id", n.ClientID, "result", o.Result, "attempts", o.Attempts, "status", o.StatusCode)
 	return d.notices.FinishNotice(ctx, n.ID, o.Attempts, string(o.Result))
-}
-
-type attemptResult struct {
-	rec           webhooks.Attempt
-	retryable     bool
-	retryAfter    time.Duration
-	hasRetryAfter bool
-}
-
-// body is the spec's RequestBodyWebhook: {"data":{"timestamp":"…Z"}}.
-func body(at time.Time) []byte {
-	b, _ := json.Marshal(map[string]map[string]string{"data": {"timestamp": at.UTC().Format("2006-01-02T15:04:05Z")}})
-	return b
-}
-
-// post makes one attempt with a fresh x-webhook-interaction-id.
-func (d *Deliverer) post(ctx context.Context, u string, at time.Time) (r attemptResult) {
-	r.rec = webhooks.Attempt{InteractionID: uuid.NewString(), StartedAt: d.opts.Now()}
-	defer func() { r.rec.FinishedAt = d.opts.Now() }()
-	actx, cancel := context.WithTimeout(ctx, d.opts.AttemptTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, u, bytes.NewReader(body(at)))
-	if err != nil {
-		r.rec.Error = "build request: " + err.Error()
-		return r // a malformed registered URI will not get better
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-webhook-interaction-id", r.rec.InteractionID)
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		r.rec.Error = err.Error()
-		r.retryable = true
-		return r
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	r.rec.StatusCode = resp.StatusCode
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		r.retryable = true
-		r.retryAfter, r.hasRetryAfter = webhooks.RetryAfter(resp.Header.Get("Retry-After"), d.opts.Now())
-		r.rec.Error = "receiver answered " + resp.Status
-	case resp.StatusCode < 200 || resp.StatusCode >= 300:
-		r.rec.Error = "receiver answered " + resp.Status
-	}
-	return r
 }
