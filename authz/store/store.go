@@ -90,9 +90,6 @@ var (
 // migrations it has not seen (recorded in authz_store_migrations). ctx
 // bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 10
-	}
 	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
@@ -105,9 +102,6 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // processes) may open one file: writes take the database's write lock at
 // the start of each transaction.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 4
-	}
 	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err

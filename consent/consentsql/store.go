@@ -46,9 +46,6 @@ type Store struct {
 // search_path=<schema> to use a schema other than public) and runs the
 // migrations. ctx bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 10
-	}
 	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
@@ -59,9 +56,6 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // OpenSQLite opens (creating if needed) the SQLite database file at path, in
 // WAL mode with a busy timeout (sqlstore.OpenSQLite), and runs the migrations.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 4
-	}
 	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err

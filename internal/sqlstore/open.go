@@ -13,8 +13,8 @@ import (
 type Options struct {
 	// Owner prefixes errors, e.g. "consentsql".
 	Owner string
-	// MaxOpenConns bounds the pool; as many connections are kept idle.
-	// Zero leaves database/sql's default (no bound, two idle).
+	// MaxOpenConns bounds the pool, and as many connections are kept
+	// idle; default 10 (PostgreSQL) or 4 (SQLite).
 	MaxOpenConns int
 	// FullSync (SQLite only) syncs the write-ahead log at every commit
 	// (synchronous=FULL), so a commit survives a power cut. Without it
@@ -32,7 +32,7 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: open postgres: %w", o.Owner, err)
 	}
-	return ready(ctx, db, Postgres, o)
+	return ready(ctx, db, Postgres, o, 10)
 }
 
 // OpenSQLite opens (creating it if needed) the SQLite file at path: WAL
@@ -53,14 +53,15 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: open sqlite %s: %w", o.Owner, path, err)
 	}
-	return ready(ctx, db, SQLite, o)
+	return ready(ctx, db, SQLite, o, 4)
 }
 
-func ready(ctx context.Context, db *sql.DB, d Dialect, o Options) (*sql.DB, error) {
-	if o.MaxOpenConns > 0 {
-		db.SetMaxOpenConns(o.MaxOpenConns)
-		db.SetMaxIdleConns(o.MaxOpenConns)
+func ready(ctx context.Context, db *sql.DB, d Dialect, o Options, defaultConns int) (*sql.DB, error) {
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = defaultConns
 	}
+	db.SetMaxOpenConns(o.MaxOpenConns)
+	db.SetMaxIdleConns(o.MaxOpenConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: connect to %s: %w", o.Owner, d.Name, err)

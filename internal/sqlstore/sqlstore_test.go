@@ -97,6 +97,18 @@ func TestOpenSQLiteSettings(t *testing.T) {
 	}
 }
 
+func TestOpenDefaultPoolSizes(t *testing.T) {
+	ctx := context.Background()
+	lite, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "d.db"), sqlstore.Options{Owner: "test"})
+	require.NoError(t, err)
+	defer lite.Close()
+	require.Equal(t, 4, lite.Stats().MaxOpenConnections)
+	pg, err := sqlstore.OpenPostgres(ctx, sqltest.PostgresDSN(t), sqlstore.Options{Owner: "test"})
+	require.NoError(t, err)
+	defer pg.Close()
+	require.Equal(t, 10, pg.Stats().MaxOpenConnections)
+}
+
 func TestOpenErrorsNameTheOwner(t *testing.T) {
 	ctx := context.Background()
 	_, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "missing-dir", "x.db"), sqlstore.Options{Owner: "somestore"})

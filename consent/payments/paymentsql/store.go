@@ -46,9 +46,6 @@ type Store struct {
 // use another schema) and runs the migrations. ctx bounds connecting and
 // migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 10
-	}
 	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
@@ -60,9 +57,6 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // and runs the migrations. Every transaction is BEGIN IMMEDIATE, so writers
 // serialise on SQLite's single write lock.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	if opts.MaxOpenConns == 0 {
-		opts.MaxOpenConns = 4
-	}
 	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
