@@ -395,7 +395,7 @@ func oauthError(endpoint string, resp *Response) *OAuthError {
 
 // apiError builds the *APIError of a non-2xx API answer.
 func apiError(method, u string, resp *Response) *APIError {
-	e := &APIError{Method: method, URL: u, StatusCode: resp.StatusCode, InteractionID: resp.InteractionID}
+	e := &APIError{Method: method, URL: u, StatusCode: resp.StatusCode, InteractionID: resp.InteractionID, Header: resp.Header}
 	e.Body = resp.Body
 	if len(e.Body) > 4096 {
 		e.Body = e.Body[:4096]

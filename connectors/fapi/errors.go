@@ -3,6 +3,7 @@ package fapi
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -86,7 +87,8 @@ type APIError struct {
 	StatusCode    int
 	Errors        []ErrorDetail
 	InteractionID string
-	Body          []byte // the response body, at most 4 KiB of it (for a Signed answer: its verified payload)
+	Header        http.Header // the response headers (Retry-After, Content-Type, ...)
+	Body          []byte      // the response body, at most 4 KiB of it (for a Signed answer: its verified payload)
 	// Signed: the answer was a signed JWT (a payments API 422), verified
 	// against the holder's keys before Errors were read from it.
 	Signed bool
