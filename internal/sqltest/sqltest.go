@@ -4,6 +4,11 @@
 // parallel runs never collide. An unreachable server fails the test with
 // the command that starts it: these tests are the PostgreSQL contract and
 // are never skipped.
+//
+// Backend pairs one empty database of one engine (a SQLite file in the
+// test's TempDir, or a fresh PostgreSQL schema) with a store's
+// constructor, so a store's contract suite runs on every engine with
+// Backends(prefix, OpenSQLite, OpenPostgres) and b.Open(t, opts).
 package sqltest
 
 import (
