@@ -200,7 +200,7 @@ func replicas(t *testing.T, open storetest.Open, n int) []replica {
 
 func TestGoOIDCFlowsAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	for name, newDB := range map[string]func(*testing.T) storetest.Open{"sqlite": sqliteDatabase, "postgres": postgresDatabase} {
+	for name, newDB := range map[string]func(*testing.T) storetest.Open{"sqlite": database("sqlite"), "postgres": database("postgres")} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			t.Run("code, refresh, consent revocation", func(t *testing.T) {

@@ -3,10 +3,7 @@ package store_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/ofp-dev/ofp/authz/store"
 	"github.com/ofp-dev/ofp/authz/store/storetest"
@@ -15,43 +12,29 @@ import (
 
 func TestSQLiteContract(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, sqliteDatabase)
+	storetest.Run(t, database("sqlite"))
 }
 
 func TestPostgresContract(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, postgresDatabase)
+	storetest.Run(t, database("postgres"))
 }
 
-// sqliteDatabase is a fresh SQLite file; each open is another pool on it.
-func sqliteDatabase(t *testing.T) storetest.Open {
-	path := filepath.Join(t.TempDir(), "authz.db")
-	return func(t *testing.T, opts store.Options) *store.Store {
-		t.Helper()
-		quiet(&opts)
-		s, err := store.OpenSQLite(context.Background(), path, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
+// database gives each subtest a fresh SQLite file or a fresh schema on the
+// real PostgreSQL (an unreachable server fails the test); each open is
+// another pool on it.
+func database(engine string) func(t *testing.T) storetest.Open {
+	return func(t *testing.T) storetest.Open {
+		return sqltest.NewBackend(t, engine, "authz_store_test", quiet(store.OpenSQLite), quiet(store.OpenPostgres)).Open
 	}
 }
 
-// postgresDatabase is a fresh schema on the real PostgreSQL, dropped when
-// the test ends. An unreachable server fails the test.
-func postgresDatabase(t *testing.T) storetest.Open {
-	dsn := sqltest.PostgresSchema(t, "authz_store_test")
-	return func(t *testing.T, opts store.Options) *store.Store {
-		t.Helper()
-		quiet(&opts)
-		s, err := store.OpenPostgres(context.Background(), dsn, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-}
-
-func quiet(opts *store.Options) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+// quiet keeps migration logs out of the test output.
+func quiet(open sqltest.OpenFunc[*store.Store, store.Options]) sqltest.OpenFunc[*store.Store, store.Options] {
+	return func(ctx context.Context, location string, opts store.Options) (*store.Store, error) {
+		if opts.Logger == nil {
+			opts.Logger = slog.New(slog.DiscardHandler)
+		}
+		return open(ctx, location, opts)
 	}
 }

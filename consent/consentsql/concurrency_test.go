@@ -28,9 +28,9 @@ func testConcurrentHistory(t *testing.T, b backend) {
 	)
 	ctx := context.Background()
 	clk := newTestClock(t0.Add(time.Minute))
-	s := b.open(t, clk.optsLease(time.Hour))
+	s := b.Open(t, clk.optsLease(time.Hour))
 	seed := time.Now().UnixNano()
-	t.Logf("%s: seed %d", b.name, seed)
+	t.Logf("%s: seed %d", b.Engine, seed)
 
 	ids := make([]string, consents)
 	for i := range ids {
@@ -139,7 +139,7 @@ func testConcurrentHistory(t *testing.T, b backend) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	t.Logf("%s: %d successful changes", b.name, applied)
+	t.Logf("%s: %d successful changes", b.Engine, applied)
 	require.Greater(t, applied, consents, "the run must exercise transitions, not only illegal moves")
 
 	historyRows := 0
@@ -185,7 +185,7 @@ func testConcurrentHistory(t *testing.T, b backend) {
 		finals[c.Status]++
 		historyRows += len(h)
 	}
-	t.Logf("%s: final statuses %v", b.name, finals)
+	t.Logf("%s: final statuses %v", b.Engine, finals)
 
 	// The outbox holds exactly one event per history row, per consent and in
 	// version order.

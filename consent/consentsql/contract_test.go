@@ -47,7 +47,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("create and get round-trip every field", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c := newConsent(t, "76109277673", "client-1", time.Time{}, ptr(t0.Add(365*24*time.Hour+987654321)))
 		c.BusinessEntity = &consent.BusinessEntity{Document: consent.Document{Identification: "50685362000135", Rel: "CNPJ"}}
 		created, err := s.Create(ctx, c, tpp)
@@ -82,7 +82,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("open-ended consent keeps no expiration", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c, err := s.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		got, err := s.Get(ctx, c.ID)
@@ -93,7 +93,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("lifecycle with rejection, illegal moves write nothing", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c, err := s.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 
@@ -145,7 +145,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("extend and list extensions", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		exp := t0.Add(24 * time.Hour)
 		c, err := s.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, &exp), tpp)
 		require.NoError(t, err)
@@ -192,7 +192,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("list due and expire", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		old, err := s.Create(ctx, newConsent(t, "1", "c", t0.Add(-61*time.Minute), nil), tpp)
 		require.NoError(t, err)
 		fresh, err := s.Create(ctx, newConsent(t, "1", "c", t0.Add(-59*time.Minute), nil), tpp)
@@ -246,7 +246,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("search filters and pages", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		var ids []string
 		for i := range 7 {
 			doc, client := "111", "client-a"
@@ -299,7 +299,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("outbox claim, lease and publish", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.optsLease(time.Minute))
+		s := nb(t).Open(t, clk.optsLease(time.Minute))
 		c, err := s.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		_, err = s.ApplyEvent(ctx, c.ID, consent.EventAuthorise, consent.AuditActor{Who: "user:1", InteractionID: "i-2"})
@@ -342,7 +342,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("concurrent claimers never share an event", func(t *testing.T) {
-		s := nb(t).open(t, Options{ClaimLease: time.Hour})
+		s := nb(t).Open(t, Options{ClaimLease: time.Hour})
 		for range 40 {
 			_, err := s.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, nil), tpp)
 			require.NoError(t, err)
@@ -387,12 +387,12 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("migrations re-run idempotently", func(t *testing.T) {
 		b := nb(t)
-		s1 := b.open(t, Options{})
+		s1 := b.Open(t, Options{})
 		c, err := s1.Create(ctx, newConsent(t, "1", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		require.NoError(t, s1.Close())
-		s2 := b.open(t, Options{})
-		s3 := b.open(t, Options{})
+		s2 := b.Open(t, Options{})
+		s3 := b.Open(t, Options{})
 		for _, s := range []*Store{s2, s3} {
 			v, err := s.AppliedMigrations(ctx)
 			require.NoError(t, err)

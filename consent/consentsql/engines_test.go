@@ -1,55 +1,24 @@
 package consentsql
 
 import (
-	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
-// backend is one empty database; open may be called several times on it
-// (to test that migrations re-run idempotently).
-type backend struct {
-	name string
-	open func(t *testing.T, opts Options) *Store
-}
+// backend is one empty database; Open may be called several times on it
+// (to test that migrations re-run idempotently, or to race replicas).
+type backend = sqltest.Backend[*Store, Options]
 
-// newBackend builds a fresh, empty backend per engine.
-type newBackend func(t *testing.T) backend
+// newBackend builds a fresh, empty backend of one engine.
+type newBackend = func(t *testing.T) backend
 
+// engines are SQLite in a temporary file and a fresh schema on the real
+// PostgreSQL; an unreachable server fails the test (the PostgreSQL contract).
 func engines() map[string]newBackend {
-	return map[string]newBackend{"sqlite": sqliteBackend, "postgres": postgresBackend}
-}
-
-func sqliteBackend(t *testing.T) backend {
-	path := filepath.Join(t.TempDir(), "consents.db")
-	return backend{name: "sqlite", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		s, err := OpenSQLite(context.Background(), path, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
-}
-
-// postgresBackend creates a unique schema on the real PostgreSQL and drops
-// it when the test ends, so parallel runs do not collide. An unreachable
-// server fails the test: these tests are the PostgreSQL contract.
-func postgresBackend(t *testing.T) backend {
-	t.Helper()
-	sdsn := sqltest.PostgresSchema(t, "consent_test")
-	return backend{name: "postgres", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		s, err := OpenPostgres(context.Background(), sdsn, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
+	return sqltest.Backends("consent_test", OpenSQLite, OpenPostgres)
 }
 
 // testClock is a settable clock shared by a store and its test.

@@ -56,7 +56,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("roles and counterparty", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		held, err := s.Create(ctx, newConsent(t, "111", "client-1", time.Time{}, ptr(t0.Add(48*time.Hour))), tpp)
 		require.NoError(t, err)
 		require.Equal(t, consent.RoleHolder, held.Role, "HOLDER by default")
@@ -101,7 +101,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("authorise stores the chosen resources", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c, err := s.Create(ctx, newConsent(t, "111", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		_, err = s.Authorise(ctx, c.ID, []consent.Resource{{ID: "acc-1", Type: "SAVINGS", Status: "AVAILABLE"}}, customerActor)
@@ -134,7 +134,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("grant validates the link", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c, err := s.Create(ctx, newConsent(t, "111", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 
@@ -179,7 +179,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("rejecting a regulated consent revokes linked purpose consents by rule", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c, err := s.Create(ctx, newConsent(t, "111", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		_, err = s.ApplyEvent(ctx, c.ID, consent.EventAuthorise, customerActor)
@@ -224,7 +224,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("revoking a purpose consent rejects its regulated consent by rule", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		held, err := s.Create(ctx, newConsent(t, "111", "client-1", time.Time{}, nil), tpp)
 		require.NoError(t, err)
 		_, err = s.ApplyEvent(ctx, held.ID, consent.EventAuthorise, customerActor)
@@ -290,7 +290,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 
 	t.Run("expiry, renewal and the customer view", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		exp := t0.Add(2 * time.Hour)
 		c := newConsent(t, "111", "client-1", time.Time{}, &exp)
 		c.BusinessEntity = &consent.BusinessEntity{Document: consent.Document{Identification: "50685362000135", Rel: "CNPJ"}}
@@ -367,7 +367,7 @@ func testLinkedContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("concurrent revocations of both sides never deadlock nor leave a link half revoked", func(t *testing.T) {
-		s := nb(t).open(t, Options{})
+		s := nb(t).Open(t, Options{})
 		const pairs = 25
 		type pair struct {
 			c       consent.Consent

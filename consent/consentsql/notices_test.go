@@ -36,7 +36,7 @@ func testNearExpiryContract(t *testing.T, nb newBackend) {
 
 	t.Run("list, record once, renewal re-arms", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		soon := authorised(t, s, ptr(t0.Add(48*time.Hour)))
 		// Not noticed: outside the lead time, open-ended, still awaiting.
 		_ = authorised(t, s, ptr(t0.Add(10*24*time.Hour)))
@@ -111,7 +111,7 @@ func testNearExpiryContract(t *testing.T, nb newBackend) {
 
 	t.Run("concurrent recorders write one notice", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		c := authorised(t, s, ptr(t0.Add(time.Hour)))
 		var (
 			wg   sync.WaitGroup

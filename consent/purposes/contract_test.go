@@ -41,7 +41,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("create, get and list round-trip every field", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		p := samplePurpose("credit-analysis")
 		created, err := s.Create(ctx, p)
 		require.NoError(t, err)
@@ -68,7 +68,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("list of an empty store is empty, not nil", func(t *testing.T) {
-		s := nb(t).open(t, Options{})
+		s := nb(t).Open(t, Options{})
 		list, err := s.List(ctx)
 		require.NoError(t, err)
 		require.NotNil(t, list)
@@ -76,7 +76,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("create rejects duplicates and invalid purposes", func(t *testing.T) {
-		s := nb(t).open(t, Options{})
+		s := nb(t).Open(t, Options{})
 		_, err := s.Create(ctx, samplePurpose("dup"))
 		require.NoError(t, err)
 		_, err = s.Create(ctx, samplePurpose("dup"))
@@ -94,7 +94,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("update checks the version, keeps createdAt and bumps version", func(t *testing.T) {
 		clk := newTestClock(t0)
-		s := nb(t).open(t, clk.opts())
+		s := nb(t).Open(t, clk.opts())
 		_, err := s.Create(ctx, samplePurpose("p1"))
 		require.NoError(t, err)
 		clk.Advance(time.Hour)
@@ -126,7 +126,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("concurrent updates of one version: exactly one wins", func(t *testing.T) {
-		s := nb(t).open(t, Options{})
+		s := nb(t).Open(t, Options{})
 		_, err := s.Create(ctx, samplePurpose("p1"))
 		require.NoError(t, err)
 		const n = 4
@@ -159,7 +159,7 @@ func testStoreContract(t *testing.T, nb newBackend) {
 	})
 
 	t.Run("delete checks the version when given", func(t *testing.T) {
-		s := nb(t).open(t, Options{})
+		s := nb(t).Open(t, Options{})
 		_, err := s.Create(ctx, samplePurpose("p1"))
 		require.NoError(t, err)
 		_, err = s.Create(ctx, samplePurpose("p2"))
@@ -174,10 +174,10 @@ func testStoreContract(t *testing.T, nb newBackend) {
 
 	t.Run("migrations re-run idempotently", func(t *testing.T) {
 		b := nb(t)
-		s1 := b.open(t, Options{})
+		s1 := b.Open(t, Options{})
 		_, err := s1.Create(ctx, samplePurpose("kept"))
 		require.NoError(t, err)
-		s2 := b.open(t, Options{})
+		s2 := b.Open(t, Options{})
 		got, err := s2.Get(ctx, "kept")
 		require.NoError(t, err)
 		require.Equal(t, "kept", got.ID)

@@ -3,62 +3,30 @@ package purposes
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
-// backend is one empty database; open may be called several times on it.
-type backend struct {
-	name string
-	open func(t *testing.T, opts Options) *Store
-}
+// backend is one empty database; Open may be called several times on it.
+type backend = sqltest.Backend[*Store, Options]
 
-type newBackend func(t *testing.T) backend
+type newBackend = func(t *testing.T) backend
 
 func engines() map[string]newBackend {
-	return map[string]newBackend{"sqlite": sqliteBackend, "postgres": postgresBackend}
-}
-
-func sqliteBackend(t *testing.T) backend {
-	path := filepath.Join(t.TempDir(), "purposes.db")
-	return backend{name: "sqlite", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		opts = quiet(opts)
-		s, err := OpenSQLite(context.Background(), path, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
-}
-
-// postgresBackend creates a unique schema on the real PostgreSQL and drops
-// it when the test ends. An unreachable server fails the test: these tests
-// are the PostgreSQL contract.
-func postgresBackend(t *testing.T) backend {
-	t.Helper()
-	sdsn := sqltest.PostgresSchema(t, "purposes_test")
-	return backend{name: "postgres", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		opts = quiet(opts)
-		s, err := OpenPostgres(context.Background(), sdsn, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
+	return sqltest.Backends("purposes_test", quiet(OpenSQLite), quiet(OpenPostgres))
 }
 
 // quiet keeps migration logs out of the test output.
-func quiet(opts Options) Options {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+func quiet(open sqltest.OpenFunc[*Store, Options]) sqltest.OpenFunc[*Store, Options] {
+	return func(ctx context.Context, location string, opts Options) (*Store, error) {
+		if opts.Logger == nil {
+			opts.Logger = slog.New(slog.DiscardHandler)
+		}
+		return open(ctx, location, opts)
 	}
-	return opts
 }
 
 // testClock is a settable clock shared by a store and its test.

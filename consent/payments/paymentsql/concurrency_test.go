@@ -20,7 +20,7 @@ func TestConcurrentDuplicatesExecuteOnce(t *testing.T) {
 		const n = 12
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now, MaxOpenConns: 16})
+		s := b.Open(t, Options{Now: clk.Now, MaxOpenConns: 16})
 
 		race := func(fn func(i int) error) (won int, replays int) {
 			var wg sync.WaitGroup

@@ -15,8 +15,8 @@ func TestMigrationsRerunAndRoundTrip(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
-		_ = b.open(t, Options{Now: clk.Now}) // migrations re-run as a no-op
+		s := b.Open(t, Options{Now: clk.Now})
+		_ = b.Open(t, Options{Now: clk.Now}) // migrations re-run as a no-op
 
 		scheds := []*payments.Schedule{nil,
 			{Single: &payments.ScheduleSingle{Date: payments.Date{Year: 2026, Month: 4, Day: 1}}},
@@ -53,7 +53,7 @@ func TestConsentLifecycleAndAuthorisationHooks(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 
 		c, err := s.CreateConsent(ctx, consentReq(t, clk.Now(), nil), nil, tpp)
 		require.NoError(t, err)
@@ -136,7 +136,7 @@ func TestIdempotencyRecords(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 		idem := idemFor("POST /consents", "k1", "h1")
 		c, err := s.CreateConsent(ctx, consentReq(t, clk.Now(), nil), idem, tpp)
 		require.NoError(t, err)
@@ -189,7 +189,7 @@ func TestJTIsAreSingleUseFor24Hours(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 		until := clk.Now().Add(24 * time.Hour)
 		fresh, err := s.UseJTI(ctx, "client-a", "j1", until)
 		require.NoError(t, err)
@@ -214,7 +214,7 @@ func TestCreatePaymentsConsumesTheConsent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 		c := authorisedConsent(t, s, clk, nil)
 		clk.Advance(time.Minute)
 
@@ -275,7 +275,7 @@ func TestPaymentTransitionsAndDueSelection(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 		c := authorisedConsent(t, s, clk, nil)
 		ps, err := s.CreatePayments(ctx, c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
 		require.NoError(t, err)
@@ -321,7 +321,7 @@ func TestCancellationRules(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now})
+		s := b.Open(t, Options{Now: clk.Now})
 		start := payments.DateOf(t0).AddDays(2)
 		c := authorisedConsent(t, s, clk, &payments.Schedule{Daily: &payments.ScheduleDaily{StartDate: start, Quantity: 3}})
 		ps, err := s.CreatePayments(ctx, c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
@@ -380,7 +380,7 @@ func TestNoticeClaimsRetriesAndLeases(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		clk := newClock(t0)
-		s := b.open(t, Options{Now: clk.Now, NoticeLease: time.Minute})
+		s := b.Open(t, Options{Now: clk.Now, NoticeLease: time.Minute})
 		c := authorisedConsent(t, s, clk, nil)
 		got, err := s.ClaimNotices(ctx, 10)
 		require.NoError(t, err)

@@ -3,7 +3,6 @@ package paymentsql
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,42 +13,12 @@ import (
 	"github.com/ofp-dev/ofp/internal/sqltest"
 )
 
-// backend is one empty database; open may be called more than once on it.
-type backend struct {
-	name string
-	open func(t *testing.T, opts Options) *Store
-}
-
-func engines() map[string]func(t *testing.T) backend {
-	return map[string]func(t *testing.T) backend{"sqlite": sqliteBackend, "postgres": postgresBackend}
-}
-
-func sqliteBackend(t *testing.T) backend {
-	path := filepath.Join(t.TempDir(), "payments.db")
-	return backend{name: "sqlite", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		s, err := OpenSQLite(context.Background(), path, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
-}
-
-func postgresBackend(t *testing.T) backend {
-	t.Helper()
-	dsn := sqltest.PostgresSchema(t, "paymentsql_test")
-	return backend{name: "postgres", open: func(t *testing.T, opts Options) *Store {
-		t.Helper()
-		s, err := OpenPostgres(context.Background(), dsn, opts)
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}}
-}
+// backend is one empty database; Open may be called more than once on it.
+type backend = sqltest.Backend[*Store, Options]
 
 // forEachEngine runs fn as a subtest per engine, each on a fresh database.
 func forEachEngine(t *testing.T, fn func(t *testing.T, b backend)) {
-	for name, nb := range engines() {
+	for name, nb := range sqltest.Backends("paymentsql_test", OpenSQLite, OpenPostgres) {
 		t.Run(name, func(t *testing.T) { fn(t, nb(t)) })
 	}
 }
