@@ -90,11 +90,7 @@ var (
 // migrations it has not seen (recorded in authz_store_migrations). ctx
 // bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.Postgres, opts)
+	return open(ctx, sqlstore.Postgres, dsn, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
@@ -102,17 +98,16 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // processes) may open one file: writes take the database's write lock at
 // the start of each transaction.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
+	return open(ctx, sqlstore.SQLite, path, opts)
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, opts Options) (*Store, error) {
+	seal, err := newSealer(opts.SealKey)
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.SQLite, opts)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
-	seal, err := newSealer(opts.SealKey)
+	db, err := sqlstore.Open(ctx, d, location, sqlstore.Options{Owner: "store", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s := &Store{db: db, d: d, now: opts.Now, seal: seal, log: opts.Logger,

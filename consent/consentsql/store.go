@@ -46,24 +46,20 @@ type Store struct {
 // search_path=<schema> to use a schema other than public) and runs the
 // migrations. ctx bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.Postgres, opts)
+	return open(ctx, sqlstore.Postgres, dsn, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path, in
 // WAL mode with a busy timeout (sqlstore.OpenSQLite), and runs the migrations.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
+	return open(ctx, sqlstore.SQLite, path, opts)
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, opts Options) (*Store, error) {
+	db, err := sqlstore.Open(ctx, d, location, sqlstore.Options{Owner: "consentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.SQLite, opts)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, lease: opts.ClaimLease, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now

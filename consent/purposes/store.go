@@ -36,25 +36,21 @@ type Store struct {
 // search_path=<schema> to use a schema other than public) and runs the
 // migrations. ctx bounds connecting and migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "purposes", MaxOpenConns: 5})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.Postgres, opts)
+	return open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{Owner: "purposes", MaxOpenConns: 5}, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path,
 // in WAL mode with a busy timeout, and runs the migrations. Every commit is
 // synced to disk (synchronous=FULL).
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "purposes", MaxOpenConns: 2, FullSync: true})
+	return open(ctx, sqlstore.SQLite, path, sqlstore.Options{Owner: "purposes", MaxOpenConns: 2, FullSync: true}, opts)
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, pool sqlstore.Options, opts Options) (*Store, error) {
+	db, err := sqlstore.Open(ctx, d, location, pool)
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.SQLite, opts)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now

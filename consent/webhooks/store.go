@@ -22,24 +22,20 @@ type Store struct {
 
 // OpenSQLite opens (creating if needed) a SQLite file and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "webhooks", MaxOpenConns: 4})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.SQLite)
+	return open(ctx, sqlstore.SQLite, path, 4)
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx DSN; set search_path in it to
 // use a schema) and migrates it.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "webhooks", MaxOpenConns: 8})
+	return open(ctx, sqlstore.Postgres, dsn, 8)
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, conns int) (*Store, error) {
+	db, err := sqlstore.Open(ctx, d, location, sqlstore.Options{Owner: "webhooks", MaxOpenConns: conns})
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.Postgres)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect) (*Store, error) {
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

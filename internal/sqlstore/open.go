@@ -56,6 +56,19 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*sql.DB, error) {
 	return ready(ctx, db, SQLite, o, 4)
 }
 
+// Open opens location on d's engine: OpenPostgres (location is a DSN) for
+// Postgres, OpenSQLite (location is a file path) for SQLite. It lets a
+// store write one open function for both engines.
+func Open(ctx context.Context, d Dialect, location string, o Options) (*sql.DB, error) {
+	switch d.Name {
+	case Postgres.Name:
+		return OpenPostgres(ctx, location, o)
+	case SQLite.Name:
+		return OpenSQLite(ctx, location, o)
+	}
+	return nil, fmt.Errorf("%s: unknown SQL engine %q", o.Owner, d.Name)
+}
+
 func ready(ctx context.Context, db *sql.DB, d Dialect, o Options, defaultConns int) (*sql.DB, error) {
 	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = defaultConns

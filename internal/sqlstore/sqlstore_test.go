@@ -109,6 +109,24 @@ func TestOpenDefaultPoolSizes(t *testing.T) {
 	require.Equal(t, 10, pg.Stats().MaxOpenConnections)
 }
 
+func TestOpenPicksTheEngineOfTheDialect(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
+		where := filepath.Join(t.TempDir(), "o.db")
+		if d.Dollar {
+			where = sqltest.PostgresDSN(t)
+		}
+		db, err := sqlstore.Open(ctx, d, where, sqlstore.Options{Owner: "test"})
+		require.NoError(t, err)
+		var one int
+		require.NoError(t, db.QueryRowContext(ctx, d.Q(`SELECT 1 WHERE 2 > ?`), 1).Scan(&one), d.Name)
+		require.Equal(t, 1, one)
+		require.NoError(t, db.Close())
+	}
+	_, err := sqlstore.Open(ctx, sqlstore.Dialect{Name: "oracle"}, "x", sqlstore.Options{Owner: "test"})
+	require.ErrorContains(t, err, `test: unknown SQL engine "oracle"`)
+}
+
 func TestOpenErrorsNameTheOwner(t *testing.T) {
 	ctx := context.Background()
 	_, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "missing-dir", "x.db"), sqlstore.Options{Owner: "somestore"})

@@ -29,26 +29,22 @@ var _ dcr.Store = (*Store)(nil)
 // it has not seen yet (recorded in dcr_migrations). ctx bounds connecting
 // and migrating only.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "dcrsql", MaxOpenConns: 10})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.Postgres)
+	return open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{Owner: "dcrsql"})
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
 // and applies the migrations it has not seen yet. Every commit is synced to
 // disk (synchronous=FULL).
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "dcrsql", MaxOpenConns: 4, FullSync: true})
+	return open(ctx, sqlstore.SQLite, path, sqlstore.Options{Owner: "dcrsql", FullSync: true})
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, pool sqlstore.Options) (*Store, error) {
+	db, err := sqlstore.Open(ctx, d, location, pool)
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.SQLite)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect) (*Store, error) {
-	err := sqlstore.Migrate(ctx, db, sqlstore.Migrations{Owner: "dcrsql", FS: migrationFiles, Dir: "migrations/" + d.Name,
+	err = sqlstore.Migrate(ctx, db, sqlstore.Migrations{Owner: "dcrsql", FS: migrationFiles, Dir: "migrations/" + d.Name,
 		Table: "dcr_migrations", Lock: d.AdvisoryLock(7382911), Dollar: d.Dollar})
 	if err != nil {
 		db.Close()

@@ -46,25 +46,21 @@ type Store struct {
 // use another schema) and runs the migrations. ctx bounds connecting and
 // migrating only.
 func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, sqlstore.Postgres, opts)
+	return open(ctx, sqlstore.Postgres, dsn, opts)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode
 // and runs the migrations. Every transaction is BEGIN IMMEDIATE, so writers
 // serialise on SQLite's single write lock.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
-	db, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
+	return open(ctx, sqlstore.SQLite, path, opts)
+}
+
+func open(ctx context.Context, d sqlstore.Dialect, location string, opts Options) (*Store, error) {
+	db, err := sqlstore.Open(ctx, d, location, sqlstore.Options{Owner: "paymentsql", MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, db, sqlstore.SQLite, opts)
-}
-
-func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*Store, error) {
 	s := &Store{db: db, d: d, now: opts.Now, lease: opts.NoticeLease, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
@@ -75,7 +71,7 @@ func open(ctx context.Context, db *sql.DB, d sqlstore.Dialect, opts Options) (*S
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	err := sqlstore.Migrate(ctx, db, sqlstore.Migrations{
+	err = sqlstore.Migrate(ctx, db, sqlstore.Migrations{
 		Owner: "paymentsql", FS: migrationFiles, Dir: "migrations/" + d.Name, Table: "paymentsql_migrations",
 		Lock: d.AdvisoryLock(7382931), Dollar: d.Dollar, Log: s.log,
 	})
