@@ -4,7 +4,8 @@
 //
 //   - Migrate: versioned migrations embedded per dialect, applied at
 //     start-up in one transaction and recorded in a table per store;
-//   - OpenPostgres and OpenSQLite: a sized connection pool, pinged; SQLite
+//   - OpenPostgres and OpenSQLite (or Open, which picks one from a
+//     Dialect): a sized connection pool, pinged; SQLite
 //     in WAL mode with a busy timeout, foreign keys on, and every
 //     transaction begun IMMEDIATE (it takes the database's single write
 //     lock at once, so a read-then-write never fails half-way on a lock
