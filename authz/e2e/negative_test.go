@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -247,4 +249,24 @@ func TestCustomerWhoIsNotTheLoggedUser(t *testing.T) {
 	personal := p.newAuthRequest(p.createConsent(carlaPF.CPF, "", accountPerms...))
 	cb = callback(t, e.loginPage(p, e.browser(p.redirect), p.push(personal), carlaPJ, nil), p.redirect)
 	require.Equal(t, "access_denied", cb.Get("error"))
+}
+
+// TestClientWithoutEncryptionKeyIsRefusedAtPAR: the id_token is always
+// encrypted (FAPI-BR), so a client whose jwks_uri has no enc key is told at
+// PAR, before a customer logs in for nothing.
+func TestClientWithoutEncryptionKeyIsRefusedAtPAR(t *testing.T) {
+	e := newEnv(t)
+	p := e.newTPP(pki.DemoClient, "demo")
+	sigOnly, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &p.sig.PublicKey, KeyID: sigKID, Algorithm: string(jose.PS256), Use: "sig"}}})
+	require.NoError(t, err)
+	// Before the server first reads the key set (it caches it for a minute).
+	e.keystore.put(strings.TrimPrefix(p.cfg.JWKSURI, e.ksBase), sigOnly)
+	ana := e.demo.TestCredentials()[0]
+	consentID := p.createConsent(ana.CPF, "", accountPerms...)
+	_, err = p.c.PushAuthorization(bg, consentID, fapi.AuthOptions{})
+	var oe *fapi.OAuthError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, "invalid_request", oe.Code)
+	require.Contains(t, oe.Description, "enc")
 }

@@ -66,6 +66,9 @@ func (f *brandFlow) pushedRequest(ctx context.Context, as *goidc.AuthnSession, c
 	if err := checkPushedRequest(ctx, as, c); err != nil {
 		return err
 	}
+	if err := f.s.checkEncryptionKey(ctx, c); err != nil {
+		return err
+	}
 	var ids []string
 	for _, sc := range strings.Fields(as.Scopes) {
 		switch {
