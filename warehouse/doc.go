@@ -17,7 +17,8 @@
 // the file (Open) serves analysts over the HTTP API. Commands that need the
 // data while a server runs use OpenSnapshot: it opens read-only, and if the
 // file is locked it copies the file to a temporary directory and opens the
-// copy (the writer checkpoints after each load so the copy is consistent).
+// copy with its write-ahead log (the writer checkpoints at most every 30 s,
+// so a copy rarely races a checkpoint; if it does, the open fails: retry).
 //
 // # Loading
 //

@@ -177,11 +177,18 @@ func (c comparisonSpec) buildSQL(rows int) string {
 			" AND f.collection_id IS NOT DISTINCT FROM k.collection_id"
 	}
 	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
-	var keeps []string
+	// keep_<v>_<all|clean>: the row is the first (by source position) of
+	// its dedup group and collection among the rows of variant v (clean
+	// ones only). Source positions are unique and never NULL (Load
+	// guarantees both), so arg_min picks the row a window's first_value
+	// would, without sorting the rows.
+	var firsts, keeps []string
 	for _, v := range []struct{ name, in string }{{"any", "in_any"}, {"sim", "in_sim"}, {"real", "in_real"}} {
-		keeps = append(keeps,
-			fmt.Sprintf("coalesce(rid = first_value(CASE WHEN %[1]s THEN rid END IGNORE NULLS) OVER w, false) AS keep_%[2]s_all", v.in, v.name),
-			fmt.Sprintf("coalesce(rid = first_value(CASE WHEN %[1]s AND clean THEN rid END IGNORE NULLS) OVER w, false) AS keep_%[2]s_clean", v.in, v.name))
+		for _, k := range []struct{ name, cond string }{{"all", v.in}, {"clean", v.in + " AND clean"}} {
+			col := "keep_" + v.name + "_" + k.name
+			firsts = append(firsts, fmt.Sprintf("arg_min(rid, (src_topic, src_partition, src_offset, item_index)) FILTER (WHERE %s) AS %s", k.cond, col))
+			keeps = append(keeps, fmt.Sprintf("coalesce(bool_or(keep = '%[1]s'), false) AS %[1]s", col))
+		}
 	}
 	packedText := make([]string, 0, 3*len(c.texts))
 	for _, t := range c.texts {
@@ -211,20 +218,23 @@ cand AS (
   FROM src s JOIN latest l ON %[5]s
   WHERE s.collection_id = l.coll_any OR s.collection_id = l.coll_sim OR s.collection_id = l.coll_real
 ),
-picked AS (
-  SELECT *, %[6]s
-  FROM cand
-  WINDOW w AS (PARTITION BY %[7]s, collection_id
-    ORDER BY src_topic, src_partition, src_offset, item_index ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+firsts AS (
+  SELECT %[6]s
+  FROM cand GROUP BY %[7]s, collection_id
+),
+kept AS (
+  SELECT rid, %[9]s
+  FROM (UNPIVOT firsts ON %[11]s INTO NAME keep VALUE rid)
+  GROUP BY rid
 ),
 est AS (
-  SELECT *, %[8]s AS weighted_estimate FROM picked
-  WHERE %[9]s
+  SELECT cand.*, kept.* EXCLUDE (rid), %[8]s AS weighted_estimate
+  FROM cand JOIN kept USING (rid)
 )
 SELECT %[10]s FROM est`,
 		src, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"),
-		joinOn("s", "l", latestKey), strings.Join(keeps, ",\n    "), strings.Join(dedupKey, ", "),
-		weighted(c.valueSuffix), strings.Join(keepColumns, " OR "), strings.Join(cols, ",\n  "))
+		joinOn("s", "l", latestKey), strings.Join(firsts, ",\n    "), strings.Join(dedupKey, ", "),
+		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "))
 }
 
 // execer is what the refresh needs: a *sql.Tx (or *sql.DB).

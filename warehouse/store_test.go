@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -126,6 +127,29 @@ func TestOptionsValidated(t *testing.T) {
 	require.Error(t, err)
 	_, err = Open(t.TempDir()+"/x.duckdb", Options{Threads: -1})
 	require.Error(t, err)
+	_, err = Open(t.TempDir()+"/x.duckdb", Options{LoadThreads: -1})
+	require.Error(t, err)
+	_, err = Open(t.TempDir()+"/x.duckdb", Options{CheckpointThreshold: "lots"})
+	require.Error(t, err)
+}
+
+// Loads run with LoadThreads and give Threads back to the queries after,
+// also when they fail; the checkpoint threshold reaches DuckDB.
+func TestLoadThreadsAndCheckpointThreshold(t *testing.T) {
+	s, _ := openTemp(t)
+	setting := func(name string) string {
+		var v string
+		require.NoError(t, s.DB().QueryRow("SELECT current_setting('"+name+"')::VARCHAR").Scan(&v))
+		return v
+	}
+	require.Equal(t, "2", setting("threads"))
+	require.Equal(t, "1", fmt.Sprint(DefaultOptions().LoadThreads))
+	require.Contains(t, []string{"1.0 GiB", "1.0 GB", "1GB", "953.6 MiB"}, setting("checkpoint_threshold"))
+	load(t, s, DatasetFees, feeRowsRange(1, 2), topic, 0, 1, 2)
+	require.Equal(t, "2", setting("threads"))
+	_, err := s.Load(context.Background(), DatasetFees, writeParquet(t, DatasetFees, feeRowsRange(5, 6)), SourceRange{Topic: topic, First: 5, Last: 5})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+	require.Equal(t, "2", setting("threads"))
 }
 
 func TestReadOnlyRefusesWrites(t *testing.T) {

@@ -11,7 +11,8 @@
 //  1. throughput: a plain franz-go consumer reading the whole topic
 //     (baseline) against the real pipelines.Runner (Transformer, Parquet,
 //     embedded S3, DuckDB warehouse) consuming the same topic until it has
-//     committed everything, with peak memory of each phase;
+//     committed everything and the warehouse has checkpointed, with peak
+//     memory of each phase;
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
 //     a bare DuckDB connection on the lake's opendata_fees Parquet files.
 //

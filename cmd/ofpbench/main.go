@@ -126,7 +126,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 		return rep, err
 	}
 	defer sk.close()
-	fmt.Fprintf(progress, "· pipeline: Runner -> Transformer -> Parquet -> embedded S3 -> DuckDB, until committed\n")
+	fmt.Fprintf(progress, "· pipeline: Runner -> Transformer -> Parquet -> embedded S3 -> DuckDB, until committed and checkpointed\n")
 	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, o.MemProfile, progress); err != nil {
 		return rep, err
 	}

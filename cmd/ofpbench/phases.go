@@ -163,8 +163,8 @@ func (s *sinks) close() {
 }
 
 // runPipeline runs the real Runner over the topic with another group until
-// it has committed every acked offset. cpuProfile, if set, receives a CPU
-// profile of this phase only.
+// it has committed every acked offset and the warehouse has checkpointed.
+// cpuProfile, if set, receives a CPU profile of this phase only.
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
 	cpuProfile, memProfile string, logw io.Writer) (throughput, pipelines.Stats, error) {
 	var t throughput
@@ -216,6 +216,11 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	go func() { werr <- r.WaitCommitted(wctx, acked) }()
 	select {
 	case err = <-werr:
+		if err == nil {
+			// Count the warehouse's deferred work too: fold its
+			// write-ahead log into the database file.
+			err = sk.wh.Checkpoint(ctx)
+		}
 	case err = <-done: // Run ended before everything was committed
 		if err == nil {
 			err = errors.New("the pipeline stopped before committing the topic")

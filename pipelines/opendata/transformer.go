@@ -128,31 +128,19 @@ func NewTransformer(v *oas.Validator, mem memory.Allocator, log *slog.Logger) *T
 }
 
 // Flush returns one record per dataset that received rows since the last
-// Flush and resets the builders. The caller releases the records.
+// Flush and resets the builders. The caller releases the records. The
+// builders start empty again (they grow as rows come), so that a flushed
+// batch being written is not doubled by buffers reserved for the next.
 func (t *Transformer) Flush() map[string]arrow.RecordBatch {
 	out := map[string]arrow.RecordBatch{}
 	for name, tb := range t.tables {
 		if tb.rows == 0 {
 			continue
 		}
-		rec := tb.rb.NewRecordBatch()
-		out[name] = rec
+		out[name] = tb.rb.NewRecordBatch()
 		tb.rows = 0
-		tb.reserveLike(rec)
 	}
 	return out
-}
-
-// reserveLike sizes the (just reset) builders for a batch like rec, so that
-// steady-state batches do not regrow them value by value.
-func (tb *table) reserveLike(rec arrow.RecordBatch) {
-	n := int(rec.NumRows())
-	for i, b := range tb.b {
-		b.Reserve(n)
-		if sb, ok := b.(*array.StringBuilder); ok {
-			sb.ReserveData(len(rec.Column(i).(*array.String).ValueBytes()))
-		}
-	}
 }
 
 // Release frees the builders; the Transformer cannot be used afterwards.
