@@ -80,7 +80,10 @@ type Config struct {
 	// IdleWait (0 means 100 ms). Rebalances wait until the batch is sunk.
 	FlushBytes    int64
 	FlushInterval time.Duration
-	IdleWait      time.Duration
+	// StopFlushTimeout bounds how long a graceful stop spends sinking and
+	// committing the gathered batch (0 means 5 s).
+	StopFlushTimeout time.Duration
+	IdleWait         time.Duration
 	// RetryBackoff is the first wait after a failed sink; it doubles up to 30 s.
 	RetryBackoff time.Duration
 	// Sleep waits between sink retries (tests make it instant).
@@ -146,6 +149,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if cfg.FlushBytes <= 0 {
 		cfg.FlushBytes = 64 << 20
+	}
+	if cfg.StopFlushTimeout <= 0 {
+		cfg.StopFlushTimeout = 5 * time.Second
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 5 * time.Second
@@ -220,7 +226,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			cancel()
 		}
 		if (polled && fetches.IsClientClosed()) || ctx.Err() != nil {
-			r.drop(pend) // consumed again after a restart
+			if len(pend) > 0 && !(polled && fetches.IsClientClosed()) {
+				// A graceful stop sinks and commits what was gathered
+				// (bounded by StopFlushTimeout); what it cannot finish is
+				// consumed again after a restart.
+				r.flushOnStop(pend)
+			}
+			r.drop(pend)
 			cl.AllowRebalance()
 			return nil
 		}
@@ -314,6 +326,25 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 }
 
 // drop abandons the pending batches (their records are consumed again).
+// flushOnStop sinks and commits the gathered batch on a graceful stop,
+// within StopFlushTimeout.
+func (r *Runner) flushOnStop(pend map[int32]*pending) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopFlushTimeout)
+	defer cancel()
+	toCommit, fatal := r.sinkPartitions(ctx, pend)
+	clear(pend)
+	if fatal != nil {
+		r.cfg.Log.Warn("stopping: the gathered batch was not sunk; it is consumed again after a restart", "err", fatal)
+		return
+	}
+	if err := r.cfg.Client.CommitRecords(ctx, toCommit...); err != nil {
+		r.cfg.Log.Warn("stopping: the gathered batch is in the lake but its offsets were not committed; it is redone (idempotently) after a restart", "err", err)
+		return
+	}
+	r.markCommitted(toCommit)
+	r.setBusy(false)
+}
+
 func (r *Runner) drop(pend map[int32]*pending) {
 	for _, pe := range pend {
 		for _, b := range pe.t.Flush() {

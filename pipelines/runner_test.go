@@ -238,3 +238,61 @@ func allAtEnd(t *testing.T, ctx context.Context, cl *kgo.Client, ends map[int32]
 	}
 	return true
 }
+
+// TestGracefulStopSinksTheGatheredBatch: a runner that is still gathering
+// (nothing reached its flush limits) sinks and commits on a graceful stop,
+// instead of leaving the batch to be consumed again.
+func TestGracefulStopSinksTheGatheredBatch(t *testing.T) {
+	validator, err := oas.New()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kafka, err := bus.StartEmbedded("", 0)
+	require.NoError(t, err)
+	defer kafka.Close()
+	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
+	require.NoError(t, err)
+	defer prod.Close()
+	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
+	acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
+	require.NoError(t, err)
+
+	srv := objstoretest.Embedded(t)
+	lake, err := objstore.New(srv.Config)
+	require.NoError(t, err)
+	require.NoError(t, lake.EnsureBucket(ctx))
+	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
+	require.NoError(t, err)
+	defer wh.Close()
+	cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g", events.TopicOpenDataRaw)...)
+	require.NoError(t, err)
+	defer cons.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := pipelines.NewRunner(pipelines.Config{
+		Client: cons, Topic: events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
+		Write:          odpipe.WriteParquet, Lake: lake, Loader: batchesLoader{loader{wh}}, TempDir: t.TempDir(), Log: log,
+		// Nothing makes it sink on its own within the test.
+		FlushBytes: 1 << 40, FlushInterval: time.Hour, IdleWait: time.Hour,
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	var total int64
+	for _, off := range acked {
+		total += off + 1
+	}
+	require.Eventually(t, func() bool { return r.Stats().Busy }, 20*time.Second, 10*time.Millisecond, "the runner gathers")
+	time.Sleep(500 * time.Millisecond) // let it gather every poll
+	require.Zero(t, r.Stats().Objects, "nothing is sunk before the stop")
+	stop()
+	require.NoError(t, <-done)
+	wctx, wcancel := context.WithTimeout(ctx, time.Second)
+	defer wcancel()
+	require.NoError(t, r.WaitCommitted(wctx, acked), "the stop committed the gathered batch")
+	require.Positive(t, r.Stats().Objects)
+	got, err := wh.Counts(ctx)
+	require.NoError(t, err)
+	require.Positive(t, got[odpipe.DatasetFees])
+}
