@@ -39,6 +39,11 @@ const (
 	DatasetQuarantine  = "opendata_quarantine"
 	DatasetPages       = "opendata_pages"
 	DatasetCollections = "opendata_collections"
+
+	// The API-call record (pipelines/apicalls): one row per regulated call,
+	// PCM-shaped, and the records that could not be read.
+	DatasetAPICalls         = "api_calls"
+	DatasetAPICallsRejected = "api_calls_rejected"
 )
 
 func cols(pairs ...string) []Column {
@@ -89,6 +94,13 @@ var datasets = map[string][]Column{
 		"url", typeStr, "page", typeI32, "status_code", typeI32, "bytes", typeI64, "records", typeI32,
 		"parse_error", typeStr, "raw_object", typeStr,
 	),
+	DatasetAPICalls: append(cols(
+		"event_id", typeStr, "fapi_interaction_id", typeStr, "endpoint", typeStr, "http_method", typeStr,
+		"status_code", typeI32, "role", typeStr, "client_org_id", typeStr, "server_org_id", typeStr,
+		"client_ss_id", typeStr, "called_at", typeTS, "process_timespan_ms", typeI64,
+		"consent_id", typeStr, "person_type", typeStr, "additional_info", typeStr,
+	), commonTrailing...),
+	DatasetAPICallsRejected: append(cols("reason", typeStr, "raw", typeStr), commonTrailing...),
 	DatasetCollections: append(cols(
 		"collection_id", typeStr, "organisation_id", typeStr, "organisation_name", typeStr, "institution_cnpj", typeStr,
 		"brand", typeStr, "simulated", typeBool, "started_at", typeTS, "finished_at", typeTS, "status", typeStr,
@@ -98,7 +110,7 @@ var datasets = map[string][]Column{
 
 // Datasets returns the dataset names the warehouse knows, sorted.
 func Datasets() []string {
-	return []string{DatasetCollections, DatasetFees, DatasetFindings, DatasetPages, DatasetQuarantine, DatasetRates}
+	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFees, DatasetFindings, DatasetPages, DatasetQuarantine, DatasetRates}
 }
 
 // DatasetColumns returns the column contract of a dataset (a copy), or false

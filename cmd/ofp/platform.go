@@ -27,6 +27,7 @@ import (
 	"github.com/ofp-dev/ofp/internal/progress"
 	"github.com/ofp-dev/ofp/jobs"
 	"github.com/ofp-dev/ofp/pipelines"
+	apipipe "github.com/ofp-dev/ofp/pipelines/apicalls"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
 	"github.com/ofp-dev/ofp/warehouse"
 )
@@ -39,15 +40,18 @@ type platform struct {
 	progress  io.Writer // where progress bars are drawn
 	simulated bool
 
-	kafka     *bus.Embedded
-	lake      *objstore.Store
-	wh        *warehouse.Store
-	producer  *kgo.Client
-	consumer  *kgo.Client
-	runner    *pipelines.Runner
-	collector *ingest.Collector
-	dir       *directory.Client
-	scheduler *jobs.Scheduler
+	kafka    *bus.Embedded
+	lake     *objstore.Store
+	wh       *warehouse.Store
+	producer *kgo.Client
+	consumer *kgo.Client
+	runner   *pipelines.Runner
+	// callsRunner lands the API-call record (ofp.apicalls) like open data.
+	callsRunner *pipelines.Runner
+	runners     int // running pipelines, each reporting on runDone
+	collector   *ingest.Collector
+	dir         *directory.Client
+	scheduler   *jobs.Scheduler
 
 	runCancel context.CancelFunc
 	runDone   chan error
@@ -77,7 +81,7 @@ var _ pipelines.Loader = whLoader{}
 // configured), the warehouse and the pipeline. On error everything
 // started so far is closed.
 func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o platformOpts) (p *platform, err error) {
-	p = &platform{cfg: cfg, log: log, simulated: o.simulated, progress: o.progress, runDone: make(chan error, 1)}
+	p = &platform{cfg: cfg, log: log, simulated: o.simulated, progress: o.progress, runDone: make(chan error, 2)}
 	if p.progress == nil {
 		p.progress = os.Stderr
 	}
@@ -116,7 +120,7 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 		return p, err
 	}
 	p.closers = append(p.closers, func(context.Context) error { p.producer.Close(); return nil })
-	if err := bus.EnsureTopics(ctx, p.producer, bus.DefaultPartitions, events.TopicOpenDataRaw); err != nil {
+	if err := bus.EnsureTopics(ctx, p.producer, bus.DefaultPartitions, events.TopicOpenDataRaw, events.TopicAPICalls); err != nil {
 		return p, err
 	}
 
@@ -146,9 +150,26 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 	if err != nil {
 		return p, err
 	}
+	callsConsumer, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofp-pipeline"},
+		pipelines.ClientOpts("ofp-pipeline-apicalls", events.TopicAPICalls)...)
+	if err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, func(context.Context) error { callsConsumer.CloseAllowingRebalance(); return nil })
+	p.callsRunner, err = pipelines.NewRunner(pipelines.Config{
+		Client: callsConsumer, Topic: events.TopicAPICalls,
+		NewTransformer: func() pipelines.Transformer { return apipipe.NewTransformer(memory.NewGoAllocator()) },
+		Write:          odpipe.WriteParquet, Lake: p.lake, Loader: whLoader{p.wh}, TempDir: cfg.Path("tmp"),
+		Log: log.With("component", "pipeline", "pipeline", "apicalls"),
+	})
+	if err != nil {
+		return p, err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	p.runCancel = cancel
+	p.runners = 2
 	go func() { p.runDone <- p.runner.Run(runCtx) }()
+	go func() { p.runDone <- p.callsRunner.Run(runCtx) }()
 
 	if p.dir, err = directory.NewClient(directory.DefaultOptions()); err != nil {
 		return p, err
@@ -243,13 +264,17 @@ func (p *platform) close(ctx context.Context) {
 	}
 	if p.runCancel != nil {
 		p.runCancel()
-		select {
-		case err := <-p.runDone:
-			if err != nil {
-				p.log.Warn("pipeline stopped with an error", "err", err)
+	wait:
+		for i := 0; i < p.runners; i++ {
+			select {
+			case err := <-p.runDone:
+				if err != nil {
+					p.log.Warn("pipeline stopped with an error", "err", err)
+				}
+			case <-ctx.Done():
+				p.log.Warn("pipeline did not stop in time; its uncommitted batch will be consumed again")
+				break wait
 			}
-		case <-ctx.Done():
-			p.log.Warn("pipeline did not stop in time; its uncommitted batch will be consumed again")
 		}
 	}
 	for i := len(p.closers) - 1; i >= 0; i-- {
@@ -263,8 +288,13 @@ func (p *platform) close(ctx context.Context) {
 // table sizes to Prometheus.
 func (p *platform) registerMetrics(reg prometheus.Registerer) {
 	counter := func(name, help string, f func(pipelines.Stats) int64) {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: name, Help: help,
-			ConstLabels: prometheus.Labels{"pipeline": "opendata"}}, func() float64 { return float64(f(p.runner.Stats())) }))
+		for label, r := range map[string]*pipelines.Runner{"opendata": p.runner, "apicalls": p.callsRunner} {
+			if r == nil {
+				continue
+			}
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: name, Help: help,
+				ConstLabels: prometheus.Labels{"pipeline": label}}, func() float64 { return float64(f(r.Stats())) }))
+		}
 	}
 	counter("records_total", "Kafka records sunk to the lake and the warehouse.", func(s pipelines.Stats) int64 { return s.Records })
 	counter("rows_total", "Rows written to the lake and loaded into the warehouse.", func(s pipelines.Stats) int64 { return s.Rows })

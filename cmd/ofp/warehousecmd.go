@@ -10,6 +10,7 @@ import (
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/internal/progress"
 	"github.com/ofp-dev/ofp/pipelines"
+	apipipe "github.com/ofp-dev/ofp/pipelines/apicalls"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
 	"github.com/ofp-dev/ofp/warehouse"
 )
@@ -47,7 +48,7 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	start := time.Now()
-	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, odpipe.Datasets, cfg.Path("tmp"), func(total int) pipelines.Progress {
+	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, append(append([]string{}, odpipe.Datasets...), apipipe.Datasets...), cfg.Path("tmp"), func(total int) pipelines.Progress {
 		return progress.New(stderr, log, "rebuilding warehouse", total, 5*time.Second)
 	})
 	if cerr := wh.Close(); err == nil {
