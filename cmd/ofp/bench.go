@@ -87,6 +87,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "\nofp bench: customer-data APIs as `ofp demo` wires them, over mTLS with every check\n")
 	res.Format(stdout)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := h.Recorder.Flush(fctx); err != nil {
+		return fmt.Errorf("flush the api-call record: %w", err)
+	}
 	st := h.Recorder.Stats()
 	fmt.Fprintf(stdout, "api-call record: %d calls recorded, %d acknowledged by Kafka, %d dropped; at most %d were in flight (the crash-loss window of this run)\n",
 		st.Recorded, st.Acked, st.Dropped, st.MaxPending)
