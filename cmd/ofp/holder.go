@@ -208,6 +208,22 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		if tlsCfg, err = pki.ServerTLS(cert, pool, tls.VerifyClientCertIfGiven); err != nil {
 			return h, err
 		}
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if cfg.JWKSTrust != "" {
+			pem, err := os.ReadFile(cfg.JWKSTrust)
+			if err != nil {
+				return h, fmt.Errorf("--jwks-trust: %w", err)
+			}
+			if !roots.AppendCertsFromPEM(pem) {
+				return h, fmt.Errorf("--jwks-trust %s holds no PEM certificate", cfg.JWKSTrust)
+			}
+		}
+		jwksClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12, RootCAs: roots,
+		}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		switch {
 		case strings.HasPrefix(cfg.DirectoryJWKS, "https://"):
 			dirKeys = dcr.NewURLKeys(cfg.DirectoryJWKS, dcr.URLKeysOptions{})

@@ -43,6 +43,7 @@ type Config struct {
 	TLSCert             string // server certificate (PEM); empty in demo = generated test PKI
 	TLSKey              string `secret:"true"` // path of the server key; redacted as a matter of habit
 	ClientCA            string // CA bundle (PEM) trusted for client certificates
+	JWKSTrust           string // extra CAs (PEM) trusted when fetching clients' jwks_uri
 	DirectoryJWKS       string // URL or file of the directory's SSA signing keys
 	DirectoryIssuer     string // iss of software statements
 	UsersFile           string // operators and their roles (internal/rbac JSON)
@@ -103,6 +104,7 @@ const (
 	FlagTLSCert             = "tls-cert"
 	FlagTLSKey              = "tls-key"
 	FlagClientCA            = "client-ca"
+	FlagJWKSTrust           = "jwks-trust"
 	FlagDirectoryJWKS       = "directory-jwks"
 	FlagDirectoryIssuer     = "directory-issuer"
 	FlagUsersFile           = "users-file"
@@ -112,7 +114,7 @@ const (
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
-	FlagClientCA, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
+	FlagClientCA, FlagJWKSTrust, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -170,6 +172,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.TLSKey, n, "server private key (PEM file)")
 		case FlagClientCA:
 			str(&c.ClientCA, n, "CA bundle (PEM file) trusted for client certificates (ICP-Brasil chain in production)")
+		case FlagJWKSTrust:
+			str(&c.JWKSTrust, n, "CA bundle (PEM) trusted, besides the system roots, when fetching clients' jwks_uri (the directory keystore's chain)")
 		case FlagDirectoryJWKS:
 			str(&c.DirectoryJWKS, n, "directory SSA signing keys: https URL or JWKS file; empty in demo = the generated test directory key")
 		case FlagDirectoryIssuer:

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ofp-dev/ofp/internal/pki"
+	"github.com/ofp-dev/ofp/internal/rbac"
+)
+
+// TestServeTakesEveryTrustAnchorFromConfiguration runs `ofp serve` with
+// the regulated interface configured only through flags and environment:
+// server certificate, client CA, directory keys, jwks_uri trust store,
+// organisation, operators and session key. It serves discovery over TLS
+// 1.2+ with the configured certificate, requires mTLS where the profile
+// does, and refuses to start, saying what to set, when one is missing.
+func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	b, err := pki.Generate(filepath.Join(dir, "anchors"), pki.Options{Clients: []pki.ClientSpec{pki.DemoClient}})
+	require.NoError(t, err)
+	jwks, err := b.DirectoryJWKS()
+	require.NoError(t, err)
+	jwksFile := filepath.Join(dir, "directory.jwks")
+	require.NoError(t, os.WriteFile(jwksFile, jwks, 0o600))
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-operator"), rbac.MinBcryptCost)
+	require.NoError(t, err)
+	users, _ := json.Marshal(rbac.Config{Users: []rbac.User{{Username: "ops", PasswordHash: string(hash), Roles: []rbac.Role{rbac.RoleOperator}}}})
+	// The server certificate file carries its chain, as in production.
+	leaf, err := os.ReadFile(b.ServerCertPath)
+	require.NoError(t, err)
+	inter, err := os.ReadFile(b.IntermediateCertPath)
+	require.NoError(t, err)
+	chain := filepath.Join(dir, "server-chain.crt")
+	require.NoError(t, os.WriteFile(chain, append(leaf, inter...), 0o600))
+	usersFile := filepath.Join(dir, "users.json")
+	require.NoError(t, os.WriteFile(usersFile, users, 0o600))
+
+	args := []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--holder-listen", "127.0.0.1:0",
+		"--tls-cert", chain, "--tls-key", b.ServerKeyPath, "--client-ca", b.RootCertPath, "--jwks-trust", b.RootCertPath,
+		"--directory-jwks", jwksFile, "--users-file", usersFile, "--brands", "acme=Acme Bank,acme-pj=Acme Empresas",
+		"--schedule", "@yearly", "--log-level", "warn"}
+
+	// Without the organisation id it refuses, saying what to set.
+	var stderr bytes.Buffer
+	cmd := ofpCommand(append(args, "--session-key", strings.Repeat("k", 32))...)
+	cmd.Stderr = &stderr
+	require.Error(t, cmd.Run())
+	require.Contains(t, stderr.String(), "--org-id")
+
+	cmd = ofpCommand(append(args, "--org-id", "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10")...)
+	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("z", 40))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+	info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
+		raw, err := os.ReadFile(filepath.Join(dir, "data", "server.json"))
+		var si serverInfo
+		return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
+	})
+	require.NotContains(t, out.String()+stderr.String(), strings.Repeat("z", 40), "the session key is never printed")
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: b.RootPool(), MinVersion: tls.VersionTLS12}}}
+	for _, brand := range []string{"acme", "acme-pj"} {
+		resp, err := client.Get(info.HolderURL + "/" + brand + "/.well-known/openid-configuration")
+		require.NoError(t, err)
+		var disc map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&disc))
+		resp.Body.Close()
+		require.Equal(t, info.HolderURL+"/"+brand, disc["issuer"])
+		require.NotNil(t, disc["mtls_endpoint_aliases"])
+	}
+	// TLS 1.1 is refused.
+	old := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: b.RootPool(), MaxVersion: tls.VersionTLS11}}}
+	_, err = old.Get(info.HolderURL + "/acme/.well-known/openid-configuration")
+	require.Error(t, err, "TLS below 1.2 is refused")
+	// The token endpoint needs a client certificate from the configured CA.
+	req, _ := http.NewRequest(http.MethodPost, info.HolderURL+"/acme/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("x-fapi-interaction-id", "d78fc4e5-37ca-4da3-adf2-9b082bf92280")
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no client certificate on the token endpoint")
+
+	// The operators come from the users file.
+	req, _ = http.NewRequest(http.MethodGet, info.URL+"/admin/v1/jobs", nil)
+	req.SetBasicAuth("ops", "s3cret-operator")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
