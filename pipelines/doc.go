@@ -9,7 +9,12 @@
 // staged as local files; the warehouse then loads them in one transaction
 // (a BatchesLoader loads every partition's files at once, a plain Loader
 // one partition at a time), and only then are the offsets committed.
-// Rebalances wait while a batch is gathered and sunk. A crash at any point
+// One batch is sunk in the background while the next is gathered, so the
+// warehouse load and the transformation overlap; a batch is committed
+// before the next one is sunk. Rebalances wait while anything consumed is
+// not committed (under continuous input the runner drains every two flush
+// intervals to let them through); a graceful stop sinks and commits what
+// it holds within StopFlushTimeout. A crash at any point
 // re-consumes from the last commit: the object is overwritten under the
 // same name or, if the batch boundaries moved, the warehouse's
 // range-replacing load keeps every row exactly once.

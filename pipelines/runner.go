@@ -77,13 +77,15 @@ type Config struct {
 	// the offsets are committed) once the consumed record values reach
 	// FlushBytes (0 means 64 MiB), once FlushInterval has passed since its
 	// first record (0 means 5 s), or as soon as a poll brings nothing for
-	// IdleWait (0 means 100 ms). Rebalances wait until the batch is sunk.
+	// IdleWait (0 means 100 ms). One batch is sunk in the background while
+	// the next is gathered. Rebalances wait while anything consumed is not
+	// committed: under continuous input, at most about 2 × FlushInterval.
 	FlushBytes    int64
 	FlushInterval time.Duration
+	IdleWait      time.Duration
 	// StopFlushTimeout bounds how long a graceful stop spends sinking and
-	// committing the gathered batch (0 means 5 s).
+	// committing the batch in flight and the gathered one (0 means 5 s).
 	StopFlushTimeout time.Duration
-	IdleWait         time.Duration
 	// RetryBackoff is the first wait after a failed sink; it doubles up to 30 s.
 	RetryBackoff time.Duration
 	// Sleep waits between sink retries (tests make it instant).
@@ -192,12 +194,12 @@ func (r *Runner) Stats() Stats {
 	return r.stats
 }
 
-// pending is what one partition has consumed since the last sink.
+// pending is what one partition has consumed since the last cut.
 type pending struct {
 	t           Transformer
 	topic       string
 	partition   int32
-	first, last *kgo.Record
+	first, last *kgo.Record // nil until a record was added
 	records     int64
 }
 
@@ -205,34 +207,129 @@ func (pe *pending) rng() Range {
 	return Range{Topic: pe.topic, Partition: pe.partition, First: pe.first.Offset, Last: pe.last.Offset}
 }
 
-// Run consumes until ctx is cancelled or the client is closed. Cancelling
-// ctx stops after the batch in hand is sunk or abandoned uncommitted; it
-// returns nil on a clean stop.
+// cut is one partition's share of a batch handed to the sink: its Arrow
+// records and the offsets they came from.
+type cut struct {
+	rg      Range
+	day     time.Time
+	recs    map[string]arrow.RecordBatch
+	last    *kgo.Record
+	records int64
+}
+
+// flight is a batch being sunk in the background.
+type flight struct {
+	done chan struct{}
+	last []*kgo.Record // to commit, once done without err
+	err  error
+}
+
+func (f *flight) finished() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// maxFlights is how many batches are sunk at once: one is staged
+// (Parquet, lake) while the one before it is loaded into the warehouse.
+const maxFlights = 2
+
+// Run consumes until ctx is cancelled or the client is closed, and returns
+// nil on a clean stop. While batches are sunk in the background (one
+// staged to Parquet and the lake while the one before it is loaded into
+// the warehouse), the next one is gathered; offsets are committed batch by
+// batch in consumption order, each once it and the ones before it are
+// sunk. Rebalances wait while anything consumed is not committed, at most
+// about twice FlushInterval under continuous input. Cancelling ctx gives
+// the batches in flight and the gathered one StopFlushTimeout to be sunk
+// and committed; what does not make it is consumed again after a restart.
 func (r *Runner) Run(ctx context.Context) error {
 	cl := r.cfg.Client
+	sinkCtx, cancelSinks := context.WithCancel(context.Background())
+	defer cancelSinks()
 	var (
-		pend  = map[int32]*pending{}
-		bytes int64
-		since time.Time // when the batch got its first record
+		pend    = map[int32]*pending{}
+		bytes   int64
+		since   time.Time // when the gathered batch got its first record
+		blocked time.Time // since when rebalances wait (zero: they do not)
+		flights []*flight // oldest first
 	)
+	// settle waits for the oldest batch in flight and commits its offsets.
+	// Its error is the sink's (sinks only stop when cancelled).
+	settle := func(cctx context.Context) error {
+		f := flights[0]
+		flights = flights[1:]
+		<-f.done
+		if f.err != nil {
+			return f.err
+		}
+		if err := cl.CommitRecords(cctx, f.last...); err != nil {
+			// The sink is idempotent: after a crash the batch is simply redone.
+			r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
+			return nil
+		}
+		r.markCommitted(f.last)
+		return nil
+	}
+	settleAll := func(cctx context.Context) error {
+		for len(flights) > 0 {
+			if err := settle(cctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	abandon := func() { // stops the sinks; their batches are consumed again
+		cancelSinks()
+		for _, f := range flights {
+			<-f.done
+		}
+		flights = nil
+		r.drop(pend)
+	}
+	launch := func() {
+		flights = append(flights, r.launch(sinkCtx, r.cut(pend)))
+		clear(pend)
+		bytes, since = 0, time.Time{}
+	}
 	for {
 		var fetches kgo.Fetches
 		polled := false
-		if len(pend) == 0 {
+		if len(pend) == 0 && len(flights) == 0 {
 			fetches, polled = cl.PollRecords(ctx, r.cfg.MaxPollRecords), true
-		} else if wait := min(r.cfg.IdleWait, time.Until(since.Add(r.cfg.FlushInterval))); wait > 0 {
-			pctx, cancel := context.WithTimeout(ctx, wait)
-			fetches, polled = cl.PollRecords(pctx, r.cfg.MaxPollRecords), true
-			cancel()
-		}
-		if (polled && fetches.IsClientClosed()) || ctx.Err() != nil {
-			if len(pend) > 0 && !(polled && fetches.IsClientClosed()) {
-				// A graceful stop sinks and commits what was gathered
-				// (bounded by StopFlushTimeout); what it cannot finish is
-				// consumed again after a restart.
-				r.flushOnStop(pend)
+		} else {
+			wait := r.cfg.IdleWait
+			if len(pend) > 0 {
+				wait = min(wait, time.Until(since.Add(r.cfg.FlushInterval)))
 			}
-			r.drop(pend)
+			if wait > 0 {
+				pctx, cancel := context.WithTimeout(ctx, wait)
+				fetches, polled = cl.PollRecords(pctx, r.cfg.MaxPollRecords), true
+				cancel()
+			}
+		}
+		if closed := polled && fetches.IsClientClosed(); closed || ctx.Err() != nil {
+			var err error
+			if closed {
+				err = errors.New("client closed") // nothing can be committed any more
+			} else {
+				timer := time.AfterFunc(r.cfg.StopFlushTimeout, cancelSinks)
+				cctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopFlushTimeout)
+				if err = settleAll(cctx); err == nil && len(pend) > 0 {
+					launch()
+					err = settleAll(cctx)
+				}
+				cancel()
+				timer.Stop()
+			}
+			if err != nil && (len(flights) > 0 || len(pend) > 0) {
+				r.cfg.Log.Warn("stopping: what was consumed but not committed is consumed again after a restart", "err", err)
+			}
+			abandon()
+			r.setBusy(false)
 			cl.AllowRebalance()
 			return nil
 		}
@@ -242,48 +339,56 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			r.cfg.Log.Error("fetch failed", "topic", topic, "partition", p, "err", err)
 		})
-		if n := r.add(ctx, fetches, pend); n > 0 {
+		n := r.add(ctx, fetches, pend)
+		if n > 0 {
 			bytes += n
 			if since.IsZero() {
 				since = time.Now()
 			}
+		}
+		if len(pend) > 0 || len(flights) > 0 {
 			r.setBusy(true)
-			if bytes < r.cfg.FlushBytes && time.Since(since) < r.cfg.FlushInterval {
-				continue // keep gathering; rebalances wait
+			if blocked.IsZero() {
+				blocked = time.Now()
 			}
 		}
-		if len(pend) == 0 {
-			cl.AllowRebalance()
-			continue
+		var err error
+		for err == nil && len(flights) > 0 && flights[0].finished() {
+			err = settle(ctx)
 		}
-		toCommit, fatal := r.sinkPartitions(ctx, pend)
-		clear(pend)
-		bytes, since = 0, time.Time{}
-		if fatal != nil {
+		due := len(pend) > 0 && (n == 0 || bytes >= r.cfg.FlushBytes || time.Since(since) >= r.cfg.FlushInterval)
+		drain := !blocked.IsZero() && time.Since(blocked) >= 2*r.cfg.FlushInterval
+		if err == nil && (due || (drain && len(pend) > 0)) {
+			for err == nil && len(flights) >= maxFlights {
+				err = settle(ctx)
+			}
+			if err == nil {
+				launch()
+			}
+		}
+		if err == nil && drain {
+			err = settleAll(ctx)
+		}
+		if err != nil {
+			abandon()
 			cl.AllowRebalance()
 			if ctx.Err() != nil {
-				return nil // stopping: the uncommitted batch is consumed again after restart
+				return nil // stopping: the uncommitted batches are consumed again after restart
 			}
-			return fatal
+			return err
 		}
-		if err := cl.CommitRecords(ctx, toCommit...); err != nil {
-			cl.AllowRebalance()
-			if ctx.Err() != nil {
-				return nil
-			}
-			// The sink is idempotent: after a crash the batch is simply redone.
-			r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
+		if len(pend) == 0 && len(flights) == 0 {
 			r.setBusy(false)
-			continue
+			blocked = time.Time{}
+			cl.AllowRebalance()
 		}
-		r.markCommitted(toCommit)
-		r.setBusy(false)
-		cl.AllowRebalance()
 	}
 }
 
 // add transforms the polled records into the partitions' pending batches,
 // up to Workers partitions at once, and returns the bytes of their values.
+// A partition's pending batch ends at the last record actually added (ctx
+// may stop it half way).
 func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*pending) int64 {
 	byPart := map[int32][]*kgo.Record{}
 	var order []int32
@@ -303,11 +408,9 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 		recs := byPart[p]
 		pe := pend[p]
 		if pe == nil {
-			pe = &pending{t: r.transformer(p), topic: recs[0].Topic, partition: p, first: recs[0]}
+			pe = &pending{t: r.transformer(p), topic: recs[0].Topic, partition: p}
 			pend[p] = pe
 		}
-		pe.last = recs[len(recs)-1]
-		pe.records += int64(len(recs))
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -315,36 +418,48 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 			defer func() { <-sem }()
 			for i, rec := range recs {
 				if i%64 == 0 && ctx.Err() != nil {
-					return // the batch is dropped by Run
+					return
 				}
 				pe.t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+				if pe.first == nil {
+					pe.first = rec
+				}
+				pe.last = rec
+				pe.records++
 			}
 		}()
 	}
 	wg.Wait()
+	for p, pe := range pend {
+		if pe.first == nil {
+			delete(pend, p)
+		}
+	}
 	return n
 }
 
-// drop abandons the pending batches (their records are consumed again).
-// flushOnStop sinks and commits the gathered batch on a graceful stop,
-// within StopFlushTimeout.
-func (r *Runner) flushOnStop(pend map[int32]*pending) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopFlushTimeout)
-	defer cancel()
-	toCommit, fatal := r.sinkPartitions(ctx, pend)
-	clear(pend)
-	if fatal != nil {
-		r.cfg.Log.Warn("stopping: the gathered batch was not sunk; it is consumed again after a restart", "err", fatal)
-		return
+// cut takes the gathered records out of the partitions' transformers
+// (which go on with the next batch) in partition order.
+func (r *Runner) cut(pend map[int32]*pending) []cut {
+	out := make([]cut, 0, len(pend))
+	for _, pe := range pend {
+		out = append(out, cut{rg: pe.rng(), day: pe.first.Timestamp, recs: pe.t.Flush(), last: pe.last, records: pe.records})
 	}
-	if err := r.cfg.Client.CommitRecords(ctx, toCommit...); err != nil {
-		r.cfg.Log.Warn("stopping: the gathered batch is in the lake but its offsets were not committed; it is redone (idempotently) after a restart", "err", err)
-		return
-	}
-	r.markCommitted(toCommit)
-	r.setBusy(false)
+	slices.SortFunc(out, func(a, b cut) int { return int(a.rg.Partition) - int(b.rg.Partition) })
+	return out
 }
 
+// launch sinks cuts in the background.
+func (r *Runner) launch(ctx context.Context, cuts []cut) *flight {
+	f := &flight{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.last, f.err = r.sinkPartitions(ctx, cuts)
+	}()
+	return f
+}
+
+// drop abandons the pending batches (their records are consumed again).
 func (r *Runner) drop(pend map[int32]*pending) {
 	for _, pe := range pend {
 		for _, b := range pe.t.Flush() {
@@ -360,19 +475,14 @@ func (r *Runner) setBusy(b bool) {
 	r.mu.Unlock()
 }
 
-// sinkPartitions sinks the partitions' pending batches: each is encoded
-// as Parquet, uploaded and staged (up to Workers partitions at once), then
-// all are loaded into the warehouse, and the last record of each is
+// sinkPartitions sinks a batch: each partition's records are encoded as
+// Parquet, uploaded and staged (up to Workers partitions at once), then all
+// are loaded into the warehouse, and the last record of each partition is
 // returned for the commit. Every step is retried until it succeeds or ctx
-// ends; on error nothing is returned for commit: the whole batch is
-// consumed again after a restart.
-func (r *Runner) sinkPartitions(ctx context.Context, pend map[int32]*pending) ([]*kgo.Record, error) {
-	order := make([]*pending, 0, len(pend))
-	for _, pe := range pend {
-		order = append(order, pe)
-	}
-	slices.SortFunc(order, func(a, b *pending) int { return int(a.partition) - int(b.partition) })
-	batches := make([]Batch, len(order))
+// ends; on error nothing is returned for commit: the batch is consumed
+// again after a restart. The records are released in any case.
+func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) ([]*kgo.Record, error) {
+	batches := make([]Batch, len(cuts))
 	defer func() {
 		for _, b := range batches {
 			for _, f := range b.Files {
@@ -386,14 +496,14 @@ func (r *Runner) sinkPartitions(ctx context.Context, pend map[int32]*pending) ([
 		firstErr error
 		sem      = make(chan struct{}, r.cfg.Workers)
 	)
-	for i, pe := range order {
+	for i := range cuts {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			var err error
-			batches[i], err = r.stageWithRetry(ctx, pe)
+			batches[i], err = r.stageWithRetry(ctx, &cuts[i])
 			if err != nil {
 				mu.Lock()
 				firstErr = cmp.Or(firstErr, err)
@@ -409,11 +519,11 @@ func (r *Runner) sinkPartitions(ctx context.Context, pend map[int32]*pending) ([
 	if err != nil {
 		return nil, err
 	}
-	last := make([]*kgo.Record, len(order))
+	last := make([]*kgo.Record, len(cuts))
 	var records, objects int64
-	for i, pe := range order {
-		last[i] = pe.last
-		records += pe.records
+	for i, c := range cuts {
+		last[i] = c.last
+		records += c.records
 		objects += int64(len(batches[i].Files))
 	}
 	r.mu.Lock()
@@ -448,17 +558,17 @@ func (r *Runner) retry(ctx context.Context, what string, rg Range, f func() erro
 	}
 }
 
-// stageWithRetry turns a partition's pending batch into one Parquet object
-// per dataset named after its range, uploads each to the lake and writes it
-// to a local file for the warehouse.
-func (r *Runner) stageWithRetry(ctx context.Context, pe *pending) (Batch, error) {
-	recs := pe.t.Flush()
+// stageWithRetry turns a partition's records into one Parquet object per
+// dataset named after its range, uploads each to the lake and writes it to
+// a local file for the warehouse; it releases the records.
+func (r *Runner) stageWithRetry(ctx context.Context, c *cut) (Batch, error) {
+	recs := c.recs
 	defer func() {
 		for _, rec := range recs {
 			rec.Release()
 		}
 	}()
-	b := Batch{Range: pe.rng(), Files: make(map[string]string, len(recs))}
+	b := Batch{Range: c.rg, Files: make(map[string]string, len(recs))}
 	var buf bytes.Buffer
 	for ds, rec := range recs {
 		err := r.retry(ctx, "upload", b.Range, func() error {
@@ -466,7 +576,7 @@ func (r *Runner) stageWithRetry(ctx context.Context, pe *pending) (Batch, error)
 			if err := r.cfg.Write(&buf, rec); err != nil {
 				return fmt.Errorf("encode %s as parquet: %w", ds, err)
 			}
-			return r.cfg.Lake.Put(ctx, ObjectKey(ds, pe.first.Timestamp, b.Range), buf.Bytes(), "application/vnd.apache.parquet")
+			return r.cfg.Lake.Put(ctx, ObjectKey(ds, c.day, b.Range), buf.Bytes(), "application/vnd.apache.parquet")
 		})
 		if err == nil {
 			err = r.retry(ctx, "staging", b.Range, func() error {

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/internal/bus"
@@ -295,4 +298,120 @@ func TestGracefulStopSinksTheGatheredBatch(t *testing.T) {
 	got, err := wh.Counts(ctx)
 	require.NoError(t, err)
 	require.Positive(t, got[odpipe.DatasetFees])
+}
+
+// orderLoader records which offsets the warehouse holds and, at every load,
+// checks that the group never committed past them: a batch loaded in the
+// background must not let its offsets (or a later batch's) be committed
+// before every earlier batch is loaded too.
+type orderLoader struct {
+	batchesLoader
+	admin  *kadm.Client
+	mu     sync.Mutex
+	loaded map[int32][][2]int64
+	loads  atomic.Int32
+	bad    atomic.Value
+}
+
+func (l *orderLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
+	l.check(ctx)
+	time.Sleep(30 * time.Millisecond) // a slow warehouse: the next batch is staged meanwhile
+	n, err := l.batchesLoader.LoadBatches(ctx, batches)
+	if err == nil {
+		l.mu.Lock()
+		for _, b := range batches {
+			l.loaded[b.Range.Partition] = append(l.loaded[b.Range.Partition], [2]int64{b.Range.First, b.Range.Last})
+		}
+		l.mu.Unlock()
+		l.loads.Add(1)
+	}
+	return n, err
+}
+
+func (l *orderLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
+	return l.LoadBatches(ctx, []pipelines.Batch{{Range: r, Files: files}})
+}
+
+// check: every offset below the committed one of each partition is loaded.
+func (l *orderLoader) check(ctx context.Context) {
+	offs, err := l.admin.FetchOffsets(ctx, "g-order")
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	offs.Each(func(o kadm.OffsetResponse) {
+		covered := int64(0)
+		ranges := slices.Clone(l.loaded[o.Partition])
+		slices.SortFunc(ranges, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+		for _, rg := range ranges {
+			if rg[0] <= covered {
+				covered = max(covered, rg[1]+1)
+			}
+		}
+		if o.At > covered {
+			l.bad.Store(fmt.Sprintf("partition %d committed at %d, loaded below %d only", o.Partition, o.At, covered))
+		}
+	})
+}
+
+// TestBackgroundSinksCommitInOrder: with batches cut after every poll and a
+// slow warehouse, several batches are in flight at once, and the committed
+// offsets never pass what the warehouse holds; every record ends up loaded
+// exactly once.
+func TestBackgroundSinksCommitInOrder(t *testing.T) {
+	validator, err := oas.New()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kafka, err := bus.StartEmbedded("", 0)
+	require.NoError(t, err)
+	defer kafka.Close()
+	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
+	require.NoError(t, err)
+	defer prod.Close()
+	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
+	acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
+	require.NoError(t, err)
+	srv := objstoretest.Embedded(t)
+	lake, err := objstore.New(srv.Config)
+	require.NoError(t, err)
+	require.NoError(t, lake.EnsureBucket(ctx))
+	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
+	require.NoError(t, err)
+	defer wh.Close()
+	cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g-order", events.TopicOpenDataRaw)...)
+	require.NoError(t, err)
+	defer cons.Close()
+	ld := &orderLoader{batchesLoader: batchesLoader{loader{wh}}, admin: kadm.NewClient(prod), loaded: map[int32][][2]int64{}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := pipelines.NewRunner(pipelines.Config{
+		Client: cons, Topic: events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
+		Write:          odpipe.WriteParquet, Lake: lake, Loader: ld, TempDir: t.TempDir(), Log: log,
+		MaxPollRecords: 3, FlushBytes: 1,
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	require.NoError(t, r.WaitCommitted(ctx, acked))
+	stop()
+	require.NoError(t, <-done)
+	ld.check(ctx)
+	require.Nil(t, ld.bad.Load())
+	require.Greater(t, ld.loads.Load(), int32(5), "many small batches")
+
+	want := map[string]int64{}
+	ref := odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
+	consumeAll(t, ctx, kafka.Brokers(), func(rec *kgo.Record) { ref.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value) })
+	for ds, b := range ref.Flush() {
+		want[ds] = b.NumRows()
+		b.Release()
+	}
+	got, err := wh.Counts(ctx)
+	require.NoError(t, err)
+	for ds, n := range want {
+		require.Equal(t, n, got[ds], ds)
+	}
 }

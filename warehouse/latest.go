@@ -168,7 +168,12 @@ const (
 // (same latest-collection aggregate, same dedup order, same estimate
 // expression), once per keep_* variant.
 func (c comparisonSpec) buildSQL(rows int) string {
-	src := "SELECT f.rowid AS rid, f.* FROM " + c.dataset + " f"
+	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
+	// The population is decided on the columns it needs; the rows kept
+	// are then read whole by rowid.
+	narrow := append(append([]string{}, dedupKey...), "collection_id", "collected_at", "simulated", "flags",
+		"src_topic", "src_partition", "src_offset", "item_index")
+	src := "SELECT f.rowid AS rid, " + prefixed("f", narrow) + " FROM " + c.dataset + " f"
 	switch rows {
 	case keyRows:
 		src += " SEMI JOIN " + refreshKeysTable + " k ON " + joinOn("f", "k", latestKey)
@@ -176,7 +181,6 @@ func (c comparisonSpec) buildSQL(rows int) string {
 		src += " SEMI JOIN " + refreshCollsTable + " k ON " + joinOn("f", "k", latestKey) +
 			" AND f.collection_id IS NOT DISTINCT FROM k.collection_id"
 	}
-	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
 	// keep_<v>_<all|clean>: the row is the first (by source position) of
 	// its dedup group and collection among the rows of variant v (clean
 	// ones only). Source positions are unique and never NULL (Load
@@ -228,13 +232,13 @@ kept AS (
   GROUP BY rid
 ),
 est AS (
-  SELECT cand.*, kept.* EXCLUDE (rid), %[8]s AS weighted_estimate
-  FROM cand JOIN kept USING (rid)
+  SELECT f.*, kept.* EXCLUDE (rid), %[8]s AS weighted_estimate
+  FROM %[12]s f JOIN kept ON f.rowid = kept.rid
 )
 SELECT %[10]s FROM est`,
 		src, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"),
 		joinOn("s", "l", latestKey), strings.Join(firsts, ",\n    "), strings.Join(dedupKey, ", "),
-		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "))
+		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "), c.dataset)
 }
 
 // execer is what the refresh needs: a *sql.Tx (or *sql.DB).

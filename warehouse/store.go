@@ -599,17 +599,26 @@ func (s *Store) maybeCheckpoint(ctx context.Context) {
 const checkpointEvery = 30 * time.Second
 
 func (s *Store) checkpoint(ctx context.Context) {
-	if err := s.Checkpoint(ctx); err != nil {
+	if err := s.checkpointLocked(ctx); err != nil {
 		s.log.Debug("warehouse checkpoint skipped", "err", err)
 	}
 }
 
 // Checkpoint folds the write-ahead log into the database file now (loads
-// do it at most every 30 s, Close always does).
+// do it at most every 30 s, Close always does). It runs as a load does.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if restore := s.loadThreads(ctx); restore != nil {
+		defer restore()
+	}
+	return s.checkpointLocked(ctx)
+}
+
+func (s *Store) checkpointLocked(ctx context.Context) error {
 	s.ckMu.Lock()
 	s.lastCheckpoint = time.Now()
 	s.ckMu.Unlock()
