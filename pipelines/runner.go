@@ -75,7 +75,7 @@ type Config struct {
 	// A batch gathers the records of several polls, so that the warehouse
 	// loads few large batches: it is sunk (Parquet, lake, warehouse, then
 	// the offsets are committed) once the consumed record values reach
-	// FlushBytes (0 means 64 MiB), once FlushInterval has passed since its
+	// FlushBytes (0 means 256 MiB), once FlushInterval has passed since its
 	// first record (0 means 5 s), or as soon as a poll brings nothing for
 	// IdleWait (0 means 100 ms). One batch is sunk in the background while
 	// the next is gathered. Rebalances wait while anything consumed is not
@@ -150,7 +150,12 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.MaxPollRecords = 500
 	}
 	if cfg.FlushBytes <= 0 {
-		cfg.FlushBytes = 64 << 20
+		// Measured with ofpbench on 1M fee rows (2 cores): the warehouse
+		// is the bottleneck and its cost per batch falls with batch size
+		// (32 MiB 30 s, 64 MiB 25 s, 256 MiB 16 s, 512 MiB 18 s) while
+		// the peak RSS barely moves (2.6-2.9 GiB, mostly the embedded
+		// Kafka and DuckDB).
+		cfg.FlushBytes = 256 << 20
 	}
 	if cfg.StopFlushTimeout <= 0 {
 		cfg.StopFlushTimeout = 5 * time.Second
