@@ -34,6 +34,11 @@
 // the collections that can be a key's latest (latest.go says why that is
 // exact). LoadBatches loads the files of several source ranges (the
 // partitions of a pipeline batch) in one transaction with one refresh.
+// Loads run with Options.LoadThreads DuckDB threads (1 by default: they
+// share the host with the pipeline that feeds them) and a large
+// checkpoint_threshold, so that a commit does not also checkpoint: the
+// write-ahead log is folded into the file at most every 30 s, by
+// Checkpoint, and on Close.
 //
 // # Physical design of the comparisons
 //

@@ -68,7 +68,9 @@
 //
 // # Validation
 //
-// Every record is validated with internal/oas against the page's declared
+// Every record is validated from its JSON text with internal/oas
+// (Validator.ValidateJSON: a compiled check, kin-openapi for the records it
+// cannot prove valid) against the page's declared
 // family/version/product; each violation is one opendata_findings row
 // (record_index = ordinal of the record in the page). A family/version the
 // validator does not know gives one "unknown_spec" finding per page and the
