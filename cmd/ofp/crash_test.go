@@ -515,14 +515,22 @@ func crashLakeObjects(ctx context.Context, t *testing.T, lake *objstore.Store) i
 // it; call it only while no child runs (the members are dead).
 func crashRemoveGroupMembers(ctx context.Context, t *testing.T, cl *kgo.Client, adm *kadm.Client) {
 	t.Helper()
-	groups, err := adm.DescribeGroups(ctx, crashGroup)
+	// Every pipeline the child runs: open data and the API-call record.
+	for _, g := range []string{crashGroup, "ofp-pipeline-apicalls"} {
+		crashRemoveMembersOf(ctx, t, cl, adm, g)
+	}
+}
+
+func crashRemoveMembersOf(ctx context.Context, t *testing.T, cl *kgo.Client, adm *kadm.Client, group string) {
+	t.Helper()
+	groups, err := adm.DescribeGroups(ctx, group)
 	require.NoError(t, err)
-	g, ok := groups[crashGroup]
+	g, ok := groups[group]
 	if !ok || g.Err != nil || len(g.Members) == 0 {
 		return
 	}
 	req := kmsg.NewPtrLeaveGroupRequest()
-	req.Group = crashGroup
+	req.Group = group
 	for _, m := range g.Members {
 		lm := kmsg.NewLeaveGroupRequestMember()
 		lm.MemberID = m.MemberID

@@ -75,7 +75,25 @@ func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[st
 	return total, err
 }
 
-var _ pipelines.Loader = whLoader{}
+// LoadBatches loads every partition of a runner batch in one warehouse
+// transaction (pipelines.BatchesLoader).
+func (l whLoader) LoadBatches(ctx context.Context, bs []pipelines.Batch) (int64, error) {
+	wb := make([]warehouse.Batch, len(bs))
+	for i, b := range bs {
+		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
+	}
+	n, err := l.s.LoadBatches(ctx, wb)
+	var total int64
+	for _, rows := range n {
+		total += rows
+	}
+	return total, err
+}
+
+var (
+	_ pipelines.Loader        = whLoader{}
+	_ pipelines.BatchesLoader = whLoader{}
+)
 
 // startPlatform starts the engines (embedded ones where nothing else is
 // configured), the warehouse and the pipeline. On error everything
