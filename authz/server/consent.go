@@ -107,3 +107,12 @@ func MatchCustomer(info ConsentInfo, c Customer) error {
 type ConsentGrantRevoker interface {
 	RevokeGrantsByConsent(ctx context.Context, consentID string) (int, error)
 }
+
+// RefreshGate is optional: when the ConsentGate implements it, a refresh
+// token of a consent is honoured only while RefreshAllowed says so. It lets
+// the consent service refuse refreshes a read would still allow, such as a
+// CONSUMED payment consent (BRIEF §4: no refresh token for it) whose
+// status reads must go on working.
+type RefreshGate interface {
+	RefreshAllowed(ctx context.Context, consentID string) (bool, error)
+}

@@ -113,7 +113,25 @@ func (g *consentGrants) GrantByRefreshToken(ctx context.Context, tkn string) (*g
 	if err != nil {
 		return nil, err
 	}
-	return g.active(ctx, grant)
+	if grant, err = g.active(ctx, grant); err != nil || grant.RevokedAt != 0 {
+		return grant, err
+	}
+	rg, ok := g.gate.(RefreshGate)
+	id := ConsentIDOf(grant.Scopes)
+	if !ok || id == "" {
+		return grant, nil
+	}
+	allowed, err := rg.RefreshAllowed(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("server: may consent %s refresh: %w", id, err)
+	}
+	if !allowed {
+		// Refused for this refresh only; the grant itself is not revoked.
+		cp := *grant
+		cp.RevokedAt = int(time.Now().Unix())
+		return &cp, nil
+	}
+	return grant, nil
 }
 
 // active marks the grant revoked when its consent is not AUTHORISED.

@@ -126,6 +126,12 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fapi.PaymentConsentConsumed, got.Status)
 	spec.answer(t, http.MethodGet, "/consents/"+created.ConsentID, got.Answer)
+	// No refresh for a CONSUMED payment consent (BRIEF §4).
+	require.NotEmpty(t, tok.RefreshToken)
+	_, err = alice.Refresh(ctx, tok.RefreshToken)
+	var refreshErr *fapi.OAuthError
+	require.ErrorAs(t, err, &refreshErr, "refresh of a consumed payment consent")
+	require.Equal(t, "invalid_grant", refreshErr.Code)
 
 	// Idempotency: the same key and content replays with the current state;
 	// other content under that key is 422 ERRO_IDEMPOTENCIA (a signed JWT).

@@ -56,6 +56,22 @@ func (g routedGate) Authorised(ctx context.Context, id string) (bool, error) {
 	return g.pick(id).Authorised(ctx, id)
 }
 
+// RefreshAllowed: a payment consent's refresh token works only while the
+// consent is AUTHORISED, never once CONSUMED (BRIEF §4); data consents
+// refresh while authorised.
+func (g routedGate) RefreshAllowed(ctx context.Context, id string) (bool, error) {
+	if pg, ok := g.pick(id).(paymentGate); ok {
+		c, err := pg.store.GetConsent(ctx, id)
+		if errors.Is(err, payments.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && c.Status == payments.ConsentAuthorised, err
+	}
+	return g.pick(id).Authorised(ctx, id)
+}
+
+var _ server.RefreshGate = routedGate{}
+
 // paymentGate is authz's view of payment consents.
 type paymentGate struct {
 	store *paymentsql.Store
