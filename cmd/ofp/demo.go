@@ -165,13 +165,14 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 	if err != nil {
 		return err
 	}
-	jobsAPI := rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).RequireMethods(rbac.RoleViewer, rbac.RoleOperator)(p.scheduler.Handler())
+	guard := rbac.NewGuard(admin, rbac.GuardOptions{Logger: log})
+	jobsAPI := guard.RequireMethods(rbac.RoleViewer, rbac.RoleOperator)(p.scheduler.Handler())
 	// The analytics API needs a viewer (local commands: the CLI token).
-	mux.Handle("/analytics/", rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).Require(rbac.RoleViewer)(
+	mux.Handle("/analytics/", guard.Require(rbac.RoleViewer)(
 		warehouse.NewAPI(p.wh, log.With("component", "analytics"))))
 	mux.Handle("/admin/v1/jobs", jobsAPI)
 	mux.Handle("/admin/v1/jobs/", jobsAPI)
-	mux.Handle("GET /metrics", rbac.NewGuard(admin, rbac.GuardOptions{Logger: log}).Require(rbac.RoleViewer)(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /metrics", guard.Require(rbac.RoleViewer)(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { indexPage(w, cfg.DirectoryURL, simulated) })
 	if h != nil {

@@ -237,49 +237,43 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	}
 
 	// Stores: PostgreSQL with --database-url, SQLite files in the data dir otherwise.
-	pg := cfg.DatabaseURL
-	var clients *dcrsql.Store
-	var azStore *store.Store
-	var ps *purposes.Store
-	var webhookRecords *webhooks.Store
-	var pay *paymentsql.Store
 	sealHex, err := h.sealKey(cfg, secrets, demo)
 	if err != nil {
 		return h, err
 	}
-	if pg != "" {
-		if clients, err = dcrsql.OpenPostgres(ctx, pg); err == nil {
-			if azStore, err = store.OpenPostgres(ctx, pg, store.Options{SealKey: sealHex, Logger: log}); err == nil {
-				if h.consents, err = consentsql.OpenPostgres(ctx, pg, consentsql.Options{Logger: log}); err == nil {
-					if ps, err = purposes.OpenPostgres(ctx, pg, purposes.Options{Logger: log}); err == nil {
-						if webhookRecords, err = webhooks.OpenPostgres(ctx, pg); err == nil {
-							pay, err = paymentsql.OpenPostgres(ctx, pg, paymentsql.Options{Logger: log})
-						}
-					}
-				}
-			}
-		}
-	} else {
-		if clients, err = dcrsql.OpenSQLite(ctx, cfg.Path("authz-clients.db")); err == nil {
-			if azStore, err = store.OpenSQLite(ctx, cfg.Path("authz.db"), store.Options{SealKey: sealHex, Logger: log}); err == nil {
-				if h.consents, err = consentsql.OpenSQLite(ctx, cfg.Path("consent.db"), consentsql.Options{Logger: log}); err == nil {
-					if ps, err = purposes.OpenSQLite(ctx, cfg.Path("purposes.db"), purposes.Options{Logger: log}); err == nil {
-						if webhookRecords, err = webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db")); err == nil {
-							pay, err = paymentsql.OpenSQLite(ctx, cfg.Path("payments.db"), paymentsql.Options{Logger: log})
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, c := range []interface{ Close() error }{clients, azStore, h.consents, ps, webhookRecords, pay} {
-		if c != nil && !isNilCloser(c) {
-			c := c
-			h.closers = append(h.closers, func(context.Context) error { return c.Close() })
-		}
-	}
+	pg := cfg.DatabaseURL
+	clients, err := openStore(h, pg, func() (*dcrsql.Store, error) { return dcrsql.OpenPostgres(ctx, pg) },
+		func() (*dcrsql.Store, error) { return dcrsql.OpenSQLite(ctx, cfg.Path("authz-clients.db")) })
 	if err != nil {
-		return h, fmt.Errorf("open the regulated-interface stores: %w", err)
+		return h, err
+	}
+	azOpts := store.Options{SealKey: sealHex, Logger: log}
+	azStore, err := openStore(h, pg, func() (*store.Store, error) { return store.OpenPostgres(ctx, pg, azOpts) },
+		func() (*store.Store, error) { return store.OpenSQLite(ctx, cfg.Path("authz.db"), azOpts) })
+	if err != nil {
+		return h, err
+	}
+	csOpts := consentsql.Options{Logger: log}
+	if h.consents, err = openStore(h, pg, func() (*consentsql.Store, error) { return consentsql.OpenPostgres(ctx, pg, csOpts) },
+		func() (*consentsql.Store, error) { return consentsql.OpenSQLite(ctx, cfg.Path("consent.db"), csOpts) }); err != nil {
+		return h, err
+	}
+	psOpts := purposes.Options{Logger: log}
+	ps, err := openStore(h, pg, func() (*purposes.Store, error) { return purposes.OpenPostgres(ctx, pg, psOpts) },
+		func() (*purposes.Store, error) { return purposes.OpenSQLite(ctx, cfg.Path("purposes.db"), psOpts) })
+	if err != nil {
+		return h, err
+	}
+	webhookRecords, err := openStore(h, pg, func() (*webhooks.Store, error) { return webhooks.OpenPostgres(ctx, pg) },
+		func() (*webhooks.Store, error) { return webhooks.OpenSQLite(ctx, cfg.Path("webhooks.db")) })
+	if err != nil {
+		return h, err
+	}
+	payOpts := paymentsql.Options{Logger: log}
+	pay, err := openStore(h, pg, func() (*paymentsql.Store, error) { return paymentsql.OpenPostgres(ctx, pg, payOpts) },
+		func() (*paymentsql.Store, error) { return paymentsql.OpenSQLite(ctx, cfg.Path("payments.db"), payOpts) })
+	if err != nil {
+		return h, err
 	}
 
 	km, err := keys.NewFileStore(cfg.Path("keys"))
@@ -439,7 +433,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = pub.Run(runCtx); done <- struct{}{} }()
-	deliverer, err := webhooks.New(jwksClient, webhookEndpoints{clients, h.Brands}, webhookRecords, mustSigner(secrets), webhooks.Options{Logger: log})
+	deliverer, err := webhooks.New(jwksClient, registeredClients{clients, h.Brands}, webhookRecords, mustSigner(secrets), webhooks.Options{Logger: log})
 	if err != nil {
 		cancel()
 		return h, err
@@ -499,7 +493,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	}
 	if h.portal, err = portal.New(portal.Options{
 		Store: h.consents, Purposes: ps, Institution: "ofp", Customers: customers, Staff: staff, Tokens: h.az,
-		ClientNames: clientNames{clients, h.Brands}, SessionKey: sessionKey, InsecureCookies: demo, Logger: log.With("component", "portal"),
+		ClientNames: registeredClients{clients, h.Brands}, SessionKey: sessionKey, InsecureCookies: demo, Logger: log.With("component", "portal"),
 	}); err != nil {
 		return h, err
 	}
@@ -602,39 +596,38 @@ func (tokenClients) ClientID(r *http.Request) (string, error) {
 	return ti.ClientID, nil
 }
 
-// webhookEndpoints finds a client's webhook URI in its registration.
-type webhookEndpoints struct {
+// registeredClients finds a DCR client by id at whichever brand
+// registered it (client ids are unique across brands).
+type registeredClients struct {
 	clients *dcrsql.Store
 	brands  []keys.Brand
 }
 
-func (w webhookEndpoints) WebhookURI(ctx context.Context, clientID string) (string, bool, error) {
-	for _, b := range w.brands {
-		c, err := w.clients.Get(ctx, b.ID, clientID)
+// find returns the client; ok is false when no brand has it.
+func (rc registeredClients) find(ctx context.Context, clientID string) (c dcr.Client, ok bool, err error) {
+	for _, b := range rc.brands {
+		c, err := rc.clients.Get(ctx, b.ID, clientID)
 		if errors.Is(err, dcr.ErrNotFound) {
 			continue
 		}
-		if err != nil {
-			return "", false, err
-		}
-		if len(c.Metadata.WebhookURIs) == 0 {
-			return "", false, nil
-		}
-		return c.Metadata.WebhookURIs[0], true, nil
+		return c, err == nil, err
 	}
-	return "", false, nil
+	return dcr.Client{}, false, nil
 }
 
-// clientNames names receivers on the portal by their registered client_name.
-type clientNames webhookEndpoints
-
-func (n clientNames) ClientName(ctx context.Context, clientID string) (string, bool) {
-	for _, b := range n.brands {
-		if c, err := n.clients.Get(ctx, b.ID, clientID); err == nil && c.Metadata.ClientName != "" {
-			return c.Metadata.ClientName, true
-		}
+// WebhookURI finds a client's webhook URI in its registration (webhooks.Endpoints).
+func (rc registeredClients) WebhookURI(ctx context.Context, clientID string) (string, bool, error) {
+	c, ok, err := rc.find(ctx, clientID)
+	if !ok || len(c.Metadata.WebhookURIs) == 0 {
+		return "", false, err
 	}
-	return "", false
+	return c.Metadata.WebhookURIs[0], true, nil
+}
+
+// ClientName names receivers on the portal by their registered client_name.
+func (rc registeredClients) ClientName(ctx context.Context, clientID string) (string, bool) {
+	c, ok, _ := rc.find(ctx, clientID)
+	return c.Metadata.ClientName, ok && c.Metadata.ClientName != ""
 }
 
 // noCustomers refuses every portal login: production plugs the
@@ -676,20 +669,17 @@ func hostPort(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func isNilCloser(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *dcrsql.Store:
-		return v == nil
-	case *store.Store:
-		return v == nil
-	case *consentsql.Store:
-		return v == nil
-	case *purposes.Store:
-		return v == nil
-	case *webhooks.Store:
-		return v == nil
-	case *paymentsql.Store:
-		return v == nil
+// openStore opens one store on PostgreSQL when pg is set, else on SQLite,
+// and closes it with the holder.
+func openStore[S interface{ Close() error }](h *holder, pg string, postgres, sqlite func() (S, error)) (S, error) {
+	open := sqlite
+	if pg != "" {
+		open = postgres
 	}
-	return false
+	st, err := open()
+	if err != nil {
+		return st, fmt.Errorf("open the regulated-interface stores: %w", err)
+	}
+	h.closers = append(h.closers, func(context.Context) error { return st.Close() })
+	return st, nil
 }

@@ -170,22 +170,18 @@ func coreDebtor(core *corebank.Synthetic, ispb string) func(context.Context, ser
 // clientJWKS finds a registered client's signing keys at its jwks_uri (the
 // directory's software_jwks_uri, equal by DCR-BR), with a cache per URI.
 type clientJWKS struct {
-	clients *dcrsql.Store
-	brands  []keys.Brand
-	http    *http.Client
-	mu      sync.Mutex
-	byURI   map[string]*dcr.URLKeys
+	registeredClients
+	http  *http.Client
+	mu    sync.Mutex
+	byURI map[string]*dcr.URLKeys
 }
 
 func (c *clientJWKS) client(ctx context.Context, clientID string) (dcr.Client, error) {
-	for _, b := range c.brands {
-		cl, err := c.clients.Get(ctx, b.ID, clientID)
-		if errors.Is(err, dcr.ErrNotFound) {
-			continue
-		}
-		return cl, err
+	cl, ok, err := c.find(ctx, clientID)
+	if err == nil && !ok {
+		err = fmt.Errorf("client %s is not registered", clientID)
 	}
-	return dcr.Client{}, fmt.Errorf("client %s is not registered", clientID)
+	return cl, err
 }
 
 func (c *clientJWKS) ClientJWKS(ctx context.Context, clientID string) (*jose.JSONWebKeySet, error) {
@@ -214,7 +210,7 @@ func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *p
 		h.log.Info("payments API off outside demo: no settlement (SPI) gateway is configured")
 		return nil
 	}
-	keySrc := &clientJWKS{clients: clients, brands: h.Brands, http: hc, byURI: map[string]*dcr.URLKeys{}}
+	keySrc := &clientJWKS{registeredClients: registeredClients{clients, h.Brands}, http: hc, byURI: map[string]*dcr.URLKeys{}}
 	verifier, err := jwtbody.NewVerifier(keySrc, store, store.Now)
 	if err != nil {
 		return err
@@ -248,7 +244,7 @@ func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *p
 		return err
 	}
 	mux.Handle(paymentshttp.BasePath+"/", h.az.Protect(server.Requirement{Scopes: []string{"payments"}})(api))
-	d, err := paymentwebhooks.New(hc, store, webhookEndpoints{clients, h.Brands}, hooks, mustSigner(secrets),
+	d, err := paymentwebhooks.New(hc, store, keySrc.registeredClients, hooks, mustSigner(secrets),
 		paymentwebhooks.Options{Logger: h.log.With("component", "payment-webhooks")})
 	if err != nil {
 		return err

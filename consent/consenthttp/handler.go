@@ -162,7 +162,7 @@ const (
 	codeUnauthorized        = "NAO_INFORMADO"
 	codeForbidden           = "ACESSO_NAO_PERMITIDO"
 	codeNotFound            = "RECURSO_NAO_ENCONTRADO"
-	codeMethodNotAllowed    = "METODO_NAO_PERMITIDO"
+	codeMethodNotAllowed    = httpx.CodeMethodNotAllowed
 	codeNotAcceptable       = "NAO_ACEITO"
 	codeUnsupportedMedia    = "TIPO_MIDIA_NAO_SUPORTADO"
 	codeInternal            = "ERRO_INTERNO"

@@ -79,7 +79,7 @@ const (
 	CodeForbidden       = "ACESSO_NAO_PERMITIDO"
 	CodeInactive        = "CONSENTIMENTO_INATIVO"
 	CodeNotFound        = "RECURSO_NAO_ENCONTRADO"
-	CodeMethod          = "METODO_NAO_PERMITIDO"
+	CodeMethod          = httpx.CodeMethodNotAllowed
 	CodeInternal        = "ERRO_INTERNO"
 )
 

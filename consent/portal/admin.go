@@ -139,7 +139,7 @@ const (
 	codeNotFound  = "RECURSO_NAO_ENCONTRADO"
 	codeConflict  = "ESTADO_INVALIDO"
 	codeMedia     = "TIPO_MIDIA_NAO_SUPORTADO"
-	codeMethod    = "METODO_NAO_PERMITIDO"
+	codeMethod    = httpx.CodeMethodNotAllowed
 	codeInternal  = "ERRO_INTERNO"
 	codeLinkError = "VINCULO_INVALIDO"
 )

@@ -163,7 +163,7 @@ const (
 	CodeAlreadyExists        = "RECURSO_JA_EXISTE"
 	CodeVersionMismatch      = "VERSAO_DIVERGENTE"
 	CodePreconditionRequired = "PRECONDICAO_OBRIGATORIA"
-	CodeMethodNotAllowed     = "METODO_NAO_PERMITIDO"
+	CodeMethodNotAllowed     = httpx.CodeMethodNotAllowed
 	CodeIDMismatch           = "ID_DIVERGENTE"
 	CodeInternal             = "ERRO_INTERNO"
 )

@@ -18,6 +18,10 @@ const (
 	MaxDetailLength = 2048 // errors[].detail: maxLength (characters)
 )
 
+// CodeMethodNotAllowed is the ResponseError code of a 405 in the Open
+// Finance APIs.
+const CodeMethodNotAllowed = "METODO_NAO_PERMITIDO"
+
 // TimeLayout is the spec's date-time shape: RFC 3339, UTC "Z", no fraction.
 const TimeLayout = "2006-01-02T15:04:05Z"
 

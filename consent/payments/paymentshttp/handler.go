@@ -144,7 +144,7 @@ const (
 	codeUnauthorized     = "UNAUTHORIZED"
 	codeForbidden        = "ACESSO_NAO_PERMITIDO"
 	codeNotFound         = "RECURSO_NAO_ENCONTRADO"
-	codeMethodNotAllowed = "METODO_NAO_PERMITIDO"
+	codeMethodNotAllowed = httpx.CodeMethodNotAllowed
 	codeNotAcceptable    = "NAO_ACEITO"
 	codeUnsupportedMedia = "TIPO_MIDIA_NAO_SUPORTADO"
 	codeInvalidParameter = "PARAMETRO_INVALIDO"
