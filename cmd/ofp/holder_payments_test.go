@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -290,40 +289,7 @@ func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHos
 // the one account to pay from (a radio choice). It returns where the
 // holder redirected to and the chosen resource id.
 func payApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password string) (string, string) {
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	br := &http.Client{Jar: jar, Timeout: 20 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: b.RootPool()}},
-		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-			if strings.HasPrefix(req.URL.String(), redirect) {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}}
-	do := func(req *http.Request) (int, string, http.Header) {
-		resp, err := br.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(body), resp.Header
-	}
-	post := func(page, formID string, values url.Values) (int, string, http.Header) {
-		action, fields, _ := holderForm(t, page, formID)
-		for k, v := range values {
-			fields[k] = v
-		}
-		req, err := http.NewRequest(http.MethodPost, action, strings.NewReader(fields.Encode()))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return do(req)
-	}
-	req, err := http.NewRequest(http.MethodGet, authorizeURL, nil)
-	require.NoError(t, err)
-	status, page, _ := do(req)
-	require.Equal(t, http.StatusOK, status, page)
-	status, page, _ = post(page, "login", url.Values{"cpf": {cpf}, "password": {password}})
-	require.Equal(t, http.StatusOK, status, page)
+	page, post := holderLogin(t, b, authorizeURL, redirect, cpf, password)
 	require.Contains(t, page, `data-permission="PAYMENTS_INITIATE"`, "the page says what is authorised")
 	accounts := radioValues(t, page, "resource")
 	require.NotEmpty(t, accounts, "the customer has accounts to pay from")

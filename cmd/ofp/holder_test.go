@@ -170,10 +170,14 @@ func holderTestCustomer(t *testing.T, dir string) struct{ CPF, Password string }
 	return struct{ CPF, Password string }{}
 }
 
-// holderApprove is the customer's browser (no client certificate, no
-// JavaScript): the login form, then the consent form with the first
-// account ticked. It returns where the holder redirected to.
-func holderApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password string) string {
+// formPoster posts a form of a page, with values over its own fields.
+type formPoster func(page, formID string, values url.Values) (int, string, http.Header)
+
+// holderLogin is the customer's browser (no client certificate, no
+// JavaScript): it opens the authorization URL and posts the login form.
+// It returns the page after login and how to post its forms; redirects to
+// redirect are not followed.
+func holderLogin(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password string) (string, formPoster) {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	br := &http.Client{Jar: jar, Timeout: 20 * time.Second,
@@ -209,6 +213,13 @@ func holderApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, pas
 	require.NotContains(t, strings.ToLower(page), "<script", "usable without JavaScript")
 	status, page, _ = post(page, "login", url.Values{"cpf": {cpf}, "password": {password}})
 	require.Equal(t, http.StatusOK, status, page)
+	return page, post
+}
+
+// holderApprove logs the customer in and approves the consent with the
+// first account ticked. It returns where the holder redirected to.
+func holderApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password string) string {
+	page, post := holderLogin(t, b, authorizeURL, redirect, cpf, password)
 	_, _, options := holderForm(t, page, "consent")
 	require.NotEmpty(t, options["resource"], "the customer has accounts to share")
 	status, page, header := post(page, "consent", url.Values{"decision": {"approve"}, "resource": options["resource"][:1]})
