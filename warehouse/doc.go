@@ -1,6 +1,7 @@
 // Package warehouse owns ofp's DuckDB warehouse: the tables of every
 // open-data dataset (one per dataset of the column contract, plus a loads
-// log and a schema_version table), idempotent loading of local Parquet files
+// log, a schema_version table, the derived comparison tables and the
+// refresh_pending queue), idempotent loading of local Parquet files
 // produced by the pipelines, the SQL models (fee and interest-rate
 // comparison, history, data quality, collection status), a typed Go query
 // API and the analytics HTTP API.
@@ -19,6 +20,10 @@
 // file is locked it copies the file to a temporary directory and opens the
 // copy with its write-ahead log (the writer checkpoints at most every 30 s,
 // so a copy rarely races a checkpoint; if it does, the open fails: retry).
+// A read-only handle cannot refresh the comparison tables (below), so
+// OpenReadOnly refuses a file whose writer stopped without Close and left
+// refreshes pending (ErrRefreshPending); OpenSnapshot then refreshes its
+// private copy.
 //
 // # Loading
 //
@@ -28,12 +33,19 @@
 // Loading a file twice or a re-batched overlapping range leaves every
 // (src_topic, src_partition, src_offset, item_index) exactly once. A file
 // whose rows fall outside its declared range is refused (ErrSourceMismatch).
-// For fees and rates the same transaction refreshes the derived comparison
-// rows (below) of every (organisation_id, institution_cnpj, brand, product)
-// the file or the replaced rows touch; a load that only adds rows reads just
-// the collections that can be a key's latest (latest.go says why that is
-// exact). LoadBatches loads the files of several source ranges (the
-// partitions of a pipeline batch) in one transaction with one refresh.
+// For fees and rates the same transaction queues, in refresh_pending, every
+// (organisation_id, institution_cnpj, brand, product) the file or the
+// replaced rows touch, with their collections; the derived comparison rows
+// (below) of the queued keys are refreshed later, all at once: before the
+// next comparison query, in the background Options.RefreshDelay after the
+// last load (2 s by default; at least every 30 s while loads keep coming),
+// and in Checkpoint and Close. Consecutive loads touch the same keys, so
+// coalescing spares a refresh per load. When the loads since the last
+// refresh only added rows, the refresh reads just the collections that can
+// be a key's latest (latest.go says why that is exact, for any number of
+// loads). The queue is committed with the loads, so a crash loses nothing:
+// Open refreshes it. LoadBatches loads the files of several source ranges
+// (the partitions of a pipeline batch) in one transaction.
 // Loads run with Options.LoadThreads DuckDB threads (1 by default: they
 // share the host with the pipeline that feeds them) and a large
 // checkpoint_threshold, so that a commit does not also checkpoint: the
@@ -54,7 +66,7 @@
 // computed in one streaming pass in Go (compare.go). TestStoreMatchesReferenceSQL
 // asserts both give identical rows for many filters and corner cases.
 // `Refresh` rebuilds the derived tables (after writing dataset tables other
-// than through Load).
+// than through Load) and empties refresh_pending.
 //
 // # Comparison rules
 //

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The comparison tables fees_latest and rates_latest are derived from
@@ -23,9 +24,18 @@ import (
 // included/excluded), each computed exactly as FeeComparisonSQL computes its
 // population; the other filters only select whole groups.
 //
-// Load refreshes the rows of the (organisation_id, institution_cnpj, brand,
-// product) keys it touches, in the load's transaction; Refresh rebuilds both
-// tables from the dataset tables.
+// A load does not refresh them: in its transaction it records the
+// (organisation_id, institution_cnpj, brand, product) keys it touched, with
+// the collections it brought (and those of the rows it replaced), in the
+// persistent table refresh_pending. Store.refreshPending later refreshes
+// the derived rows of every pending key at once, in one transaction that
+// also empties refresh_pending: consecutive loads touch the same keys, so
+// one refresh per key and not one per load. It runs before any query of
+// the derived tables (Store.Fees, Store.Rates) when loads are pending, in
+// the background Options.RefreshDelay after the last load, and in
+// Checkpoint and Close. Pending keys survive a crash (they are committed
+// with the load); Open picks them up. Refresh rebuilds both tables from the
+// dataset tables and empties refresh_pending.
 
 // comparisonSpec describes one comparison (fees or rates) for the derived
 // table and its query.
@@ -118,15 +128,31 @@ func keepColumn(simulated *bool, excludeFlagged bool) string {
 }
 
 // refreshKeysTable is the per-connection temporary table of the
-// (organisation_id, institution_cnpj, brand, product) keys a load touches;
-// collectedKeysTable gathers them (with repeats, and the collections the
-// load brings) while the load runs; refreshCollsTable holds the (key,
+// (organisation_id, institution_cnpj, brand, product) keys a refresh
+// recomputes; collectedKeysTable gathers them (with repeats, and the
+// collections the loads brought) while a load runs and again, from
+// pendingTable, when the refresh runs; refreshCollsTable holds the (key,
 // collection) pairs an incremental refresh reads.
 const (
 	refreshKeysTable   = "ofp_refresh_keys"
 	collectedKeysTable = "ofp_refresh_keys_collected"
 	refreshCollsTable  = "ofp_refresh_colls"
 )
+
+// pendingTable is the persistent table of the keys loads touched whose
+// derived rows are not refreshed yet: per dataset, key and collection
+// (collectRefreshKeys), and whether the load replaced rows.
+const pendingTable = "refresh_pending"
+
+const createPendingSQL = `CREATE TABLE IF NOT EXISTS ` + pendingTable + ` (
+  dataset VARCHAR NOT NULL,
+  organisation_id VARCHAR,
+  institution_cnpj VARCHAR,
+  brand VARCHAR,
+  product VARCHAR,
+  collection_id VARCHAR,
+  replaced BOOLEAN NOT NULL
+)`
 
 var latestKey = []string{"organisation_id", "institution_cnpj", "brand", "product"}
 
@@ -246,8 +272,12 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// refreshAll rebuilds every derived comparison table from its dataset.
+// refreshAll rebuilds every derived comparison table from its dataset;
+// nothing is pending after it.
 func refreshAll(ctx context.Context, tx execer) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+pendingTable); err != nil {
+		return fmt.Errorf("warehouse: refresh: empty %s: %w", pendingTable, err)
+	}
 	for _, c := range comparisonSpecs {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+c.table); err != nil {
 			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
@@ -293,20 +323,77 @@ WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`, c
 	return nil
 }
 
-// refreshKeys recomputes the derived rows of the keys collected by
-// collectRefreshKeys, after the load changed the dataset table.
+// queueRefresh records the keys and collections collected by
+// collectRefreshKeys in pendingTable (those already pending as they are
+// are not repeated), with whether the load replaced rows, and drops the
+// collection table. It runs in the load's transaction, so a committed load
+// always has its keys pending until a refresh commits.
+func (c comparisonSpec) queueRefresh(ctx context.Context, tx execer, replaced bool) error {
+	cols := strings.Join(append(append([]string{}, latestKey...), "collection_id"), ", ")
+	queue := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
+SELECT $1::VARCHAR, %[2]s, $2::BOOLEAN FROM %[3]s
+EXCEPT SELECT dataset, %[2]s, replaced FROM %[1]s WHERE dataset = $1::VARCHAR`, pendingTable, cols, collectedKeysTable)
+	if _, err := tx.ExecContext(ctx, queue, c.dataset, replaced); err != nil {
+		return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+collectedKeysTable); err != nil {
+		return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
+	}
+	return nil
+}
+
+// refreshPending refreshes the derived rows of every key pending for c's
+// dataset (the keys of all the loads since the last refresh, coalesced)
+// and removes them from pendingTable. The refresh is incremental (see
+// refreshKeys) unless one of those loads replaced rows.
+func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
+	var n int64
+	var replaced bool
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(bool_or(replaced), false) FROM `+pendingTable+` WHERE dataset = $1`,
+		c.dataset).Scan(&n, &replaced); err != nil {
+		return fmt.Errorf("warehouse: read the keys pending refresh in %s: %w", c.table, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.startRefreshKeys(ctx, tx); err != nil {
+		return err
+	}
+	cols := strings.Join(append(append([]string{}, latestKey...), "collection_id"), ", ")
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE dataset = $1`,
+		collectedKeysTable, cols, pendingTable), c.dataset); err != nil {
+		return fmt.Errorf("warehouse: read the keys pending refresh in %s: %w", c.table, err)
+	}
+	if err := c.refreshKeys(ctx, tx, !replaced); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+pendingTable+` WHERE dataset = $1`, c.dataset); err != nil {
+		return fmt.Errorf("warehouse: clear the keys refreshed in %s: %w", c.table, err)
+	}
+	return nil
+}
+
+// refreshKeys recomputes the derived rows of the keys in
+// collectedKeysTable: every key whose rows the loads since the key's last
+// refresh changed, with the collections those loads brought (and those of
+// the rows they replaced). Until then the key's derived rows are those of
+// its last refresh: every load records its keys (queueRefresh) and nothing
+// else writes the dataset tables (other writers call Refresh).
 //
-// When the load only added rows (incremental), it reads only the rows of
-// the collections that can be a key's latest: those its derived rows come
-// from now, those the load brought, and rows without a collection id.
-// That gives the same rows as reading every row of the key: the latest
-// collection (of every keep_* variant) is the one of the row with the
-// greatest (collected_at, collection_id); before the load that row was in
-// a collection the derived rows come from (every latest collection keeps
-// at least one row) or had no collection id, so the greatest row overall
-// is among the rows read, and so is every row of its collection. A load
-// that replaced rows may have removed that row: it reads every row of the
-// key.
+// When those loads only added rows (incremental), it reads only the rows
+// of the collections that can be a key's latest: those its derived rows
+// come from now, those the loads brought, and rows without a collection
+// id. That gives the same rows as reading every row of the key: the
+// latest collection (of every keep_* variant) is the one of the row with
+// the greatest (collected_at, collection_id). If that row was there at the
+// last refresh it was the greatest then too (rows were only added), so its
+// collection is one the derived rows come from (every latest collection
+// keeps at least one row) or it has no collection id; otherwise one of the
+// loads brought it. Either way the greatest row overall is among the rows
+// read, and so is every row of its collection. This holds for any number
+// of loads between two refreshes, so pending keys can be coalesced. A load
+// that replaced rows may have removed that row: then it reads every row of
+// the key.
 func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer, incremental bool) error {
 	keys := strings.Join(latestKey, ", ")
 	stmts := []string{"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + keys + " FROM " + collectedKeysTable}
@@ -341,8 +428,10 @@ func prefixed(alias string, cols []string) string {
 }
 
 // Refresh rebuilds the derived comparison tables (fees_latest, rates_latest)
-// from the dataset tables. Load keeps them current on its own; call Refresh
-// only after writing dataset tables some other way (tests, benchmarks).
+// from the dataset tables and drops the refreshes loads left pending. Loads
+// keep the tables current on their own (refreshed before the next query);
+// call Refresh only after writing dataset tables some other way (tests,
+// benchmarks).
 func (s *Store) Refresh(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
@@ -360,6 +449,109 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("warehouse: refresh: %w", err)
 	}
+	s.dirty.Store(false)
 	s.checkpoint(ctx)
 	return nil
+}
+
+// refreshPending refreshes the derived rows of every key loads left
+// pending (see refreshKeys), in one transaction, if any are. Queries of the
+// derived tables call it first; it costs an atomic load when nothing is
+// pending.
+func (s *Store) refreshPending(ctx context.Context) error {
+	if !s.dirty.Load() {
+		return nil
+	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if !s.dirty.Load() {
+		return nil // refreshed while this call waited
+	}
+	if restore := s.loadThreads(ctx); restore != nil {
+		defer restore()
+	}
+	return s.refreshPendingLocked(ctx)
+}
+
+// refreshPendingLocked is refreshPending with s.loadMu held.
+func (s *Store) refreshPendingLocked(ctx context.Context) error {
+	if !s.dirty.Load() {
+		return nil
+	}
+	start := time.Now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("warehouse: refresh the comparison tables: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, c := range comparisonSpecs {
+		if err := c.refreshPending(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("warehouse: refresh the comparison tables: %w", err)
+	}
+	s.dirty.Store(false)
+	s.log.Debug("warehouse comparison tables refreshed", "took", time.Since(start))
+	return nil
+}
+
+// refreshMaxLag bounds how long loads that keep coming can put off the
+// background refresh.
+const refreshMaxLag = 30 * time.Second
+
+// startRefresher starts the background refresh: delay after the last
+// load, and no later than max(delay, refreshMaxLag) after the first load
+// it has not refreshed yet.
+func (s *Store) startRefresher(delay time.Duration) {
+	s.loaded = make(chan struct{}, 1)
+	s.stop = make(chan struct{})
+	s.stopped = make(chan struct{})
+	maxLag := max(delay, refreshMaxLag)
+	go func() {
+		defer close(s.stopped)
+		timer := time.NewTimer(delay)
+		timer.Stop()
+		var since time.Time // the first load not refreshed yet; zero if none
+		for {
+			select {
+			case <-s.stop:
+				timer.Stop()
+				return
+			case <-s.loaded:
+				now := time.Now()
+				if since.IsZero() {
+					since = now
+				}
+				timer.Reset(min(delay, max(since.Add(maxLag).Sub(now), 0)))
+			case <-timer.C:
+				since = time.Time{}
+				if err := s.refreshPending(context.Background()); err != nil {
+					s.log.Warn("warehouse: background refresh of the comparison tables failed; the next query or Close retries it", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// wakeRefresher tells the background refresh, if any, that a load committed.
+func (s *Store) wakeRefresher() {
+	if s.loaded == nil {
+		return
+	}
+	select {
+	case s.loaded <- struct{}{}:
+	default: // already told
+	}
+}
+
+// stopRefresher ends the background refresh, if any, and waits for it
+// (a refresh under way completes). Close calls it once.
+func (s *Store) stopRefresher() {
+	if s.stop == nil {
+		return
+	}
+	close(s.stop)
+	<-s.stopped
 }

@@ -12,7 +12,10 @@ import (
 // Version 2 added the derived comparison tables fees_latest and rates_latest;
 // version 3 added their collection_id column (loads refresh them from the
 // latest collections only). Files of versions 1 and 2 are migrated in place
-// (the derived tables are rebuilt from the dataset tables).
+// (the derived tables are rebuilt from the dataset tables). The
+// refresh_pending table (latest.go) came later without a version bump: Open
+// creates it, empty, in a version-3 file that lacks it, and a read-only
+// open of such a file finds nothing pending.
 const SchemaVersion = 3
 
 // Column is one column of a dataset: its name and DuckDB type.

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
@@ -35,6 +36,12 @@ var (
 	// ErrSchemaMismatch means the database file was written by a binary with
 	// another schema version. Rebuild it (`ofp warehouse rebuild`) with this binary.
 	ErrSchemaMismatch = errors.New("warehouse: schema version mismatch")
+	// ErrRefreshPending means OpenReadOnly found loads whose comparison rows
+	// (fees_latest, rates_latest) are not refreshed yet, which a read-only
+	// handle cannot do: the file's writer stopped without closing it. Open
+	// a snapshot (OpenSnapshot refreshes its private copy), or open the
+	// file for writing (Open; starting ofp on it does), which refreshes it.
+	ErrRefreshPending = errors.New("warehouse: comparison tables not refreshed since the last load")
 )
 
 // Options tune the DuckDB engine of a Store.
@@ -57,13 +64,21 @@ type Options struct {
 	// does, so a larger threshold spares the pipeline a checkpoint per
 	// batch.
 	CheckpointThreshold string
+	// RefreshDelay is how long after the last load the derived comparison
+	// tables are refreshed in the background (2 s in DefaultOptions), so
+	// that loads in quick succession share one refresh; while loads keep
+	// coming it still runs at least every max(RefreshDelay, 30 s). 0 turns
+	// the background refresh off. Queries of the comparisons refresh first
+	// when something is pending, whatever the delay, as do Checkpoint and
+	// Close.
+	RefreshDelay time.Duration
 	// Logger receives load and migration events; nil discards them.
 	Logger *slog.Logger
 }
 
 // DefaultOptions suits a small shared host.
 func DefaultOptions() Options {
-	return Options{MemoryLimit: "1GB", Threads: 2, LoadThreads: 1, CheckpointThreshold: "1GB"}
+	return Options{MemoryLimit: "1GB", Threads: 2, LoadThreads: 1, CheckpointThreshold: "1GB", RefreshDelay: 2 * time.Second}
 }
 
 var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*[A-Za-z]{0,3}$`)
@@ -77,6 +92,9 @@ func (o Options) validate() error {
 	}
 	if o.Threads < 0 || o.LoadThreads < 0 {
 		return fmt.Errorf("warehouse: threads must be >= 0, got %d and %d for loads", o.Threads, o.LoadThreads)
+	}
+	if o.RefreshDelay < 0 {
+		return fmt.Errorf("warehouse: refresh delay must be >= 0 (0 = refresh only on demand), got %s", o.RefreshDelay)
 	}
 	return nil
 }
@@ -121,6 +139,19 @@ type Store struct {
 
 	ckMu           sync.Mutex
 	lastCheckpoint time.Time
+
+	// dirty is set when refresh_pending may have rows (by loads, and by
+	// Open when it has), cleared by a refresh; queries check it instead of
+	// the table. Loads and refreshes change it under loadMu.
+	dirty atomic.Bool
+	// The background refresh (nil channels when there is none): loaded
+	// wakes it after a load, stop ends it, stopped is closed when it has.
+	loaded  chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens (creating if needed) the warehouse at path for reading and
@@ -136,16 +167,31 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
-	if err := s.migrate(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	pending, err := s.hasPendingRefresh(ctx)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.dirty.Store(pending)
+	if opts.RefreshDelay > 0 {
+		s.startRefresher(opts.RefreshDelay)
+		if pending {
+			s.wakeRefresher()
+		}
 	}
 	return s, nil
 }
 
 // OpenReadOnly opens an existing warehouse without writing to it. It fails
 // while another process holds the file for writing (DuckDB's file lock); use
-// OpenSnapshot, or the owning server's HTTP API, in that case.
+// OpenSnapshot, or the owning server's HTTP API, in that case. It also fails,
+// with ErrRefreshPending, when loads left comparison rows to refresh (the
+// writer stopped without Close): OpenSnapshot works then too.
 func OpenReadOnly(path string, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -167,21 +213,53 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
 	}
+	pending, err := s.hasPendingRefresh(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if pending {
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: %s has comparison rows to refresh (its writer stopped without closing it), which a read-only handle cannot do; "+
+			"query the running server's API, open a snapshot (OpenSnapshot, as `ofp report` does), or open it for writing (Open), which refreshes it",
+			ErrRefreshPending, path)
+	}
 	return s, nil
 }
 
+// hasPendingRefresh reports whether refresh_pending has rows (a file written
+// by an older binary may not have the table: nothing is pending then).
+func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
+		pendingTable).Scan(&tables); err != nil {
+		return false, fmt.Errorf("warehouse: look for %s in %s: %w", pendingTable, s.path, err)
+	}
+	if tables == 0 {
+		return false, nil
+	}
+	var pending bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+pendingTable+`)`).Scan(&pending); err != nil {
+		return false, fmt.Errorf("warehouse: read %s of %s: %w", pendingTable, s.path, err)
+	}
+	return pending, nil
+}
+
 // OpenSnapshot opens path read-only; when that fails because another handle
-// holds the file (a running server), it copies the database file (and its
-// write-ahead log, if any) to a temporary directory and opens the copy
-// read-only. The copy shows the data as of the copy; Close removes it. The
-// writer checkpoints after every load, so the copy is normally consistent; if
-// the copy happens during a checkpoint the open may fail: retry.
+// holds the file (a running server) or because loads left comparison rows
+// to refresh (ErrRefreshPending), it copies the database file (and its
+// write-ahead log, if any) to a temporary directory and opens the copy,
+// refreshing the comparison rows in the copy first if needed. The store
+// refuses writes; the copy shows the data as of the copy; Close removes it.
+// The writer checkpoints at most every 30 s, so the copy is normally
+// consistent; if the copy happens during a checkpoint the open may fail:
+// retry.
 func OpenSnapshot(path string, opts Options) (*Store, error) {
 	s, err := OpenReadOnly(path, opts)
 	if err == nil {
 		return s, nil
 	}
-	if !isLockError(err) {
+	if !isLockError(err) && !errors.Is(err, ErrRefreshPending) {
 		return nil, err
 	}
 	dir, derr := os.MkdirTemp("", "ofp-warehouse-snapshot-")
@@ -200,12 +278,33 @@ func OpenSnapshot(path string, opts Options) (*Store, error) {
 		}
 	}
 	s, err = OpenReadOnly(cp, opts)
+	if errors.Is(err, ErrRefreshPending) {
+		s, err = openRefreshedCopy(cp, opts)
+	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("warehouse: open snapshot of %s: %w", path, err)
 	}
 	s.cleanup = func() error { return os.RemoveAll(dir) }
 	s.log.Info("warehouse opened as a snapshot copy", "path", path, "copy", cp)
+	return s, nil
+}
+
+// openRefreshedCopy opens a private snapshot copy (whose schema version
+// OpenReadOnly checked) for writing, refreshes the comparison rows pending in
+// it, and returns it as a store that refuses writes.
+func openRefreshedCopy(path string, opts Options) (*Store, error) {
+	db, err := sql.Open("duckdb", opts.dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
+	s.dirty.Store(true)
+	if err := s.refreshPending(context.Background()); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.readOnly = true
 	return s, nil
 }
 
@@ -232,9 +331,26 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// Close closes the database (and removes a snapshot copy).
+// Close stops the background refresh, refreshes the comparison rows loads
+// left pending (a writable store), closes the database and removes a
+// snapshot copy. If the refresh fails, the keys stay pending for the next
+// Open. Later calls return the first call's result.
 func (s *Store) Close() error {
-	err := s.db.Close()
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
+	s.stopRefresher()
+	var err error
+	if !s.readOnly {
+		if rerr := s.refreshPending(context.Background()); rerr != nil {
+			err = fmt.Errorf("warehouse: close %s: %w (the keys stay pending; the next Open refreshes them)", s.path, rerr)
+		}
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	if s.cleanup != nil {
 		if cerr := s.cleanup(); err == nil {
 			err = cerr
@@ -325,11 +441,16 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
 		}
 	}
+	// Added after version 3 without a version bump: files of version 3
+	// get it here, empty (their derived tables are current).
+	if _, err := tx.ExecContext(ctx, createPendingSQL); err != nil {
+		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
+	}
 	return nil
 }
 
 func dropAll(ctx context.Context, tx *sql.Tx) error {
-	names := append(Datasets(), "loads")
+	names := append(Datasets(), "loads", pendingTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}
@@ -364,6 +485,7 @@ func (s *Store) Reset(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("warehouse: reset: %w", err)
 	}
+	s.dirty.Store(false)
 	s.checkpoint(ctx)
 	return nil
 }
@@ -399,8 +521,9 @@ func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src Sourc
 // cut differently) are replaced, so every (src_topic, src_partition,
 // src_offset, item_index) is present once. The delete is skipped when
 // the loads log shows no overlapping range, the usual first delivery.
-// Every file must hold only rows of src. The derived comparison tables
-// are refreshed for the keys the batch touched.
+// Every file must hold only rows of src. The keys of the derived
+// comparison tables the batch touched are queued for refresh (latest.go
+// says when it runs).
 func (s *Store) LoadBatch(ctx context.Context, src SourceRange, files map[string]string) (map[string]int64, error) {
 	return s.LoadBatches(ctx, []Batch{{Range: src, Files: files}})
 }
@@ -412,10 +535,9 @@ type Batch struct {
 }
 
 // LoadBatches loads several batches in ONE transaction with the effect of
-// LoadBatch on each in order, but refreshing the derived comparison rows
-// once, at the end, for every key any batch touched. Pipelines load the
-// batches of all partitions of a poll this way: one commit and one refresh
-// instead of one per partition. It returns the rows loaded per dataset.
+// LoadBatch on each in order. Pipelines load the batches of all partitions
+// of a poll this way: one commit instead of one per partition. It returns
+// the rows loaded per dataset.
 func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]int64, error) {
 	if s.readOnly {
 		return nil, ErrReadOnly
@@ -454,15 +576,22 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]in
 	}
 	defer func() { _ = tx.Rollback() }()
 	loaded := make(map[string]int64, len(names))
+	queued := false
 	for _, ds := range names {
 		n, err := loadDataset(ctx, tx, ds, batches)
 		if err != nil {
 			return nil, err
 		}
 		loaded[ds] = n
+		_, derived := specFor(ds)
+		queued = queued || derived
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
+	}
+	if queued {
+		s.dirty.Store(true)
+		s.wakeRefresher()
 	}
 	s.maybeCheckpoint(ctx)
 	s.log.Debug("warehouse load", "ranges", what, "rows", loaded)
@@ -501,7 +630,8 @@ func describeBatches(batches []Batch) string {
 }
 
 // loadDataset is one dataset's part of LoadBatches, inside its
-// transaction: every batch's file in order, then the refresh.
+// transaction: every batch's file in order, then the keys to refresh
+// queued.
 func loadDataset(ctx context.Context, tx *sql.Tx, dataset string, batches []Batch) (int64, error) {
 	spec, derived := specFor(dataset)
 	if derived {
@@ -524,7 +654,7 @@ func loadDataset(ctx context.Context, tx *sql.Tx, dataset string, batches []Batc
 		replaced = replaced || replaces
 	}
 	if derived {
-		if err := spec.refreshKeys(ctx, tx, !replaced); err != nil {
+		if err := spec.queueRefresh(ctx, tx, replaced); err != nil {
 			return 0, err
 		}
 	}
@@ -604,8 +734,9 @@ func (s *Store) checkpoint(ctx context.Context) {
 	}
 }
 
-// Checkpoint folds the write-ahead log into the database file now (loads
-// do it at most every 30 s, Close always does). It runs as a load does.
+// Checkpoint refreshes the comparison rows loads left pending, then folds
+// the write-ahead log into the database file now (loads do it at most
+// every 30 s, Close always does). It runs as a load does.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
@@ -614,6 +745,9 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	defer s.loadMu.Unlock()
 	if restore := s.loadThreads(ctx); restore != nil {
 		defer restore()
+	}
+	if err := s.refreshPendingLocked(ctx); err != nil {
+		return err
 	}
 	return s.checkpointLocked(ctx)
 }

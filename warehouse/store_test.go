@@ -258,6 +258,8 @@ func TestLoadBatchesEqualsLoadBatchInTurn(t *testing.T) {
 		got, err := together.LoadBatches(ctx, batches)
 		require.NoError(t, err)
 		require.Equal(t, want, got)
+		require.NoError(t, inTurn.refreshPending(ctx))
+		require.NoError(t, together.refreshPending(ctx))
 		for _, table := range []string{DatasetFees, DatasetRates, "fees_latest", "rates_latest", "loads"} {
 			require.Equal(t, dump(t, inTurn, table), dump(t, together, table), table)
 		}

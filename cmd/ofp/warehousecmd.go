@@ -51,6 +51,8 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, append(append([]string{}, odpipe.Datasets...), apipipe.Datasets...), cfg.Path("tmp"), func(total int) pipelines.Progress {
 		return progress.New(stderr, log, "rebuilding warehouse", total, 5*time.Second)
 	})
+	// Close also refreshes the comparison rows the loads queued: if that
+	// fails, so does the rebuild.
 	if cerr := wh.Close(); err == nil {
 		err = cerr
 	}

@@ -1,0 +1,319 @@
+package warehouse
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// onDemand is DefaultOptions without the background refresh, so that a
+// test sees what loads leave pending.
+func onDemand() Options {
+	o := DefaultOptions()
+	o.RefreshDelay = 0
+	return o
+}
+
+func openTempWith(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "wh.duckdb"), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// pendingRows returns the rows of refresh_pending per dataset and
+// whether they come from a load that replaced rows.
+func pendingRows(t testing.TB, s *Store) map[string]int64 {
+	t.Helper()
+	rows, err := s.DB().Query(`SELECT dataset || CASE WHEN replaced THEN ' replaced' ELSE '' END, count(*) FROM ` + pendingTable + ` GROUP BY ALL`)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var n int64
+		require.NoError(t, rows.Scan(&k, &n))
+		out[k] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func requireNothingPending(t testing.TB, s *Store) {
+	t.Helper()
+	require.Empty(t, pendingRows(t, s))
+	require.False(t, s.dirty.Load())
+}
+
+// closeWithoutRefresh closes s as a crash leaves the file: loads
+// committed, their refresh not done.
+func closeWithoutRefresh(t testing.TB, s *Store) {
+	t.Helper()
+	s.closeOnce.Do(func() {
+		s.stopRefresher()
+		s.closeErr = s.db.Close()
+	})
+	require.NoError(t, s.closeErr)
+}
+
+// requireSameAsFullRefresh asserts that the comparisons of s (which
+// refresh what is pending) equal the reference SQL, and that the derived
+// tables they leave equal those a full Refresh builds.
+func requireSameAsFullRefresh(t *testing.T, s *Store) {
+	t.Helper()
+	requireStoreMatchesReference(t, s)
+	requireNothingPending(t, s)
+	derived := map[string][]string{"fees_latest": dump(t, s, "fees_latest"), "rates_latest": dump(t, s, "rates_latest")}
+	require.NoError(t, s.Refresh(context.Background()))
+	for table, rows := range derived {
+		require.Equal(t, dump(t, s, table), rows, "%s after the deferred refresh equals a full rebuild", table)
+	}
+}
+
+// TestLoadsDeferAndCoalesceTheRefresh: loads only queue their keys; the
+// first comparison refreshes all of them at once and gives what a full
+// Refresh gives — after first loads, after loads over the same keys that
+// replace rows of overlapping ranges (the whole keys are reread), and
+// after loads that only add rows (the incremental refresh, over the
+// collections of several loads).
+func TestLoadsDeferAndCoalesceTheRefresh(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	ctx := context.Background()
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	rateVals := func(v string) []string {
+		return []string{v, "0.1", "0.3", v, v, v, v, "0.25", "0.25", "0.25", "0.25"}
+	}
+
+	// First loads: nothing derived yet, everything pending.
+	seedTricky(t, s)
+	require.Empty(t, dump(t, s, "fees_latest"))
+	require.Empty(t, dump(t, s, "rates_latest"))
+	pending := pendingRows(t, s)
+	require.Positive(t, pending[DatasetFees])
+	require.Positive(t, pending[DatasetRates])
+	require.True(t, s.dirty.Load())
+	requireSameAsFullRefresh(t, s)
+
+	// Loads over the same keys, two of them replacing rows of an
+	// overlapping range: the derived tables stay as they were until the
+	// next query.
+	before := map[string][]string{"fees_latest": dump(t, s, "fees_latest"), "rates_latest": dump(t, s, "rates_latest")}
+	load(t, s, DatasetFees, []row{fee(bankC, "c2", t0.Add(2*time.Hour), "TED", 200, vals("0.50")...)}, topic, 0, 200, 200)
+	load(t, s, DatasetFees, []row{fee(bankC, "c-old", t0.Add(-100*time.Hour), "TED", 201, vals("0.10")...)}, topic, 0, 201, 201)
+	_, err := s.LoadBatches(ctx, []Batch{
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 202, Last: 205}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+			fee(bankB, "b2", t0.Add(time.Hour), "TED", 202, vals("7.00")...),
+			fee(bankB, "b2", t0.Add(time.Hour), "SAQUE", 203, vals("8.00")...),
+		})}},
+		// Offsets 3..6 again: A loses its collections a1 and a2, so its
+		// latest is a0 again, which no load brought and no derived row
+		// came from.
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 3, Last: 6}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+			fee(bankD, "d0", t0.Add(-300*time.Hour), "TED", 4, vals("6.00")...),
+		})}},
+		// Offsets 100..108 again, cut differently: D, F, G, E and H lose
+		// the rows their latest collections came from.
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 100, Last: 108}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+			fee(bankH, "h2", t0.Add(-time.Hour), "TED", 100, vals("9.00")...),
+		})}},
+	})
+	require.NoError(t, err)
+	load(t, s, DatasetFees, []row{fee(bankG, "g3", t0.Add(time.Hour), "TED", 206, vals("3.00")...)}, topic, 0, 206, 206)
+	load(t, s, DatasetRates, []row{rate(bankE, "e3", t0.Add(-time.Hour), "PRE_FIXADO", 100, rateVals("0.40")...)}, topic, 1, 100, 102)
+	// B's rates: b1 replaced away, the older b0 is the latest again.
+	load(t, s, DatasetRates, []row{rate(bankD, "d0", t0.Add(-300*time.Hour), "PRE_FIXADO", 2, rateVals("0.50")...)}, topic, 1, 2, 2)
+	for table, rows := range before {
+		require.Equal(t, rows, dump(t, s, table), "%s untouched by loads", table)
+	}
+	pending = pendingRows(t, s)
+	require.Positive(t, pending[DatasetFees+" replaced"])
+	require.Positive(t, pending[DatasetRates+" replaced"])
+	requireSameAsFullRefresh(t, s)
+	rows, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED", Institution: "golf"})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, "g3", rows[0].CollectionID)
+	rows, err = s.Fees(ctx, FeeFilter{ServiceCode: "TED", Institution: "alfa"})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, "a0", rows[0].CollectionID)
+	rates, err := s.Rates(ctx, RateFilter{Institution: "beta"})
+	require.NoError(t, err)
+	require.Len(t, rates, 1)
+	require.Equal(t, "b0", rates[0].CollectionID)
+
+	// Loads that only add rows, refreshed together incrementally: a newer
+	// collection, one at the same instant with a greater id, an older
+	// one, rows without a collection id, real and simulated collections.
+	load(t, s, DatasetFees, []row{fee(bankA, "a4", t0.Add(3*time.Hour), "TED", 300, vals("1.00")...)}, topic, 0, 300, 300)
+	load(t, s, DatasetFees, []row{
+		fee(bankA, "a5", t0.Add(3*time.Hour), "TED", 301, vals("2.00")...),
+		with(fee(bankA, "a5", t0.Add(3*time.Hour), "PIX", 302, vals("2.50")...), "flags", "schema_violation"),
+	}, topic, 0, 301, 302)
+	load(t, s, DatasetFees, []row{with(fee(bankC, "", t0.Add(4*time.Hour), "TED", 303, vals("3.00")...), "collection_id", nil)}, topic, 0, 303, 303)
+	load(t, s, DatasetFees, []row{
+		with(fee(bankB, "b3", t0.Add(-200*time.Hour), "TED", 304, vals("4.00")...), "simulated", false),
+		with(fee(bankE, "e4", t0.Add(5*time.Hour), "TED", 305, vals("5.00")...), "simulated", false),
+	}, topic, 0, 304, 305)
+	load(t, s, DatasetRates, []row{
+		rate(bankD, "d2", t0.Add(time.Hour), "PRE_FIXADO", 200, rateVals("0.05")...),
+		with(rate(bankF, "f2", t0.Add(time.Hour), "POS_FIXADO", 201, rateVals("0.06")...), "simulated", true),
+	}, topic, 1, 200, 201)
+	pending = pendingRows(t, s)
+	require.Equal(t, []string{DatasetFees, DatasetRates}, sortedKeys(pending), "no load replaced rows")
+	requireSameAsFullRefresh(t, s)
+}
+
+func sortedKeys(m map[string]int64) []string {
+	var out []string
+	for _, k := range []string{DatasetFees, DatasetFees + " replaced", DatasetRates, DatasetRates + " replaced"} {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestPendingRefreshSurvivesACrash: the keys a load queued are committed
+// with it; a store reopened after a crash refreshes them before its first
+// comparison.
+func TestPendingRefreshSurvivesACrash(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	seedTricky(t, s)
+	closeWithoutRefresh(t, s)
+
+	s, err := Open(s.path, onDemand())
+	require.NoError(t, err)
+	defer s.Close()
+	require.True(t, s.dirty.Load(), "Open sees the pending keys")
+	require.NotEmpty(t, pendingRows(t, s))
+	require.Empty(t, dump(t, s, "fees_latest"))
+	requireSameAsFullRefresh(t, s)
+}
+
+// TestRefreshRunsInTheBackground: RefreshDelay after a load the derived
+// tables are current without a query.
+func TestRefreshRunsInTheBackground(t *testing.T) {
+	opts := DefaultOptions()
+	opts.RefreshDelay = 50 * time.Millisecond
+	s := openTempWith(t, opts)
+	seedComparison(t, s)
+	require.Eventually(t, func() bool { return len(pendingRows(t, s)) == 0 }, 20*time.Second, 10*time.Millisecond,
+		"the background refresh empties refresh_pending")
+	require.False(t, s.dirty.Load())
+	require.NotEmpty(t, dump(t, s, "fees_latest"))
+	require.NotEmpty(t, dump(t, s, "rates_latest"))
+	requireSameAsFullRefresh(t, s)
+
+	// Close stops it.
+	require.NoError(t, s.Close())
+	select {
+	case <-s.stopped:
+	default:
+		t.Fatal("the background refresh still runs after Close")
+	}
+}
+
+// TestCheckpointCloseResetAndRefreshLeaveNothingPending: each of them
+// ends with refresh_pending empty.
+func TestCheckpointCloseResetAndRefreshLeaveNothingPending(t *testing.T) {
+	ctx := context.Background()
+	s := openTempWith(t, onDemand())
+
+	seedComparison(t, s)
+	require.NoError(t, s.Checkpoint(ctx))
+	requireNothingPending(t, s)
+	require.NotEmpty(t, dump(t, s, "fees_latest"))
+
+	seedTricky(t, s)
+	require.NoError(t, s.Refresh(ctx))
+	requireNothingPending(t, s)
+
+	load(t, s, DatasetFees, feeRowsRange(500, 501), topic, 0, 500, 501)
+	require.NoError(t, s.Reset(ctx))
+	requireNothingPending(t, s)
+	require.Empty(t, dump(t, s, "fees_latest"))
+
+	load(t, s, DatasetFees, feeRowsRange(500, 501), topic, 0, 500, 501)
+	require.NotEmpty(t, pendingRows(t, s))
+	require.NoError(t, s.Close())
+	ro, err := OpenReadOnly(s.path, onDemand())
+	require.NoError(t, err, "Close refreshed what was pending")
+	defer ro.Close()
+	require.Empty(t, pendingRows(t, ro))
+	rows, err := ro.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+}
+
+// TestReadOnlyOpenWithPendingRefresh: a read-only handle cannot refresh,
+// so OpenReadOnly refuses the file; OpenSnapshot refreshes a private copy
+// and answers as the writer would, leaving the file as it was.
+func TestReadOnlyOpenWithPendingRefresh(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	seedTricky(t, s)
+	path := s.path
+	closeWithoutRefresh(t, s)
+
+	_, err := OpenReadOnly(path, DefaultOptions())
+	require.ErrorIs(t, err, ErrRefreshPending)
+	require.ErrorContains(t, err, "OpenSnapshot")
+
+	snap, err := OpenSnapshot(path, DefaultOptions())
+	require.NoError(t, err)
+	require.True(t, snap.ReadOnly())
+	require.NotEqual(t, path, snap.path, "a private copy")
+	require.ErrorIs(t, snap.Refresh(context.Background()), ErrReadOnly)
+	requireNothingPending(t, snap)
+	requireStoreMatchesReference(t, snap)
+	copyDir := filepath.Dir(snap.path)
+	require.NoError(t, snap.Close())
+	_, err = os.Stat(copyDir)
+	require.True(t, os.IsNotExist(err), "snapshot copy removed on Close")
+
+	// The file itself is untouched: still pending, refreshed by a writer.
+	_, err = OpenReadOnly(path, DefaultOptions())
+	require.ErrorIs(t, err, ErrRefreshPending)
+	w, err := Open(path, onDemand())
+	require.NoError(t, err)
+	defer w.Close()
+	require.NotEmpty(t, pendingRows(t, w))
+	requireSameAsFullRefresh(t, w)
+}
+
+// TestVersion3FileWithoutPendingTable: a file of this schema version
+// written before refresh_pending existed opens read-only as it is, and
+// Open adds the table without touching the data.
+func TestVersion3FileWithoutPendingTable(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	seedTricky(t, s)
+	require.NoError(t, s.Refresh(context.Background()))
+	_, err := s.DB().Exec("DROP TABLE " + pendingTable)
+	require.NoError(t, err)
+	fees := dump(t, s, DatasetFees)
+	derived := dump(t, s, "fees_latest")
+	path := s.path
+	require.NoError(t, s.Close())
+
+	ro, err := OpenReadOnly(path, DefaultOptions())
+	require.NoError(t, err)
+	requireStoreMatchesReference(t, ro)
+	require.NoError(t, ro.Close())
+
+	s, err = Open(path, onDemand())
+	require.NoError(t, err)
+	defer s.Close()
+	require.Empty(t, pendingRows(t, s))
+	require.Equal(t, fees, dump(t, s, DatasetFees))
+	require.Equal(t, derived, dump(t, s, "fees_latest"))
+	load(t, s, DatasetFees, []row{fee(bankE, "e3", t0.Add(time.Hour), "TED", 300, "0", "1", "1.00", "1.00", "1.00", "1.00", "0.25", "0.25", "0.25", "0.25")},
+		topic, 0, 300, 300)
+	require.NotEmpty(t, pendingRows(t, s))
+	requireSameAsFullRefresh(t, s)
+}
