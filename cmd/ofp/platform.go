@@ -153,11 +153,14 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 	// The runner may be stopped in the middle of a poll it blocks
 	// rebalances for: leave the group without waiting for it.
 	p.closers = append(p.closers, func(context.Context) error { p.consumer.CloseAllowingRebalance(); return nil })
+	// One Memo for every partition: a page republished unchanged is
+	// replayed, whichever partition it arrives on.
+	memo := odpipe.NewMemo(odpipe.DefaultMemoBytes)
 	p.runner, err = pipelines.NewRunner(pipelines.Config{
 		Client: p.consumer,
 		Topic:  events.TopicOpenDataRaw,
 		NewTransformer: func() pipelines.Transformer {
-			return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
+			return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log).WithMemo(memo)
 		},
 		Write:   odpipe.WriteParquet,
 		Lake:    p.lake,

@@ -95,7 +95,11 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 	if err != nil {
 		return rep, fmt.Errorf("create a temporary directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	if os.Getenv("OFPBENCH_KEEP") == "" {
+		defer os.RemoveAll(tmp)
+	} else {
+		fmt.Fprintf(progress, "· keeping %s\n", tmp)
+	}
 
 	kafka, err := bus.StartEmbedded("", 0)
 	if err != nil {
@@ -217,6 +221,8 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "ours/baseline: %.1f%% (target >= %.0f%%: %s). The pipeline wrote %d lake objects, %s rows over all datasets, %d retries.\n",
 		100*r.throughputRatio(), 100*targetThroughput, verdict(r.throughputRatio() >= targetThroughput),
 		r.Stats.Objects, thousands(r.Stats.Rows), r.Stats.Retries)
+	fmt.Fprintf(w, "Pages replayed from the Memo (content seen in an earlier collection): %s; parsed, validated and interpreted: %s.\n",
+		thousands(r.Pipeline.MemoHits), thousands(r.Pipeline.MemoMisses))
 	fmt.Fprintf(w, "(Go heap includes the in-process kfake cluster holding the whole topic; RSS also counts DuckDB's C heap.)\n")
 
 	fmt.Fprintf(w, "\n2. Fee comparison (median of %d runs after a warm-up; same SQL: warehouse.FeeComparisonSQL)\n", r.Options.QueryRuns)

@@ -33,6 +33,9 @@ type throughput struct {
 	FeeRows int64 // fee rows the consumer made queryable (pipeline) or that the records hold (baseline)
 	Elapsed time.Duration
 	Mem     memPeak
+	// Pages the pipeline replayed from its Memo (content already seen) and
+	// pages that took the full path.
+	MemoHits, MemoMisses int64
 }
 
 func (t throughput) recordsPerSec() float64 { return float64(t.Records) / t.Elapsed.Seconds() }
@@ -176,11 +179,12 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	}
 	defer cl.Close()
 	// Wired as cmd/ofp/platform.go wires it.
+	memo := odpipe.NewMemo(odpipe.DefaultMemoBytes)
 	r, err := pipelines.NewRunner(pipelines.Config{
 		Client: cl,
 		Topic:  events.TopicOpenDataRaw,
 		NewTransformer: func() pipelines.Transformer {
-			return odpipe.NewTransformer(v, memory.NewGoAllocator(), log)
+			return odpipe.NewTransformer(v, memory.NewGoAllocator(), log).WithMemo(memo)
 		},
 		Write:   odpipe.WriteParquet,
 		Lake:    sk.lake,
@@ -247,6 +251,7 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		return t, st, err
 	}
 	t.Records, t.Bytes, t.FeeRows = st.Records, bytes, counts[odpipe.DatasetFees]
+	t.MemoHits, t.MemoMisses = memo.Stats()
 	return t, st, nil
 }
 

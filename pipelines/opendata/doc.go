@@ -90,4 +90,13 @@
 // reference path, also used for every reason text), before any row of that
 // level is written. testdata/golden.json holds the reference output of a
 // corpus of normal and broken inputs; a fuzz test compares both paths.
+//
+// Participants republish the same pages collection after collection, so a
+// page whose content (family, version, product, status, body: a 128-bit
+// hash) was seen before is replayed from a Memo (memo.go) instead: the
+// content-derived values of its rows were recorded the first time, and are
+// written again with the new page's context (collection, institution, URL,
+// source position). One bounded Memo is shared by a pipeline's
+// Transformers; the replayed rows equal the full path's
+// (TestMemoReplayMatchesFullPath, FuzzTransformerMemo).
 package opendata

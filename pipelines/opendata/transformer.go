@@ -77,6 +77,9 @@ type Transformer struct {
 	src   source
 	flags flagSet
 
+	memo *Memo     // page tapes by content (memo.go)
+	tape *pageTape // the tape being recorded while a page takes the full path
+
 	// fast path scratch, reused across Adds (see fast.go)
 	fast    bool // false: decode everything with encoding/json (the reference path)
 	env     doc[[]byte]
@@ -118,12 +121,19 @@ func NewTransformer(v *oas.Validator, mem memory.Allocator, log *slog.Logger) *T
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Transformer{v: v, mem: mem, log: log, tables: map[string]*table{},
-		seed: maphash.MakeSeed(), cache: map[uint64]validation{}, fast: true}
+		seed: maphash.MakeSeed(), cache: map[uint64]validation{}, fast: true, memo: NewMemo(DefaultMemoBytes / 4)}
 	for _, name := range Datasets {
 		rb := array.NewRecordBuilder(mem, schemas[name])
 		t.tables[name] = &table{rb: rb, b: rb.Fields()}
 	}
 	t.src.ordinal = map[string]int32{}
+	return t
+}
+
+// WithMemo makes t share m with other Transformers (one per partition) instead
+// of its own smaller Memo; nil disables memoisation. It returns t.
+func (t *Transformer) WithMemo(m *Memo) *Transformer {
+	t.memo = m
 	return t
 }
 
@@ -158,6 +168,7 @@ type pageCtx struct {
 	simulated                                 bool
 	family, apiVersion, product, segment, url string
 	page                                      int32
+	ov                                        overrides // what the record's own data set (recordCtx)
 }
 
 // Add appends the rows derived from one Kafka record. It never fails on bad
@@ -228,6 +239,19 @@ func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
 		cnpj: p.Institution.CNPJ, instName: p.Institution.OrganisationName, brand: p.Institution.Brand,
 		simulated: p.Institution.Simulated, family: p.Family, apiVersion: p.APIVersion,
 		product: p.Product, segment: segmentOf(p.Product), url: p.URL, page: int32(p.Page),
+	}
+	if t.memo != nil && t.memo.max > 0 {
+		key := t.memo.key(p, t.v != nil)
+		if tp := t.memo.get(key); tp != nil {
+			t.replay(c, p, tp)
+			return
+		}
+		t.tape = &pageTape{}
+		defer func() {
+			t.tape.strs = nil // only needed while recording
+			t.memo.put(key, t.tape)
+			t.tape = nil
+		}()
 	}
 	records, reason := t.pageRecords(c, p, fast)
 	if reason != "" {
@@ -424,25 +448,18 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 // recordCtx is the common columns of the rows of one record: the record's
 // own participant/company wins over the directory's view of the institution.
 func recordCtx(c *pageCtx, r *record, cnpj, name, brand string) pageCtx {
-	rc := *c
-	if r.company != "" {
-		rc.cnpj = r.company
-	}
-	if r.companyName != "" {
-		rc.instName = r.companyName
-	}
-	if r.brand != "" {
-		rc.brand = r.brand
-	}
+	ov := overrides{cnpj: r.company, instName: r.companyName, brand: r.brand}
 	if cnpj != "" {
-		rc.cnpj = cnpj
+		ov.cnpj = cnpj
 	}
 	if name != "" {
-		rc.instName = name
+		ov.instName = name
 	}
 	if brand != "" {
-		rc.brand = brand
+		ov.brand = brand
 	}
+	rc := ov.apply(*c)
+	rc.ov = ov
 	return rc
 }
 
@@ -644,6 +661,9 @@ func (t *Transformer) end(r *row, dataset string) {
 }
 
 func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
+	if t.tape != nil {
+		t.tape.fee(ctx, f)
+	}
 	rw := t.begin(DatasetFees)
 	r := &rw
 	r.common(ctx.pageCtx)
@@ -666,6 +686,9 @@ func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
 }
 
 func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
+	if t.tape != nil {
+		t.tape.rate(ctx, x)
+	}
 	rw := t.begin(DatasetRates)
 	r := &rw
 	r.common(ctx.pageCtx)
@@ -685,6 +708,9 @@ func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
 }
 
 func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg string) {
+	if t.tape != nil {
+		t.tape.note(&t.tape.findings, c, recordIndex, field, rule, msg)
+	}
 	rw := t.begin(DatasetFindings)
 	r := &rw
 	r.common(c)
@@ -700,6 +726,9 @@ func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg st
 func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason string, raw string) {
 	t.log.Debug("opendata: quarantined", "kind", kind, "reason", reason, "url", c.url,
 		"topic", t.src.topic, "partition", t.src.partition, "offset", t.src.offset)
+	if t.tape != nil {
+		t.tape.note(&t.tape.quars, c, recordIndex, kind, reason, raw)
+	}
 	rw := t.begin(DatasetQuarantine)
 	r := &rw
 	r.common(c)
@@ -729,6 +758,9 @@ func rawTextString(s string) string {
 }
 
 func (t *Transformer) pageRow(c *pageCtx, p *events.OpenDataPage, records int, parseErr string) {
+	if t.tape != nil {
+		t.tape.records, t.tape.parseErr = records, t.tape.clone(parseErr)
+	}
 	rw := t.begin(DatasetPages)
 	r := &rw
 	r.common(c)
