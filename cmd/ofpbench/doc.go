@@ -16,6 +16,13 @@
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
 //     a bare DuckDB connection on the lake's opendata_fees Parquet files.
 //
-// Everything lives in a temporary directory that is removed at the end. It
-// never talks to anything but its own loopback servers.
+// Everything lives in a temporary directory that is removed at the end
+// (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files).
+// It never talks to anything but its own loopback servers.
+//
+// The pipeline's Memo replays pages whose content it has seen (the topic
+// repeats each variant's collections, as hourly collections repeat
+// unchanged product lists); the report says how many pages were replayed.
+// With -variants equal to the number of copies every collection is
+// distinct and nothing is replayed: the worst case.
 package main
