@@ -156,6 +156,10 @@ const createPendingSQL = `CREATE TABLE IF NOT EXISTS ` + pendingTable + ` (
 
 var latestKey = []string{"organisation_id", "institution_cnpj", "brand", "product"}
 
+// keyCollCols is the column list of the collected and pending keys: the
+// latest key and a collection.
+var keyCollCols = strings.Join(latestKey, ", ") + ", collection_id"
+
 func (c comparisonSpec) createSQL() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", c.table)
@@ -329,10 +333,9 @@ WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`, c
 // collection table. It runs in the load's transaction, so a committed load
 // always has its keys pending until a refresh commits.
 func (c comparisonSpec) queueRefresh(ctx context.Context, tx execer, replaced bool) error {
-	cols := strings.Join(append(append([]string{}, latestKey...), "collection_id"), ", ")
 	queue := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
 SELECT $1::VARCHAR, %[2]s, $2::BOOLEAN FROM %[3]s
-EXCEPT SELECT dataset, %[2]s, replaced FROM %[1]s WHERE dataset = $1::VARCHAR`, pendingTable, cols, collectedKeysTable)
+EXCEPT SELECT dataset, %[2]s, replaced FROM %[1]s WHERE dataset = $1::VARCHAR`, pendingTable, keyCollCols, collectedKeysTable)
 	if _, err := tx.ExecContext(ctx, queue, c.dataset, replaced); err != nil {
 		return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
 	}
@@ -359,9 +362,8 @@ func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 	if err := c.startRefreshKeys(ctx, tx); err != nil {
 		return err
 	}
-	cols := strings.Join(append(append([]string{}, latestKey...), "collection_id"), ", ")
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE dataset = $1`,
-		collectedKeysTable, cols, pendingTable), c.dataset); err != nil {
+		collectedKeysTable, keyCollCols, pendingTable), c.dataset); err != nil {
 		return fmt.Errorf("warehouse: read the keys pending refresh in %s: %w", c.table, err)
 	}
 	if err := c.refreshKeys(ctx, tx, !replaced); err != nil {

@@ -65,17 +65,13 @@ func (m *Memo) Stats() (hits, misses int64) {
 }
 
 func (m *Memo) key(p *events.OpenDataPage, validated bool) memoKey {
+	head := strings.Join([]string{p.Family, p.APIVersion, p.Product, strconv.Itoa(p.StatusCode), strconv.FormatBool(validated)}, "\x00")
 	var k memoKey
 	for i, seed := range m.seeds {
 		var h maphash.Hash
 		h.SetSeed(seed)
-		for _, s := range []string{p.Family, p.APIVersion, p.Product, strconv.Itoa(p.StatusCode)} {
-			h.WriteString(s)
-			h.WriteByte(0)
-		}
-		if validated {
-			h.WriteByte(1)
-		}
+		h.WriteString(head)
+		h.WriteByte(0)
 		h.WriteString(p.Body)
 		k[i] = h.Sum64()
 	}
@@ -129,16 +125,23 @@ func (m *Memo) put(k memoKey, tp *pageTape) {
 // participant); empty fields keep the page context's value.
 type overrides struct{ cnpj, instName, brand string }
 
+// over returns o with the non-empty fields of top written over it.
+func (o overrides) over(top overrides) overrides {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&o.cnpj, top.cnpj}, {&o.instName, top.instName}, {&o.brand, top.brand}} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	return o
+}
+
+// apply returns c with its institution columns overridden by o.
 func (o overrides) apply(c pageCtx) pageCtx {
-	if o.cnpj != "" {
-		c.cnpj = o.cnpj
-	}
-	if o.instName != "" {
-		c.instName = o.instName
-	}
-	if o.brand != "" {
-		c.brand = o.brand
-	}
+	v := overrides{cnpj: c.cnpj, instName: c.instName, brand: c.brand}.over(o)
+	c.cnpj, c.instName, c.brand = v.cnpj, v.instName, v.brand
 	return c
 }
 

@@ -448,16 +448,7 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 // recordCtx is the common columns of the rows of one record: the record's
 // own participant/company wins over the directory's view of the institution.
 func recordCtx(c *pageCtx, r *record, cnpj, name, brand string) pageCtx {
-	ov := overrides{cnpj: r.company, instName: r.companyName, brand: r.brand}
-	if cnpj != "" {
-		ov.cnpj = cnpj
-	}
-	if name != "" {
-		ov.instName = name
-	}
-	if brand != "" {
-		ov.brand = brand
-	}
+	ov := overrides{cnpj: r.company, instName: r.companyName, brand: r.brand}.over(overrides{cnpj: cnpj, instName: name, brand: brand})
 	rc := ov.apply(*c)
 	rc.ov = ov
 	return rc
