@@ -93,58 +93,21 @@ func (a *accountsAPI) list(rq *request) {
 			accts = append(accts, ac)
 		}
 	}
-	data, total, pages := slicePage(accts, p)
-	if rq.beyondLast(p, pages) {
-		return
-	}
-	rq.notePaginationKey()
-	rq.ok(pagedBody{Data: data, Links: rq.pageLinks(p, pages, p.page < pages, true, true),
-		Meta: pagedMeta{TotalRecords: total, TotalPages: pages, RequestDateTime: rq.requestDateTime()}})
-}
-
-// one answers a single object with links.self and meta totals of one.
-func (rq *request) one(data any) {
-	rq.ok(pagedBody{Data: data, Links: rq.selfLinks(), Meta: pagedMeta{TotalRecords: 1, TotalPages: 1, RequestDateTime: rq.requestDateTime()}})
+	answerList(rq, p, accts)
 }
 
 func (a *accountsAPI) identification(rq *request) {
-	id := rq.r.PathValue("accountId")
-	if !rq.resource(id, ResourceAccount) {
-		return
-	}
-	v, err := a.core.Account(rq.ctx(), rq.owner, id)
-	if err != nil {
-		rq.coreError("read account", err)
-		return
-	}
-	rq.one(v)
+	answerOne(rq, "accountId", ResourceAccount, "read account", a.core.Account)
 }
 
 func (a *accountsAPI) balances(rq *request) {
-	id := rq.r.PathValue("accountId")
-	if !rq.resource(id, ResourceAccount) {
-		return
-	}
-	v, err := a.core.AccountBalances(rq.ctx(), rq.owner, id)
-	if err != nil {
-		rq.coreError("read balances", err)
-		return
-	}
-	rq.one(v)
+	answerOne(rq, "accountId", ResourceAccount, "read balances", a.core.AccountBalances)
 }
 
+// overdraftLimits: accounts without limits answer an empty data object (the
+// spec says so).
 func (a *accountsAPI) overdraftLimits(rq *request) {
-	id := rq.r.PathValue("accountId")
-	if !rq.resource(id, ResourceAccount) {
-		return
-	}
-	v, err := a.core.AccountOverdraftLimits(rq.ctx(), rq.owner, id)
-	if err != nil {
-		rq.coreError("read overdraft limits", err)
-		return
-	}
-	// Accounts without limits answer an empty data object (the spec says so).
-	rq.one(v)
+	answerOne(rq, "accountId", ResourceAccount, "read overdraft limits", a.core.AccountOverdraftLimits)
 }
 
 // transactions serves /transactions (12 months back and forth) or, with
@@ -177,15 +140,6 @@ func (a *accountsAPI) transactions(current bool) func(*request) {
 			rq.coreError("list account transactions", err)
 			return
 		}
-		if rq.beyondLast(p, pg.TotalPages) {
-			return
-		}
-		rq.notePaginationKey()
-		items := pg.Items
-		if items == nil {
-			items = []corebank.AccountTransaction{}
-		}
-		rq.ok(dateBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, false, true),
-			Meta: dateMeta{RequestDateTime: rq.requestDateTime()}})
+		answerPage(rq, p, pg, false)
 	}
 }

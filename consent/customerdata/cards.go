@@ -89,26 +89,11 @@ func (a *cardsAPI) list(rq *request) {
 			cards = append(cards, c)
 		}
 	}
-	data, total, pages := slicePage(cards, p)
-	if rq.beyondLast(p, pages) {
-		return
-	}
-	rq.notePaginationKey()
-	rq.ok(pagedBody{Data: data, Links: rq.pageLinks(p, pages, p.page < pages, true, true),
-		Meta: pagedMeta{TotalRecords: total, TotalPages: pages, RequestDateTime: rq.requestDateTime()}})
+	answerList(rq, p, cards)
 }
 
 func (a *cardsAPI) identification(rq *request) {
-	id := rq.r.PathValue("creditCardAccountId")
-	if !rq.resource(id, ResourceCreditCardAccount) {
-		return
-	}
-	v, err := a.core.CreditCardAccount(rq.ctx(), rq.owner, id)
-	if err != nil {
-		rq.coreError("read credit card account", err)
-		return
-	}
-	rq.one(v)
+	answerOne(rq, "creditCardAccountId", ResourceCreditCardAccount, "read credit card account", a.core.CreditCardAccount)
 }
 
 func (a *cardsAPI) limits(rq *request) {
@@ -149,16 +134,7 @@ func (a *cardsAPI) bills(rq *request) {
 		rq.coreError("list bills", err)
 		return
 	}
-	if rq.beyondLast(p, pg.TotalPages) {
-		return
-	}
-	rq.notePaginationKey()
-	items := pg.Items
-	if items == nil {
-		items = []corebank.CreditCardBill{}
-	}
-	rq.ok(pagedBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, true, true),
-		Meta: pagedMeta{TotalRecords: pg.TotalRecords, TotalPages: pg.TotalPages, RequestDateTime: rq.requestDateTime()}})
+	answerPage(rq, p, pg, true)
 }
 
 // cardQuery reads the transaction filters shared by the three transaction
@@ -219,16 +195,7 @@ func (a *cardsAPI) billTransactions(rq *request) {
 		rq.coreError("list bill transactions", err)
 		return
 	}
-	if rq.beyondLast(p, pg.TotalPages) {
-		return
-	}
-	rq.notePaginationKey()
-	items := pg.Items
-	if items == nil {
-		items = []corebank.CreditCardTransaction{}
-	}
-	rq.ok(pagedBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, true, true),
-		Meta: pagedMeta{TotalRecords: pg.TotalRecords, TotalPages: pg.TotalPages, RequestDateTime: rq.requestDateTime()}})
+	answerPage(rq, p, pg, true)
 }
 
 // transactions serves /transactions or, with current, /transactions-current
@@ -252,15 +219,6 @@ func (a *cardsAPI) transactions(current bool) func(*request) {
 			rq.coreError("list card transactions", err)
 			return
 		}
-		if rq.beyondLast(p, pg.TotalPages) {
-			return
-		}
-		rq.notePaginationKey()
-		items := pg.Items
-		if items == nil {
-			items = []corebank.CreditCardTransaction{}
-		}
-		rq.ok(dateBody{Data: items, Links: rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, false, true),
-			Meta: dateMeta{RequestDateTime: rq.requestDateTime()}})
+		answerPage(rq, p, pg, false)
 	}
 }

@@ -1,6 +1,7 @@
 package customerdata
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -74,6 +75,59 @@ func (rq *request) beyondLast(p pageReq, totalPages int) bool {
 	rq.fail(http.StatusUnprocessableEntity, CodeUnprocessable, "Página inexistente",
 		"page "+strconv.Itoa(p.page)+" is past the last page ("+strconv.Itoa(max(totalPages, 1))+")")
 	return true
+}
+
+// answerList answers page p of a whole list, with meta totals and
+// links.last.
+func answerList[T any](rq *request, p pageReq, items []T) {
+	data, total, pages := slicePage(items, p)
+	if rq.beyondLast(p, pages) {
+		return
+	}
+	rq.notePaginationKey()
+	rq.ok(pagedBody{Data: data, Links: rq.pageLinks(p, pages, p.page < pages, true, true),
+		Meta: pagedMeta{TotalRecords: total, TotalPages: pages, RequestDateTime: rq.requestDateTime()}})
+}
+
+// answerPage answers page p the core cut: with meta totals and links.last
+// when paged, else (the date-filtered transaction lists) with the request
+// time only.
+func answerPage[T any](rq *request, p pageReq, pg corebank.Page[T], paged bool) {
+	if rq.beyondLast(p, pg.TotalPages) {
+		return
+	}
+	rq.notePaginationKey()
+	items := pg.Items
+	if items == nil {
+		items = []T{}
+	}
+	l := rq.pageLinks(p, pg.TotalPages, p.page < pg.TotalPages, paged, true)
+	if paged {
+		rq.ok(pagedBody{Data: items, Links: l,
+			Meta: pagedMeta{TotalRecords: pg.TotalRecords, TotalPages: pg.TotalPages, RequestDateTime: rq.requestDateTime()}})
+		return
+	}
+	rq.ok(dateBody{Data: items, Links: l, Meta: dateMeta{RequestDateTime: rq.requestDateTime()}})
+}
+
+// answerOne answers the object read for the resource whose id is the path
+// value param, once the consent is checked to cover that resource.
+func answerOne[T any](rq *request, param, typ, what string, read func(context.Context, corebank.Owner, string) (T, error)) {
+	id := rq.r.PathValue(param)
+	if !rq.resource(id, typ) {
+		return
+	}
+	v, err := read(rq.ctx(), rq.owner, id)
+	if err != nil {
+		rq.coreError(what, err)
+		return
+	}
+	rq.one(v)
+}
+
+// one answers a single object with links.self and meta totals of one.
+func (rq *request) one(data any) {
+	rq.ok(pagedBody{Data: data, Links: rq.selfLinks(), Meta: pagedMeta{TotalRecords: 1, TotalPages: 1, RequestDateTime: rq.requestDateTime()}})
 }
 
 // slicePage cuts page p out of a whole list: the items, the total and the
