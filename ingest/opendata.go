@@ -319,7 +319,7 @@ func (c *Collector) landPage(ctx context.Context, collectionID string, inst even
 		page.RawObject = key
 	}
 	id := fmt.Sprintf("%s/%s/%s/%s/%s/%d", collectionID, inst.OrganisationID, orNone(ep.AuthorisationServerID), ep.Family, ep.Product, p.Number)
-	env, err := events.New(id, events.TypeOpenDataPage, "ofp/ingest/opendata", inst.OrganisationID, fetched, page)
+	env, err := events.NewPage(id, "ofp/ingest/opendata", inst.OrganisationID, page)
 	if err != nil {
 		return events.Envelope{}, false, err
 	}

@@ -19,11 +19,22 @@ import (
 )
 
 // Transformer turns Kafka records into one Arrow record per dataset
-// (pipelines/opendata.Transformer). Add never fails: bad content becomes
-// rows of a quarantine dataset.
+// (pipelines/opendata.Transformer). AddRecord never fails: bad content
+// becomes rows of a quarantine dataset.
 type Transformer interface {
-	Add(topic string, partition int32, offset int64, value []byte)
+	AddRecord(rec *kgo.Record)
 	Flush() map[string]arrow.RecordBatch
+}
+
+// AckTransformer is a Transformer that wants to know what became of a
+// batch it flushed: the Runner calls ack(true) after the batch's load
+// succeeded (before the offsets are committed), ack(false) when the batch
+// failed or was abandoned (its records are consumed again).
+// pipelines/opendata.Transformer uses it to write the items of a content
+// once, and again when the batch holding them was not loaded.
+type AckTransformer interface {
+	Transformer
+	FlushAck() (batch map[string]arrow.RecordBatch, ack func(loaded bool))
 }
 
 // Lake stores objects (objstore.Store).
@@ -218,6 +229,7 @@ type cut struct {
 	rg      Range
 	day     time.Time
 	recs    map[string]arrow.RecordBatch
+	ack     func(loaded bool) // nil unless the transformer is an AckTransformer
 	last    *kgo.Record
 	records int64
 }
@@ -425,7 +437,7 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 				if i%64 == 0 && ctx.Err() != nil {
 					return
 				}
-				pe.t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+				pe.t.AddRecord(rec)
 				if pe.first == nil {
 					pe.first = rec
 				}
@@ -448,7 +460,13 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 func (r *Runner) cut(pend map[int32]*pending) []cut {
 	out := make([]cut, 0, len(pend))
 	for _, pe := range pend {
-		out = append(out, cut{rg: pe.rng(), day: pe.first.Timestamp, recs: pe.t.Flush(), last: pe.last, records: pe.records})
+		c := cut{rg: pe.rng(), day: pe.first.Timestamp, last: pe.last, records: pe.records}
+		if at, ok := pe.t.(AckTransformer); ok {
+			c.recs, c.ack = at.FlushAck()
+		} else {
+			c.recs = pe.t.Flush()
+		}
+		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b cut) int { return int(a.rg.Partition) - int(b.rg.Partition) })
 	return out
@@ -467,7 +485,15 @@ func (r *Runner) launch(ctx context.Context, cuts []cut) *flight {
 // drop abandons the pending batches (their records are consumed again).
 func (r *Runner) drop(pend map[int32]*pending) {
 	for _, pe := range pend {
-		for _, b := range pe.t.Flush() {
+		var batch map[string]arrow.RecordBatch
+		if at, ok := pe.t.(AckTransformer); ok {
+			var ack func(bool)
+			batch, ack = at.FlushAck()
+			ack(false)
+		} else {
+			batch = pe.t.Flush()
+		}
+		for _, b := range batch {
 			b.Release()
 		}
 	}
@@ -486,7 +512,14 @@ func (r *Runner) setBusy(b bool) {
 // returned for the commit. Every step is retried until it succeeds or ctx
 // ends; on error nothing is returned for commit: the batch is consumed
 // again after a restart. The records are released in any case.
-func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) ([]*kgo.Record, error) {
+func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Record, err error) {
+	defer func() {
+		for _, c := range cuts {
+			if c.ack != nil {
+				c.ack(err == nil)
+			}
+		}
+	}()
 	batches := make([]Batch, len(cuts))
 	defer func() {
 		for _, b := range batches {

@@ -1,8 +1,9 @@
 // Package warehouse owns ofp's DuckDB warehouse: the tables of every
-// open-data dataset (one per dataset of the column contract, plus a loads
-// log, a schema_version table, the derived comparison tables and the
-// refresh_pending queue), idempotent loading of local Parquet files
-// produced by the pipelines, the SQL models (fee and interest-rate
+// open-data dataset (one per dataset of the column contract), the views
+// opendata_fees and opendata_rates over them, a loads log, a
+// schema_version table, the derived comparison tables and the
+// refresh_pending queue; idempotent loading of local Parquet files
+// produced by the pipelines; the SQL models (fee and interest-rate
 // comparison, history, data quality, collection status), a typed Go query
 // API and the analytics HTTP API.
 //
@@ -25,38 +26,69 @@
 // refreshes pending (ErrRefreshPending); OpenSnapshot then refreshes its
 // private copy.
 //
+// # Fees and rates: pages and contents (schema version 4)
+//
+// Hourly collections republish mostly unchanged pages, so fees and rates
+// are stored once per page CONTENT: opendata_pages has one row per page
+// collected, with a content_key naming its content (a hash the pipeline
+// computes); opendata_fee_items and opendata_rate_items hold a content's
+// fees and rates once, keyed by (content_key, item_index), with the
+// record's own institution columns (record_*; NULL = the page's). The
+// views opendata_fees and opendata_rates join them back (FeesViewSQL,
+// RatesViewSQL) with exactly the columns the tables of those names had:
+// one row per fee or rate of a page, unique by (src_topic, src_partition,
+// src_offset, item_index). Every query, model and API reads the views.
+// Datasets lists the tables, Views the views; DatasetColumns knows both.
+//
 // # Loading
 //
-// Load(dataset, file, SourceRange) deletes the dataset's rows whose
-// (src_topic, src_partition) match and src_offset is in [First, Last], then
-// inserts the file BY NAME, in one transaction, and appends to the loads log.
-// Loading a file twice or a re-batched overlapping range leaves every
-// (src_topic, src_partition, src_offset, item_index) exactly once. A file
-// whose rows fall outside its declared range is refused (ErrSourceMismatch).
-// For fees and rates the same transaction queues, in refresh_pending, every
-// (organisation_id, institution_cnpj, brand, product) the file or the
-// replaced rows touch, with their collections; the derived comparison rows
-// (below) of the queued keys are refreshed later, all at once: before the
-// next comparison query, in the background Options.RefreshDelay after the
-// last load (2 s by default; at least every 30 s while loads keep coming),
-// and in Checkpoint and Close. Consecutive loads touch the same keys, so
+// LoadBatches loads the Parquet files of one or more source ranges (the
+// partitions of a pipeline poll) in one transaction and appends to the
+// loads log. Files of datasets with source columns (all but the items)
+// replace the dataset's rows whose (src_topic, src_partition) match and
+// src_offset is in [First, Last], then are inserted BY NAME, so loading a
+// file twice or a re-batched overlapping range leaves every (src_topic,
+// src_partition, src_offset, item_index) exactly once; a file whose rows
+// fall outside its declared range is refused (ErrSourceMismatch). Item
+// files are loaded first: only the (content_key, item_index) pairs not
+// stored yet are inserted (the pipeline writes a content's items once per
+// process, so they come again after a restart), and items are never
+// deleted. A page may be loaded in an earlier call than its content's
+// items; its fees and rates appear when those arrive. Lake files written
+// before version 4 (opendata_fees / opendata_rates rows, pages without
+// content_key) load as pages and items of the content
+// 'legacy/<topic>/<partition>/<offset>', so a rebuild of an old lake works.
+//
+// The same transaction queues, in refresh_pending, every
+// (organisation_id, institution_cnpj, brand, product) whose view rows the
+// load changed, with their collections: those of the pages it replaced
+// (read before the delete) and inserted, and those of every page whose
+// content got new items. The derived comparison rows (below) of the queued
+// keys are refreshed later, all at once: before the next comparison
+// query, in the background Options.RefreshDelay after the last load (2 s
+// by default; at least every 30 s while loads keep coming), and in
+// Checkpoint and Close. Consecutive loads touch the same keys, so
 // coalescing spares a refresh per load. When the loads since the last
 // refresh only added rows, the refresh reads just the collections that can
 // be a key's latest (latest.go says why that is exact, for any number of
 // loads). The queue is committed with the loads, so a crash loses nothing:
-// Open refreshes it. LoadBatches loads the files of several source ranges
-// (the partitions of a pipeline batch) in one transaction.
+// Open refreshes it.
 // Loads run with Options.LoadThreads DuckDB threads (1 by default: they
 // share the host with the pipeline that feeds them) and a large
 // checkpoint_threshold, so that a commit does not also checkpoint: the
 // write-ahead log is folded into the file at most every 30 s, by
 // Checkpoint, and on Close.
 //
+// A file of an older schema version is recreated empty when opened for
+// writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly
+// refuses it (ErrSchemaMismatch).
+//
 // # Physical design of the comparisons
 //
 // FeeComparisonSQL / RateComparisonSQL are the reference: plain SQL over any
-// source (a table or read_parquet(...)); the benchmark runs them on the lake
-// files as the baseline. Store.Fees / Store.Rates return the same rows faster
+// source (the view, or the lake's pages and items Parquet files joined by
+// FeesViewSQL / RatesViewSQL); the benchmark runs them on the lake files as
+// the baseline. Store.Fees / Store.Rates return the same rows faster
 // from derived tables, fees_latest and rates_latest (latest.go): only the rows
 // a comparison can return (latest collection, one row per group key), with
 // the weighted estimate computed and the output columns pre-formatted, and
@@ -65,6 +97,9 @@
 // a filtered scan and one sort in DuckDB; ranks and group statistics are
 // computed in one streaming pass in Go (compare.go). TestStoreMatchesReferenceSQL
 // asserts both give identical rows for many filters and corner cases.
+// The derived rows are built from the pages (narrowed first to the
+// refreshed keys' organisations, products and collections) joined to their
+// contents' items; the rows kept are read back whole by source position.
 // `Refresh` rebuilds the derived tables (after writing dataset tables other
 // than through Load) and empties refresh_pending.
 //

@@ -9,7 +9,7 @@ import (
 )
 
 // The comparison tables fees_latest and rates_latest are derived from
-// opendata_fees and opendata_rates: they hold only the rows the comparison
+// the views opendata_fees and opendata_rates: they hold only the rows the comparison
 // can return (the latest collection of every (organisation_id,
 // institution_cnpj, brand, product), one row per group key), with the
 // weighted estimate computed and the output columns already formatted, so that
@@ -40,7 +40,7 @@ import (
 // comparisonSpec describes one comparison (fees or rates) for the derived
 // table and its query.
 type comparisonSpec struct {
-	dataset string // source dataset table
+	dataset string // source view (opendata_fees, opendata_rates)
 	table   string // derived table
 	// groupKey are the group key columns (product first).
 	groupKey []string
@@ -80,16 +80,6 @@ var rateSpec = comparisonSpec{
 }
 
 var comparisonSpecs = []comparisonSpec{feeSpec, rateSpec}
-
-// specFor returns the comparison fed by dataset, if any.
-func specFor(dataset string) (comparisonSpec, bool) {
-	for _, c := range comparisonSpecs {
-		if c.dataset == dataset {
-			return c, true
-		}
-	}
-	return comparisonSpec{}, false
-}
 
 // Index of a text in row_text (see comparisonSpec.texts).
 func (c comparisonSpec) textIndex(name string) int {
@@ -132,7 +122,7 @@ func keepColumn(simulated *bool, excludeFlagged bool) string {
 // recomputes; collectedKeysTable gathers them (with repeats, and the
 // collections the loads brought) while a load runs and again, from
 // pendingTable, when the refresh runs; refreshCollsTable holds the (key,
-// collection) pairs an incremental refresh reads.
+// collection) pairs a refresh reads (each key's latest collections).
 const (
 	refreshKeysTable   = "ofp_refresh_keys"
 	collectedKeysTable = "ofp_refresh_keys_collected"
@@ -140,8 +130,9 @@ const (
 )
 
 // pendingTable is the persistent table of the keys loads touched whose
-// derived rows are not refreshed yet: per dataset, key and collection
-// (collectRefreshKeys), and whether the load replaced rows.
+// derived rows are not refreshed yet: per dataset, key and collection, and
+// whether the load replaced rows (for diagnosis: the refresh finds each
+// key's latest collections itself, so it is exact either way).
 const pendingTable = "refresh_pending"
 
 const createPendingSQL = `CREATE TABLE IF NOT EXISTS ` + pendingTable + ` (
@@ -189,38 +180,50 @@ func joinOn(a, b string, cols []string) string {
 // Which dataset rows buildSQL reads.
 const (
 	allRows     = iota
-	keyRows     // the rows of the keys in refreshKeysTable
 	keyCollRows // the rows of the (key, collection) pairs in refreshCollsTable
 )
 
-// buildSQL selects the derived rows of the dataset from the rows rows says.
+// buildSQL selects the derived rows of the view from the rows rows says.
 // Its population rules are those of FeeComparisonSQL / RateComparisonSQL
 // (same latest-collection aggregate, same dedup order, same estimate
 // expression), once per keep_* variant.
+//
+// It reads the view's tables directly: the pages first, narrowed to the
+// keys' organisations and products (and collections) when it refreshes
+// keys, then their contents' items. The population is decided on the
+// columns it needs; the rows kept are then read whole by source position
+// (kept -> pages -> items).
 func (c comparisonSpec) buildSQL(rows int) string {
+	v := views[c.dataset]
 	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
-	// The population is decided on the columns it needs; the rows kept
-	// are then read whole by rowid.
-	narrow := append(append([]string{}, dedupKey...), "collection_id", "collected_at", "simulated", "flags",
-		"src_topic", "src_partition", "src_offset", "item_index")
-	src := "SELECT f.rowid AS rid, " + prefixed("f", narrow) + " FROM " + c.dataset + " f"
-	switch rows {
-	case keyRows:
-		src += " SEMI JOIN " + refreshKeysTable + " k ON " + joinOn("f", "k", latestKey)
-	case keyCollRows:
-		src += " SEMI JOIN " + refreshCollsTable + " k ON " + joinOn("f", "k", latestKey) +
-			" AND f.collection_id IS NOT DISTINCT FROM k.collection_id"
+	narrow := append(append([]string{}, dedupKey...), "collection_id", "collected_at", "simulated", "flags")
+	exprs := make([]string, len(narrow))
+	for i, n := range narrow {
+		exprs[i] = viewColumnExpr(n, "p", "i") + " AS " + n
+	}
+	pages := DatasetPages
+	if rows == keyCollRows {
+		pages = fmt.Sprintf("(SELECT * FROM %s p SEMI JOIN (SELECT DISTINCT organisation_id, product, collection_id FROM %s) k ON %s"+
+			" AND p.collection_id IS NOT DISTINCT FROM k.collection_id)",
+			DatasetPages, refreshCollsTable, joinOn("p", "k", []string{"organisation_id", "product"}))
+	}
+	// rid is the row's source position: unique and never NULL (Load
+	// guarantees both for pages, and items are unique per content).
+	src := fmt.Sprintf("SELECT struct_pack(t := p.src_topic, p := p.src_partition, o := p.src_offset, i := i.item_index) AS rid, %s\n"+
+		"  FROM %s p JOIN %s i ON i.content_key = p.content_key", strings.Join(exprs, ", "), pages, v.items)
+	if rows == keyCollRows {
+		src = fmt.Sprintf("SELECT f.* FROM (%s) f SEMI JOIN %s k ON %s AND f.collection_id IS NOT DISTINCT FROM k.collection_id",
+			src, refreshCollsTable, joinOn("f", "k", latestKey))
 	}
 	// keep_<v>_<all|clean>: the row is the first (by source position) of
 	// its dedup group and collection among the rows of variant v (clean
-	// ones only). Source positions are unique and never NULL (Load
-	// guarantees both), so arg_min picks the row a window's first_value
-	// would, without sorting the rows.
+	// ones only): min(rid) picks the row a window's first_value would,
+	// without sorting the rows.
 	var firsts, keeps []string
 	for _, v := range []struct{ name, in string }{{"any", "in_any"}, {"sim", "in_sim"}, {"real", "in_real"}} {
 		for _, k := range []struct{ name, cond string }{{"all", v.in}, {"clean", v.in + " AND clean"}} {
 			col := "keep_" + v.name + "_" + k.name
-			firsts = append(firsts, fmt.Sprintf("arg_min(rid, (src_topic, src_partition, src_offset, item_index)) FILTER (WHERE %s) AS %s", k.cond, col))
+			firsts = append(firsts, fmt.Sprintf("min(rid) FILTER (WHERE %s) AS %s", k.cond, col))
 			keeps = append(keeps, fmt.Sprintf("coalesce(bool_or(keep = '%[1]s'), false) AS %[1]s", col))
 		}
 	}
@@ -257,18 +260,24 @@ firsts AS (
   FROM cand GROUP BY %[7]s, collection_id
 ),
 kept AS (
-  SELECT rid, %[9]s
+  SELECT rid.t AS k_topic, rid.p AS k_partition, rid.o AS k_offset, rid.i AS k_item, %[9]s
   FROM (UNPIVOT firsts ON %[11]s INTO NAME keep VALUE rid)
   GROUP BY rid
 ),
+whole AS (
+  SELECT %[12]s, kept.* EXCLUDE (k_topic, k_partition, k_offset, k_item)
+  FROM kept
+  JOIN %[13]s p ON p.src_topic = kept.k_topic AND p.src_partition = kept.k_partition AND p.src_offset = kept.k_offset
+  JOIN %[14]s i ON i.content_key = p.content_key AND i.item_index = kept.k_item
+),
 est AS (
-  SELECT f.*, kept.* EXCLUDE (rid), %[8]s AS weighted_estimate
-  FROM %[12]s f JOIN kept ON f.rowid = kept.rid
+  SELECT *, %[8]s AS weighted_estimate FROM whole
 )
 SELECT %[10]s FROM est`,
 		src, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"),
 		joinOn("s", "l", latestKey), strings.Join(firsts, ",\n    "), strings.Join(dedupKey, ", "),
-		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "), c.dataset)
+		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "),
+		viewSelectList(v.middle, "p", "i"), DatasetPages, v.items)
 }
 
 // execer is what the refresh needs: a *sql.Tx (or *sql.DB).
@@ -307,26 +316,6 @@ func (c comparisonSpec) startRefreshKeys(ctx context.Context, tx execer) error {
 	return nil
 }
 
-// collectRefreshKeys adds the keys whose derived rows loading one file can
-// change, with the collections the file brings: those of the file and,
-// when the load replaces the rows of an overlapping range (read before they
-// are deleted), those of the replaced rows.
-func collectRefreshKeys(ctx context.Context, tx execer, dataset, parquetPath string, src SourceRange, replaces bool) error {
-	keys := strings.Join(latestKey, ", ")
-	if replaces {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT %[2]s, collection_id FROM %[3]s
-WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`, collectedKeysTable, keys, dataset),
-			src.Topic, src.Partition, src.First, src.Last); err != nil {
-			return fmt.Errorf("warehouse: collect keys to refresh from %s: %w", dataset, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT %[2]s, collection_id FROM read_parquet($1)`,
-		collectedKeysTable, keys), parquetPath); err != nil {
-		return fmt.Errorf("warehouse: collect keys to refresh from %s: %w", parquetPath, err)
-	}
-	return nil
-}
-
 // queueRefresh records the keys and collections collected by
 // collectRefreshKeys in pendingTable (those already pending as they are
 // are not repeated), with whether the load replaced rows, and drops the
@@ -347,13 +336,11 @@ EXCEPT SELECT dataset, %[2]s, replaced FROM %[1]s WHERE dataset = $1::VARCHAR`, 
 
 // refreshPending refreshes the derived rows of every key pending for c's
 // dataset (the keys of all the loads since the last refresh, coalesced)
-// and removes them from pendingTable. The refresh is incremental (see
-// refreshKeys) unless one of those loads replaced rows.
+// and removes them from pendingTable (see refreshKeys).
 func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 	var n int64
-	var replaced bool
-	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(bool_or(replaced), false) FROM `+pendingTable+` WHERE dataset = $1`,
-		c.dataset).Scan(&n, &replaced); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+pendingTable+` WHERE dataset = $1`,
+		c.dataset).Scan(&n); err != nil {
 		return fmt.Errorf("warehouse: read the keys pending refresh in %s: %w", c.table, err)
 	}
 	if n == 0 {
@@ -366,7 +353,7 @@ func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 		collectedKeysTable, keyCollCols, pendingTable), c.dataset); err != nil {
 		return fmt.Errorf("warehouse: read the keys pending refresh in %s: %w", c.table, err)
 	}
-	if err := c.refreshKeys(ctx, tx, !replaced); err != nil {
+	if err := c.refreshKeys(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+pendingTable+` WHERE dataset = $1`, c.dataset); err != nil {
@@ -377,47 +364,66 @@ func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 
 // refreshKeys recomputes the derived rows of the keys in
 // collectedKeysTable: every key whose rows the loads since the key's last
-// refresh changed, with the collections those loads brought (and those of
-// the rows they replaced). Until then the key's derived rows are those of
-// its last refresh: every load records its keys (queueRefresh) and nothing
-// else writes the dataset tables (other writers call Refresh).
+// refresh changed. Until then the key's derived rows are those of its last
+// refresh: every load records its keys (queueRefresh) and nothing else
+// writes the dataset tables (other writers call Refresh).
 //
-// When those loads only added rows (incremental), it reads only the rows
-// of the collections that can be a key's latest: those its derived rows
-// come from now, those the loads brought, and rows without a collection
-// id. That gives the same rows as reading every row of the key: the
-// latest collection (of every keep_* variant) is the one of the row with
-// the greatest (collected_at, collection_id). If that row was there at the
-// last refresh it was the greatest then too (rows were only added), so its
-// collection is one the derived rows come from (every latest collection
-// keeps at least one row) or it has no collection id; otherwise one of the
-// loads brought it. Either way the greatest row overall is among the rows
-// read, and so is every row of its collection. This holds for any number
-// of loads between two refreshes, so pending keys can be coalesced. A load
-// that replaced rows may have removed that row: then it reads every row of
-// the key.
-func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer, incremental bool) error {
+// It reads only the rows of the collections that are a key's latest (of
+// every keep_* variant: any, simulated, real), which are all the derived
+// rows can come from. Those are found first at page level: a key's
+// collections are those of the pages that have at least one item of the
+// key, and an item's part of the key (its record's CNPJ and brand over
+// the page's) takes few distinct values per content. So the refresh costs
+// about the rows it derives, not the rows of every pending collection, and
+// it is exact whatever the loads did (added or replaced rows).
+func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer) error {
 	keys := strings.Join(latestKey, ", ")
-	stmts := []string{"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + keys + " FROM " + collectedKeysTable}
-	rows := keyRows
-	if incremental {
-		rows = keyCollRows
-		stmts = append(stmts, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT %[2]s, collection_id FROM %[3]s
-UNION SELECT %[4]s, t.collection_id FROM %[5]s t SEMI JOIN %[6]s k ON %[7]s
-UNION SELECT %[2]s, NULL FROM %[6]s`, refreshCollsTable, keys, collectedKeysTable, prefixed("t", latestKey), c.table,
-			refreshKeysTable, joinOn("t", "k", latestKey)))
+	v := views[c.dataset]
+	overrides := make([]string, len(latestKey))
+	for i, k := range latestKey {
+		overrides[i] = viewColumnExpr(k, "p", "o") + " AS " + k
 	}
-	stmts = append(stmts,
-		"DELETE FROM "+c.table+" t USING "+refreshKeysTable+" k WHERE "+joinOn("t", "k", latestKey),
-		"INSERT INTO "+c.table+" BY NAME "+c.buildSQL(rows),
-		"DROP TABLE IF EXISTS "+refreshCollsTable, "DROP TABLE "+refreshKeysTable, "DROP TABLE "+collectedKeysTable)
+	latestColls := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+WITH kc AS (
+  SELECT DISTINCT %[2]s, p.collection_id, p.collected_at, p.simulated
+  FROM (SELECT * FROM %[3]s p SEMI JOIN (SELECT DISTINCT organisation_id, product FROM %[4]s) k ON %[5]s) p
+  JOIN (SELECT DISTINCT content_key, %[6]s FROM %[7]s) o ON o.content_key = p.content_key
+),
+l AS (
+  SELECT %[8]s, %[9]s AS coll_any, %[10]s AS coll_sim, %[11]s AS coll_real
+  FROM kc SEMI JOIN %[4]s k ON %[12]s
+  GROUP BY %[8]s
+)
+SELECT %[8]s, coll_any AS collection_id FROM l WHERE coll_any IS NOT NULL
+UNION SELECT %[8]s, coll_sim FROM l WHERE coll_sim IS NOT NULL
+UNION SELECT %[8]s, coll_real FROM l WHERE coll_real IS NOT NULL`,
+		refreshCollsTable, strings.Join(overrides, ", "), DatasetPages, refreshKeysTable,
+		joinOn("p", "k", []string{"organisation_id", "product"}), strings.Join(keyOverrides(), ", "), v.items,
+		keys, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"), joinOn("kc", "k", latestKey))
+	stmts := []string{
+		"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + keys + " FROM " + collectedKeysTable,
+		latestColls,
+		"DELETE FROM " + c.table + " t USING " + refreshKeysTable + " k WHERE " + joinOn("t", "k", latestKey),
+		"INSERT INTO " + c.table + " BY NAME " + c.buildSQL(keyCollRows),
+		"DROP TABLE " + refreshCollsTable, "DROP TABLE " + refreshKeysTable, "DROP TABLE " + collectedKeysTable,
+	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
 		}
 	}
 	return nil
+}
+
+// keyOverrides lists the item columns that override a column of latestKey.
+func keyOverrides() []string {
+	var out []string
+	for _, k := range latestKey {
+		if o, ok := recordOverrides[k]; ok {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // prefixed returns "a.c1, a.c2, ..." over cols.

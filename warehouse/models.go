@@ -3,9 +3,9 @@ package warehouse
 import "fmt"
 
 // The SQL models. Each comparison query reads from a source that is either a
-// table name (opendata_fees) or a Parquet expression
-// (read_parquet(['a.parquet','b.parquet'])), so that a benchmark can run the
-// very same SQL on the lake files. Parameters are positional ($n); pass
+// table or view name (opendata_fees) or a parenthesised query such as
+// FeesViewSQL over read_parquet(...) relations of the lake's pages and items,
+// so that a benchmark can run the very same SQL on the lake files. Parameters are positional ($n); pass
 // FeeFilter.Args / RateFilter.Args.
 //
 // Common rules (see doc.go, CONTRACT):
@@ -276,7 +276,7 @@ counts AS (
 SELECT coalesce(s.organisation_id, ''), coalesce(s.institution_cnpj, ''), coalesce(s.institution_name, ''), coalesce(s.brand, ''),
   coalesce(s.simulated, false), coalesce(s.collection_id, ''), s.collected_at, c.category, c.kind, c.detail, c.n
 FROM sel s JOIN counts c USING (organisation_id, institution_cnpj, brand, collection_id)
-ORDER BY s.institution_name, s.brand, s.institution_cnpj, s.collected_at DESC,
+ORDER BY s.institution_name, s.brand, s.institution_cnpj, s.collected_at DESC, s.collection_id DESC,
   CASE c.category WHEN 'pages' THEN 1 WHEN 'pages_with_errors' THEN 2 WHEN 'finding' THEN 3 ELSE 4 END, c.kind, c.detail`
 
 // collectionsSQL: collection runs from opendata_collections, deduplicated by

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -107,21 +108,21 @@ func TestLoadsDeferAndCoalesceTheRefresh(t *testing.T) {
 	load(t, s, DatasetFees, []row{fee(bankC, "c2", t0.Add(2*time.Hour), "TED", 200, vals("0.50")...)}, topic, 0, 200, 200)
 	load(t, s, DatasetFees, []row{fee(bankC, "c-old", t0.Add(-100*time.Hour), "TED", 201, vals("0.10")...)}, topic, 0, 201, 201)
 	_, err := s.LoadBatches(ctx, []Batch{
-		{Range: SourceRange{Topic: topic, Partition: 0, First: 202, Last: 205}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 202, Last: 205}, Files: splitFiles(t, []row{
 			fee(bankB, "b2", t0.Add(time.Hour), "TED", 202, vals("7.00")...),
 			fee(bankB, "b2", t0.Add(time.Hour), "SAQUE", 203, vals("8.00")...),
-		})}},
+		}, nil)},
 		// Offsets 3..6 again: A loses its collections a1 and a2, so its
 		// latest is a0 again, which no load brought and no derived row
 		// came from.
-		{Range: SourceRange{Topic: topic, Partition: 0, First: 3, Last: 6}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 3, Last: 6}, Files: splitFiles(t, []row{
 			fee(bankD, "d0", t0.Add(-300*time.Hour), "TED", 4, vals("6.00")...),
-		})}},
+		}, nil)},
 		// Offsets 100..108 again, cut differently: D, F, G, E and H lose
 		// the rows their latest collections came from.
-		{Range: SourceRange{Topic: topic, Partition: 0, First: 100, Last: 108}, Files: map[string]string{DatasetFees: writeParquet(t, DatasetFees, []row{
+		{Range: SourceRange{Topic: topic, Partition: 0, First: 100, Last: 108}, Files: splitFiles(t, []row{
 			fee(bankH, "h2", t0.Add(-time.Hour), "TED", 100, vals("9.00")...),
-		})}},
+		}, nil)},
 	})
 	require.NoError(t, err)
 	load(t, s, DatasetFees, []row{fee(bankG, "g3", t0.Add(time.Hour), "TED", 206, vals("3.00")...)}, topic, 0, 206, 206)
@@ -287,10 +288,10 @@ func TestReadOnlyOpenWithPendingRefresh(t *testing.T) {
 	requireSameAsFullRefresh(t, w)
 }
 
-// TestVersion3FileWithoutPendingTable: a file of this schema version
-// written before refresh_pending existed opens read-only as it is, and
-// Open adds the table without touching the data.
-func TestVersion3FileWithoutPendingTable(t *testing.T) {
+// TestFileWithoutPendingTable: a file without refresh_pending (binaries
+// of version 3 wrote such files before the table existed) opens read-only
+// as it is, and Open adds the table without touching the data.
+func TestFileWithoutPendingTable(t *testing.T) {
 	s := openTempWith(t, onDemand())
 	seedTricky(t, s)
 	require.NoError(t, s.Refresh(context.Background()))
@@ -316,4 +317,84 @@ func TestVersion3FileWithoutPendingTable(t *testing.T) {
 		topic, 0, 300, 300)
 	require.NotEmpty(t, pendingRows(t, s))
 	requireSameAsFullRefresh(t, s)
+}
+
+// TestPagesBeforeTheirItems: the pipeline writes a content's items once
+// per process, so a page can be loaded (from one partition's batch)
+// before the items of its content (from another partition's batch, in a
+// later call). Its fees appear, and are refreshed, when the items do; the
+// same items loaded again change nothing.
+func TestPagesBeforeTheirItems(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	ctx := context.Background()
+	seedComparison(t, s)
+	requireSameAsFullRefresh(t, s)
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	page := func(coll string, at time.Time, off int64) map[string]string {
+		return splitFiles(t, []row{
+			with(fee(bankD, coll, at, "TED", off, vals("1.00")...), "src_partition", int32(2)),
+			with(fee(bankD, coll, at, "SAQUE", off, vals("2.00")...), "src_partition", int32(2), "item_index", int32(1)),
+		}, nil)
+	}
+	rg := func(p int32, first, last int64) SourceRange {
+		return SourceRange{Topic: topic, Partition: p, First: first, Last: last}
+	}
+	delta := func() []string {
+		rows, err := s.Fees(ctx, FeeFilter{Institution: "delta"})
+		require.NoError(t, err)
+		var out []string
+		for _, r := range rows {
+			out = append(out, r.CollectionID+" "+r.ServiceCode)
+		}
+		return out
+	}
+
+	first := page("d1", t0, 5)
+	n, err := s.LoadBatch(ctx, rg(2, 0, 9), map[string]string{DatasetPages: first[DatasetPages]})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n[DatasetPages])
+	require.Empty(t, delta(), "no items yet")
+	requireSameAsFullRefresh(t, s)
+
+	// The items, repeated in the file (robustness), arrive with another partition.
+	items := doubled(t, first[DatasetFeeItems])
+	n, err = s.LoadBatch(ctx, rg(3, 0, 9), map[string]string{DatasetFeeItems: items})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n[DatasetFeeItems])
+	require.Equal(t, map[string]int64{DatasetFees: 1}, pendingRows(t, s), "the page's key and collection, not replaced")
+	require.ElementsMatch(t, []string{"d1 TED", "d1 SAQUE"}, delta())
+	requireSameAsFullRefresh(t, s)
+	requireUniqueKeys(t, s, DatasetFees, 12)
+
+	// A later collection with the same content: a page, no new items.
+	later := page("d2", t0.Add(time.Hour), 6)
+	n, err = s.LoadBatch(ctx, rg(2, 6, 9), later)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{DatasetPages: 1, DatasetFeeItems: 0}, n)
+	require.ElementsMatch(t, []string{"d2 TED", "d2 SAQUE"}, delta())
+	requireSameAsFullRefresh(t, s)
+	counts, err := s.Counts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(14), counts[DatasetFees])
+
+	// The items again, after a pipeline restart: nothing changes.
+	before := dump(t, s, DatasetFees)
+	n, err = s.LoadBatch(ctx, rg(3, 10, 19), map[string]string{DatasetFeeItems: first[DatasetFeeItems]})
+	require.NoError(t, err)
+	require.Equal(t, int64(0), n[DatasetFeeItems])
+	require.Equal(t, before, dump(t, s, DatasetFees))
+	requireSameAsFullRefresh(t, s)
+}
+
+// doubled writes a copy of a Parquet file with every row twice.
+func doubled(t testing.TB, path string) string {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	require.NoError(t, err)
+	defer db.Close()
+	out := filepath.Join(t.TempDir(), "doubled.parquet")
+	_, err = db.Exec("COPY (SELECT * FROM read_parquet('" + path + "') UNION ALL SELECT * FROM read_parquet('" + path + "')) TO '" + out + "' (FORMAT parquet)")
+	require.NoError(t, err)
+	return out
 }

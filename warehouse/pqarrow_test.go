@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +43,8 @@ func arrowType(t *testing.T, typ string) arrow.DataType {
 // int64 values (scale 6), times as time.Time, nil as NULL.
 func writeArrowParquet(t *testing.T, dataset string, rows []row) string {
 	t.Helper()
-	cols := datasets[dataset]
+	cols, ok := DatasetColumns(dataset)
+	require.True(t, ok, dataset)
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = arrow.Field{Name: c.Name, Type: arrowType(t, c.Type), Nullable: true}
@@ -112,11 +114,28 @@ func TestLoadArrowParquet(t *testing.T) {
 		base(bankC, 42, -1_500000, 0, 0, 0), // negative band 1; band 4 NULL below
 	}
 	rows[2]["band4_median"] = nil // NULL band: no estimate
-	path := writeArrowParquet(t, DatasetFees, rows)
+	// One page per row, each its own content.
+	var pages, items []row
+	for _, r := range rows {
+		ck := fmt.Sprintf("%032d", r["src_offset"])
+		pg, it := row{"content_key": ck}, row{"content_key": ck}
+		for _, c := range datasets[DatasetPages] {
+			if v, ok := r[c.Name]; ok {
+				pg[c.Name] = v
+			}
+		}
+		for _, c := range datasets[DatasetFeeItems] {
+			if v, ok := r[c.Name]; ok {
+				it[c.Name] = v
+			}
+		}
+		pages, items = append(pages, pg), append(items, it)
+	}
+	files := map[string]string{DatasetPages: writeArrowParquet(t, DatasetPages, pages), DatasetFeeItems: writeArrowParquet(t, DatasetFeeItems, items)}
 
-	n, err := s.Load(ctx, DatasetFees, path, SourceRange{Topic: topic, Partition: 0, First: 40, Last: 42})
+	n, err := s.LoadBatch(ctx, SourceRange{Topic: topic, Partition: 0, First: 40, Last: 42}, files)
 	require.NoError(t, err)
-	require.Equal(t, int64(3), n)
+	require.Equal(t, map[string]int64{DatasetPages: 3, DatasetFeeItems: 3}, n)
 
 	// The column types survive as the contract's DuckDB types.
 	var minType, atType string

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,10 +15,16 @@ import (
 )
 
 // referenceFees runs FeeComparisonSQL (the reference: pure SQL, no derived
-// table) on the dataset table and scans it the straightforward way.
+// table) on the opendata_fees view and scans it the straightforward way.
 func referenceFees(t testing.TB, s *Store, f FeeFilter) []FeeComparison {
 	t.Helper()
-	rows, err := s.DB().QueryContext(context.Background(), FeeComparisonSQL(DatasetFees), f.Args()...)
+	return referenceFeesOn(t, s, DatasetFees, f)
+}
+
+// referenceFeesOn is referenceFees over any source.
+func referenceFeesOn(t testing.TB, s *Store, source string, f FeeFilter) []FeeComparison {
+	t.Helper()
+	rows, err := s.DB().QueryContext(context.Background(), FeeComparisonSQL(source), f.Args()...)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := []FeeComparison{}
@@ -45,7 +54,13 @@ func referenceFees(t testing.TB, s *Store, f FeeFilter) []FeeComparison {
 // referenceRates is referenceFees for RateComparisonSQL.
 func referenceRates(t testing.TB, s *Store, f RateFilter) []RateComparison {
 	t.Helper()
-	rows, err := s.DB().QueryContext(context.Background(), RateComparisonSQL(DatasetRates), f.Args()...)
+	return referenceRatesOn(t, s, DatasetRates, f)
+}
+
+// referenceRatesOn is referenceRates over any source.
+func referenceRatesOn(t testing.TB, s *Store, source string, f RateFilter) []RateComparison {
+	t.Helper()
+	rows, err := s.DB().QueryContext(context.Background(), RateComparisonSQL(source), f.Args()...)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := []RateComparison{}
@@ -173,10 +188,39 @@ func requireStoreMatchesReference(t *testing.T, s *Store) {
 	}
 }
 
+// requireParquetMatchesStore asserts that the reference SQL run on Parquet
+// copies of the pages and items, joined by FeesViewSQL / RatesViewSQL (as
+// the benchmark runs it on the lake), gives what Store.Fees/Rates give.
+func requireParquetMatchesStore(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	rel := map[string]string{}
+	for _, name := range []string{DatasetPages, DatasetFeeItems, DatasetRateItems} {
+		path := filepath.Join(dir, name+".parquet")
+		_, err := s.DB().ExecContext(ctx, "COPY "+name+" TO '"+path+"' (FORMAT parquet)")
+		require.NoError(t, err)
+		rel[name] = "read_parquet('" + path + "')"
+	}
+	fees := "(" + FeesViewSQL(rel[DatasetPages], rel[DatasetFeeItems]) + ")"
+	rates := "(" + RatesViewSQL(rel[DatasetPages], rel[DatasetRateItems]) + ")"
+	for _, f := range feeFilters() {
+		got, err := s.Fees(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceFeesOn(t, s, fees, f), got, "fees on parquet %+v", f)
+	}
+	for _, f := range rateFilters() {
+		got, err := s.Rates(ctx, f)
+		require.NoError(t, err)
+		require.Equal(t, referenceRatesOn(t, s, rates, f), got, "rates on parquet %+v", f)
+	}
+}
+
 func TestStoreMatchesReferenceSQL(t *testing.T) {
 	s, _ := openTemp(t)
 	seedTricky(t, s)
 	requireStoreMatchesReference(t, s)
+	requireParquetMatchesStore(t, s)
 
 	// The corners are really there.
 	ctx := context.Background()
@@ -227,8 +271,7 @@ func TestStoreMatchesReferenceSQL(t *testing.T) {
 func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	_, err := s.DB().ExecContext(ctx, `INSERT INTO opendata_fees BY NAME
-SELECT 'c' || inst || '-' || coll AS collection_id,
+	insertSplit(t, s.DB(), `SELECT 'c' || inst || '-' || coll AS collection_id,
   TIMESTAMPTZ '2026-01-01 00:00:00+00' + INTERVAL 1 HOUR * (coll % 3) AS collected_at,
   'org-' || (inst % 7) AS organisation_id, 'Org' AS organisation_name, lpad((inst % 9)::VARCHAR, 14, '0') AS institution_cnpj,
   CASE WHEN inst % 11 = 0 THEN NULL ELSE 'Bank ' || (inst % 5) END AS institution_name, 'Brand ' || (inst % 4) AS brand,
@@ -245,15 +288,13 @@ SELECT 'c' || inst || '-' || coll AS collection_id,
   'ofp.opendata.raw' AS src_topic, (inst % 2)::INTEGER AS src_partition,
   (inst * 100000 + coll * 1000 + k * 2 + dup)::BIGINT AS src_offset, 0::INTEGER AS item_index
 FROM range(30) i(inst), range(4) c(coll), range(40) r(k), range(2) d(dup)
-WHERE dup = 0 OR (inst + k) % 3 = 0`)
-	require.NoError(t, err)
-	_, err = s.DB().ExecContext(ctx, `INSERT INTO opendata_rates BY NAME
-SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
+WHERE dup = 0 OR (inst + k) % 3 = 0`, "")
+	// The rates of the same pages, from the fees just stored.
+	insertSplit(t, s.DB(), "", `SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
   family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
   band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
   band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
 FROM opendata_fees`)
-	require.NoError(t, err)
 	require.NoError(t, s.Refresh(ctx))
 
 	total := 0
@@ -264,6 +305,7 @@ FROM opendata_fees`)
 		total += len(got)
 	}
 	require.Greater(t, total, 1000)
+	requireParquetMatchesStore(t, s)
 	for _, f := range append(rateFilters(), RateFilter{Indexer: "IDXS3", ExcludeFlagged: true}) {
 		got, err := s.Rates(ctx, f)
 		require.NoError(t, err)
@@ -314,35 +356,62 @@ func TestWeightedFastPathIsExact(t *testing.T) {
 	require.Zero(t, bad)
 }
 
-// TestMigrateFromVersion1 opens a version-1 file (no derived tables): they
-// are built from its data, nothing is lost.
-func TestMigrateFromVersions1And2(t *testing.T) {
-	for v, stmts := range map[int][]string{
-		1: {"DROP TABLE fees_latest", "DROP TABLE rates_latest"},
-		// version 2: derived tables without collection_id
-		2: {"ALTER TABLE fees_latest DROP COLUMN collection_id", "ALTER TABLE rates_latest DROP COLUMN collection_id"},
-	} {
+// TestOlderVersionsAreRecreatedEmpty: a file of versions 1 to 3 (where
+// opendata_fees and opendata_rates are tables) gets the current schema,
+// empty (rebuild it from the lake), with a warning; it then loads and
+// compares as a new one, and opens again as it is.
+func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
+	for _, v := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint(v), func(t *testing.T) {
 			s, path := openTemp(t)
 			seedTricky(t, s)
-			require.NoError(t, s.Refresh(context.Background())) // files of those versions have nothing pending
-			stmts = append(stmts, "DROP TABLE "+pendingTable, "DELETE FROM schema_version", fmt.Sprintf("INSERT INTO schema_version VALUES (%d, now())", v))
+			require.NoError(t, s.Refresh(context.Background()))
+			// The layout of version 3: fee and rate tables with rows, no items.
+			stmts := []string{"DROP VIEW " + DatasetFees, "DROP VIEW " + DatasetRates, "DROP TABLE " + DatasetFeeItems, "DROP TABLE " + DatasetRateItems,
+				"ALTER TABLE " + DatasetPages + " DROP COLUMN content_key"}
+			for _, name := range Views() {
+				cols, _ := DatasetColumns(name)
+				stmts = append(stmts, contractDDL(name, cols),
+					"INSERT INTO "+name+" BY NAME SELECT 'c1' AS collection_id, 'ofp.opendata.raw' AS src_topic, 0 AS src_partition, 1 AS src_offset, 0 AS item_index")
+			}
+			stmts = append(stmts, "DELETE FROM schema_version", fmt.Sprintf("INSERT INTO schema_version VALUES (%d, now())", v))
 			for _, q := range stmts {
 				_, err := s.DB().Exec(q)
 				require.NoError(t, err, q)
 			}
 			require.NoError(t, s.Close())
-			s, err := Open(path, DefaultOptions())
+			_, err := OpenReadOnly(path, DefaultOptions())
+			require.ErrorIs(t, err, ErrSchemaMismatch)
+
+			var logs strings.Builder
+			opts := DefaultOptions()
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			s, err = Open(path, opts)
 			require.NoError(t, err)
-			defer s.Close()
 			got, err := s.version(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, SchemaVersion, got)
+			require.Contains(t, logs.String(), "ofp warehouse rebuild")
+			counts, err := s.Counts(context.Background())
+			require.NoError(t, err)
+			for name, n := range counts {
+				require.Zero(t, n, name)
+			}
+			seedTricky(t, s)
 			requireStoreMatchesReference(t, s)
-			// Later loads refresh the migrated tables incrementally.
-			load(t, s, DatasetFees, []row{fee(bankE, "e3", t0.Add(time.Hour), "TED", 300, "0", "1", "1.00", "1.00", "1.00", "1.00", "0.25", "0.25", "0.25", "0.25")},
-				topic, 0, 300, 300)
-			requireStoreMatchesReference(t, s)
+			want := dump(t, s, DatasetFees)
+			require.NoError(t, s.Close())
+
+			// Version 4 opens as it is, read-only too.
+			ro, err := OpenReadOnly(path, DefaultOptions())
+			require.NoError(t, err)
+			require.Equal(t, want, dump(t, ro, DatasetFees))
+			requireStoreMatchesReference(t, ro)
+			require.NoError(t, ro.Close())
+			s, err = Open(path, DefaultOptions())
+			require.NoError(t, err)
+			defer s.Close()
+			require.Equal(t, want, dump(t, s, DatasetFees))
 		})
 	}
 }
@@ -395,9 +464,7 @@ func TestIncrementalRefreshMatchesReference(t *testing.T) {
 		}
 		rg := SourceRange{Topic: topic, Partition: part, First: first, Last: offsets[part] - 1 + int64(r.IntN(3))}
 		offsets[part] = rg.Last + 1
-		_, err := s.LoadBatch(ctx, rg, map[string]string{
-			DatasetFees: writeParquet(t, DatasetFees, fees), DatasetRates: writeParquet(t, DatasetRates, rates),
-		})
+		_, err := s.LoadBatch(ctx, rg, splitFiles(t, fees, rates))
 		require.NoError(t, err)
 		if step%3 == 1 || step%5 == 0 {
 			continue // coalesced with the next loads

@@ -2,21 +2,20 @@ package warehouse
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // SchemaVersion is the version of the table layout this code creates. Bump it
 // whenever a dataset column changes; Open recreates the tables of an older
-// warehouse (it is derived data: rebuild it from the lake afterwards).
+// warehouse empty (it is derived data: rebuild it from the lake afterwards).
 //
 // Version 2 added the derived comparison tables fees_latest and rates_latest;
-// version 3 added their collection_id column (loads refresh them from the
-// latest collections only). Files of versions 1 and 2 are migrated in place
-// (the derived tables are rebuilt from the dataset tables). The
-// refresh_pending table (latest.go) came later without a version bump: Open
-// creates it, empty, in a version-3 file that lacks it, and a read-only
-// open of such a file finds nothing pending.
-const SchemaVersion = 3
+// version 3 added their collection_id column; version 4 stores fees and rates
+// once per page content (opendata_fee_items, opendata_rate_items, joined to
+// opendata_pages by content_key) and makes opendata_fees and opendata_rates
+// views with the former tables' columns.
+const SchemaVersion = 4
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {
@@ -34,10 +33,19 @@ const (
 	typeBool = "BOOLEAN"
 )
 
-// Dataset names, equal to the table names and to the lake prefixes.
+// Dataset names, equal to the table (or view) names and to the lake prefixes.
 const (
-	DatasetFees        = "opendata_fees"
-	DatasetRates       = "opendata_rates"
+	// DatasetFees and DatasetRates are views (Views): one row per fee or
+	// rate of a page, the page's columns joined to its content's items.
+	// LoadBatches still accepts lake files of these names written before
+	// schema version 4 (see LoadBatches).
+	DatasetFees  = "opendata_fees"
+	DatasetRates = "opendata_rates"
+	// DatasetFeeItems and DatasetRateItems hold the fees and rates of a
+	// page content once, keyed by (content_key, item_index); they have no
+	// source columns.
+	DatasetFeeItems    = "opendata_fee_items"
+	DatasetRateItems   = "opendata_rate_items"
 	DatasetFindings    = "opendata_findings"
 	DatasetQuarantine  = "opendata_quarantine"
 	DatasetPages       = "opendata_pages"
@@ -65,38 +73,69 @@ var commonLeading = cols(
 
 var commonTrailing = cols("src_topic", typeStr, "src_partition", typeI32, "src_offset", typeI64, "item_index", typeI32)
 
-func dataset(middle ...string) []Column {
+// sourceColumns are the columns that name a row's Kafka record.
+var sourceColumns = []string{"src_topic", "src_partition", "src_offset", "item_index"}
+
+func dataset(middle []Column) []Column {
 	var out []Column
 	out = append(out, commonLeading...)
-	out = append(out, cols(middle...)...)
+	out = append(out, middle...)
 	return append(out, commonTrailing...)
 }
 
-// datasets holds the column contract of every dataset, in Parquet column order.
-var datasets = map[string][]Column{
-	DatasetFees: dataset(
+// The item columns of fees and rates (between the common leading and
+// trailing columns of the views).
+var (
+	feeMiddle = cols(
 		"product_type", typeStr, "fee_group", typeStr, "service_code", typeStr, "service_name", typeStr, "charging_trigger", typeStr,
 		"currency", typeStr, "minimum", typeDec, "maximum", typeDec,
 		"band1_median", typeDec, "band2_median", typeDec, "band3_median", typeDec, "band4_median", typeDec,
 		"band1_customers", typeDec, "band2_customers", typeDec, "band3_customers", typeDec, "band4_customers", typeDec,
 		"flags", typeStr,
-	),
-	DatasetRates: dataset(
+	)
+	rateMiddle = cols(
 		"product_type", typeStr, "indexer", typeStr, "rate", typeDec,
 		"band1_rate", typeDec, "band2_rate", typeDec, "band3_rate", typeDec, "band4_rate", typeDec,
 		"band1_customers", typeDec, "band2_customers", typeDec, "band3_customers", typeDec, "band4_customers", typeDec,
 		"minimum_rate", typeDec, "maximum_rate", typeDec, "flags", typeStr,
-	),
-	DatasetFindings: dataset(
+	)
+)
+
+// itemLeading are the first columns of an item dataset: the content and
+// the item's ordinal in it, then the institution columns of the record's
+// own data set (participant / company); NULL means the page's value.
+var itemLeading = cols(
+	"content_key", typeStr, "item_index", typeI32,
+	"record_institution_cnpj", typeStr, "record_institution_name", typeStr, "record_brand", typeStr,
+)
+
+// recordOverrides maps a view column to the item column that overrides the
+// page's value when not NULL.
+var recordOverrides = map[string]string{
+	"institution_cnpj": "record_institution_cnpj",
+	"institution_name": "record_institution_name",
+	"brand":            "record_brand",
+}
+
+func items(middle []Column) []Column {
+	return append(append([]Column(nil), itemLeading...), middle...)
+}
+
+// datasets holds the column contract of every dataset table, in Parquet
+// column order.
+var datasets = map[string][]Column{
+	DatasetFeeItems:  items(feeMiddle),
+	DatasetRateItems: items(rateMiddle),
+	DatasetFindings: dataset(cols(
 		"url", typeStr, "page", typeI32, "record_index", typeI32, "field", typeStr, "rule", typeStr, "message", typeStr,
-	),
-	DatasetQuarantine: dataset(
+	)),
+	DatasetQuarantine: dataset(cols(
 		"url", typeStr, "page", typeI32, "record_index", typeI32, "kind", typeStr, "reason", typeStr, "raw", typeStr,
-	),
-	DatasetPages: dataset(
+	)),
+	DatasetPages: dataset(cols(
 		"url", typeStr, "page", typeI32, "status_code", typeI32, "bytes", typeI64, "records", typeI32,
-		"parse_error", typeStr, "raw_object", typeStr,
-	),
+		"parse_error", typeStr, "raw_object", typeStr, "content_key", typeStr,
+	)),
 	DatasetAPICalls: append(cols(
 		"event_id", typeStr, "fapi_interaction_id", typeStr, "endpoint", typeStr, "http_method", typeStr,
 		"status_code", typeI32, "role", typeStr, "client_org_id", typeStr, "server_org_id", typeStr,
@@ -111,20 +150,102 @@ var datasets = map[string][]Column{
 	), commonTrailing...),
 }
 
-// Datasets returns the dataset names the warehouse knows, sorted.
-func Datasets() []string {
-	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFees, DatasetFindings, DatasetPages, DatasetQuarantine, DatasetRates}
+// viewSpec is a view of a page dataset joined to an item dataset.
+type viewSpec struct {
+	items  string   // item dataset table
+	middle []Column // item columns between the common leading and trailing ones
 }
 
-// DatasetColumns returns the column contract of a dataset (a copy), or false
-// when the dataset is unknown.
+var views = map[string]viewSpec{
+	DatasetFees:  {items: DatasetFeeItems, middle: feeMiddle},
+	DatasetRates: {items: DatasetRateItems, middle: rateMiddle},
+}
+
+// columns returns the column contract of a view: the common leading
+// columns, the item columns, the source columns.
+func (v viewSpec) columns() []Column { return dataset(v.middle) }
+
+// Datasets returns the names of the dataset tables LoadBatches loads, sorted.
+func Datasets() []string {
+	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFeeItems, DatasetFindings,
+		DatasetPages, DatasetQuarantine, DatasetRateItems}
+}
+
+// Views returns the names of the views over the dataset tables, sorted:
+// opendata_fees and opendata_rates, one row per fee or rate of a page (the
+// columns the tables of these names had before schema version 4, and of
+// the Parquet files of these datasets written before it).
+func Views() []string {
+	return []string{DatasetFees, DatasetRates}
+}
+
+// DatasetColumns returns the column contract of a dataset table or of a
+// view (a copy), or false when the name is unknown.
 func DatasetColumns(name string) ([]Column, bool) {
+	if v, ok := views[name]; ok {
+		return v.columns(), true
+	}
 	c, ok := datasets[name]
 	if !ok {
 		return nil, false
 	}
 	return append([]Column(nil), c...), true
 }
+
+// FeesViewSQL returns the SELECT that defines the opendata_fees view, over
+// any page and fee item relations: table names, or Parquet scans such as
+// "read_parquet('pages/*.parquet')". The benchmark runs the comparison SQL
+// on the lake files through it (FeeComparisonSQL("(" + FeesViewSQL(...) + ")")).
+// A page's fees are the items of its content_key; an item's record_*
+// columns, when not NULL, replace the page's institution columns.
+func FeesViewSQL(pagesRel, itemsRel string) string {
+	return viewSQL(feeMiddle, pagesRel, itemsRel)
+}
+
+// RatesViewSQL is FeesViewSQL for opendata_rates and rate items.
+func RatesViewSQL(pagesRel, itemsRel string) string {
+	return viewSQL(rateMiddle, pagesRel, itemsRel)
+}
+
+// viewSQL is the definition of a view: pages p joined to items i.
+func viewSQL(middle []Column, pagesRel, itemsRel string) string {
+	return "SELECT " + viewSelectList(middle, "p", "i") + "\nFROM " + pagesRel + " p JOIN " + itemsRel + " i ON i.content_key = p.content_key"
+}
+
+// viewSelectList is the column list of a view over pages aliased p and
+// items aliased i.
+func viewSelectList(middle []Column, p, i string) string {
+	var out []string
+	for _, c := range dataset(middle) {
+		out = append(out, viewColumnExpr(c.Name, p, i)+" AS "+c.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+// viewColumnExpr is the expression of a view column over pages aliased p
+// and items aliased i.
+func viewColumnExpr(name, p, i string) string {
+	if o, ok := recordOverrides[name]; ok {
+		return "coalesce(" + i + "." + o + ", " + p + "." + name + ")"
+	}
+	if name == "item_index" {
+		return i + ".item_index"
+	}
+	for _, c := range commonLeading {
+		if c.Name == name {
+			return p + "." + name
+		}
+	}
+	if slices.Contains(sourceColumns, name) {
+		return p + "." + name
+	}
+	return i + "." + name
+}
+
+// legacyContentKey is the content_key given to the pages and the fee and
+// rate rows of lake files written before schema version 4: one content per
+// Kafka record, so that the views show exactly the rows those files held.
+const legacyContentKey = "'legacy/' || src_topic || '/' || src_partition || '/' || src_offset"
 
 // createTableSQL is the DDL of one dataset table.
 func createTableSQL(name string) string {
@@ -154,3 +275,9 @@ const createSchemaVersionSQL = `CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL,
   applied_at TIMESTAMP WITH TIME ZONE NOT NULL
 )`
+
+// createViewSQL is the DDL of one view.
+func createViewSQL(name string) string {
+	v := views[name]
+	return "CREATE OR REPLACE VIEW " + name + " AS " + viewSQL(v.middle, DatasetPages, v.items)
+}

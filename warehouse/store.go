@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -391,22 +390,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("warehouse: migrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	switch {
-	case v == 1 || v == 2:
-		// Versions 2 and 3 only added or changed the derived comparison
-		// tables: build them anew.
-		for _, c := range comparisonSpecs {
-			if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+c.table); err != nil {
-				return fmt.Errorf("warehouse: migrate %s: %w", c.table, err)
-			}
-		}
-		if err := createAll(ctx, tx); err != nil {
-			return err
-		}
-		if err := refreshAll(ctx, tx); err != nil {
-			return err
-		}
-	case v != 0 && v < SchemaVersion:
+	if v != 0 && v < SchemaVersion {
 		s.log.Warn("warehouse schema is older than this binary: tables recreated empty; run `ofp warehouse rebuild` to reload the lake",
 			"path", s.path, "from", v, "to", SchemaVersion)
 		if err := dropAll(ctx, tx); err != nil {
@@ -427,10 +411,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// createAll creates whatever is missing of the current schema: the dataset
+// tables, the views over them (replaced, so that their definition is this
+// binary's), the loads log, the derived comparison tables and the refresh
+// queue.
 func createAll(ctx context.Context, tx *sql.Tx) error {
 	for _, name := range Datasets() {
 		if _, err := tx.ExecContext(ctx, createTableSQL(name)); err != nil {
 			return fmt.Errorf("warehouse: create table %s: %w", name, err)
+		}
+	}
+	for _, name := range Views() {
+		if _, err := tx.ExecContext(ctx, createViewSQL(name)); err != nil {
+			return fmt.Errorf("warehouse: create view %s: %w", name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
@@ -441,28 +434,43 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
 		}
 	}
-	// Added after version 3 without a version bump: files of version 3
-	// get it here, empty (their derived tables are current).
 	if _, err := tx.ExecContext(ctx, createPendingSQL); err != nil {
 		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
 	}
 	return nil
 }
 
+// dropAll drops the views, the dataset tables, the loads log, the derived
+// tables and the refresh queue, whichever exist, each as what it is (in a
+// file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
-	names := append(Datasets(), "loads", pendingTable)
+	names := append(Views(), Datasets()...)
+	names = append(names, "loads", pendingTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}
 	for _, name := range names {
-		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
-			return fmt.Errorf("warehouse: drop table %s: %w", name, err)
+		var typ string
+		err := tx.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, name).Scan(&typ)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("warehouse: look up %s to drop it: %w", name, err)
+		}
+		kind := "TABLE"
+		if typ == "VIEW" {
+			kind = "VIEW"
+		}
+		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+name); err != nil {
+			return fmt.Errorf("warehouse: drop %s %s: %w", strings.ToLower(kind), name, err)
 		}
 	}
 	return nil
 }
 
-// Reset drops and recreates every table (datasets and the loads log), leaving
+// Reset drops and recreates every table and view (datasets and the loads log), leaving
 // an empty warehouse of the current schema. `ofp warehouse rebuild` calls it
 // before reloading the lake.
 func (s *Store) Reset(ctx context.Context) error {
@@ -490,114 +498,6 @@ func (s *Store) Reset(ctx context.Context) error {
 	return nil
 }
 
-// SourceRange names the Kafka records a Parquet file was built from: every
-// row of the file has src_topic = Topic, src_partition = Partition and
-// First <= src_offset <= Last.
-type SourceRange struct {
-	Topic     string
-	Partition int32
-	First     int64
-	Last      int64
-}
-
-func (r SourceRange) validate() error {
-	if r.Topic == "" || r.Partition < 0 || r.First < 0 || r.First > r.Last {
-		return fmt.Errorf("warehouse: invalid source range %+v (want a topic, partition >= 0 and 0 <= first <= last)", r)
-	}
-	return nil
-}
-
-// Load loads one dataset's Parquet file of one source range; it is
-// LoadBatch with a single file.
-func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src SourceRange) (int64, error) {
-	n, err := s.LoadBatch(ctx, src, map[string]string{dataset: parquetPath})
-	return n[dataset], err
-}
-
-// LoadBatch loads the Parquet files that one source range produced (one
-// per dataset) in ONE transaction, so a batch is in the warehouse whole
-// or not at all. It is idempotent: rows of the same datasets already
-// loaded from an overlapping range (a batch redone after a crash, maybe
-// cut differently) are replaced, so every (src_topic, src_partition,
-// src_offset, item_index) is present once. The delete is skipped when
-// the loads log shows no overlapping range, the usual first delivery.
-// Every file must hold only rows of src. The keys of the derived
-// comparison tables the batch touched are queued for refresh (latest.go
-// says when it runs).
-func (s *Store) LoadBatch(ctx context.Context, src SourceRange, files map[string]string) (map[string]int64, error) {
-	return s.LoadBatches(ctx, []Batch{{Range: src, Files: files}})
-}
-
-// Batch is the local Parquet files (dataset -> path) one source range produced.
-type Batch struct {
-	Range SourceRange
-	Files map[string]string
-}
-
-// LoadBatches loads several batches in ONE transaction with the effect of
-// LoadBatch on each in order. Pipelines load the batches of all partitions
-// of a poll this way: one commit instead of one per partition. It returns
-// the rows loaded per dataset.
-func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]int64, error) {
-	if s.readOnly {
-		return nil, ErrReadOnly
-	}
-	seen := map[string]bool{}
-	var names []string
-	for _, b := range batches {
-		if err := b.Range.validate(); err != nil {
-			return nil, err
-		}
-		for ds, path := range b.Files {
-			want, ok := datasets[ds]
-			if !ok {
-				return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDataset, ds, strings.Join(Datasets(), ", "))
-			}
-			if err := s.checkColumns(ctx, ds, path, want); err != nil {
-				return nil, err
-			}
-			if !seen[ds] {
-				seen[ds] = true
-				names = append(names, ds)
-			}
-		}
-	}
-	sort.Strings(names)
-	what := describeBatches(batches)
-
-	s.loadMu.Lock()
-	defer s.loadMu.Unlock()
-	if restore := s.loadThreads(ctx); restore != nil {
-		defer restore()
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: load %s: %w", what, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	loaded := make(map[string]int64, len(names))
-	queued := false
-	for _, ds := range names {
-		n, err := loadDataset(ctx, tx, ds, batches)
-		if err != nil {
-			return nil, err
-		}
-		loaded[ds] = n
-		_, derived := specFor(ds)
-		queued = queued || derived
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
-	}
-	if queued {
-		s.dirty.Store(true)
-		s.wakeRefresher()
-	}
-	s.maybeCheckpoint(ctx)
-	s.log.Debug("warehouse load", "ranges", what, "rows", loaded)
-	return loaded, nil
-}
-
 // loadThreads switches DuckDB to LoadThreads and returns what restores
 // Threads (nil when there is nothing to switch). A failed switch only
 // costs speed.
@@ -619,93 +519,6 @@ func (s *Store) loadThreads(ctx context.Context) func() {
 			s.log.Warn("warehouse: query threads not restored after a load", "err", err)
 		}
 	}
-}
-
-func describeBatches(batches []Batch) string {
-	parts := make([]string, len(batches))
-	for i, b := range batches {
-		parts[i] = fmt.Sprintf("%s/%d [%d,%d]", b.Range.Topic, b.Range.Partition, b.Range.First, b.Range.Last)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// loadDataset is one dataset's part of LoadBatches, inside its
-// transaction: every batch's file in order, then the keys to refresh
-// queued.
-func loadDataset(ctx context.Context, tx *sql.Tx, dataset string, batches []Batch) (int64, error) {
-	spec, derived := specFor(dataset)
-	if derived {
-		if err := spec.startRefreshKeys(ctx, tx); err != nil {
-			return 0, err
-		}
-	}
-	var total int64
-	replaced := false
-	for _, b := range batches {
-		path, ok := b.Files[dataset]
-		if !ok {
-			continue
-		}
-		n, replaces, err := loadFile(ctx, tx, dataset, path, b.Range, derived)
-		if err != nil {
-			return 0, err
-		}
-		total += n
-		replaced = replaced || replaces
-	}
-	if derived {
-		if err := spec.queueRefresh(ctx, tx, replaced); err != nil {
-			return 0, err
-		}
-	}
-	return total, nil
-}
-
-// loadFile is one file's part of LoadBatches, inside its transaction.
-// collectKeys adds the keys of the rows it replaces and inserts to the
-// refresh (see startRefreshKeys). replaces reports whether it replaced the
-// rows of an overlapping range.
-func loadFile(ctx context.Context, tx *sql.Tx, dataset, parquetPath string, src SourceRange, collectKeys bool) (rows int64, replaces bool, err error) {
-	var outside int64
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
-		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
-		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
-		parquetPath, src.Topic, src.Partition, src.First, src.Last).Scan(&outside)
-	if err != nil {
-		return 0, false, fmt.Errorf("warehouse: check source columns of %s: %w", parquetPath, err)
-	}
-	if outside > 0 {
-		return 0, false, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, parquetPath, src.Topic, src.Partition, src.First, src.Last)
-	}
-	var overlapping int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loads WHERE dataset = $1 AND topic = $2 AND partition = $3
-		AND first_offset <= $5 AND last_offset >= $4`, dataset, src.Topic, src.Partition, src.First, src.Last).Scan(&overlapping); err != nil {
-		return 0, false, fmt.Errorf("warehouse: read the loads log: %w", err)
-	}
-	if collectKeys {
-		if err := collectRefreshKeys(ctx, tx, dataset, parquetPath, src, overlapping > 0); err != nil {
-			return 0, false, err
-		}
-	}
-	if overlapping > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+dataset+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
-			src.Topic, src.Partition, src.First, src.Last); err != nil {
-			return 0, false, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", dataset, src.Topic, src.Partition, src.First, src.Last, err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO `+dataset+` BY NAME SELECT * FROM read_parquet($1)`, parquetPath)
-	if err != nil {
-		return 0, false, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
-	}
-	rows, err = res.RowsAffected()
-	if err != nil {
-		return 0, false, fmt.Errorf("warehouse: insert %s into %s: %w", parquetPath, dataset, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		dataset, src.Topic, src.Partition, src.First, src.Last, rows, time.Now().UTC()); err != nil {
-		return 0, false, fmt.Errorf("warehouse: record load of %s: %w", parquetPath, err)
-	}
-	return rows, overlapping > 0, nil
 }
 
 // checkpoint folds the write-ahead log into the database file so that a
@@ -736,16 +549,15 @@ func (s *Store) checkpoint(ctx context.Context) {
 
 // Checkpoint refreshes the comparison rows loads left pending, then folds
 // the write-ahead log into the database file now (loads do it at most
-// every 30 s, Close always does). It runs as a load does.
+// every 30 s, Close always does). It waits for a load under way, and runs
+// with all of the store's Threads, not LoadThreads: it is called when
+// loading is done (a collection finished, a benchmark ends).
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	if restore := s.loadThreads(ctx); restore != nil {
-		defer restore()
-	}
 	if err := s.refreshPendingLocked(ctx); err != nil {
 		return err
 	}
@@ -762,44 +574,11 @@ func (s *Store) checkpointLocked(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) checkColumns(ctx context.Context, dataset, parquetPath string, want []Column) error {
-	rows, err := s.db.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet($1)`, parquetPath)
-	if err != nil {
-		return fmt.Errorf("warehouse: read parquet %s: %w", parquetPath, err)
-	}
-	defer rows.Close()
-	got := map[string]bool{}
-	for rows.Next() {
-		var name, typ string
-		var null, key, def, extra sql.NullString
-		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
-			return fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
-		}
-		got[name] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
-	}
-	var missing, extra []string
-	for _, c := range want {
-		if !got[c.Name] {
-			missing = append(missing, c.Name)
-		}
-		delete(got, c.Name)
-	}
-	for name := range got {
-		extra = append(extra, name)
-	}
-	if len(missing) > 0 || len(extra) > 0 {
-		return fmt.Errorf("warehouse: %s does not match the %s column contract (missing %v, unexpected %v)", parquetPath, dataset, missing, extra)
-	}
-	return nil
-}
-
-// Counts returns the number of rows of every dataset table.
+// Counts returns the number of rows of every dataset table (Datasets) and
+// view (Views).
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
-	out := make(map[string]int64, len(datasets))
-	for _, name := range Datasets() {
+	out := make(map[string]int64, len(datasets)+len(views))
+	for _, name := range append(Datasets(), Views()...) {
 		var n int64
 		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
 			return nil, fmt.Errorf("warehouse: count %s: %w", name, err)

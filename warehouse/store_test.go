@@ -35,20 +35,23 @@ func requireUniqueKeys(t *testing.T, s *Store, dataset string, want int64) {
 func TestLoadIsIdempotent(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	path := writeParquet(t, DatasetFees, feeRowsRange(10, 14))
+	// Five pages (offsets 10..14) with the same content: two fee items.
+	files := splitFiles(t, feeRowsRange(10, 14), nil)
 	rg := SourceRange{Topic: topic, Partition: 0, First: 10, Last: 14}
-	for range 2 {
-		n, err := s.Load(ctx, DatasetFees, path, rg)
-		require.NoError(t, err)
-		require.Equal(t, int64(10), n)
-	}
+	n, err := s.LoadBatch(ctx, rg, files)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{DatasetPages: 5, DatasetFeeItems: 2}, n)
+	// Again: the pages are replaced, the content is already there.
+	n, err = s.LoadBatch(ctx, rg, files)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{DatasetPages: 5, DatasetFeeItems: 0}, n)
 	requireUniqueKeys(t, s, DatasetFees, 10)
 
 	// A crash re-batched [10,14] as [10,19]: the overlap is replaced, not doubled.
-	require.Equal(t, int64(20), load(t, s, DatasetFees, feeRowsRange(10, 19), topic, 0, 10, 19))
+	require.Equal(t, int64(0), load(t, s, DatasetFees, feeRowsRange(10, 19), topic, 0, 10, 19))
 	requireUniqueKeys(t, s, DatasetFees, 20)
 	// ... and then [15,22] overlapping the tail.
-	require.Equal(t, int64(16), load(t, s, DatasetFees, feeRowsRange(15, 22), topic, 0, 15, 22))
+	load(t, s, DatasetFees, feeRowsRange(15, 22), topic, 0, 15, 22)
 	requireUniqueKeys(t, s, DatasetFees, 26)
 	// Another partition with the same offsets is independent.
 	part1 := feeRowsRange(10, 11)
@@ -61,43 +64,61 @@ func TestLoadIsIdempotent(t *testing.T) {
 	counts, err := s.Counts(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(30), counts[DatasetFees])
+	require.Equal(t, int64(15), counts[DatasetPages])
+	require.Equal(t, int64(2), counts[DatasetFeeItems], "one content")
 	require.Equal(t, int64(0), counts[DatasetRates])
-	require.Len(t, counts, len(Datasets()))
+	require.Len(t, counts, len(Datasets())+len(Views()))
 
 	offs, err := s.Offsets(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []LoadedOffset{{Topic: topic, Partition: 0, Offset: 22}, {Topic: topic, Partition: 1, Offset: 11}}, offs)
 	loads, err := s.Loads(ctx)
 	require.NoError(t, err)
-	require.Len(t, loads, 5)
-	require.Equal(t, DatasetFees, loads[0].Dataset)
-	require.Equal(t, int64(10), loads[0].Rows)
+	require.Len(t, loads, 10, "a pages and a fee items row per load")
+	require.Equal(t, DatasetFeeItems, loads[0].Dataset, "items load first")
+	require.Equal(t, int64(2), loads[0].Rows)
+	require.Equal(t, DatasetPages, loads[1].Dataset)
+	require.Equal(t, int64(5), loads[1].Rows)
 }
 
 func TestLoadRejectsBadInput(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	path := writeParquet(t, DatasetFees, feeRowsRange(10, 12))
+	files := splitFiles(t, feeRowsRange(10, 12), nil)
+	path := files[DatasetPages]
 
 	_, err := s.Load(ctx, "opendata_nope", path, SourceRange{Topic: topic, First: 10, Last: 12})
 	require.ErrorIs(t, err, ErrUnknownDataset)
 
-	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: topic, First: 11, Last: 12})
+	_, err = s.Load(ctx, DatasetPages, path, SourceRange{Topic: topic, First: 11, Last: 12})
 	require.ErrorIs(t, err, ErrSourceMismatch)
-	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: "other", First: 10, Last: 12})
+	_, err = s.Load(ctx, DatasetPages, path, SourceRange{Topic: "other", First: 10, Last: 12})
+	require.ErrorIs(t, err, ErrSourceMismatch)
+	// The same for a fees file written before schema version 4.
+	legacy := writeParquet(t, DatasetFees, feeRowsRange(10, 12))
+	_, err = s.Load(ctx, DatasetFees, legacy, SourceRange{Topic: topic, First: 11, Last: 12})
 	require.ErrorIs(t, err, ErrSourceMismatch)
 
-	_, err = s.Load(ctx, DatasetFees, path, SourceRange{Topic: topic, First: 12, Last: 10})
+	_, err = s.Load(ctx, DatasetPages, path, SourceRange{Topic: topic, First: 12, Last: 10})
 	require.Error(t, err)
 
 	// A rates file is not a fees file.
+	rates := splitFiles(t, nil, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 10)})
+	_, err = s.Load(ctx, DatasetFeeItems, rates[DatasetRateItems], SourceRange{Topic: topic, Partition: 1, First: 10, Last: 10})
+	require.ErrorContains(t, err, "column contract")
 	rpath := writeParquet(t, DatasetRates, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 10)})
 	_, err = s.Load(ctx, DatasetFees, rpath, SourceRange{Topic: topic, Partition: 1, First: 10, Last: 10})
 	require.ErrorContains(t, err, "column contract")
+	// Items must name their content and ordinal.
+	noKey := writeParquet(t, DatasetFeeItems, []row{{"item_index": int32(0), "service_code": "TED"}})
+	_, err = s.Load(ctx, DatasetFeeItems, noKey, SourceRange{Topic: topic, First: 10, Last: 10})
+	require.ErrorContains(t, err, "no content_key")
 
 	counts, err := s.Counts(ctx)
 	require.NoError(t, err)
-	require.Equal(t, int64(0), counts[DatasetFees])
+	for name, n := range counts {
+		require.Zero(t, n, name)
+	}
 }
 
 func TestResetAndSchemaVersion(t *testing.T) {
@@ -167,18 +188,26 @@ func TestLoadBatchIsAllOrNothing(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	rg := SourceRange{Topic: topic, Partition: 0, First: 10, Last: 14}
-	good := writeParquet(t, DatasetFees, feeRowsRange(10, 14))
+	good := splitFiles(t, feeRowsRange(10, 14), nil)
 	// Rows of a range other than the batch's: the whole batch is refused.
-	stray := writeParquet(t, DatasetRates, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 99, "0.01", "0.01", "0.02", "0.03", "0.04", "0.25", "0.25", "0.25", "0.25", "0.01", "0.05")})
-	_, err := s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good, DatasetRates: stray})
+	bad := map[string]string{
+		DatasetRates: writeParquet(t, DatasetRates, []row{rate(bankA, "c1", t0, "PRE_FIXADO", 99, "0.01", "0.01", "0.02", "0.03", "0.04", "0.25", "0.25", "0.25", "0.25", "0.01", "0.05")}),
+	}
+	for k, v := range good {
+		bad[k] = v
+	}
+	_, err := s.LoadBatch(ctx, rg, bad)
 	require.ErrorIs(t, err, ErrSourceMismatch)
 	requireUniqueKeys(t, s, DatasetFees, 0)
-
-	n, err := s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good})
+	counts, err := s.Counts(ctx)
 	require.NoError(t, err)
-	require.Equal(t, int64(10), n[DatasetFees])
+	require.Zero(t, counts[DatasetFeeItems]+counts[DatasetPages])
+
+	n, err := s.LoadBatch(ctx, rg, good)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), n[DatasetPages])
 	// Redelivered whole: replaced, not doubled.
-	_, err = s.LoadBatch(ctx, rg, map[string]string{DatasetFees: good})
+	_, err = s.LoadBatch(ctx, rg, good)
 	require.NoError(t, err)
 	requireUniqueKeys(t, s, DatasetFees, 10)
 }
@@ -213,36 +242,25 @@ func TestLoadBatchesEqualsLoadBatchInTurn(t *testing.T) {
 	q := []string{"0.25", "0.25", "0.25", "0.25"}
 	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
 	part1 := func(r row) row { return with(r, "src_partition", int32(1)) }
-	file := func(dataset string, rows ...row) string { return writeParquet(t, dataset, rows) }
+	feeFiles := func(rows ...row) map[string]string { return splitFiles(t, rows, nil) }
 	rg := func(p int32, first, last int64) SourceRange {
 		return SourceRange{Topic: topic, Partition: p, First: first, Last: last}
 	}
 	first := []Batch{
-		{Range: rg(0, 0, 9), Files: map[string]string{
-			DatasetFees: file(DatasetFees, fee(bankA, "a1", t0, "TED", 1, vals("1.00")...), fee(bankB, "b1", t0, "TED", 2, vals("2.00")...)),
-			DatasetRates: file(DatasetRates,
-				with(rate(bankA, "a1", t0, "PRE", 3, "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.25", "0.25", "0.25", "0.25"), "src_partition", int32(0))),
-		}},
-		{Range: rg(1, 0, 9), Files: map[string]string{
-			DatasetFees: file(DatasetFees, part1(fee(bankC, "c1", t0, "TED", 4, vals("3.00")...))),
-		}},
+		{Range: rg(0, 0, 9), Files: splitFiles(t,
+			[]row{fee(bankA, "a1", t0, "TED", 1, vals("1.00")...), fee(bankB, "b1", t0, "TED", 2, vals("2.00")...)},
+			[]row{with(rate(bankA, "a1", t0, "PRE", 3, "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.25", "0.25", "0.25", "0.25"), "src_partition", int32(0))},
+		)},
+		{Range: rg(1, 0, 9), Files: feeFiles(part1(fee(bankC, "c1", t0, "TED", 4, vals("3.00")...)))},
 	}
 	second := []Batch{
 		// Partition 0 re-batched as [5,14]: offset 2 stays, nothing else of [0,9] was at 5..9.
-		{Range: rg(0, 5, 14), Files: map[string]string{
-			DatasetFees: file(DatasetFees, fee(bankA, "a2", t0.Add(time.Hour), "TED", 12, vals("5.00")...)),
-		}},
+		{Range: rg(0, 5, 14), Files: feeFiles(fee(bankA, "a2", t0.Add(time.Hour), "TED", 12, vals("5.00")...))},
 		// [0,3] again, cut differently: replaces offsets 1 and 2 (bank B disappears).
-		{Range: rg(0, 0, 3), Files: map[string]string{
-			DatasetFees: file(DatasetFees, fee(bankA, "a1", t0, "TED", 1, vals("1.50")...)),
-		}},
+		{Range: rg(0, 0, 3), Files: feeFiles(fee(bankA, "a1", t0, "TED", 1, vals("1.50")...))},
 		// and [3,6] overlapping the batch before it in this same call.
-		{Range: rg(0, 3, 6), Files: map[string]string{
-			DatasetFees: file(DatasetFees, fee(bankD, "d1", t0, "TED", 6, vals("6.00")...)),
-		}},
-		{Range: rg(1, 10, 19), Files: map[string]string{
-			DatasetFees: file(DatasetFees, part1(fee(bankC, "c2", t0.Add(time.Hour), "TED", 11, vals("7.00")...))),
-		}},
+		{Range: rg(0, 3, 6), Files: feeFiles(fee(bankD, "d1", t0, "TED", 6, vals("6.00")...))},
+		{Range: rg(1, 10, 19), Files: feeFiles(part1(fee(bankC, "c2", t0.Add(time.Hour), "TED", 11, vals("7.00")...)))},
 	}
 	inTurn, _ := openTemp(t)
 	together, _ := openTemp(t)
@@ -260,7 +278,7 @@ func TestLoadBatchesEqualsLoadBatchInTurn(t *testing.T) {
 		require.Equal(t, want, got)
 		require.NoError(t, inTurn.refreshPending(ctx))
 		require.NoError(t, together.refreshPending(ctx))
-		for _, table := range []string{DatasetFees, DatasetRates, "fees_latest", "rates_latest", "loads"} {
+		for _, table := range []string{DatasetFees, DatasetRates, DatasetPages, DatasetFeeItems, DatasetRateItems, "fees_latest", "rates_latest", "loads"} {
 			require.Equal(t, dump(t, inTurn, table), dump(t, together, table), table)
 		}
 		requireStoreMatchesReference(t, together)
@@ -274,12 +292,77 @@ func TestLoadBatchesEqualsLoadBatchInTurn(t *testing.T) {
 	require.ElementsMatch(t, []string{"a2 5.000000", "c2 7.000000", "d1 6.000000"}, names)
 
 	// A failing batch rolls the whole call back.
-	stray := file(DatasetFees, fee(bankE, "e1", t0, "TED", 99, vals("1.00")...))
-	before := dump(t, together, DatasetFees)
+	stray := feeFiles(fee(bankE, "e1", t0, "TED", 99, vals("9.00")...))
+	tables := []string{DatasetFees, DatasetPages, DatasetFeeItems, "loads"}
+	before := map[string][]string{}
+	for _, table := range tables {
+		before[table] = dump(t, together, table)
+	}
 	_, err = together.LoadBatches(ctx, []Batch{
-		{Range: rg(2, 0, 9), Files: map[string]string{DatasetFees: file(DatasetFees, with(fee(bankE, "e1", t0, "TED", 1, vals("1.00")...), "src_partition", int32(2)))}},
-		{Range: rg(2, 10, 19), Files: map[string]string{DatasetFees: stray}},
+		{Range: rg(2, 0, 9), Files: feeFiles(with(fee(bankE, "e1", t0, "TED", 1, vals("1.00")...), "src_partition", int32(2)))},
+		{Range: rg(2, 10, 19), Files: stray},
 	})
 	require.ErrorIs(t, err, ErrSourceMismatch)
-	require.Equal(t, before, dump(t, together, DatasetFees))
+	for _, table := range tables {
+		require.Equal(t, before[table], dump(t, together, table), table)
+	}
+}
+
+// TestLoadLegacyFiles: lake files written before schema version 4 (fee and
+// rate rows with source columns, pages without content_key) load as pages
+// and items whose views show exactly the rows of the files, also loaded
+// twice; a record's own institution columns survive.
+func TestLoadLegacyFiles(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	fees := []row{
+		fee(bankA, "a1", t0, "TED", 1, vals("1.00")...),
+		with(fee(bankA, "a1", t0, "PIX", 1, vals("2.00")...), "item_index", int32(1)),
+		// A record of another participant on bank B's page.
+		with(fee(bankB, "b1", t0, "TED", 2, vals("3.00")...), "institution_cnpj", "99999999000199", "institution_name", "Outro", "brand", "Outro"),
+		fee(bankB, "b1", t0, "SAQUE", 4, vals("4.00")...),
+	}
+	rates := []row{with(rate(bankA, "a1", t0, "PRE_FIXADO", 3, "0.1", "0.1", "0.3", "0.1", "0.1", "0.1", "0.1", "0.25", "0.25", "0.25", "0.25"), "src_partition", int32(0))}
+	var pages []row
+	for _, r := range []row{fees[0], with(fees[2], "institution_cnpj", bankB.cnpj, "institution_name", bankB.name, "brand", bankB.brand), fees[3], rates[0]} {
+		pg := row{"url": "u", "page": int32(1), "status_code": int32(200)}
+		for _, c := range append(append([]Column{}, commonLeading...), commonTrailing...) {
+			pg[c.Name] = r[c.Name]
+		}
+		pages = append(pages, pg)
+	}
+	rg := SourceRange{Topic: topic, Partition: 0, First: 0, Last: 9}
+	files := map[string]string{
+		DatasetFees:  writeParquet(t, DatasetFees, fees),
+		DatasetRates: writeParquet(t, DatasetRates, rates),
+		DatasetPages: writeParquetCols(t, DatasetPages, without(datasets[DatasetPages], "content_key"), pages),
+	}
+	for range 2 {
+		n, err := s.LoadBatch(ctx, rg, files)
+		require.NoError(t, err)
+		require.Equal(t, int64(4), n[DatasetPages])
+		for _, view := range Views() {
+			var missing, extra int64
+			require.NoError(t, s.DB().QueryRow(`SELECT
+  (SELECT count(*) FROM (SELECT * FROM read_parquet($1) EXCEPT ALL SELECT * FROM `+view+`)),
+  (SELECT count(*) FROM (SELECT * FROM `+view+` EXCEPT ALL SELECT * FROM read_parquet($1)))`, files[view]).Scan(&missing, &extra))
+			require.Zero(t, missing, view)
+			require.Zero(t, extra, view)
+		}
+		requireUniqueKeys(t, s, DatasetFees, 4)
+		requireUniqueKeys(t, s, DatasetRates, 1)
+	}
+	var key string
+	require.NoError(t, s.DB().QueryRow(`SELECT content_key FROM opendata_pages WHERE src_offset = 2`).Scan(&key))
+	require.Equal(t, "legacy/"+topic+"/0/2", key)
+	rows, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED"})
+	require.NoError(t, err)
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.InstitutionName)
+	}
+	require.ElementsMatch(t, []string{"Banco Alfa", "Outro"}, names)
+	requireParquetMatchesStore(t, s)
 }

@@ -261,7 +261,37 @@ func TestCrashPipelineSIGKILLKeepsEveryRecordExactlyOnce(t *testing.T) {
 	defer wh.Close()
 	db := wh.DB()
 
+	// Items are content, stored once per (content_key, item_index): every
+	// one the reference makes, nothing else, none twice.
+	for _, ds := range []string{odpipe.DatasetFeeItems, odpipe.DatasetRateItems} {
+		var dups int64
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+ds+`
+			GROUP BY content_key, item_index HAVING count(*) > 1)`).Scan(&dups))
+		require.Zero(t, dups, "%s: content items present more than once", ds)
+		got := map[string]int32{}
+		rows, err := db.QueryContext(ctx, `SELECT content_key, count(*) FROM `+ds+` GROUP BY content_key`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var k string
+			var n int32
+			require.NoError(t, rows.Scan(&k, &n))
+			got[k] = n
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		require.Equal(t, want.items[ds], got, "%s: the contents and their item counts", ds)
+		t.Logf("%s: %d contents, each stored once", ds, len(got))
+	}
+	// Every relation with source columns (the tables but items, and the
+	// views of fees and rates over pages and items) holds every row of
+	// the reference exactly once.
+	var sourced []string
 	for _, ds := range warehouse.Datasets() {
+		if ds != odpipe.DatasetFeeItems && ds != odpipe.DatasetRateItems {
+			sourced = append(sourced, ds)
+		}
+	}
+	for _, ds := range append(sourced, odpipe.DatasetFees, odpipe.DatasetRates) {
 		var dups int64
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+ds+`
 			GROUP BY src_topic, src_partition, src_offset, item_index HAVING count(*) > 1)`).Scan(&dups))
@@ -271,8 +301,8 @@ func TestCrashPipelineSIGKILLKeepsEveryRecordExactlyOnce(t *testing.T) {
 		var other int64
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM `+ds+` WHERE src_topic <> $1`, events.TopicOpenDataRaw).Scan(&other))
 		require.Zero(t, other, "%s: rows from another topic", ds)
-		missing, extra := crashDiff(want[ds], got)
-		require.Equal(t, len(want[ds]), len(got), "%s: row count vs the reference transformation (missing e.g. %v, extra e.g. %v)", ds, missing, extra)
+		missing, extra := crashDiff(want.rows[ds], got)
+		require.Equal(t, len(want.rows[ds]), len(got), "%s: row count vs the reference transformation (missing e.g. %v, extra e.g. %v)", ds, missing, extra)
 		require.Empty(t, missing, "%s: rows of the reference transformation not in the warehouse", ds)
 		require.Empty(t, extra, "%s: rows in the warehouse the reference transformation does not make", ds)
 		t.Logf("%s: %d rows, each exactly once", ds, len(got))
@@ -600,32 +630,74 @@ type crashKey struct {
 	item      int32
 }
 
+// crashWant is what one uninterrupted pass makes of the topic: the source
+// keys of the rows of every relation with source columns (tables and the
+// fees and rates views), and the item count of every content.
+type crashWant struct {
+	rows  map[string]map[crashKey]struct{}
+	items map[string]map[string]int32 // item dataset -> content_key -> items
+}
+
 // crashReference feeds every record, in order, to a fresh Transformer and
-// returns the source keys of the rows it makes, per dataset.
-func crashReference(t *testing.T, recs []*kgo.Record) map[string]map[crashKey]struct{} {
+// returns what it makes.
+func crashReference(t *testing.T, recs []*kgo.Record) crashWant {
 	t.Helper()
 	v, err := oas.New()
 	require.NoError(t, err)
 	tr := odpipe.NewTransformer(v, memory.NewGoAllocator(), nil)
 	defer tr.Release()
-	out := map[string]map[crashKey]struct{}{}
-	for _, ds := range warehouse.Datasets() {
-		out[ds] = map[crashKey]struct{}{}
+	w := crashWant{rows: map[string]map[crashKey]struct{}{},
+		items: map[string]map[string]int32{odpipe.DatasetFeeItems: {}, odpipe.DatasetRateItems: {}}}
+	for _, ds := range append(warehouse.Datasets(), odpipe.DatasetFees, odpipe.DatasetRates) {
+		w.rows[ds] = map[crashKey]struct{}{}
 	}
+	type page struct {
+		partition int32
+		offset    int64
+		content   string
+	}
+	var pages []page
 	flush := func() {
 		for ds, rec := range tr.Flush() {
-			crashRecordKeys(t, ds, rec, out[ds])
+			if _, ok := w.items[ds]; ok { // a content's items come again in every batch: count them once
+				keys := rec.Column(rec.Schema().FieldIndices("content_key")[0]).(*array.String)
+				batch := map[string]int32{}
+				for i := range keys.Len() {
+					batch[keys.Value(i)]++
+				}
+				for k, n := range batch {
+					w.items[ds][k] = n
+				}
+				rec.Release()
+				continue
+			}
+			crashRecordKeys(t, ds, rec, w.rows[ds])
+			if ds == odpipe.DatasetPages {
+				parts := rec.Column(rec.Schema().FieldIndices("src_partition")[0]).(*array.Int32)
+				offs := rec.Column(rec.Schema().FieldIndices("src_offset")[0]).(*array.Int64)
+				keys := rec.Column(rec.Schema().FieldIndices("content_key")[0]).(*array.String)
+				for i := range keys.Len() {
+					pages = append(pages, page{parts.Value(i), offs.Value(i), keys.Value(i)})
+				}
+			}
 			rec.Release()
 		}
 	}
 	for i, r := range recs {
-		tr.Add(r.Topic, r.Partition, r.Offset, r.Value)
+		tr.AddRecord(r)
 		if (i+1)%1000 == 0 {
 			flush()
 		}
 	}
 	flush()
-	return out
+	for view, items := range map[string]string{odpipe.DatasetFees: odpipe.DatasetFeeItems, odpipe.DatasetRates: odpipe.DatasetRateItems} {
+		for _, p := range pages {
+			for i := range w.items[items][p.content] {
+				w.rows[view][crashKey{p.partition, p.offset, i}] = struct{}{}
+			}
+		}
+	}
+	return w
 }
 
 func crashRecordKeys(t *testing.T, ds string, rec arrow.RecordBatch, into map[crashKey]struct{}) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ofp-dev/ofp/internal/config"
@@ -48,7 +49,7 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	start := time.Now()
-	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, append(append([]string{}, odpipe.Datasets...), apipipe.Datasets...), cfg.Path("tmp"), func(total int) pipelines.Progress {
+	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, slices.Concat(odpipe.Datasets, odpipe.LegacyDatasets, apipipe.Datasets), cfg.Path("tmp"), func(total int) pipelines.Progress {
 		return progress.New(stderr, log, "rebuilding warehouse", total, 5*time.Second)
 	})
 	// Close also refreshes the comparison rows the loads queued: if that

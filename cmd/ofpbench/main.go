@@ -142,7 +142,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the pipeline sank %d records, the topic holds %d", rep.Pipeline.Records, rep.Data.Records))
 	}
 
-	fmt.Fprintf(progress, "· fee comparison: downloading opendata_fees from the lake\n")
+	fmt.Fprintf(progress, "· fee comparison: downloading opendata_pages and opendata_fee_items from the lake\n")
 	source, nfiles, err := downloadFees(ctx, sk.lake, filepath.Join(tmp, "direct"))
 	if err != nil {
 		return rep, err

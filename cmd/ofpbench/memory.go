@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -10,11 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/ofp-dev/ofp/internal/events"
 )
-
-func encodeEnvelope(e events.Envelope) ([]byte, error) { return json.Marshal(e) }
 
 // memPeak is what a phase used at most. Go figures come from
 // runtime/metrics; RSS (which includes DuckDB's C heap and kfake's data)

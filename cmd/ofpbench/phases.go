@@ -85,7 +85,7 @@ func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, fee
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			t.Records++
-			t.Bytes += int64(len(r.Key) + len(r.Value))
+			t.Bytes += recordBytes(r)
 			next[r.Partition] = max(next[r.Partition], r.Offset+1)
 		})
 		cl.AllowRebalance()
@@ -267,4 +267,13 @@ func writeHeapProfile(path string) error {
 		return fmt.Errorf("write the heap profile: %w", err)
 	}
 	return nil
+}
+
+// recordBytes is the size of a record's key, value and headers.
+func recordBytes(r *kgo.Record) int64 {
+	n := int64(len(r.Key) + len(r.Value))
+	for _, h := range r.Headers {
+		n += int64(len(h.Key) + len(h.Value))
+	}
+	return n
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -189,7 +191,7 @@ func (cp copyPlan) envelopes(c int) ([]events.Envelope, error) {
 			p.RawObject = fmt.Sprintf("raw/opendata/dt=%s/%s/%s/%s-%s-p%04d.json", at.Format("2006-01-02"), collectionID,
 				inst.OrganisationID, p.Family, p.Product, p.Page)
 			id := fmt.Sprintf("%s/%s/%s/%s/%d", collectionID, inst.OrganisationID, p.Family, p.Product, p.Page)
-			env, err := events.New(id, events.TypeOpenDataPage, "ofp/ingest/opendata", inst.OrganisationID, at, p)
+			env, err := events.NewPage(id, "ofp/ingest/opendata", inst.OrganisationID, p) // as ingest.Collector does
 			if err != nil {
 				return nil, err
 			}
@@ -211,23 +213,39 @@ func (cp copyPlan) envelopes(c int) ([]events.Envelope, error) {
 	return out, nil
 }
 
-// feeRowsOf runs the real Transformer over envs and counts opendata_fees rows.
+// feeRowsOf runs the real Transformer over envs and counts the rows of the
+// opendata_fees view: every page times its content's fee items.
 func feeRowsOf(v *oas.Validator, envs []events.Envelope) (int64, error) {
 	tr := odpipe.NewTransformer(v, memory.NewGoAllocator(), nil)
 	defer tr.Release()
 	for i, e := range envs {
-		b, err := encodeEnvelope(e)
+		rec, err := bus.Record(events.TopicOpenDataRaw, e)
 		if err != nil {
 			return 0, err
 		}
-		tr.Add(events.TopicOpenDataRaw, 0, int64(i), b)
+		rec.Offset = int64(i)
+		tr.AddRecord(rec)
+	}
+	recs := tr.Flush()
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	pages, items := recs[odpipe.DatasetPages], recs[odpipe.DatasetFeeItems]
+	if pages == nil || items == nil {
+		return 0, nil
+	}
+	keys := func(b arrow.RecordBatch) *array.String {
+		return b.Column(b.Schema().FieldIndices("content_key")[0]).(*array.String)
+	}
+	per := map[string]int64{}
+	for k, i := keys(items), 0; i < k.Len(); i++ {
+		per[k.Value(i)]++
 	}
 	var n int64
-	for ds, rec := range tr.Flush() {
-		if ds == odpipe.DatasetFees {
-			n = rec.NumRows()
-		}
-		rec.Release()
+	for k, i := keys(pages), 0; i < k.Len(); i++ {
+		n += per[k.Value(i)]
 	}
 	return n, nil
 }
@@ -284,12 +302,12 @@ func prepare(ctx context.Context, brokers []string, v *oas.Validator, o options,
 			return ds, err
 		}
 		for _, e := range envs {
-			b, err := encodeEnvelope(e)
+			rec, err := bus.Record(events.TopicOpenDataRaw, e)
 			if err != nil {
 				return ds, err
 			}
 			ds.Records++
-			ds.Bytes += int64(len(b) + len(e.Key))
+			ds.Bytes += recordBytes(rec)
 		}
 		const chunk = 256
 		for i := 0; i < len(envs); i += chunk {

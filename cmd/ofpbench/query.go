@@ -45,15 +45,33 @@ func (q queryResult) ratio() float64 {
 	return median(q.Ours).Seconds() / median(q.Direct).Seconds()
 }
 
-// downloadFees copies every opendata_fees object of the lake into dir and
-// returns the read_parquet([...]) source expression over them.
+// downloadFees copies every opendata_pages and opendata_fee_items object of
+// the lake into dir and returns the relation of the opendata_fees view over
+// them (warehouse.FeesViewSQL; the items deduplicated, as the warehouse
+// stores each content's items once while the lake may hold them more than
+// once), with the number of files.
 func downloadFees(ctx context.Context, lake *objstore.Store, dir string) (string, int, error) {
-	objs, err := lake.List(ctx, odpipe.DatasetFees+"/")
+	pages, np, err := downloadDataset(ctx, lake, filepath.Join(dir, "pages"), odpipe.DatasetPages)
+	if err != nil {
+		return "", 0, err
+	}
+	items, ni, err := downloadDataset(ctx, lake, filepath.Join(dir, "items"), odpipe.DatasetFeeItems)
+	if err != nil {
+		return "", 0, err
+	}
+	items = "(SELECT DISTINCT ON (content_key, item_index) * FROM " + items + ")"
+	return "(" + warehouse.FeesViewSQL(pages, items) + ")", np + ni, nil
+}
+
+// downloadDataset copies every object of dataset into dir and returns the
+// read_parquet([...]) source expression over them.
+func downloadDataset(ctx context.Context, lake *objstore.Store, dir, dataset string) (string, int, error) {
+	objs, err := lake.List(ctx, dataset+"/")
 	if err != nil {
 		return "", 0, err
 	}
 	if len(objs) == 0 {
-		return "", 0, fmt.Errorf("the lake holds no %s objects", odpipe.DatasetFees)
+		return "", 0, fmt.Errorf("the lake holds no %s objects", dataset)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", 0, err

@@ -135,16 +135,17 @@ func (a Acked) Merge(b Acked) {
 	}
 }
 
-// Publish produces the envelopes to topic and returns once every one was
+// Publish produces the envelopes to topic (a Binary envelope in
+// CloudEvents' binary content mode, see events.Envelope) and returns once every one was
 // acknowledged by the cluster (acks=all), with the offsets they got.
 func (p *Publisher) Publish(ctx context.Context, topic string, envs ...events.Envelope) (Acked, error) {
 	recs := make([]*kgo.Record, 0, len(envs))
 	for _, e := range envs {
-		v, err := json.Marshal(e)
+		rec, err := Record(topic, e)
 		if err != nil {
-			return nil, fmt.Errorf("bus: encode envelope %s: %w", e.ID, err)
+			return nil, err
 		}
-		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(e.Key), Value: v, Timestamp: e.Time})
+		recs = append(recs, rec)
 	}
 	res := p.cl.ProduceSync(ctx, recs...)
 	acked := Acked{}
@@ -155,4 +156,54 @@ func (p *Publisher) Publish(ctx context.Context, topic string, envs ...events.En
 		acked.Merge(Acked{r.Record.Partition: r.Record.Offset})
 	}
 	return acked, nil
+}
+
+// Record is the Kafka record of envelope e on topic: a Binary envelope in
+// CloudEvents' binary content mode (see events.Envelope), any other as its
+// JSON.
+func Record(topic string, e events.Envelope) (*kgo.Record, error) {
+	rec := &kgo.Record{Topic: topic, Key: []byte(e.Key), Timestamp: e.Time}
+	if e.Binary {
+		rec.Value = e.Data
+		for _, h := range e.Headers() {
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+		return rec, nil
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("bus: encode envelope %s: %w", e.ID, err)
+	}
+	rec.Value = v
+	return rec, nil
+}
+
+// DecodeRecord reads the envelope of a record in either content mode: a
+// record with a ce_type header is in binary mode (events.Envelope), any
+// other holds a JSON envelope.
+func DecodeRecord(rec *kgo.Record) (events.Envelope, error) {
+	var e events.Envelope
+	for _, h := range rec.Headers {
+		switch h.Key {
+		case events.HeaderType:
+			e.Type, e.Binary = string(h.Value), true
+		case events.HeaderID:
+			e.ID = string(h.Value)
+		case events.HeaderSource:
+			e.Source = string(h.Value)
+		case events.HeaderMeta:
+			e.Payload = h.Value
+		case events.HeaderTime:
+			at, err := time.Parse(time.RFC3339Nano, string(h.Value))
+			if err != nil {
+				return events.Envelope{}, fmt.Errorf("bus: record %s/%d@%d: header %s: %w", rec.Topic, rec.Partition, rec.Offset, h.Key, err)
+			}
+			e.Time = at
+		}
+	}
+	if !e.Binary {
+		return events.Decode(rec.Value)
+	}
+	e.Key, e.Data = string(rec.Key), rec.Value
+	return e, nil
 }

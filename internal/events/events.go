@@ -27,9 +27,18 @@ const (
 	TypeOpenDataCollection = "ofp.opendata.collection.v1"
 )
 
-// Envelope is the value of every Kafka record written by ofp, JSON encoded.
-// ID is unique per event; Key is also the Kafka record key (it decides the
-// partition, so events about one institution stay in order).
+// Envelope is the value of every Kafka record written by ofp, JSON encoded
+// (CloudEvents' structured mode), unless Binary is set. ID is unique per
+// event; Key is also the Kafka record key (it decides the partition, so
+// events about one institution stay in order).
+//
+// A Binary envelope travels in CloudEvents' binary content mode (the Kafka
+// protocol binding): the record value is Data, byte for byte, and the
+// attributes are headers: ce_specversion, ce_id, ce_type, ce_source,
+// ce_time, content-type, and ce_ofpmeta, the JSON Payload (the event's
+// metadata). Open-data pages use it (NewPage): a page body is then neither
+// escaped into a JSON string by the producer nor unescaped by the
+// consumer, which can hash and parse it where it lies.
 type Envelope struct {
 	ID      string          `json:"id"`
 	Type    string          `json:"type"`
@@ -37,6 +46,52 @@ type Envelope struct {
 	Time    time.Time       `json:"time"`
 	Key     string          `json:"key"`
 	Payload json.RawMessage `json:"payload"`
+
+	Binary bool   `json:"-"` // binary content mode: Data is the record value
+	Data   []byte `json:"-"`
+}
+
+// Headers of the binary content mode (see Envelope).
+const (
+	HeaderSpecVersion = "ce_specversion"
+	HeaderID          = "ce_id"
+	HeaderType        = "ce_type"
+	HeaderSource      = "ce_source"
+	HeaderTime        = "ce_time"
+	HeaderContentType = "content-type"
+	HeaderMeta        = "ce_ofpmeta"
+)
+
+// NewPage builds the binary envelope of an open-data page: p without its
+// body as the metadata, the body as the data.
+func NewPage(id, source, key string, p OpenDataPage) (Envelope, error) {
+	body := []byte(p.Body)
+	p.Body = ""
+	e, err := New(id, TypeOpenDataPage, source, key, p.FetchedAt, p)
+	if err != nil {
+		return Envelope{}, err
+	}
+	e.Binary, e.Data = true, body
+	return e, nil
+}
+
+// BinaryHeader is one header of a binary envelope.
+type BinaryHeader struct {
+	Key   string
+	Value []byte
+}
+
+// Headers returns the headers of a Binary envelope (see Envelope).
+func (e Envelope) Headers() []BinaryHeader {
+	return []BinaryHeader{
+		{HeaderSpecVersion, []byte("1.0")},
+		{HeaderID, []byte(e.ID)},
+		{HeaderType, []byte(e.Type)},
+		{HeaderSource, []byte(e.Source)},
+		{HeaderTime, []byte(e.Time.UTC().Format(time.RFC3339Nano))},
+		{HeaderContentType, []byte("application/json")},
+		{HeaderMeta, e.Payload},
+	}
 }
 
 // New builds an envelope around payload.

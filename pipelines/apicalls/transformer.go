@@ -3,6 +3,7 @@ package apicalls
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -60,6 +61,12 @@ func NewTransformer(mem memory.Allocator) *Transformer {
 		calls:    array.NewRecordBuilder(mem, Schemas[DatasetCalls]),
 		rejected: array.NewRecordBuilder(mem, Schemas[DatasetRejected]),
 	}
+}
+
+// AddRecord is Add of the record's position and value (API calls travel
+// as JSON envelopes).
+func (t *Transformer) AddRecord(rec *kgo.Record) {
+	t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
 }
 
 // Add never fails: what cannot be read becomes an api_calls_rejected row.

@@ -112,7 +112,7 @@ func BenchmarkWriteParquet(b *testing.B) {
 			r.Release()
 		}
 	}()
-	rec := recs[DatasetFees]
+	rec := recs[DatasetFeeItems]
 	rows := rec.NumRows()
 	var size int64
 	b.ReportAllocs()

@@ -3,6 +3,14 @@
 // schemas are the binding column contract (see Schema), and their Parquet
 // encoding (WriteParquet).
 //
+// Fees and rates are stored once per page content (opendata_fee_items,
+// opendata_rate_items, keyed by content_key and item_index); each page row
+// names its content, and the warehouse views opendata_fees and
+// opendata_rates join them back into one row per fee or rate per page,
+// with exactly the columns one row per collection had (see schema.go and
+// memo.go). A page of an hourly collection that says what it said an hour
+// before costs one page row.
+//
 // It never talks to Kafka, object storage or the warehouse (the pipelines
 // runner does), never fails on bad content, and never drops anything
 // silently: every Kafka record yields rows in opendata_pages or
@@ -91,12 +99,20 @@
 // level is written. testdata/golden.json holds the reference output of a
 // corpus of normal and broken inputs; a fuzz test compares both paths.
 //
+// Pages arrive in CloudEvents' binary mode (AddRecord): the body is the
+// Kafka record's value, byte for byte, and its metadata a header, so a
+// page is hashed where it lies; JSON envelopes of earlier versions are
+// still read (Add), with one unescaping pass over the body.
+//
 // Participants republish the same pages collection after collection, so a
-// page whose content (family, version, product, status, body: a 128-bit
-// hash) was seen before is replayed from a Memo (memo.go) instead: the
-// content-derived values of its rows were recorded the first time, and are
-// written again with the new page's context (collection, institution, URL,
-// source position). One bounded Memo is shared by a pipeline's
-// Transformers; the replayed rows equal the full path's
-// (TestMemoReplayMatchesFullPath, FuzzTransformerMemo).
+// page whose content (organisation, family, version, product, status,
+// body: a 128-bit hash) is known to be stored is replayed from a Memo
+// (memo.go) instead: its page row, findings and quarantine rows are
+// written with the new page's context, and no items. A content's items are
+// written again until a batch holding them is loaded (FlushAck), so an
+// abandoned batch never leaves a page without its items. One bounded Memo
+// is shared by a pipeline's Transformers; the replayed rows equal the full
+// path's (TestMemoReplayMatchesFullPath, FuzzTransformerMemo), and the
+// views over pages and items equal the rows of the reference
+// implementation (TestGolden).
 package opendata

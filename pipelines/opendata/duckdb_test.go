@@ -26,17 +26,22 @@ func TestDuckDBReadsParquet(t *testing.T) {
 			r.Release()
 		}
 	}()
-	rec := recs[DatasetFees]
+	rec := recs[DatasetFeeItems]
 	path := filepath.Join(t.TempDir(), "fees.parquet")
 	f, err := os.Create(path)
 	require.NoError(t, err)
 	require.NoError(t, WriteParquet(f, rec)) // closes f
+	pagesPath := filepath.Join(t.TempDir(), "pages.parquet")
+	f, err = os.Create(pagesPath)
+	require.NoError(t, err)
+	require.NoError(t, WriteParquet(f, recs[DatasetPages]))
 
 	db, err := sql.Open("duckdb", "")
 	require.NoError(t, err)
 	defer db.Close()
 	var typ, ts string
-	require.NoError(t, db.QueryRow(`SELECT typeof(band1_median), typeof(collected_at) FROM read_parquet(?) LIMIT 1`, path).Scan(&typ, &ts))
+	require.NoError(t, db.QueryRow(`SELECT typeof(i.band1_median), typeof(p.collected_at)
+		FROM read_parquet(?) i JOIN read_parquet(?) p USING (content_key) LIMIT 1`, path, pagesPath).Scan(&typ, &ts))
 	require.Equal(t, "DECIMAL(18,6)", typ)
 	require.Equal(t, "TIMESTAMP WITH TIME ZONE", ts)
 	rows, err := db.Query(`SELECT band1_median::VARCHAR, band2_median::VARCHAR, minimum::VARCHAR, service_code, item_index

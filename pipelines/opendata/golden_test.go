@@ -305,7 +305,17 @@ func TestGolden(t *testing.T) {
 	var gotJSON map[string]map[string][]map[string]any
 	require.NoError(t, json.Unmarshal(gb, &gotJSON))
 	require.Equal(t, len(want), len(gotJSON))
+	// The golden rows predate content-addressed storage: the views over
+	// pages and items must give exactly its opendata_fees and
+	// opendata_rates rows.
 	for _, c := range cases {
-		require.Equal(t, want[c.name], gotJSON[c.name], c.name)
+		g := gotJSON[c.name]
+		delete(g, DatasetFeeItems)
+		delete(g, DatasetRateItems)
+		for _, r := range g[DatasetPages] {
+			require.Regexp(t, "^[0-9a-f]{32}$", r["content_key"], c.name)
+			delete(r, "content_key")
+		}
+		require.Equal(t, want[c.name], g, c.name)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,16 +70,91 @@ func pageValue(t testing.TB, p events.OpenDataPage) []byte {
 
 // flush returns the rows of every dataset as maps column -> value; decimals
 // as their exact 6-decimal string (nil when null), timestamps as time.Time.
+// It acknowledges the batch, as the runner does once a batch is loaded,
+// and adds the rows of the views opendata_fees and opendata_rates (see
+// addViews) over the items of every batch tr flushed so far.
 func flush(t *testing.T, tr *Transformer) map[string][]map[string]any {
 	t.Helper()
-	recs := tr.Flush()
+	recs, ack := tr.FlushAck()
 	out := map[string][]map[string]any{}
 	for name, rec := range recs {
 		require.True(t, rec.Schema().Equal(Schema(name)), name)
 		out[name] = recordRows(t, rec)
 		rec.Release()
 	}
+	ack(true)
+	addViews(t, storeOf(tr), out)
 	return out
+}
+
+// itemStore is the items a Transformer's batches stored, by dataset and
+// content key, as the warehouse keeps them (one copy per content).
+type itemStore map[string]map[string][]map[string]any
+
+var (
+	storesMu sync.Mutex
+	stores   = map[*Transformer]itemStore{}
+)
+
+func storeOf(tr *Transformer) itemStore {
+	storesMu.Lock()
+	defer storesMu.Unlock()
+	st := stores[tr]
+	if st == nil {
+		st = itemStore{DatasetFeeItems: {}, DatasetRateItems: {}}
+		stores[tr] = st
+	}
+	return st
+}
+
+// addViews stores the items of out in st and adds to out the rows of the
+// warehouse views opendata_fees and opendata_rates over its pages and the
+// stored items, as the warehouse computes them (pages joined to their
+// content's items; the record's institution columns over the page's), so
+// that tests assert what a user queries. Comparing these rows with those
+// of a Transformer without a Memo shows that no page lost its items.
+func addViews(t *testing.T, st itemStore, out map[string][]map[string]any) {
+	t.Helper()
+	for view, items := range map[string]string{DatasetFees: DatasetFeeItems, DatasetRates: DatasetRateItems} {
+		batch := map[string][]map[string]any{}
+		for _, it := range out[items] {
+			k := it["content_key"].(string)
+			require.Equal(t, int32(len(batch[k])), it["item_index"], "%s items of %s in order, once per batch", items, k)
+			batch[k] = append(batch[k], it)
+		}
+		for k, its := range batch {
+			if old, ok := st[items][k]; ok {
+				require.Equal(t, old, its, "a content's items do not change")
+			}
+			st[items][k] = its
+		}
+		var rows []map[string]any
+		for _, p := range out[DatasetPages] {
+			for _, it := range st[items][p["content_key"].(string)] {
+				r := map[string]any{}
+				for _, f := range commonCols {
+					r[f.Name] = p[f.Name]
+				}
+				for col, rec := range map[string]string{"institution_cnpj": "record_institution_cnpj",
+					"institution_name": "record_institution_name", "brand": "record_brand"} {
+					if it[rec] != nil {
+						r[col] = it[rec]
+					}
+				}
+				for _, f := range Schema(items).Fields()[len(itemCols):] {
+					r[f.Name] = it[f.Name]
+				}
+				for _, c := range []string{"src_topic", "src_partition", "src_offset"} {
+					r[c] = p[c]
+				}
+				r["item_index"] = it["item_index"]
+				rows = append(rows, r)
+			}
+		}
+		if rows != nil {
+			out[view] = rows
+		}
+	}
 }
 
 func recordRows(t *testing.T, rec arrow.RecordBatch) []map[string]any {

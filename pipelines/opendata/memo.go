@@ -1,11 +1,12 @@
 package opendata
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/ofp-dev/ofp/internal/events"
 )
@@ -17,15 +18,41 @@ import (
 // republish the same product lists collection after collection, so most
 // pages of an hourly collection say exactly what they said an hour before.
 //
-// The Memo keeps, per page content, the content-derived values of the rows
-// the page produced (a tape). A page whose content is in the Memo is
-// replayed from its tape with its own context instead of being parsed,
-// validated and interpreted again; the rows are identical to what the full
-// path writes (TestMemoReplayMatchesFullPath, FuzzTransformerMemo).
+// What a page says is named by its content key (contentKey): a 128-bit
+// XXH3 of the interpretation rules' version, the organisation, family,
+// version, product, status code, whether it was validated, and the body's
+// bytes. The organisation is part of it so that a participant can only
+// ever collide with its own pages: XXH3 is fast, not collision-resistant
+// against someone crafting bodies, and a collision must not let one
+// institution's data stand for another's.
 //
-// The content key is a 128-bit hash (two independent 64-bit seeds) of the
-// family, version, product, status code and body; a false hit would need a
-// 128-bit collision.
+// Fees and rates are stored per content (opendata_fee_items,
+// opendata_rate_items, keyed by content_key and item_index); every page
+// row carries its content_key, and the warehouse joins the two. So a page
+// whose content's items are already stored writes only its page row (and
+// its findings and quarantine rows, which are small and per page).
+//
+// The Memo keeps, per content key, the rest of what the content produced
+// (a tape: findings, quarantine rows, record count, parse error). A page
+// whose content is in the Memo is replayed from the tape with its own
+// context instead of being parsed, validated and interpreted again, and
+// writes no items: a batch of this process wrote them. That batch may
+// still be on its way to the warehouse; if it fails or is abandoned, the
+// runner says so (the ack of Transformer.FlushAck) and its contents leave
+// the Memo, so the next page of each writes its items again; the records
+// of the failed batch are consumed again too, and content keys do not
+// depend on the process, so their items come back under the same keys.
+// Until then a page may show fewer fee rows than it has; never a content
+// with no items left anywhere once the topic is consumed. The replayed
+// rows equal the full path's (TestMemoReplayMatchesFullPath,
+// FuzzTransformerMemo); the warehouse keeps one copy of items written
+// twice.
+
+// contentRules versions the interpretation of a page: change it whenever a
+// change of this package's code changes the rows a content yields, so that
+// content keys (and the stored items they name) of the old rules are not
+// reused for the new.
+const contentRules = "ofp-opendata-rules/1"
 
 // DefaultMemoBytes bounds a Memo (an estimate of the tapes' memory).
 const DefaultMemoBytes = 64 << 20
@@ -34,51 +61,66 @@ const DefaultMemoBytes = 64 << 20
 // pipeline. It is safe for concurrent use; tapes are immutable once stored.
 type Memo struct {
 	max    int
-	seeds  [2]maphash.Seed
 	mu     sync.Mutex
-	tapes  map[memoKey]*memoEntry
+	tapes  map[contentKey]*memoEntry
 	size   int
 	gets   int // lookups since the last sweep
 	hits   int64
 	misses int64
 }
 
-type memoKey [2]uint64
+// contentKey names what a page said (see above).
+type contentKey struct{ hi, lo uint64 }
+
+// String is the key as stored in content_key: 32 lower-case hex digits.
+func (k contentKey) String() string {
+	var b [32]byte
+	const digits = "0123456789abcdef"
+	for i := range 16 {
+		b[15-i] = digits[(k.hi>>(4*i))&0xf]
+		b[31-i] = digits[(k.lo>>(4*i))&0xf]
+	}
+	return string(b[:])
+}
+
+// pageContentKey is the content key of page p (whose body, which p.Body
+// may not hold, is body), validated or not.
+func pageContentKey[T string | []byte](p *events.OpenDataPage, validated bool, body T) contentKey {
+	head := strings.Join([]string{contentRules, p.Institution.OrganisationID, p.Family, p.APIVersion, p.Product,
+		strconv.Itoa(p.StatusCode), strconv.FormatBool(validated)}, "\x00")
+	seed := xxh3.HashString(head)
+	var h xxh3.Uint128
+	switch b := any(body).(type) {
+	case string:
+		h = xxh3.HashString128Seed(b, seed)
+	case []byte:
+		h = xxh3.Hash128Seed(b, seed)
+	}
+	return contentKey{hi: h.Hi, lo: h.Lo}
+}
 
 type memoEntry struct {
-	tape *pageTape
-	used bool // looked up since the last sweep
+	tape   *pageTape
+	used   bool // looked up since the last sweep
+	stored bool // a batch holding the content's items was loaded (settle)
 }
 
 // NewMemo returns a Memo holding at most about maxBytes of tapes; maxBytes
 // <= 0 disables it (every page takes the full path).
 func NewMemo(maxBytes int) *Memo {
-	return &Memo{max: maxBytes, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		tapes: map[memoKey]*memoEntry{}}
+	return &Memo{max: maxBytes, tapes: map[contentKey]*memoEntry{}}
 }
 
-// Stats reports the lookups that found a tape and those that did not.
+// Stats reports the pages replayed from a tape and those that took the
+// full path (with a Memo).
 func (m *Memo) Stats() (hits, misses int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.hits, m.misses
 }
 
-func (m *Memo) key(p *events.OpenDataPage, validated bool) memoKey {
-	head := strings.Join([]string{p.Family, p.APIVersion, p.Product, strconv.Itoa(p.StatusCode), strconv.FormatBool(validated)}, "\x00")
-	var k memoKey
-	for i, seed := range m.seeds {
-		var h maphash.Hash
-		h.SetSeed(seed)
-		h.WriteString(head)
-		h.WriteByte(0)
-		h.WriteString(p.Body)
-		k[i] = h.Sum64()
-	}
-	return k
-}
-
-func (m *Memo) get(k memoKey) *pageTape {
+// get returns the tape of k, nil if none, and counts the lookup.
+func (m *Memo) get(k contentKey) *pageTape {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gets++
@@ -92,12 +134,31 @@ func (m *Memo) get(k memoKey) *pageTape {
 	return e.tape
 }
 
+// settle records the outcome of a batch that wrote the items of keys:
+// loaded, or failed or abandoned, in which case the contents not stored by
+// another batch leave the Memo (their next page writes its items again).
+func (m *Memo) settle(keys []contentKey, loaded bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		e, ok := m.tapes[k]
+		switch {
+		case !ok:
+		case loaded:
+			e.stored = true
+		case !e.stored:
+			m.size -= e.tape.size
+			delete(m.tapes, k)
+		}
+	}
+}
+
 // put stores a tape. When the Memo is full it first drops the tapes not
 // looked up since the previous sweep (at most one sweep per len(tapes)
 // lookups); if that does not make room, the tape is not stored, so a
 // workload larger than the Memo keeps the hit rate of what fits instead of
 // evicting everything in turn.
-func (m *Memo) put(k memoKey, tp *pageTape) {
+func (m *Memo) put(k contentKey, tp *pageTape) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.tapes[k]; ok || tp.size > m.max {
@@ -145,18 +206,16 @@ func (o overrides) apply(c pageCtx) pageCtx {
 	return c
 }
 
-// pageTape is what one page content produced, without its context: the
-// rows of each dataset in the order they were written.
+// pageTape is what one page content produced besides its items, without
+// its context: the findings and quarantine rows in the order they were
+// written, the record count and the parse error.
 type pageTape struct {
-	recs     []tapeRecord
-	fees     []tapeFee
-	rates    []tapeRate
 	findings []tapeNote
 	quars    []tapeNote
 	records  int
 	parseErr string
 	size     int
-	strs     map[string]string // one copy of each string (codes, currencies, flags repeat)
+	strs     map[string]string // one copy of each string (rules, messages repeat)
 }
 
 // clone returns a copy of s that does not share the page's memory, one per
@@ -177,22 +236,6 @@ func (tp *pageTape) clone(s string) string {
 	return c
 }
 
-// tapeRecord is the part of rowCtx a record contributes.
-type tapeRecord struct {
-	ov          overrides
-	productType string
-}
-
-type tapeFee struct {
-	rec int32 // index in recs
-	row feeRow
-}
-
-type tapeRate struct {
-	rec int32
-	row rateRow
-}
-
 // tapeNote is a finding (field, rule, message) or a quarantine row (kind,
 // reason, raw) with the overrides of the context it was written in.
 type tapeNote struct {
@@ -201,40 +244,8 @@ type tapeNote struct {
 	a, b, c     string
 }
 
-// record returns the index of the tape record of ctx, adding it when ctx is
-// not the last one added (a record's rows are written together).
-func (tp *pageTape) record(ctx *rowCtx) int32 {
-	r := tapeRecord{ov: ctx.ov, productType: ctx.productType}
-	if n := len(tp.recs); n > 0 && tp.recs[n-1] == r {
-		return int32(n - 1)
-	}
-	r.ov = tp.cloneOverrides(r.ov)
-	r.productType = tp.clone(r.productType)
-	tp.recs = append(tp.recs, r)
-	tp.size += int(unsafe.Sizeof(r))
-	return int32(len(tp.recs) - 1)
-}
-
 func (tp *pageTape) cloneOverrides(o overrides) overrides {
 	return overrides{tp.clone(o.cnpj), tp.clone(o.instName), tp.clone(o.brand)}
-}
-
-func (tp *pageTape) fee(ctx *rowCtx, f *feeRow) {
-	row := *f
-	for _, s := range []*string{&row.group, &row.code, &row.name, &row.trigger, &row.currency, &row.flags} {
-		*s = tp.clone(*s)
-	}
-	tp.fees = append(tp.fees, tapeFee{rec: tp.record(ctx), row: row})
-	tp.size += int(unsafe.Sizeof(tapeFee{}))
-}
-
-func (tp *pageTape) rate(ctx *rowCtx, x *rateRow) {
-	row := *x
-	for _, s := range []*string{&row.indexer, &row.flags} {
-		*s = tp.clone(*s)
-	}
-	tp.rates = append(tp.rates, tapeRate{rec: tp.record(ctx), row: row})
-	tp.size += int(unsafe.Sizeof(tapeRate{}))
 }
 
 func (tp *pageTape) note(list *[]tapeNote, c *pageCtx, recordIndex int32, a, b, s string) {
@@ -243,8 +254,9 @@ func (tp *pageTape) note(list *[]tapeNote, c *pageCtx, recordIndex int32, a, b, 
 	tp.size += int(unsafe.Sizeof(n))
 }
 
-// replay writes the rows of tp in the context c of the page p.
-func (t *Transformer) replay(c *pageCtx, p *events.OpenDataPage, tp *pageTape) {
+// replay writes the rows of tp in the context c of a page: its content's
+// items are stored already.
+func (t *Transformer) replay(c *pageCtx, tp *pageTape) {
 	for i := range tp.findings {
 		n := &tp.findings[i]
 		rc := n.ov.apply(*c)
@@ -255,17 +267,5 @@ func (t *Transformer) replay(c *pageCtx, p *events.OpenDataPage, tp *pageTape) {
 		rc := n.ov.apply(*c)
 		t.quarantine(&rc, n.recordIndex, n.a, n.b, n.c)
 	}
-	ctxs := make([]pageCtx, len(tp.recs))
-	for i, r := range tp.recs {
-		ctxs[i] = r.ov.apply(*c)
-	}
-	for i := range tp.fees {
-		e := &tp.fees[i]
-		t.feeRow(&rowCtx{pageCtx: &ctxs[e.rec], productType: tp.recs[e.rec].productType}, &e.row)
-	}
-	for i := range tp.rates {
-		e := &tp.rates[i]
-		t.rateRow(&rowCtx{pageCtx: &ctxs[e.rec], productType: tp.recs[e.rec].productType}, &e.row)
-	}
-	t.pageRow(c, p, tp.records, tp.parseErr)
+	t.pageRow(c, tp.records, tp.parseErr)
 }

@@ -27,7 +27,7 @@ func TestParquetRoundTrip(t *testing.T) {
 			r.Release()
 		}
 	}()
-	require.Contains(t, recs, DatasetFees)
+	require.Contains(t, recs, DatasetFeeItems)
 	for name, rec := range recs {
 		var buf bytes.Buffer
 		require.NoError(t, WriteParquet(&buf, rec), name)
@@ -50,12 +50,12 @@ func TestParquetRoundTrip(t *testing.T) {
 		rd.Release()
 		tbl.Release()
 	}
-	fee := only(t, recordRows(t, recs[DatasetFees]), func(r map[string]any) bool { return r["fee_group"] == "otherServices" })
+	fee := only(t, recordRows(t, recs[DatasetFeeItems]), func(r map[string]any) bool { return r["fee_group"] == "otherServices" })
 	require.Equal(t, "0.150000", fee["band1_customers"])
 	require.Equal(t, "45.000000", fee["band2_median"])
 	require.Nil(t, fee["minimum"])
 	require.True(t, hasFlag(fee, "rate_scale_4"))
-	dt := Schema(DatasetFees).Field(Schema(DatasetFees).FieldIndices("band1_median")[0]).Type.(*arrow.Decimal128Type)
+	dt := Schema(DatasetFeeItems).Field(Schema(DatasetFeeItems).FieldIndices("band1_median")[0]).Type.(*arrow.Decimal128Type)
 	require.Equal(t, int32(18), dt.Precision)
 	require.Equal(t, int32(6), dt.Scale)
 }

@@ -5,17 +5,36 @@ import (
 )
 
 // Dataset names (= lake prefixes = warehouse tables).
+//
+// Fees and rates are stored once per page content, not once per
+// collection: a page row (opendata_pages) carries the content_key of what
+// the page said, and opendata_fee_items / opendata_rate_items hold the
+// content-derived values of that content's fee and rate rows, keyed by
+// (content_key, item_index). The warehouse views opendata_fees and
+// opendata_rates (DatasetFees, DatasetRates) join the two back into one row
+// per fee or rate per page, with the record's own institution columns
+// (record_*, NULL when the record set none) over the page's.
 const (
-	DatasetFees        = "opendata_fees"
-	DatasetRates       = "opendata_rates"
+	DatasetFeeItems    = "opendata_fee_items"
+	DatasetRateItems   = "opendata_rate_items"
 	DatasetFindings    = "opendata_findings"
 	DatasetQuarantine  = "opendata_quarantine"
 	DatasetPages       = "opendata_pages"
 	DatasetCollections = "opendata_collections"
+
+	// The warehouse views of one row per fee (rate) per page: pages joined
+	// to their content's items. The Transformer does not produce them.
+	DatasetFees  = "opendata_fees"
+	DatasetRates = "opendata_rates"
 )
 
+// LegacyDatasets are the datasets earlier versions wrote to the lake
+// instead of the items: one fee (rate) row per page per collection. The
+// warehouse still loads them, so a rebuild reads them too.
+var LegacyDatasets = []string{DatasetFees, DatasetRates}
+
 // Datasets lists every dataset the Transformer produces.
-var Datasets = []string{DatasetFees, DatasetRates, DatasetFindings, DatasetQuarantine, DatasetPages, DatasetCollections}
+var Datasets = []string{DatasetFeeItems, DatasetRateItems, DatasetFindings, DatasetQuarantine, DatasetPages, DatasetCollections}
 
 var (
 	tStr = arrow.BinaryTypes.String
@@ -51,15 +70,26 @@ func withCommon(mid ...arrow.Field) *arrow.Schema {
 	return arrow.NewSchema(fs, nil)
 }
 
+// itemCols lead the content datasets: the content and the row's ordinal in
+// its page, then the institution columns the record itself set.
+var itemCols = []arrow.Field{
+	col("content_key", tStr), col("item_index", tI32),
+	nullable("record_institution_cnpj", tStr), nullable("record_institution_name", tStr), nullable("record_brand", tStr),
+}
+
+func itemSchema(mid ...arrow.Field) *arrow.Schema {
+	return arrow.NewSchema(append(append([]arrow.Field{}, itemCols...), mid...), nil)
+}
+
 var schemas = map[string]*arrow.Schema{
-	DatasetFees: withCommon(
+	DatasetFeeItems: itemSchema(
 		col("product_type", tStr), col("fee_group", tStr), col("service_code", tStr), col("service_name", tStr),
 		col("charging_trigger", tStr), col("currency", tStr), decCol("minimum"), decCol("maximum"),
 		decCol("band1_median"), decCol("band2_median"), decCol("band3_median"), decCol("band4_median"),
 		decCol("band1_customers"), decCol("band2_customers"), decCol("band3_customers"), decCol("band4_customers"),
 		col("flags", tStr),
 	),
-	DatasetRates: withCommon(
+	DatasetRateItems: itemSchema(
 		col("product_type", tStr), col("indexer", tStr), decCol("rate"),
 		decCol("band1_rate"), decCol("band2_rate"), decCol("band3_rate"), decCol("band4_rate"),
 		decCol("band1_customers"), decCol("band2_customers"), decCol("band3_customers"), decCol("band4_customers"),
@@ -75,7 +105,7 @@ var schemas = map[string]*arrow.Schema{
 	),
 	DatasetPages: withCommon(
 		col("url", tStr), col("page", tI32), col("status_code", tI32), col("bytes", tI64), col("records", tI32),
-		nullable("parse_error", tStr), nullable("raw_object", tStr),
+		nullable("parse_error", tStr), nullable("raw_object", tStr), col("content_key", tStr),
 	),
 	DatasetCollections: arrow.NewSchema(append([]arrow.Field{
 		col("collection_id", tStr), col("organisation_id", tStr), col("organisation_name", tStr),

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/internal/events"
 	"github.com/ofp-dev/ofp/internal/oas"
@@ -80,6 +81,12 @@ type Transformer struct {
 	memo *Memo     // page tapes by content (memo.go)
 	tape *pageTape // the tape being recorded while a page takes the full path
 
+	// The contents whose items this batch (since the last Flush) holds,
+	// in order; noItems says the current page's are among them.
+	emitted     map[contentKey]struct{}
+	emittedList []contentKey
+	noItems     bool
+
 	// fast path scratch, reused across Adds (see fast.go)
 	fast    bool // false: decode everything with encoding/json (the reference path)
 	env     doc[[]byte]
@@ -121,7 +128,8 @@ func NewTransformer(v *oas.Validator, mem memory.Allocator, log *slog.Logger) *T
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := &Transformer{v: v, mem: mem, log: log, tables: map[string]*table{},
-		seed: maphash.MakeSeed(), cache: map[uint64]validation{}, fast: true, memo: NewMemo(DefaultMemoBytes / 4)}
+		seed: maphash.MakeSeed(), cache: map[uint64]validation{}, fast: true, memo: NewMemo(DefaultMemoBytes / 4),
+		emitted: map[contentKey]struct{}{}}
 	for _, name := range Datasets {
 		rb := array.NewRecordBuilder(mem, schemas[name])
 		t.tables[name] = &table{rb: rb, b: rb.Fields()}
@@ -141,7 +149,29 @@ func (t *Transformer) WithMemo(m *Memo) *Transformer {
 // Flush and resets the builders. The caller releases the records. The
 // builders start empty again (they grow as rows come), so that a flushed
 // batch being written is not doubled by buffers reserved for the next.
+// Flush is FlushAck for a batch that will be loaded: use FlushAck when it
+// may not be.
 func (t *Transformer) Flush() map[string]arrow.RecordBatch {
+	out, ack := t.FlushAck()
+	ack(true)
+	return out
+}
+
+// FlushAck is Flush, plus ack, to call once with the batch's outcome:
+// loaded (in the lake and the warehouse), or not (failed, abandoned).
+// Later pages of the contents whose items the batch holds are replayed
+// without items (see Memo); ack(false) makes their next page write them
+// again. A batch that is never acknowledged must not be loaded.
+func (t *Transformer) FlushAck() (batch map[string]arrow.RecordBatch, ack func(loaded bool)) {
+	keys := t.emittedList
+	t.emittedList = nil
+	clear(t.emitted)
+	memo := t.memo
+	ack = func(loaded bool) {
+		if memo != nil {
+			memo.settle(keys, loaded)
+		}
+	}
 	out := map[string]arrow.RecordBatch{}
 	for name, tb := range t.tables {
 		if tb.rows == 0 {
@@ -150,7 +180,7 @@ func (t *Transformer) Flush() map[string]arrow.RecordBatch {
 		out[name] = tb.rb.NewRecordBatch()
 		tb.rows = 0
 	}
-	return out
+	return out, ack
 }
 
 // Release frees the builders; the Transformer cannot be used afterwards.
@@ -169,14 +199,65 @@ type pageCtx struct {
 	family, apiVersion, product, segment, url string
 	page                                      int32
 	ov                                        overrides // what the record's own data set (recordCtx)
+
+	// the page row's own columns
+	status    int32
+	bodyLen   int
+	rawObject string
+	key       string // content_key
+}
+
+// at starts the rows of the record at offset of topic/partition.
+func (t *Transformer) at(topic string, partition int32, offset int64) {
+	t.src.topic, t.src.partition, t.src.offset = topic, partition, offset
+	clear(t.src.ordinal)
+}
+
+// AddRecord appends the rows derived from one Kafka record in either
+// content mode: a record with a ce_type header is in CloudEvents' binary
+// mode (the page body is the value, its metadata the ce_ofpmeta header;
+// see events.Envelope), any other is a JSON envelope (Add). A binary page
+// whose content's items are stored is replayed without reading its body
+// beyond one hash. It never fails on bad content.
+func (t *Transformer) AddRecord(rec *kgo.Record) {
+	var typ, meta []byte
+	binary := false
+	for _, h := range rec.Headers {
+		switch h.Key {
+		case events.HeaderType:
+			typ, binary = h.Value, true
+		case events.HeaderMeta:
+			meta = h.Value
+		}
+	}
+	if !binary {
+		t.Add(rec.Topic, rec.Partition, rec.Offset, rec.Value)
+		return
+	}
+	t.at(rec.Topic, rec.Partition, rec.Offset)
+	if string(typ) != events.TypeOpenDataPage {
+		t.quarantine(&pageCtx{}, -1, KindPage, fmt.Sprintf("unexpected event type %q in binary mode", typ), string(rec.Value))
+		return
+	}
+	var p events.OpenDataPage
+	if err := unmarshal(meta, &p); err != nil {
+		t.quarantine(&pageCtx{}, -1, KindPage, "header "+events.HeaderMeta+" is not an open-data page: "+err.Error(), string(meta))
+		return
+	}
+	key := pageContentKey(&p, t.v != nil, rec.Value)
+	c := newPageCtx(&p, key, len(rec.Value))
+	if t.replayed(c, key) {
+		return
+	}
+	p.Body = string(rec.Value)
+	t.fullPage(c, key, &p, t.fast)
 }
 
 // Add appends the rows derived from one Kafka record. It never fails on bad
 // content: what cannot be used becomes opendata_quarantine or
 // opendata_findings rows.
 func (t *Transformer) Add(topic string, partition int32, offset int64, value []byte) {
-	t.src.topic, t.src.partition, t.src.offset = topic, partition, offset
-	clear(t.src.ordinal)
+	t.at(topic, partition, offset)
 	if t.fast && t.addFast(value) {
 		return
 	}
@@ -230,22 +311,53 @@ type item struct {
 	node int32 // the element in t.body, or -1: decode raw with encoding/json
 }
 
-// addPage adds the rows of one page. fast says p.Body may be read with the
-// fast reader (see fast.go).
-func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
-	c := &pageCtx{
+// newPageCtx is the context of the rows of page p, whose content is key
+// and whose body has bodyLen bytes (p.Body may not hold it yet).
+func newPageCtx(p *events.OpenDataPage, key contentKey, bodyLen int) *pageCtx {
+	return &pageCtx{
 		collectionID: p.CollectionID, collectedAt: p.FetchedAt.UTC(),
 		orgID: p.Institution.OrganisationID, orgName: p.Institution.OrganisationName,
 		cnpj: p.Institution.CNPJ, instName: p.Institution.OrganisationName, brand: p.Institution.Brand,
 		simulated: p.Institution.Simulated, family: p.Family, apiVersion: p.APIVersion,
 		product: p.Product, segment: segmentOf(p.Product), url: p.URL, page: int32(p.Page),
+		status: int32(p.StatusCode), bodyLen: bodyLen, rawObject: p.RawObject, key: key.String(),
+	}
+}
+
+// addPage adds the rows of one page whose body is p.Body. fast says p.Body
+// may be read with the fast reader (see fast.go).
+func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
+	key := pageContentKey(p, t.v != nil, p.Body)
+	c := newPageCtx(p, key, len(p.Body))
+	if !t.replayed(c, key) {
+		t.fullPage(c, key, p, fast)
+	}
+}
+
+// replayed writes the page's rows from the Memo when its content is there
+// (its items are written), and reports whether it did.
+func (t *Transformer) replayed(c *pageCtx, key contentKey) bool {
+	if t.memo == nil || t.memo.max <= 0 {
+		return false
+	}
+	tp := t.memo.get(key)
+	if tp == nil {
+		return false
+	}
+	t.replay(c, tp)
+	return true
+}
+
+// fullPage parses, validates and interprets page p, writing its content's
+// items unless this batch holds them already (a content the Memo could not
+// keep), and records its tape in the Memo.
+func (t *Transformer) fullPage(c *pageCtx, key contentKey, p *events.OpenDataPage, fast bool) {
+	_, t.noItems = t.emitted[key]
+	if !t.noItems {
+		t.emitted[key] = struct{}{}
+		t.emittedList = append(t.emittedList, key)
 	}
 	if t.memo != nil && t.memo.max > 0 {
-		key := t.memo.key(p, t.v != nil)
-		if tp := t.memo.get(key); tp != nil {
-			t.replay(c, p, tp)
-			return
-		}
 		t.tape = &pageTape{}
 		defer func() {
 			t.tape.strs = nil // only needed while recording
@@ -256,7 +368,7 @@ func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
 	records, reason := t.pageRecords(c, p, fast)
 	if reason != "" {
 		t.quarantine(c, -1, KindPage, reason, p.Body)
-		t.pageRow(c, p, 0, reason)
+		t.pageRow(c, 0, reason)
 		return
 	}
 	validate := t.v != nil
@@ -271,7 +383,7 @@ func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
 	for i := range records {
 		t.addRecord(c, int32(i), &records[i], validate)
 	}
-	t.pageRow(c, p, len(records), "")
+	t.pageRow(c, len(records), "")
 }
 
 // pageRecords splits a page body into product records, or says why the page
@@ -651,14 +763,30 @@ func (t *Transformer) end(r *row, dataset string) {
 	r.i32(n)
 }
 
-func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
-	if t.tape != nil {
-		t.tape.fee(ctx, f)
+// beginItem starts an item row of dataset (opendata_fee_items or
+// opendata_rate_items) for the record ctx; ok is false when this batch
+// holds the page content's items already.
+func (t *Transformer) beginItem(ctx *rowCtx, dataset string) (r row, ok bool) {
+	n := t.src.ordinal[dataset]
+	t.src.ordinal[dataset] = n + 1
+	if t.noItems {
+		return row{}, false
 	}
-	rw := t.begin(DatasetFees)
-	r := &rw
-	r.common(ctx.pageCtx)
+	r = t.begin(dataset)
+	r.str(ctx.key)
+	r.i32(n)
+	r.optStr(ctx.ov.cnpj)
+	r.optStr(ctx.ov.instName)
+	r.optStr(ctx.ov.brand)
 	r.str(ctx.productType)
+	return r, true
+}
+
+func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
+	r, ok := t.beginItem(ctx, DatasetFeeItems)
+	if !ok {
+		return
+	}
 	r.str(f.group)
 	r.str(f.code)
 	r.str(f.name)
@@ -673,17 +801,13 @@ func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
 		r.dec(d)
 	}
 	r.str(f.flags)
-	t.end(r, DatasetFees)
 }
 
 func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
-	if t.tape != nil {
-		t.tape.rate(ctx, x)
+	r, ok := t.beginItem(ctx, DatasetRateItems)
+	if !ok {
+		return
 	}
-	rw := t.begin(DatasetRates)
-	r := &rw
-	r.common(ctx.pageCtx)
-	r.str(ctx.productType)
 	r.str(x.indexer)
 	r.dec(x.rate)
 	for _, d := range x.bandRate {
@@ -695,7 +819,6 @@ func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
 	r.dec(x.minRate)
 	r.dec(x.maxRate)
 	r.str(x.flags)
-	t.end(r, DatasetRates)
 }
 
 func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg string) {
@@ -748,7 +871,7 @@ func rawTextString(s string) string {
 	return s + suffix
 }
 
-func (t *Transformer) pageRow(c *pageCtx, p *events.OpenDataPage, records int, parseErr string) {
+func (t *Transformer) pageRow(c *pageCtx, records int, parseErr string) {
 	if t.tape != nil {
 		t.tape.records, t.tape.parseErr = records, t.tape.clone(parseErr)
 	}
@@ -757,11 +880,12 @@ func (t *Transformer) pageRow(c *pageCtx, p *events.OpenDataPage, records int, p
 	r.common(c)
 	r.str(c.url)
 	r.i32(c.page)
-	r.i32(int32(p.StatusCode))
-	r.i64(int64(len(p.Body)))
+	r.i32(c.status)
+	r.i64(int64(c.bodyLen))
 	r.i32(int32(records))
 	r.optStr(parseErr)
-	r.optStr(p.RawObject)
+	r.optStr(c.rawObject)
+	r.str(c.key)
 	t.end(r, DatasetPages)
 }
 

@@ -1,0 +1,564 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SourceRange names the Kafka records a Parquet file was built from: every
+// row of the file has src_topic = Topic, src_partition = Partition and
+// First <= src_offset <= Last. (Item files have no source columns; their
+// range is only recorded in the loads log.)
+type SourceRange struct {
+	Topic     string
+	Partition int32
+	First     int64
+	Last      int64
+}
+
+func (r SourceRange) validate() error {
+	if r.Topic == "" || r.Partition < 0 || r.First < 0 || r.First > r.Last {
+		return fmt.Errorf("warehouse: invalid source range %+v (want a topic, partition >= 0 and 0 <= first <= last)", r)
+	}
+	return nil
+}
+
+// Load loads one dataset's Parquet file of one source range; it is
+// LoadBatch with a single file.
+func (s *Store) Load(ctx context.Context, dataset, parquetPath string, src SourceRange) (int64, error) {
+	n, err := s.LoadBatch(ctx, src, map[string]string{dataset: parquetPath})
+	return n[dataset], err
+}
+
+// LoadBatch loads the Parquet files that one source range produced (one
+// per dataset) in ONE transaction, so a batch is in the warehouse whole
+// or not at all. It is LoadBatches with one batch.
+func (s *Store) LoadBatch(ctx context.Context, src SourceRange, files map[string]string) (map[string]int64, error) {
+	return s.LoadBatches(ctx, []Batch{{Range: src, Files: files}})
+}
+
+// Batch is the local Parquet files (dataset -> path) one source range produced.
+type Batch struct {
+	Range SourceRange
+	Files map[string]string
+}
+
+// LoadBatches loads the files of several batches (the partitions of a
+// pipeline poll) in ONE transaction, with the effect of loading each batch
+// in order, and returns the rows inserted per dataset (as named in the
+// batches).
+//
+// Datasets with source columns (every dataset but the items) are
+// idempotent by source range: rows of the same dataset already loaded from
+// an overlapping range (a batch redone after a crash, maybe cut
+// differently) are replaced, so every (src_topic, src_partition,
+// src_offset, item_index) is present once. The delete is skipped when the
+// loads log shows no overlapping range, the usual first delivery. Every
+// such file must hold only rows of its batch's range (ErrSourceMismatch).
+//
+// Item datasets (opendata_fee_items, opendata_rate_items) are content:
+// only the (content_key, item_index) pairs not in the table yet are
+// inserted (a content arrives again after a pipeline restart), and they
+// are never deleted. They are loaded before the pages, and a page may
+// also arrive in an earlier call than its content's items: its fees and
+// rates appear in the views when they do.
+//
+// Files written before schema version 4 are accepted: a file of dataset
+// opendata_fees or opendata_rates (the views' columns) is loaded as items
+// of the content 'legacy/<src_topic>/<src_partition>/<src_offset>', with
+// its institution columns as the record_* columns, and an opendata_pages
+// file without content_key gets that content_key, so the views show
+// exactly the rows of those files.
+//
+// The keys of the derived comparison tables the call touched are queued
+// for refresh (latest.go says when it runs).
+func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]int64, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
+	files, err := s.planLoad(ctx, batches)
+	if err != nil {
+		return nil, err
+	}
+	what := describeBatches(batches)
+
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if restore := s.loadThreads(ctx); restore != nil {
+		defer restore()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: load %s: %w", what, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	loaded, queued, err := loadFiles(ctx, tx, files)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
+	}
+	if queued {
+		s.dirty.Store(true)
+		s.wakeRefresher()
+	}
+	s.maybeCheckpoint(ctx)
+	s.log.Debug("warehouse load", "ranges", what, "rows", loaded)
+	return loaded, nil
+}
+
+func describeBatches(batches []Batch) string {
+	parts := make([]string, len(batches))
+	for i, b := range batches {
+		parts[i] = fmt.Sprintf("%s/%d [%d,%d]", b.Range.Topic, b.Range.Partition, b.Range.First, b.Range.Last)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fileKind says how a file is loaded.
+type fileKind int
+
+const (
+	kindItems       fileKind = iota // fee or rate items: new (content_key, item_index) pairs inserted
+	kindLegacyItems                 // opendata_fees / opendata_rates of before version 4: converted to items
+	kindPages                       // opendata_pages: by source range; their fees and rates queued for refresh
+	kindLegacyPages                 // opendata_pages of before version 4 (no content_key)
+	kindRows                        // any other dataset: by source range
+)
+
+// stage orders the loads of one call: items, then pages, then the rest.
+func (k fileKind) stage() int {
+	switch k {
+	case kindItems, kindLegacyItems:
+		return 0
+	case kindPages, kindLegacyPages:
+		return 1
+	}
+	return 2
+}
+
+// loadFile is one file of a LoadBatches call.
+type loadFile struct {
+	dataset string // as named in the batch: the key of the rows returned
+	table   string // the table it is loaded into
+	kind    fileKind
+	path    string
+	src     SourceRange
+	batch   int // the index of its batch
+}
+
+// planLoad validates the batches and checks every file's columns against
+// its dataset's contract (outside the transaction), and returns the files
+// in load order: items, pages, the rest; per table, in batch order.
+func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, error) {
+	var files []loadFile
+	for bi, b := range batches {
+		if err := b.Range.validate(); err != nil {
+			return nil, err
+		}
+		for ds, path := range b.Files {
+			f := loadFile{dataset: ds, table: ds, path: path, src: b.Range, batch: bi}
+			got, err := s.parquetColumns(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			want := datasets[ds]
+			switch {
+			case ds == DatasetFeeItems || ds == DatasetRateItems:
+				f.kind = kindItems
+			case ds == DatasetPages:
+				f.kind = kindPages
+				if !got["content_key"] {
+					f.kind = kindLegacyPages
+					want = without(want, "content_key")
+				}
+			case views[ds].items != "":
+				f.kind, f.table, want = kindLegacyItems, views[ds].items, views[ds].columns()
+			case want != nil:
+				f.kind = kindRows
+			default:
+				return nil, fmt.Errorf("%w %q (known: %s; and, written before schema version 4, %s)", ErrUnknownDataset, ds,
+					strings.Join(Datasets(), ", "), strings.Join(Views(), ", "))
+			}
+			if err := checkColumns(ds, path, got, want); err != nil {
+				return nil, err
+			}
+			files = append(files, f)
+		}
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		a, b := files[i], files[j]
+		if a.kind.stage() != b.kind.stage() {
+			return a.kind.stage() < b.kind.stage()
+		}
+		if a.table != b.table {
+			return a.table < b.table
+		}
+		return a.batch < b.batch
+	})
+	return files, nil
+}
+
+func without(cols []Column, name string) []Column {
+	var out []Column
+	for _, c := range cols {
+		if c.Name != name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// parquetColumns returns the column names of a Parquet file.
+func (s *Store) parquetColumns(ctx context.Context, parquetPath string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet($1)`, parquetPath)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read parquet %s: %w", parquetPath, err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return nil, fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
+		}
+		got[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("warehouse: describe parquet %s: %w", parquetPath, err)
+	}
+	return got, nil
+}
+
+// checkColumns compares a file's column names with a contract.
+func checkColumns(dataset, parquetPath string, got map[string]bool, want []Column) error {
+	var missing, extra []string
+	wanted := map[string]bool{}
+	for _, c := range want {
+		wanted[c.Name] = true
+		if !got[c.Name] {
+			missing = append(missing, c.Name)
+		}
+	}
+	for name := range got {
+		if !wanted[name] {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		return fmt.Errorf("warehouse: %s does not match the %s column contract (missing %v, unexpected %v)", parquetPath, dataset, missing, extra)
+	}
+	return nil
+}
+
+// Per-connection temporary tables of a load: the page rows whose view rows
+// the load may change (touchedPagesTable: the replaced ones, read before
+// their delete, and the new ones), the contents that got new items
+// (newContentsTable), the new items of one file group (newItemsTable)
+// and the keys of one comparison (loadKeysTable).
+const (
+	touchedPagesTable = "ofp_load_pages"
+	newContentsTable  = "ofp_load_contents"
+	newItemsTable     = "ofp_load_items"
+	loadKeysTable     = "ofp_load_keys"
+)
+
+// pageKeyCols are the page columns a view row's latest key and collection
+// come from (the record_* columns of its item may override two of them).
+const pageKeyCols = "organisation_id, institution_cnpj, brand, product, collection_id"
+
+// loadFiles loads the planned files inside tx and, when pages or items
+// were among them, queues the keys of the derived comparison tables they
+// touched. It returns the rows inserted per dataset and whether keys were
+// queued.
+func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]int64, bool, error) {
+	loaded := map[string]int64{}
+	track := false
+	for _, f := range files {
+		loaded[f.dataset] += 0
+		track = track || f.kind.stage() < 2
+	}
+	if track {
+		for _, q := range []string{
+			`CREATE OR REPLACE TEMP TABLE ` + touchedPagesTable + ` (content_key VARCHAR, organisation_id VARCHAR, institution_cnpj VARCHAR,
+  brand VARCHAR, product VARCHAR, collection_id VARCHAR, replaced BOOLEAN)`,
+			`CREATE OR REPLACE TEMP TABLE ` + newContentsTable + ` (content_key VARCHAR)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return nil, false, fmt.Errorf("warehouse: prepare the load: %w", err)
+			}
+		}
+	}
+	for i := 0; i < len(files); {
+		f := files[i]
+		if f.kind.stage() == 0 {
+			// All the files of one item table at once: one anti-join.
+			j := i
+			for j < len(files) && files[j].kind.stage() == 0 && files[j].table == f.table {
+				j++
+			}
+			if err := loadItems(ctx, tx, files[i:j], loaded); err != nil {
+				return nil, false, err
+			}
+			i = j
+			continue
+		}
+		n, err := loadRows(ctx, tx, f)
+		if err != nil {
+			return nil, false, err
+		}
+		loaded[f.dataset] += n
+		i++
+	}
+	if !track {
+		return loaded, false, nil
+	}
+	if err := queueLoadRefresh(ctx, tx); err != nil {
+		return nil, false, err
+	}
+	return loaded, true, nil
+}
+
+// checkSource refuses a file with rows outside its source range.
+func checkSource(ctx context.Context, tx *sql.Tx, f loadFile) error {
+	var outside int64
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
+		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
+		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
+		f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last).Scan(&outside)
+	if err != nil {
+		return fmt.Errorf("warehouse: check source columns of %s: %w", f.path, err)
+	}
+	if outside > 0 {
+		return fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last)
+	}
+	return nil
+}
+
+// recordLoad appends a file's load to the loads log.
+func recordLoad(ctx context.Context, tx *sql.Tx, f loadFile, rows int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		f.table, f.src.Topic, f.src.Partition, f.src.First, f.src.Last, rows, time.Now().UTC()); err != nil {
+		return fmt.Errorf("warehouse: record load of %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// itemSelect is the SELECT of the item columns of a file of kind items or
+// legacy items, as a relation of the item table's columns and file_no.
+func itemSelect(f loadFile, param string, fileNo int) string {
+	var out []string
+	for _, c := range datasets[f.table] {
+		expr := c.Name
+		if f.kind == kindLegacyItems {
+			switch c.Name {
+			case "content_key":
+				expr = legacyContentKey
+			case "record_institution_cnpj", "record_institution_name", "record_brand":
+				expr = strings.TrimPrefix(c.Name, "record_")
+			}
+		}
+		out = append(out, expr+" AS "+c.Name)
+	}
+	return fmt.Sprintf("SELECT %s, %d AS file_no FROM read_parquet(%s)", strings.Join(out, ", "), fileNo, param)
+}
+
+// loadItems inserts the items of files (all of one item table) whose
+// content_key the table does not hold yet; of a content in several files,
+// the first file's rows (in batch order). The contents that
+// got items are recorded in newContentsTable. Every file gets a row in the
+// loads log with the items it added.
+func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
+	table := files[0].table
+	parts := make([]string, len(files))
+	args := make([]any, len(files))
+	for k, f := range files {
+		if f.kind == kindLegacyItems {
+			if err := checkSource(ctx, tx, f); err != nil {
+				return err
+			}
+		}
+		parts[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
+		args[k] = f.path
+	}
+	// A content's items are all in one file (the pipeline writes them
+	// together) and never change: a content the table holds is skipped
+	// whole, and of a content in several files the first file's rows are
+	// taken, each (content_key, item_index) once. Only the new rows are
+	// deduplicated and checked, so a load costs about what it adds.
+	stmts := []string{
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+WITH n AS MATERIALIZED (
+  SELECT u.* FROM (%[2]s) u ANTI JOIN (SELECT DISTINCT content_key FROM %[3]s) t ON t.content_key = u.content_key
+),
+f AS (SELECT content_key, min(file_no) AS file_no FROM n GROUP BY content_key)
+SELECT DISTINCT ON (content_key, item_index) n.* FROM n SEMI JOIN f ON f.content_key IS NOT DISTINCT FROM n.content_key AND f.file_no = n.file_no`,
+			newItemsTable, strings.Join(parts, "\nUNION ALL "), table),
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("warehouse: insert the new items of %s into %s: %w", describeFiles(files), table, err)
+		}
+	}
+	var nulls int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+newItemsTable+` WHERE content_key IS NULL OR item_index IS NULL`).Scan(&nulls); err != nil {
+		return fmt.Errorf("warehouse: check the new items of %s: %w", describeFiles(files), err)
+	}
+	if nulls > 0 {
+		return fmt.Errorf("warehouse: %s: %d items have no content_key or item_index; fix the pipeline that wrote them", describeFiles(files), nulls)
+	}
+	for _, q := range []string{
+		`INSERT INTO ` + table + ` BY NAME SELECT * EXCLUDE (file_no) FROM ` + newItemsTable,
+		`INSERT INTO ` + newContentsTable + ` SELECT DISTINCT content_key FROM ` + newItemsTable,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: insert the new items of %s into %s: %w", describeFiles(files), table, err)
+		}
+	}
+	counts := make([]int64, len(files))
+	rows, err := tx.QueryContext(ctx, `SELECT file_no, count(*) FROM `+newItemsTable+` GROUP BY file_no`)
+	if err != nil {
+		return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
+	}
+	for rows.Next() {
+		var k int
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
+		}
+		counts[k] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE `+newItemsTable); err != nil {
+		return fmt.Errorf("warehouse: insert the new items of %s: %w", table, err)
+	}
+	for k, f := range files {
+		loaded[f.dataset] += counts[k]
+		if err := recordLoad(ctx, tx, f, counts[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describeFiles(files []loadFile) string {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.path
+	}
+	return strings.Join(paths, ", ")
+}
+
+// loadRows loads a file of a dataset with source columns: it deletes the
+// table's rows of the file's range when an earlier load overlapped it, then
+// inserts the file BY NAME. For pages, the replaced and the new page rows
+// are recorded in touchedPagesTable (the replaced ones marked so).
+func loadRows(ctx context.Context, tx *sql.Tx, f loadFile) (int64, error) {
+	if err := checkSource(ctx, tx, f); err != nil {
+		return 0, err
+	}
+	src := f.src
+	var overlapping int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loads WHERE dataset = $1 AND topic = $2 AND partition = $3
+		AND first_offset <= $5 AND last_offset >= $4`, f.table, src.Topic, src.Partition, src.First, src.Last).Scan(&overlapping); err != nil {
+		return 0, fmt.Errorf("warehouse: read the loads log: %w", err)
+	}
+	pages := f.kind == kindPages || f.kind == kindLegacyPages
+	if overlapping > 0 {
+		if pages {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT content_key, `+pageKeyCols+`, true
+FROM `+DatasetPages+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
+				src.Topic, src.Partition, src.First, src.Last); err != nil {
+				return 0, fmt.Errorf("warehouse: read the pages %s replaces: %w", f.path, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+f.table+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
+			src.Topic, src.Partition, src.First, src.Last); err != nil {
+			return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", f.table, src.Topic, src.Partition, src.First, src.Last, err)
+		}
+	}
+	sel := "SELECT * FROM read_parquet($1)"
+	contentKey := "content_key"
+	if f.kind == kindLegacyPages {
+		sel = "SELECT *, " + legacyContentKey + " AS content_key FROM read_parquet($1)"
+		contentKey = legacyContentKey
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO `+f.table+` BY NAME `+sel, f.path)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", f.path, f.table, err)
+	}
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", f.path, f.table, err)
+	}
+	if pages {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT `+contentKey+`, `+pageKeyCols+`, false
+FROM read_parquet($1)`, f.path); err != nil {
+			return 0, fmt.Errorf("warehouse: read the pages of %s: %w", f.path, err)
+		}
+	}
+	if err := recordLoad(ctx, tx, f, rows); err != nil {
+		return 0, err
+	}
+	return rows, nil
+}
+
+// queueLoadRefresh queues, for each comparison, the keys and collections
+// of the view rows the load changed: those of the page rows it replaced
+// (read before their delete) and inserted, and those of every page whose
+// content got new items (which covers a page loaded before its content's
+// items). The pages are few; only the items of their contents are joined.
+// A comparison's keys are queued as replaced when view rows of it were
+// deleted.
+func queueLoadRefresh(ctx context.Context, tx *sql.Tx) error {
+	var newContents int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+newContentsTable).Scan(&newContents); err != nil {
+		return fmt.Errorf("warehouse: queue the refresh of the load: %w", err)
+	}
+	if newContents > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT p.content_key, `+prefixed("p", strings.Split(pageKeyCols, ", "))+`, false
+FROM `+DatasetPages+` p SEMI JOIN `+newContentsTable+` n ON n.content_key = p.content_key`); err != nil {
+			return fmt.Errorf("warehouse: read the pages of the new contents: %w", err)
+		}
+	}
+	for _, c := range comparisonSpecs {
+		v := views[c.dataset]
+		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+SELECT DISTINCT p.organisation_id, %[2]s AS institution_cnpj, %[3]s AS brand, p.product, p.collection_id, p.replaced
+FROM (SELECT DISTINCT * FROM %[4]s) p JOIN %[5]s i ON i.content_key = p.content_key`,
+			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable, v.items)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
+		}
+		var replaced bool
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(bool_or(replaced), false) FROM `+loadKeysTable).Scan(&replaced); err != nil {
+			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
+		}
+		if err := c.startRefreshKeys(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+collectedKeysTable+` SELECT DISTINCT `+keyCollCols+` FROM `+loadKeysTable); err != nil {
+			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
+		}
+		if err := c.queueRefresh(ctx, tx, replaced); err != nil {
+			return err
+		}
+	}
+	for _, t := range []string{loadKeysTable, touchedPagesTable, newContentsTable} {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+			return fmt.Errorf("warehouse: queue the refresh of the load: %w", err)
+		}
+	}
+	return nil
+}
