@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -227,24 +225,8 @@ func refCounts(ref *odpipe.Transformer) map[string]int64 {
 	for ds, b := range recs {
 		out[ds] = b.NumRows()
 	}
-	keys := func(b arrow.RecordBatch) *array.String {
-		return b.Column(b.Schema().FieldIndices("content_key")[0]).(*array.String)
-	}
-	pages := keys(recs[odpipe.DatasetPages])
-	for view, items := range map[string]string{odpipe.DatasetFees: odpipe.DatasetFeeItems, odpipe.DatasetRates: odpipe.DatasetRateItems} {
-		b, ok := recs[items]
-		if !ok {
-			continue
-		}
-		per := map[string]int64{}
-		k := keys(b)
-		for i := range k.Len() {
-			per[k.Value(i)]++
-		}
-		for i := range pages.Len() {
-			out[view] += per[pages.Value(i)]
-		}
-	}
+	out[odpipe.DatasetFees] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetFeeItems])
+	out[odpipe.DatasetRates] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetRateItems])
 	return out
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -232,22 +230,7 @@ func feeRowsOf(v *oas.Validator, envs []events.Envelope) (int64, error) {
 			rec.Release()
 		}
 	}()
-	pages, items := recs[odpipe.DatasetPages], recs[odpipe.DatasetFeeItems]
-	if pages == nil || items == nil {
-		return 0, nil
-	}
-	keys := func(b arrow.RecordBatch) *array.String {
-		return b.Column(b.Schema().FieldIndices("content_key")[0]).(*array.String)
-	}
-	per := map[string]int64{}
-	for k, i := keys(items), 0; i < k.Len(); i++ {
-		per[k.Value(i)]++
-	}
-	var n int64
-	for k, i := keys(pages), 0; i < k.Len(); i++ {
-		n += per[k.Value(i)]
-	}
-	return n, nil
+	return odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetFeeItems]), nil
 }
 
 // prepare collects the base set and produces copies onto the topic until
