@@ -50,10 +50,11 @@
 // file twice or a re-batched overlapping range leaves every (src_topic,
 // src_partition, src_offset, item_index) exactly once; a file whose rows
 // fall outside its declared range is refused (ErrSourceMismatch). Item
-// files are loaded first: only the (content_key, item_index) pairs not
-// stored yet are inserted (the pipeline writes a content's items once per
-// process, so they come again after a restart), and items are never
-// deleted. A page may be loaded in an earlier call than its content's
+// files are loaded first: only the items of contents not stored yet are
+// inserted, each (content_key, item_index) once (the pipeline writes a
+// content's items once per process, and again after a batch that held
+// them failed, so they come again after a restart or a failure), and
+// items are never deleted. A page may be loaded in an earlier call than its content's
 // items; its fees and rates appear when those arrive. Lake files written
 // before version 4 (opendata_fees / opendata_rates rows, pages without
 // content_key) load as pages and items of the content
@@ -68,16 +69,17 @@
 // query, in the background Options.RefreshDelay after the last load (2 s
 // by default; at least every 30 s while loads keep coming), and in
 // Checkpoint and Close. Consecutive loads touch the same keys, so
-// coalescing spares a refresh per load. When the loads since the last
-// refresh only added rows, the refresh reads just the collections that can
-// be a key's latest (latest.go says why that is exact, for any number of
-// loads). The queue is committed with the loads, so a crash loses nothing:
-// Open refreshes it.
+// coalescing spares a refresh per load. The refresh first finds, at page
+// level, each queued key's latest collections (any, simulated, real) and
+// reads only their rows, so it costs about the rows it derives, whatever
+// the loads did (latest.go). The queue is committed with the loads, so a
+// crash loses nothing: Open refreshes it.
 // Loads run with Options.LoadThreads DuckDB threads (1 by default: they
 // share the host with the pipeline that feeds them) and a large
 // checkpoint_threshold, so that a commit does not also checkpoint: the
 // write-ahead log is folded into the file at most every 30 s, by
-// Checkpoint, and on Close.
+// Checkpoint (with all Threads: it runs when loading is done), and on
+// Close.
 //
 // A file of an older schema version is recreated empty when opened for
 // writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly

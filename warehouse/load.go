@@ -61,9 +61,10 @@ type Batch struct {
 // such file must hold only rows of its batch's range (ErrSourceMismatch).
 //
 // Item datasets (opendata_fee_items, opendata_rate_items) are content:
-// only the (content_key, item_index) pairs not in the table yet are
-// inserted (a content arrives again after a pipeline restart), and they
-// are never deleted. They are loaded before the pages, and a page may
+// only the items of contents (content_key) not in the table yet are
+// inserted, each (content_key, item_index) once (a content arrives again
+// after a pipeline restart or a failed batch), and they are never
+// deleted. They are loaded before the pages, and a page may
 // also arrive in an earlier call than its content's items: its fees and
 // rates appear in the views when they do.
 //
@@ -124,7 +125,7 @@ func describeBatches(batches []Batch) string {
 type fileKind int
 
 const (
-	kindItems       fileKind = iota // fee or rate items: new (content_key, item_index) pairs inserted
+	kindItems       fileKind = iota // fee or rate items: the items of new contents inserted
 	kindLegacyItems                 // opendata_fees / opendata_rates of before version 4: converted to items
 	kindPages                       // opendata_pages: by source range; their fees and rates queued for refresh
 	kindLegacyPages                 // opendata_pages of before version 4 (no content_key)
