@@ -4,9 +4,9 @@
 //
 // It prepares realistic Kafka records by collecting pages from the
 // simulator (sim over a loopback listener, read with connectors/directory
-// and connectors/opendata) and replicating their envelopes under other
-// collection ids and institution variants until they hold the requested
-// number of fee rows. It then measures:
+// and connectors/opendata) and replicating them under other collection ids
+// and institution variants, as ingest produces them (CloudEvents binary
+// records), until they hold the requested number of fee rows. It then measures:
 //
 //  1. throughput: a plain franz-go consumer reading the whole topic
 //     (baseline) against the real pipelines.Runner (Transformer, Parquet,
@@ -14,15 +14,18 @@
 //     committed everything and the warehouse has checkpointed, with peak
 //     memory of each phase;
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
-//     a bare DuckDB connection on the lake's opendata_fees Parquet files.
+//     a bare DuckDB connection on the lake's Parquet files (opendata_pages
+//     joined to opendata_fee_items by warehouse.FeesViewSQL, the items
+//     deduplicated as the warehouse stores them).
 //
 // Everything lives in a temporary directory that is removed at the end
 // (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files).
 // It never talks to anything but its own loopback servers.
 //
-// The pipeline's Memo replays pages whose content it has seen (the topic
-// repeats each variant's collections, as hourly collections repeat
-// unchanged product lists); the report says how many pages were replayed.
-// With -variants equal to the number of copies every collection is
-// distinct and nothing is replayed: the worst case.
+// The pipeline stores fees and rates once per page content and its Memo
+// replays pages whose content it has stored (the topic repeats each
+// variant's collections, as hourly collections repeat unchanged product
+// lists): such a page costs a page row. The report says how many pages
+// were replayed. With -variants equal to the number of copies every
+// collection is distinct and nothing is replayed: the worst case.
 package main
