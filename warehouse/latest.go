@@ -196,11 +196,6 @@ const (
 func (c comparisonSpec) buildSQL(rows int) string {
 	v := views[c.dataset]
 	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
-	narrow := append(append([]string{}, dedupKey...), "collection_id", "collected_at", "simulated", "flags")
-	exprs := make([]string, len(narrow))
-	for i, n := range narrow {
-		exprs[i] = viewColumnExpr(n, "p", "i") + " AS " + n
-	}
 	pages := DatasetPages
 	if rows == keyCollRows {
 		pages = fmt.Sprintf("(SELECT * FROM %s p SEMI JOIN (SELECT DISTINCT organisation_id, product, collection_id FROM %s) k ON %s"+
@@ -210,7 +205,7 @@ func (c comparisonSpec) buildSQL(rows int) string {
 	// rid is the row's source position: unique and never NULL (Load
 	// guarantees both for pages, and items are unique per content).
 	src := fmt.Sprintf("SELECT struct_pack(t := p.src_topic, p := p.src_partition, o := p.src_offset, i := i.item_index) AS rid, %s\n"+
-		"  FROM %s p JOIN %s i ON i.content_key = p.content_key", strings.Join(exprs, ", "), pages, v.items)
+		"  FROM %s p JOIN %s i ON i.content_key = p.content_key", viewSelectList(v.middle, "p", "i"), pages, v.items)
 	if rows == keyCollRows {
 		src = fmt.Sprintf("SELECT f.* FROM (%s) f SEMI JOIN %s k ON %s AND f.collection_id IS NOT DISTINCT FROM k.collection_id",
 			src, refreshCollsTable, joinOn("f", "k", latestKey))
@@ -240,7 +235,7 @@ func (c comparisonSpec) buildSQL(rows int) string {
 	cols = append(cols, keepColumns...)
 	cols = append(cols, "concat("+strings.Join(packedText, ", ")+") AS row_text",
 		"concat_ws(',', "+strings.Join(packedDec, ", ")+") AS row_decimals")
-	return fmt.Sprintf(`WITH src AS (%[1]s),
+	return fmt.Sprintf(`WITH src AS MATERIALIZED (%[1]s),
 latest AS (
   SELECT organisation_id, institution_cnpj, brand, product,
     %[2]s AS coll_any, %[3]s AS coll_sim, %[4]s AS coll_real
@@ -260,15 +255,13 @@ firsts AS (
   FROM cand GROUP BY %[7]s, collection_id
 ),
 kept AS (
-  SELECT rid.t AS k_topic, rid.p AS k_partition, rid.o AS k_offset, rid.i AS k_item, %[9]s
+  SELECT rid AS k_rid, %[9]s
   FROM (UNPIVOT firsts ON %[11]s INTO NAME keep VALUE rid)
   GROUP BY rid
 ),
 whole AS (
-  SELECT %[12]s, kept.* EXCLUDE (k_topic, k_partition, k_offset, k_item)
-  FROM kept
-  JOIN %[13]s p ON p.src_topic = kept.k_topic AND p.src_partition = kept.k_partition AND p.src_offset = kept.k_offset
-  JOIN %[14]s i ON i.content_key = p.content_key AND i.item_index = kept.k_item
+  SELECT s.* EXCLUDE (rid), kept.* EXCLUDE (k_rid)
+  FROM src s JOIN kept ON s.rid = kept.k_rid
 ),
 est AS (
   SELECT *, %[8]s AS weighted_estimate FROM whole
@@ -276,8 +269,7 @@ est AS (
 SELECT %[10]s FROM est`,
 		src, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"),
 		joinOn("s", "l", latestKey), strings.Join(firsts, ",\n    "), strings.Join(dedupKey, ", "),
-		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "),
-		viewSelectList(v.middle, "p", "i"), DatasetPages, v.items)
+		weighted(c.valueSuffix), strings.Join(keeps, ",\n    "), strings.Join(cols, ",\n  "), strings.Join(keepColumns, ", "))
 }
 
 // execer is what the refresh needs: a *sql.Tx (or *sql.DB).

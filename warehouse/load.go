@@ -262,8 +262,9 @@ func checkColumns(dataset, parquetPath string, got map[string]bool, want []Colum
 // Per-connection temporary tables of a load: the page rows whose view rows
 // the load may change (touchedPagesTable: the replaced ones, read before
 // their delete, and the new ones), the contents that got new items
-// (newContentsTable), the new items of one file group (newItemsTable)
-// and the keys of one comparison (loadKeysTable).
+// (newContentsTable), the new contents of one item table with the file
+// each is taken from (newItemsTable) and the keys of one comparison
+// (loadKeysTable).
 const (
 	touchedPagesTable = "ofp_load_pages"
 	newContentsTable  = "ofp_load_contents"
@@ -371,14 +372,29 @@ func itemSelect(f loadFile, param string, fileNo int) string {
 	return fmt.Sprintf("SELECT %s, %d AS file_no FROM read_parquet(%s)", strings.Join(out, ", "), fileNo, param)
 }
 
+// itemKeyExpr is the content_key of an item file's rows.
+func itemKeyExpr(f loadFile) string {
+	if f.kind == kindLegacyItems {
+		return legacyContentKey
+	}
+	return "content_key"
+}
+
 // loadItems inserts the items of files (all of one item table) whose
 // content_key the table does not hold yet; of a content in several files,
-// the first file's rows (in batch order). The contents that
-// got items are recorded in newContentsTable. Every file gets a row in the
-// loads log with the items it added.
+// the first file's rows (in batch order), each (content_key, item_index)
+// once. The contents that got items are recorded in newContentsTable.
+// Every file gets a row in the loads log with the items it added.
+//
+// A content's items are all in one file (the pipeline writes them
+// together) and never change, so the new contents are found on the
+// content_key column alone, and the items are read once, straight into the
+// table: a load costs about what it adds, and the usual file (each pair
+// once) is inserted without deduplicating.
 func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
 	table := files[0].table
-	parts := make([]string, len(files))
+	full := make([]string, len(files))
+	keys := make([]string, len(files))
 	args := make([]any, len(files))
 	for k, f := range files {
 		if f.kind == kindLegacyItems {
@@ -386,63 +402,66 @@ func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[str
 				return err
 			}
 		}
-		parts[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
+		full[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
+		keys[k] = fmt.Sprintf("SELECT %s AS content_key, item_index, %d AS file_no FROM read_parquet($%d)", itemKeyExpr(f), k, k+1)
 		args[k] = f.path
 	}
-	// A content's items are all in one file (the pipeline writes them
-	// together) and never change: a content the table holds is skipped
-	// whole, and of a content in several files the first file's rows are
-	// taken, each (content_key, item_index) once. Only the new rows are
-	// deduplicated and checked, so a load costs about what it adds.
-	stmts := []string{
-		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-WITH n AS MATERIALIZED (
-  SELECT u.* FROM (%[2]s) u ANTI JOIN (SELECT DISTINCT content_key FROM %[3]s) t ON t.content_key = u.content_key
-),
-f AS (SELECT content_key, min(file_no) AS file_no FROM n GROUP BY content_key)
-SELECT DISTINCT ON (content_key, item_index) n.* FROM n SEMI JOIN f ON f.content_key IS NOT DISTINCT FROM n.content_key AND f.file_no = n.file_no`,
-			newItemsTable, strings.Join(parts, "\nUNION ALL "), table),
+	fail := func(what string, err error) error {
+		return fmt.Errorf("warehouse: %s the new items of %s into %s: %w", what, describeFiles(files), table, err)
 	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("warehouse: insert the new items of %s into %s: %w", describeFiles(files), table, err)
+	// The new contents, each with the first file that has it, and per file
+	// its new rows, NULL keys and distinct (content_key, item_index) pairs.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+SELECT content_key, min(file_no) AS file_no FROM (%[2]s) u
+ANTI JOIN (SELECT DISTINCT content_key FROM %[3]s) t ON t.content_key = u.content_key
+GROUP BY content_key`, newItemsTable, strings.Join(keys, "\nUNION ALL "), table), args...); err != nil {
+		return fail("find", err)
+	}
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT u.file_no, count(*), count(*) FILTER (WHERE u.content_key IS NULL OR u.item_index IS NULL),
+  count(DISTINCT (u.content_key, u.item_index))
+FROM (%[1]s) u SEMI JOIN %[2]s n ON n.content_key IS NOT DISTINCT FROM u.content_key AND n.file_no = u.file_no
+GROUP BY u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable), args...)
+	if err != nil {
+		return fail("count", err)
+	}
+	counts := make([]int64, len(files))
+	var total, nulls int64
+	for rows.Next() {
+		var k int
+		var n, null, distinct int64
+		if err := rows.Scan(&k, &n, &null, &distinct); err != nil {
+			rows.Close()
+			return fail("count", err)
 		}
+		counts[k], total, nulls = distinct, total+n, nulls+null
 	}
-	var nulls int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+newItemsTable+` WHERE content_key IS NULL OR item_index IS NULL`).Scan(&nulls); err != nil {
-		return fmt.Errorf("warehouse: check the new items of %s: %w", describeFiles(files), err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail("count", err)
 	}
 	if nulls > 0 {
 		return fmt.Errorf("warehouse: %s: %d items have no content_key or item_index; fix the pipeline that wrote them", describeFiles(files), nulls)
 	}
+	var inserted int64
+	for _, c := range counts {
+		inserted += c
+	}
+	distinct := ""
+	if inserted < total { // a pair repeated in a file: keep one
+		distinct = "DISTINCT ON (content_key, item_index) "
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s BY NAME SELECT %[2]su.* EXCLUDE (file_no) FROM (%[3]s) u
+SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
+		table, distinct, strings.Join(full, "\nUNION ALL "), newItemsTable), args...); err != nil {
+		return fail("insert", err)
+	}
 	for _, q := range []string{
-		`INSERT INTO ` + table + ` BY NAME SELECT * EXCLUDE (file_no) FROM ` + newItemsTable,
-		`INSERT INTO ` + newContentsTable + ` SELECT DISTINCT content_key FROM ` + newItemsTable,
+		`INSERT INTO ` + newContentsTable + ` SELECT content_key FROM ` + newItemsTable,
+		`DROP TABLE ` + newItemsTable,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("warehouse: insert the new items of %s into %s: %w", describeFiles(files), table, err)
+			return fail("insert", err)
 		}
-	}
-	counts := make([]int64, len(files))
-	rows, err := tx.QueryContext(ctx, `SELECT file_no, count(*) FROM `+newItemsTable+` GROUP BY file_no`)
-	if err != nil {
-		return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
-	}
-	for rows.Next() {
-		var k int
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
-		}
-		counts[k] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("warehouse: count the new items of %s: %w", table, err)
-	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE `+newItemsTable); err != nil {
-		return fmt.Errorf("warehouse: insert the new items of %s: %w", table, err)
 	}
 	for k, f := range files {
 		loaded[f.dataset] += counts[k]
@@ -535,10 +554,16 @@ FROM `+DatasetPages+` p SEMI JOIN `+newContentsTable+` n ON n.content_key = p.co
 	}
 	for _, c := range comparisonSpecs {
 		v := views[c.dataset]
+		// An item's part of a key (its record's CNPJ and brand) takes few
+		// distinct values per content: join the pages to those, not to
+		// every item.
 		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+WITH p AS (SELECT DISTINCT * FROM %[4]s)
 SELECT DISTINCT p.organisation_id, %[2]s AS institution_cnpj, %[3]s AS brand, p.product, p.collection_id, p.replaced
-FROM (SELECT DISTINCT * FROM %[4]s) p JOIN %[5]s i ON i.content_key = p.content_key`,
-			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable, v.items)
+FROM p JOIN (SELECT DISTINCT content_key, %[6]s FROM %[5]s SEMI JOIN (SELECT DISTINCT content_key FROM p) c USING (content_key)) i
+ON i.content_key = p.content_key`,
+			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable, v.items,
+			strings.Join(keyOverrides(), ", "))
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
 		}
