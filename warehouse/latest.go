@@ -188,11 +188,11 @@ const (
 // (same latest-collection aggregate, same dedup order, same estimate
 // expression), once per keep_* variant.
 //
-// It reads the view's tables directly: the pages first, narrowed to the
-// keys' organisations and products (and collections) when it refreshes
-// keys, then their contents' items. The population is decided on the
-// columns it needs; the rows kept are then read whole by source position
-// (kept -> pages -> items).
+// It reads the view's tables directly, once (src is materialised): the
+// pages first, narrowed to the keys' organisations, products and
+// collections when it refreshes keys, then their contents' items. The
+// population is decided on those rows, and the rows kept are picked from
+// them by source position (rid).
 func (c comparisonSpec) buildSQL(rows int) string {
 	v := views[c.dataset]
 	dedupKey := append(append([]string{}, latestKey...), c.groupKey[1:]...)
