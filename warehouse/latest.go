@@ -369,13 +369,32 @@ func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 // about the rows it derives, not the rows of every pending collection, and
 // it is exact whatever the loads did (added or replaced rows).
 func (c comparisonSpec) refreshKeys(ctx context.Context, tx execer) error {
+	stmts := []string{
+		"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + strings.Join(latestKey, ", ") + " FROM " + collectedKeysTable,
+		c.latestCollsSQL(),
+		"DELETE FROM " + c.table + " t USING " + refreshKeysTable + " k WHERE " + joinOn("t", "k", latestKey),
+		"INSERT INTO " + c.table + " BY NAME " + c.buildSQL(keyCollRows),
+		"DROP TABLE " + refreshCollsTable, "DROP TABLE " + refreshKeysTable, "DROP TABLE " + collectedKeysTable,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
+		}
+	}
+	return nil
+}
+
+// latestCollsSQL creates refreshCollsTable: the latest collections (any,
+// simulated, real) of every key in refreshKeysTable, found at page level
+// (see refreshKeys).
+func (c comparisonSpec) latestCollsSQL() string {
 	keys := strings.Join(latestKey, ", ")
 	v := views[c.dataset]
 	overrides := make([]string, len(latestKey))
 	for i, k := range latestKey {
 		overrides[i] = viewColumnExpr(k, "p", "o") + " AS " + k
 	}
-	latestColls := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+	return fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
 WITH kc AS (
   SELECT DISTINCT %[2]s, p.collection_id, p.collected_at, p.simulated
   FROM (SELECT * FROM %[3]s p SEMI JOIN (SELECT DISTINCT organisation_id, product FROM %[4]s) k ON %[5]s) p
@@ -392,19 +411,6 @@ UNION SELECT %[8]s, coll_real FROM l WHERE coll_real IS NOT NULL`,
 		refreshCollsTable, strings.Join(overrides, ", "), DatasetPages, refreshKeysTable,
 		joinOn("p", "k", []string{"organisation_id", "product"}), strings.Join(keyOverrides(), ", "), v.items,
 		keys, latestCollection(""), latestCollection("simulated"), latestCollection("NOT simulated"), joinOn("kc", "k", latestKey))
-	stmts := []string{
-		"CREATE OR REPLACE TEMP TABLE " + refreshKeysTable + " AS SELECT DISTINCT " + keys + " FROM " + collectedKeysTable,
-		latestColls,
-		"DELETE FROM " + c.table + " t USING " + refreshKeysTable + " k WHERE " + joinOn("t", "k", latestKey),
-		"INSERT INTO " + c.table + " BY NAME " + c.buildSQL(keyCollRows),
-		"DROP TABLE " + refreshCollsTable, "DROP TABLE " + refreshKeysTable, "DROP TABLE " + collectedKeysTable,
-	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("warehouse: refresh %s: %w", c.table, err)
-		}
-	}
-	return nil
 }
 
 // keyOverrides lists the item columns that override a column of latestKey.

@@ -221,6 +221,8 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "ours/baseline: %.1f%% (target >= %.0f%%: %s). The pipeline wrote %d lake objects, %s rows over all datasets, %d retries.\n",
 		100*r.throughputRatio(), 100*targetThroughput, verdict(r.throughputRatio() >= targetThroughput),
 		r.Stats.Objects, thousands(r.Stats.Rows), r.Stats.Retries)
+	fmt.Fprintf(w, "The pipeline had committed the topic at %s; the refresh of the comparison tables and the checkpoint took the rest.\n",
+		r.Pipeline.Committed.Round(time.Millisecond))
 	fmt.Fprintf(w, "Pages replayed from the Memo (content seen in an earlier collection): %s; parsed, validated and interpreted: %s.\n",
 		thousands(r.Pipeline.MemoHits), thousands(r.Pipeline.MemoMisses))
 	fmt.Fprintf(w, "(Go heap includes the in-process kfake cluster holding the whole topic; RSS also counts DuckDB's C heap.)\n")
