@@ -229,7 +229,7 @@ type cut struct {
 	rg      Range
 	day     time.Time
 	recs    map[string]arrow.RecordBatch
-	ack     func(loaded bool) // nil unless the transformer is an AckTransformer
+	ack     func(loaded bool) // the transformer's ack of the batch (flushAck)
 	last    *kgo.Record
 	records int64
 }
@@ -461,11 +461,7 @@ func (r *Runner) cut(pend map[int32]*pending) []cut {
 	out := make([]cut, 0, len(pend))
 	for _, pe := range pend {
 		c := cut{rg: pe.rng(), day: pe.first.Timestamp, last: pe.last, records: pe.records}
-		if at, ok := pe.t.(AckTransformer); ok {
-			c.recs, c.ack = at.FlushAck()
-		} else {
-			c.recs = pe.t.Flush()
-		}
+		c.recs, c.ack = flushAck(pe.t)
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b cut) int { return int(a.rg.Partition) - int(b.rg.Partition) })
@@ -485,19 +481,22 @@ func (r *Runner) launch(ctx context.Context, cuts []cut) *flight {
 // drop abandons the pending batches (their records are consumed again).
 func (r *Runner) drop(pend map[int32]*pending) {
 	for _, pe := range pend {
-		var batch map[string]arrow.RecordBatch
-		if at, ok := pe.t.(AckTransformer); ok {
-			var ack func(bool)
-			batch, ack = at.FlushAck()
-			ack(false)
-		} else {
-			batch = pe.t.Flush()
-		}
+		batch, ack := flushAck(pe.t)
+		ack(false)
 		for _, b := range batch {
 			b.Release()
 		}
 	}
 	clear(pend)
+}
+
+// flushAck flushes t, with the ack of its batch (a no-op unless t is an
+// AckTransformer).
+func flushAck(t Transformer) (map[string]arrow.RecordBatch, func(loaded bool)) {
+	if at, ok := t.(AckTransformer); ok {
+		return at.FlushAck()
+	}
+	return t.Flush(), func(bool) {}
 }
 
 func (r *Runner) setBusy(b bool) {
@@ -515,9 +514,7 @@ func (r *Runner) setBusy(b bool) {
 func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Record, err error) {
 	defer func() {
 		for _, c := range cuts {
-			if c.ack != nil {
-				c.ack(err == nil)
-			}
+			c.ack(err == nil)
 		}
 	}()
 	batches := make([]Batch, len(cuts))
