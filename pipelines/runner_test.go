@@ -431,3 +431,94 @@ func TestBackgroundSinksCommitInOrder(t *testing.T) {
 		require.Equal(t, n, got[ds], ds)
 	}
 }
+
+// failingLoader refuses every load, like a warehouse that is down.
+type failingLoader struct{ attempts atomic.Int32 }
+
+func (f *failingLoader) LoadBatch(context.Context, pipelines.Range, map[string]string) (int64, error) {
+	f.attempts.Add(1)
+	return 0, errors.New("warehouse down")
+}
+
+// TestAbandonedBatchesWriteTheirItemsAgain: a runner whose loads never
+// succeed is stopped, and another, in the same process and with the same
+// Memo, consumes the topic again. The Memo knew the contents from the
+// first runner's batches, which were never loaded: the second runner must
+// write their items again rather than replay pages whose fees exist
+// nowhere.
+func TestAbandonedBatchesWriteTheirItemsAgain(t *testing.T) {
+	validator, err := oas.New()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kafka, err := bus.StartEmbedded("", 0)
+	require.NoError(t, err)
+	defer kafka.Close()
+	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
+	require.NoError(t, err)
+	defer prod.Close()
+	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
+	pub := bus.NewPublisher(prod)
+	acked := bus.Acked{}
+	for range 2 { // the same contents twice: the second time is replayed
+		a, err := pub.Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
+		require.NoError(t, err)
+		acked.Merge(a)
+	}
+	srv := objstoretest.Embedded(t)
+	lake, err := objstore.New(srv.Config)
+	require.NoError(t, err)
+	require.NoError(t, lake.EnsureBucket(ctx))
+	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
+	require.NoError(t, err)
+	defer wh.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	memo := odpipe.NewMemo(odpipe.DefaultMemoBytes)
+	run := func(ld pipelines.Loader) (*pipelines.Runner, func(), chan error) {
+		cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g", events.TopicOpenDataRaw)...)
+		require.NoError(t, err)
+		r, err := pipelines.NewRunner(pipelines.Config{
+			Client: cons, Topic: events.TopicOpenDataRaw,
+			NewTransformer: func() pipelines.Transformer {
+				return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log).WithMemo(memo)
+			},
+			Write: odpipe.WriteParquet, Lake: lake, Loader: ld, TempDir: t.TempDir(), Log: log,
+			RetryBackoff: 10 * time.Millisecond, StopFlushTimeout: 200 * time.Millisecond,
+		})
+		require.NoError(t, err)
+		runCtx, cancelRun := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(runCtx) }()
+		stop := func() { // and leave the group, so that the next runner gets the partitions at once
+			cancelRun()
+			require.NoError(t, <-done)
+			cons.Close()
+		}
+		return r, stop, done
+	}
+
+	down := &failingLoader{}
+	_, stop, _ := run(down)
+	require.Eventually(t, func() bool {
+		hits, _ := memo.Stats()
+		return down.attempts.Load() >= 3 && hits > 0
+	}, 30*time.Second, 10*time.Millisecond, "the first runner transformed both copies and tried to load")
+	stop()
+	got, err := wh.Counts(ctx)
+	require.NoError(t, err)
+	require.Zero(t, got[odpipe.DatasetPages], "nothing was loaded")
+
+	r, stop, _ := run(batchesLoader{loader{wh}})
+	require.NoError(t, r.WaitCommitted(ctx, acked))
+	stop()
+
+	ref := odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
+	consumeAll(t, ctx, kafka.Brokers(), func(rec *kgo.Record) { ref.AddRecord(rec) })
+	want := refCounts(ref)
+	got, err = wh.Counts(ctx)
+	require.NoError(t, err)
+	require.Positive(t, want[odpipe.DatasetFees])
+	for _, ds := range []string{odpipe.DatasetFees, odpipe.DatasetRates, odpipe.DatasetFeeItems, odpipe.DatasetRateItems, odpipe.DatasetPages} {
+		require.Equal(t, want[ds], got[ds], ds)
+	}
+}
