@@ -26,37 +26,13 @@ import (
 	"github.com/ofp-dev/ofp/internal/objstore/objstoretest"
 	"github.com/ofp-dev/ofp/pipelines"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
 	"github.com/ofp-dev/ofp/warehouse"
 )
 
-type loader struct{ s *warehouse.Store }
-
-// batchesLoader also loads several ranges in one transaction.
-type batchesLoader struct{ loader }
-
-func (l batchesLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
-	wb := make([]warehouse.Batch, len(batches))
-	for i, b := range batches {
-		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
-	}
-	n, err := l.s.LoadBatches(ctx, wb)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
-
-var _ pipelines.BatchesLoader = batchesLoader{}
-
-func (l loader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
-	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
+// singleLoader hides a loader's LoadBatches: the runner then loads one
+// partition's batch at a time.
+type singleLoader struct{ pipelines.Loader }
 
 // flakyLake fails the first n puts, like an S3 outage.
 type flakyLake struct {
@@ -150,9 +126,9 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 			flaky := &flakyLake{Lake: lake}
 			flaky.failures.Store(3)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			var ld pipelines.Loader = loader{wh}
+			var ld pipelines.Loader = singleLoader{whload.Loader{Store: wh}}
 			if batched {
-				ld = batchesLoader{loader{wh}}
+				ld = whload.Loader{Store: wh}
 			}
 			r, err := pipelines.NewRunner(pipelines.Config{
 				Client: cons, Topic: events.TopicOpenDataRaw,
@@ -198,7 +174,7 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 			require.NoError(t, err)
 			defer fresh.Close()
 			for i := 0; i < 2; i++ {
-				_, err = pipelines.Rebuild(ctx, lake, loader{fresh}, odpipe.Datasets, t.TempDir(), nil)
+				_, err = pipelines.Rebuild(ctx, lake, whload.Loader{Store: fresh}, odpipe.Datasets, t.TempDir(), nil)
 				require.NoError(t, err)
 				again, err := fresh.Counts(ctx)
 				require.NoError(t, err)
@@ -261,39 +237,66 @@ func allAtEnd(t *testing.T, ctx context.Context, cl *kgo.Client, ends map[int32]
 	return true
 }
 
+// sinkEnv is what a runner test sinks through: an embedded Kafka with the
+// raw topic (3 partitions) and a producer, an embedded S3 lake and a
+// warehouse; closed when the test ends.
+type sinkEnv struct {
+	t         *testing.T
+	validator *oas.Validator
+	kafka     *bus.Embedded
+	prod      *kgo.Client
+	lake      *objstore.Store
+	wh        *warehouse.Store
+	log       *slog.Logger
+}
+
+func newSinkEnv(t *testing.T, ctx context.Context) *sinkEnv {
+	t.Helper()
+	e := &sinkEnv{t: t, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var err error
+	e.validator, err = oas.New()
+	require.NoError(t, err)
+	e.kafka, err = bus.StartEmbedded("", 0)
+	require.NoError(t, err)
+	t.Cleanup(e.kafka.Close)
+	e.prod, err = bus.NewClient(bus.Config{Brokers: e.kafka.Brokers()})
+	require.NoError(t, err)
+	t.Cleanup(e.prod.Close)
+	require.NoError(t, bus.EnsureTopics(ctx, e.prod, 3, events.TopicOpenDataRaw))
+	srv := objstoretest.Embedded(t)
+	e.lake, err = objstore.New(srv.Config)
+	require.NoError(t, err)
+	require.NoError(t, e.lake.EnsureBucket(ctx))
+	e.wh, err = warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.wh.Close() })
+	return e
+}
+
+// consumer is a pipeline consumer of the raw topic in group, closed when
+// the test ends.
+func (e *sinkEnv) consumer(group string) *kgo.Client {
+	cons, err := bus.NewClient(bus.Config{Brokers: e.kafka.Brokers()}, pipelines.ClientOpts(group, events.TopicOpenDataRaw)...)
+	require.NoError(e.t, err)
+	e.t.Cleanup(cons.Close)
+	return cons
+}
+
 // TestGracefulStopSinksTheGatheredBatch: a runner that is still gathering
 // (nothing reached its flush limits) sinks and commits on a graceful stop,
 // instead of leaving the batch to be consumed again.
 func TestGracefulStopSinksTheGatheredBatch(t *testing.T) {
-	validator, err := oas.New()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	kafka, err := bus.StartEmbedded("", 0)
+	e := newSinkEnv(t, ctx)
+	validator, lake, wh, log := e.validator, e.lake, e.wh, e.log
+	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 	require.NoError(t, err)
-	defer kafka.Close()
-	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-	require.NoError(t, err)
-	defer prod.Close()
-	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
-	acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
-	require.NoError(t, err)
-
-	srv := objstoretest.Embedded(t)
-	lake, err := objstore.New(srv.Config)
-	require.NoError(t, err)
-	require.NoError(t, lake.EnsureBucket(ctx))
-	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
-	require.NoError(t, err)
-	defer wh.Close()
-	cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g", events.TopicOpenDataRaw)...)
-	require.NoError(t, err)
-	defer cons.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cons := e.consumer("g")
 	r, err := pipelines.NewRunner(pipelines.Config{
 		Client: cons, Topic: events.TopicOpenDataRaw,
 		NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
-		Write:          odpipe.WriteParquet, Lake: lake, Loader: batchesLoader{loader{wh}}, TempDir: t.TempDir(), Log: log,
+		Write:          odpipe.WriteParquet, Lake: lake, Loader: whload.Loader{Store: wh}, TempDir: t.TempDir(), Log: log,
 		// Nothing makes it sink on its own within the test.
 		FlushBytes: 1 << 40, FlushInterval: time.Hour, IdleWait: time.Hour,
 	})
@@ -324,7 +327,7 @@ func TestGracefulStopSinksTheGatheredBatch(t *testing.T) {
 // background must not let its offsets (or a later batch's) be committed
 // before every earlier batch is loaded too.
 type orderLoader struct {
-	batchesLoader
+	whload.Loader
 	admin  *kadm.Client
 	mu     sync.Mutex
 	loaded map[int32][][2]int64
@@ -335,7 +338,7 @@ type orderLoader struct {
 func (l *orderLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
 	l.check(ctx)
 	time.Sleep(30 * time.Millisecond) // a slow warehouse: the next batch is staged meanwhile
-	n, err := l.batchesLoader.LoadBatches(ctx, batches)
+	n, err := l.Loader.LoadBatches(ctx, batches)
 	if err == nil {
 		l.mu.Lock()
 		for _, b := range batches {
@@ -379,30 +382,14 @@ func (l *orderLoader) check(ctx context.Context) {
 // offsets never pass what the warehouse holds; every record ends up loaded
 // exactly once.
 func TestBackgroundSinksCommitInOrder(t *testing.T) {
-	validator, err := oas.New()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	kafka, err := bus.StartEmbedded("", 0)
-	require.NoError(t, err)
-	defer kafka.Close()
-	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-	require.NoError(t, err)
-	defer prod.Close()
-	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
+	e := newSinkEnv(t, ctx)
+	validator, kafka, prod, lake, wh := e.validator, e.kafka, e.prod, e.lake, e.wh
 	acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 	require.NoError(t, err)
-	srv := objstoretest.Embedded(t)
-	lake, err := objstore.New(srv.Config)
-	require.NoError(t, err)
-	require.NoError(t, lake.EnsureBucket(ctx))
-	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
-	require.NoError(t, err)
-	defer wh.Close()
-	cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g-order", events.TopicOpenDataRaw)...)
-	require.NoError(t, err)
-	defer cons.Close()
-	ld := &orderLoader{batchesLoader: batchesLoader{loader{wh}}, admin: kadm.NewClient(prod), loaded: map[int32][][2]int64{}}
+	cons := e.consumer("g-order")
+	ld := &orderLoader{Loader: whload.Loader{Store: wh}, admin: kadm.NewClient(prod), loaded: map[int32][][2]int64{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r, err := pipelines.NewRunner(pipelines.Config{
 		Client: cons, Topic: events.TopicOpenDataRaw,
@@ -447,36 +434,21 @@ func (f *failingLoader) LoadBatch(context.Context, pipelines.Range, map[string]s
 // write their items again rather than replay pages whose fees exist
 // nowhere.
 func TestAbandonedBatchesWriteTheirItemsAgain(t *testing.T) {
-	validator, err := oas.New()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	kafka, err := bus.StartEmbedded("", 0)
-	require.NoError(t, err)
-	defer kafka.Close()
-	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-	require.NoError(t, err)
-	defer prod.Close()
-	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
-	pub := bus.NewPublisher(prod)
+	e := newSinkEnv(t, ctx)
+	validator, kafka, lake, wh, log := e.validator, e.kafka, e.lake, e.wh, e.log
+	pub := bus.NewPublisher(e.prod)
 	acked := bus.Acked{}
 	for range 2 { // the same contents twice: the second time is replayed
 		a, err := pub.Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 		require.NoError(t, err)
 		acked.Merge(a)
 	}
-	srv := objstoretest.Embedded(t)
-	lake, err := objstore.New(srv.Config)
-	require.NoError(t, err)
-	require.NoError(t, lake.EnsureBucket(ctx))
-	wh, err := warehouse.Open(filepath.Join(t.TempDir(), "wh.duckdb"), warehouse.DefaultOptions())
-	require.NoError(t, err)
-	defer wh.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	memo := odpipe.NewMemo(odpipe.DefaultMemoBytes)
 	run := func(ld pipelines.Loader) (*pipelines.Runner, func(), chan error) {
 		cons, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()}, pipelines.ClientOpts("g", events.TopicOpenDataRaw)...)
-		require.NoError(t, err)
+		require.NoError(t, err) // closed by stop
 		r, err := pipelines.NewRunner(pipelines.Config{
 			Client: cons, Topic: events.TopicOpenDataRaw,
 			NewTransformer: func() pipelines.Transformer {
@@ -508,7 +480,7 @@ func TestAbandonedBatchesWriteTheirItemsAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, got[odpipe.DatasetPages], "nothing was loaded")
 
-	r, stop, _ := run(batchesLoader{loader{wh}})
+	r, stop, _ := run(whload.Loader{Store: wh})
 	require.NoError(t, r.WaitCommitted(ctx, acked))
 	stop()
 

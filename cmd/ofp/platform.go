@@ -29,6 +29,7 @@ import (
 	"github.com/ofp-dev/ofp/pipelines"
 	apipipe "github.com/ofp-dev/ofp/pipelines/apicalls"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
 	"github.com/ofp-dev/ofp/warehouse"
 )
 
@@ -62,38 +63,6 @@ type platformOpts struct {
 	simulated bool      // every collected institution is the simulator's
 	progress  io.Writer // nil: stderr
 }
-
-// whLoader adapts the warehouse to the pipeline's Loader.
-type whLoader struct{ s *warehouse.Store }
-
-func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
-	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
-
-// LoadBatches loads every partition of a runner batch in one warehouse
-// transaction (pipelines.BatchesLoader).
-func (l whLoader) LoadBatches(ctx context.Context, bs []pipelines.Batch) (int64, error) {
-	wb := make([]warehouse.Batch, len(bs))
-	for i, b := range bs {
-		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
-	}
-	n, err := l.s.LoadBatches(ctx, wb)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
-
-var (
-	_ pipelines.Loader        = whLoader{}
-	_ pipelines.BatchesLoader = whLoader{}
-)
 
 // startPlatform starts the engines (embedded ones where nothing else is
 // configured), the warehouse and the pipeline. On error everything
@@ -164,7 +133,7 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 		},
 		Write:   odpipe.WriteParquet,
 		Lake:    p.lake,
-		Loader:  whLoader{p.wh},
+		Loader:  whload.Loader{Store: p.wh},
 		TempDir: cfg.Path("tmp"),
 		Log:     log.With("component", "pipeline"),
 	})
@@ -180,7 +149,7 @@ func startPlatform(ctx context.Context, cfg config.Config, log *slog.Logger, o p
 	p.callsRunner, err = pipelines.NewRunner(pipelines.Config{
 		Client: callsConsumer, Topic: events.TopicAPICalls,
 		NewTransformer: func() pipelines.Transformer { return apipipe.NewTransformer(memory.NewGoAllocator()) },
-		Write:          odpipe.WriteParquet, Lake: p.lake, Loader: whLoader{p.wh}, TempDir: cfg.Path("tmp"),
+		Write:          odpipe.WriteParquet, Lake: p.lake, Loader: whload.Loader{Store: p.wh}, TempDir: cfg.Path("tmp"),
 		Log: log.With("component", "pipeline", "pipeline", "apicalls"),
 	})
 	if err != nil {

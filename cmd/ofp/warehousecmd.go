@@ -13,6 +13,7 @@ import (
 	"github.com/ofp-dev/ofp/pipelines"
 	apipipe "github.com/ofp-dev/ofp/pipelines/apicalls"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
 	"github.com/ofp-dev/ofp/warehouse"
 )
 
@@ -49,7 +50,7 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	start := time.Now()
-	st, err := pipelines.Rebuild(ctx, lake, whLoader{wh}, slices.Concat(odpipe.Datasets, odpipe.LegacyDatasets, apipipe.Datasets), cfg.Path("tmp"), func(total int) pipelines.Progress {
+	st, err := pipelines.Rebuild(ctx, lake, whload.Loader{Store: wh}, slices.Concat(odpipe.Datasets, odpipe.LegacyDatasets, apipipe.Datasets), cfg.Path("tmp"), func(total int) pipelines.Progress {
 		return progress.New(stderr, log, "rebuilding warehouse", total, 5*time.Second)
 	})
 	// Close also refreshes the comparison rows the loads queued: if that

@@ -20,6 +20,7 @@ import (
 	"github.com/ofp-dev/ofp/internal/objstore"
 	"github.com/ofp-dev/ofp/pipelines"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
 	"github.com/ofp-dev/ofp/warehouse"
 )
 
@@ -100,34 +101,6 @@ func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, fee
 	return t, nil
 }
 
-// whLoader adapts the warehouse to the pipeline's Loader (as in cmd/ofp).
-type whLoader struct{ s *warehouse.Store }
-
-func (l whLoader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
-	n, err := l.s.LoadBatch(ctx, warehouse.SourceRange(r), files)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
-
-// LoadBatches loads the batches of several partitions in one transaction.
-func (l whLoader) LoadBatches(ctx context.Context, batches []pipelines.Batch) (int64, error) {
-	wb := make([]warehouse.Batch, len(batches))
-	for i, b := range batches {
-		wb[i] = warehouse.Batch{Range: warehouse.SourceRange(b.Range), Files: b.Files}
-	}
-	n, err := l.s.LoadBatches(ctx, wb)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
-
-var _ pipelines.BatchesLoader = whLoader{}
-
 // sinks are the engines behind the pipeline: the embedded S3 lake and the
 // DuckDB warehouse, in dir.
 type sinks struct {
@@ -192,7 +165,7 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		},
 		Write:   odpipe.WriteParquet,
 		Lake:    sk.lake,
-		Loader:  whLoader{sk.wh},
+		Loader:  whload.Loader{Store: sk.wh},
 		TempDir: filepath.Join(sk.dir, "stage"),
 		Log:     log,
 	})

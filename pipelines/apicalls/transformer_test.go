@@ -26,19 +26,9 @@ import (
 	"github.com/ofp-dev/ofp/pipelines"
 	apipipe "github.com/ofp-dev/ofp/pipelines/apicalls"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
 	"github.com/ofp-dev/ofp/warehouse"
 )
-
-type loader struct{ wh *warehouse.Store }
-
-func (l loader) LoadBatch(ctx context.Context, r pipelines.Range, files map[string]string) (int64, error) {
-	n, err := l.wh.LoadBatch(ctx, warehouse.SourceRange(r), files)
-	var total int64
-	for _, rows := range n {
-		total += rows
-	}
-	return total, err
-}
 
 // TestRecordedCallsLandInTheLakeAndTheWarehouse drives real HTTP calls
 // through the recorder, then the pipeline: every call is one api_calls row
@@ -100,7 +90,7 @@ func TestRecordedCallsLandInTheLakeAndTheWarehouse(t *testing.T) {
 	r, err := pipelines.NewRunner(pipelines.Config{
 		Client: cons, Topic: events.TopicAPICalls,
 		NewTransformer: func() pipelines.Transformer { return apipipe.NewTransformer(memory.NewGoAllocator()) },
-		Write:          odpipe.WriteParquet, Lake: lake, Loader: loader{wh}, TempDir: t.TempDir(), Log: quiet,
+		Write:          odpipe.WriteParquet, Lake: lake, Loader: whload.Loader{Store: wh}, TempDir: t.TempDir(), Log: quiet,
 	})
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
@@ -140,7 +130,7 @@ func TestRecordedCallsLandInTheLakeAndTheWarehouse(t *testing.T) {
 	// Rebuild from the lake alone.
 	fresh, err := warehouse.Open(filepath.Join(t.TempDir(), "rebuilt.duckdb"), warehouse.DefaultOptions())
 	require.NoError(t, err)
-	_, err = pipelines.Rebuild(ctx, lake, loader{fresh}, apipipe.Datasets, t.TempDir(), nil)
+	_, err = pipelines.Rebuild(ctx, lake, whload.Loader{Store: fresh}, apipipe.Datasets, t.TempDir(), nil)
 	require.NoError(t, err)
 	c, err := fresh.Counts(ctx)
 	require.NoError(t, err)
