@@ -140,7 +140,7 @@ func (t *Transformer) addFast(value []byte) bool {
 			p.Body = string(t.bodyBuf[sp.start:sp.end])
 		}
 	}
-	t.addPage(&p, true)
+	addPage(t, &p, p.Body, true)
 	return true
 }
 

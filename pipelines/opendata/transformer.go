@@ -244,13 +244,7 @@ func (t *Transformer) AddRecord(rec *kgo.Record) {
 		t.quarantine(&pageCtx{}, -1, KindPage, "header "+events.HeaderMeta+" is not an open-data page: "+err.Error(), string(meta))
 		return
 	}
-	key := pageContentKey(&p, t.v != nil, rec.Value)
-	c := newPageCtx(&p, key, len(rec.Value))
-	if t.replayed(c, key) {
-		return
-	}
-	p.Body = string(rec.Value)
-	t.fullPage(c, key, &p, t.fast)
+	addPage(t, &p, rec.Value, t.fast)
 }
 
 // Add appends the rows derived from one Kafka record. It never fails on bad
@@ -274,7 +268,7 @@ func (t *Transformer) Add(topic string, partition int32, offset int64, value []b
 			t.quarantine(&pageCtx{}, -1, KindPage, "payload is not an open-data page: "+err.Error(), string(env.Payload))
 			return
 		}
-		t.addPage(&p, false)
+		addPage(t, &p, p.Body, false)
 	case events.TypeOpenDataCollection:
 		var c events.CollectionStatus
 		if err := json.Unmarshal(env.Payload, &c); err != nil {
@@ -324,14 +318,17 @@ func newPageCtx(p *events.OpenDataPage, key contentKey, bodyLen int) *pageCtx {
 	}
 }
 
-// addPage adds the rows of one page whose body is p.Body. fast says p.Body
-// may be read with the fast reader (see fast.go).
-func (t *Transformer) addPage(p *events.OpenDataPage, fast bool) {
-	key := pageContentKey(p, t.v != nil, p.Body)
-	c := newPageCtx(p, key, len(p.Body))
-	if !t.replayed(c, key) {
-		t.fullPage(c, key, p, fast)
+// addPage adds the rows of page p whose body is body (p.Body is set from
+// it, a copy for a []byte, only when the page takes the full path). fast
+// says the body may be read with the fast reader (see fast.go).
+func addPage[T string | []byte](t *Transformer, p *events.OpenDataPage, body T, fast bool) {
+	key := pageContentKey(p, t.v != nil, body)
+	c := newPageCtx(p, key, len(body))
+	if t.replayed(c, key) {
+		return
 	}
+	p.Body = string(body)
+	t.fullPage(c, key, p, fast)
 }
 
 // replayed writes the page's rows from the Memo when its content is there
