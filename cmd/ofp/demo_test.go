@@ -55,6 +55,17 @@ func startDemo(t *testing.T, dir string) *demoProcess {
 	return d
 }
 
+// waitHolder waits until the child in dir has written its server.json with
+// the regulated interface's URL, and returns it.
+func waitHolder(t *testing.T, dir string) serverInfo {
+	t.Helper()
+	return waitFor(t, 10*time.Second, func() (serverInfo, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
+		var info serverInfo
+		return info, err == nil && json.Unmarshal(b, &info) == nil && info.HolderURL != ""
+	})
+}
+
 // waitFor polls cond (a child process exposes no events to wait on).
 func waitFor[T any](t *testing.T, limit time.Duration, cond func() (T, bool)) T {
 	t.Helper()

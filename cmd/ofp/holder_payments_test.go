@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,11 +46,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	d := startDemo(t, dir)
-	info := waitFor(t, 10*time.Second, func() (serverInfo, bool) {
-		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
-		var info serverInfo
-		return info, err == nil && json.Unmarshal(b, &info) == nil && info.HolderURL != ""
-	})
+	info := waitHolder(t, dir)
 	b, err := pki.Load(filepath.Join(dir, "pki"))
 	require.NoError(t, err)
 	customer := holderTestCustomer(t, dir)

@@ -40,11 +40,7 @@ func TestDemoHolderServesAnOutsideFAPIClient(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	d := startDemo(t, dir)
-	info := waitFor(t, 10*time.Second, func() (serverInfo, bool) {
-		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
-		var info serverInfo
-		return info, err == nil && json.Unmarshal(b, &info) == nil && info.HolderURL != ""
-	})
+	info := waitHolder(t, dir)
 	require.True(t, strings.HasPrefix(info.HolderURL, "https://"), info.HolderURL)
 
 	// What the demo printed: the PKI, the directory's signing key, the customers.
