@@ -66,10 +66,12 @@
 // (read before the delete) and inserted, and those of every page whose
 // content got new items. The derived comparison rows (below) of the queued
 // keys are refreshed later, all at once: before the next comparison
-// query, in the background Options.RefreshDelay after the last load (2 s
-// by default; at least every 30 s while loads keep coming), and in
-// Checkpoint and Close. Consecutive loads touch the same keys, so
-// coalescing spares a refresh per load. The refresh first finds, at page
+// query, in the background Options.RefreshDelay after a load (2 s by
+// default), and in Checkpoint and Close. Consecutive loads touch the same
+// keys, so coalescing spares a refresh per load. A refresh runs beside
+// loads (its own lock, its own connection): it refreshes the keys of the
+// loads committed when it starts, and a load committed meanwhile stays
+// pending for the next one; queries wait for a refresh, never for a load. The refresh first finds, at page
 // level, each queued key's latest collections (any, simulated, real) and
 // reads only their rows, so it costs about the rows it derives, whatever
 // the loads did (latest.go). The queue is committed with the loads, so a

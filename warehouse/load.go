@@ -105,7 +105,7 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]in
 		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
 	}
 	if queued {
-		s.dirty.Store(true)
+		s.markDirty()
 		s.wakeRefresher()
 	}
 	s.maybeCheckpoint(ctx)
@@ -312,15 +312,22 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]in
 			i = j
 			continue
 		}
-		n, err := loadRows(ctx, tx, f)
-		if err != nil {
+		// The files of one table (and kind) at once, up to one whose range
+		// overlaps another's of the group: that one must replace its rows.
+		j := i
+		for j < len(files) && files[j].table == f.table && files[j].kind == f.kind && !overlapsAny(files[j], files[i:j]) {
+			j++
+		}
+		if err := loadRows(ctx, tx, files[i:j], loaded); err != nil {
 			return nil, false, err
 		}
-		loaded[f.dataset] += n
-		i++
+		i = j
 	}
 	if !track {
 		return loaded, false, nil
+	}
+	if testHookBeforeQueue != nil {
+		testHookBeforeQueue()
 	}
 	if err := queueLoadRefresh(ctx, tx); err != nil {
 		return nil, false, err
@@ -328,27 +335,60 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]in
 	return loaded, true, nil
 }
 
-// checkSource refuses a file with rows outside its source range.
-func checkSource(ctx context.Context, tx *sql.Tx, f loadFile) error {
-	var outside int64
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_parquet($1)
-		WHERE src_topic IS DISTINCT FROM $2 OR src_partition IS DISTINCT FROM $3
-		   OR src_offset IS NULL OR src_offset < $4 OR src_offset > $5 OR item_index IS NULL`,
-		f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last).Scan(&outside)
+// testHookBeforeQueue, when set by a test, runs inside a load's
+// transaction after its rows are written, before its keys are queued.
+var testHookBeforeQueue func()
+
+// sourceCounts returns the rows of each file (all of one table), and
+// refuses the files with rows outside their source range.
+func sourceCounts(ctx context.Context, tx *sql.Tx, files []loadFile) ([]int64, error) {
+	parts := make([]string, len(files))
+	args := make([]any, 0, 5*len(files))
+	for k, f := range files {
+		n := len(args)
+		parts[k] = fmt.Sprintf(`SELECT %[1]d AS file_no, (src_topic IS DISTINCT FROM $%[3]d OR src_partition IS DISTINCT FROM $%[4]d
+   OR src_offset IS NULL OR src_offset < $%[5]d OR src_offset > $%[6]d OR item_index IS NULL) AS outside FROM read_parquet($%[2]d)`,
+			k, n+1, n+2, n+3, n+4, n+5)
+		args = append(args, f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT file_no, count(*), count(*) FILTER (WHERE outside) FROM (`+
+		strings.Join(parts, "\nUNION ALL ")+`) GROUP BY file_no`, args...)
 	if err != nil {
-		return fmt.Errorf("warehouse: check source columns of %s: %w", f.path, err)
+		return nil, fmt.Errorf("warehouse: check source columns of %s: %w", describeFiles(files), err)
 	}
-	if outside > 0 {
-		return fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last)
+	defer rows.Close()
+	counts := make([]int64, len(files))
+	for rows.Next() {
+		var k int
+		var n, outside int64
+		if err := rows.Scan(&k, &n, &outside); err != nil {
+			return nil, fmt.Errorf("warehouse: check source columns of %s: %w", describeFiles(files), err)
+		}
+		if outside > 0 {
+			f := files[k]
+			return nil, fmt.Errorf("%w: %d rows of %s are not in %s/%d [%d,%d]", ErrSourceMismatch, outside, f.path, f.src.Topic, f.src.Partition, f.src.First, f.src.Last)
+		}
+		counts[k] = n
 	}
-	return nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("warehouse: check source columns of %s: %w", describeFiles(files), err)
+	}
+	return counts, nil
 }
 
-// recordLoad appends a file's load to the loads log.
-func recordLoad(ctx context.Context, tx *sql.Tx, f loadFile, rows int64) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		f.table, f.src.Topic, f.src.Partition, f.src.First, f.src.Last, rows, time.Now().UTC()); err != nil {
-		return fmt.Errorf("warehouse: record load of %s: %w", f.path, err)
+// recordLoads appends the loads of files (rows[k] rows for files[k]) to
+// the loads log.
+func recordLoads(ctx context.Context, tx *sql.Tx, files []loadFile, rows []int64) error {
+	values := make([]string, len(files))
+	args := make([]any, 0, 7*len(files))
+	now := time.Now().UTC()
+	for k, f := range files {
+		n := len(args)
+		values[k] = fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, f.table, f.src.Topic, f.src.Partition, f.src.First, f.src.Last, rows[k], now)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES `+strings.Join(values, ", "), args...); err != nil {
+		return fmt.Errorf("warehouse: record the load of %s: %w", describeFiles(files), err)
 	}
 	return nil
 }
@@ -396,12 +436,18 @@ func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[str
 	full := make([]string, len(files))
 	keys := make([]string, len(files))
 	args := make([]any, len(files))
-	for k, f := range files {
+	var legacy []loadFile
+	for _, f := range files {
 		if f.kind == kindLegacyItems {
-			if err := checkSource(ctx, tx, f); err != nil {
-				return err
-			}
+			legacy = append(legacy, f)
 		}
+	}
+	if len(legacy) > 0 {
+		if _, err := sourceCounts(ctx, tx, legacy); err != nil {
+			return err
+		}
+	}
+	for k, f := range files {
 		full[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
 		keys[k] = fmt.Sprintf("SELECT %s AS content_key, item_index, %d AS file_no FROM read_parquet($%d)", itemKeyExpr(f), k, k+1)
 		args[k] = f.path
@@ -465,11 +511,8 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 	}
 	for k, f := range files {
 		loaded[f.dataset] += counts[k]
-		if err := recordLoad(ctx, tx, f, counts[k]); err != nil {
-			return err
-		}
 	}
-	return nil
+	return recordLoads(ctx, tx, files, counts)
 }
 
 func describeFiles(files []loadFile) string {
@@ -480,58 +523,104 @@ func describeFiles(files []loadFile) string {
 	return strings.Join(paths, ", ")
 }
 
-// loadRows loads a file of a dataset with source columns: it deletes the
-// table's rows of the file's range when an earlier load overlapped it, then
-// inserts the file BY NAME. For pages, the replaced and the new page rows
-// are recorded in touchedPagesTable (the replaced ones marked so).
-func loadRows(ctx context.Context, tx *sql.Tx, f loadFile) (int64, error) {
-	if err := checkSource(ctx, tx, f); err != nil {
-		return 0, err
+// loadRows loads the files of one table and kind, each of a dataset with
+// source columns: it deletes the table's rows of a file's range when an
+// earlier load overlapped it, then inserts the files BY NAME. For pages,
+// the replaced and the new page rows are recorded in touchedPagesTable
+// (the replaced ones marked so). The statements cover all the files at
+// once: a pipeline batch brings one file per partition.
+func loadRows(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
+	counts, err := sourceCounts(ctx, tx, files)
+	if err != nil {
+		return err
 	}
-	src := f.src
-	var overlapping int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loads WHERE dataset = $1 AND topic = $2 AND partition = $3
-		AND first_offset <= $5 AND last_offset >= $4`, f.table, src.Topic, src.Partition, src.First, src.Last).Scan(&overlapping); err != nil {
-		return 0, fmt.Errorf("warehouse: read the loads log: %w", err)
+	overlapping, err := overlappingFiles(ctx, tx, files)
+	if err != nil {
+		return err
 	}
-	pages := f.kind == kindPages || f.kind == kindLegacyPages
-	if overlapping > 0 {
+	table := files[0].table
+	pages := files[0].kind == kindPages || files[0].kind == kindLegacyPages
+	for _, k := range overlapping {
+		src := files[k].src
 		if pages {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT content_key, `+pageKeyCols+`, true
 FROM `+DatasetPages+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
 				src.Topic, src.Partition, src.First, src.Last); err != nil {
-				return 0, fmt.Errorf("warehouse: read the pages %s replaces: %w", f.path, err)
+				return fmt.Errorf("warehouse: read the pages %s replaces: %w", files[k].path, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+f.table+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
 			src.Topic, src.Partition, src.First, src.Last); err != nil {
-			return 0, fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", f.table, src.Topic, src.Partition, src.First, src.Last, err)
+			return fmt.Errorf("warehouse: delete %s rows of %s/%d [%d,%d]: %w", table, src.Topic, src.Partition, src.First, src.Last, err)
 		}
 	}
-	sel := "SELECT * FROM read_parquet($1)"
+	params := make([]string, len(files))
+	args := make([]any, len(files))
+	for k, f := range files {
+		params[k] = fmt.Sprintf("$%d", k+1)
+		args[k] = f.path
+	}
+	scan := "read_parquet([" + strings.Join(params, ", ") + "], union_by_name = true)"
+	sel := "SELECT * FROM " + scan
 	contentKey := "content_key"
-	if f.kind == kindLegacyPages {
-		sel = "SELECT *, " + legacyContentKey + " AS content_key FROM read_parquet($1)"
+	if files[0].kind == kindLegacyPages {
+		sel = "SELECT *, " + legacyContentKey + " AS content_key FROM " + scan
 		contentKey = legacyContentKey
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO `+f.table+` BY NAME `+sel, f.path)
-	if err != nil {
-		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", f.path, f.table, err)
-	}
-	rows, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("warehouse: insert %s into %s: %w", f.path, f.table, err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` BY NAME `+sel, args...); err != nil {
+		return fmt.Errorf("warehouse: insert %s into %s: %w", describeFiles(files), table, err)
 	}
 	if pages {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT `+contentKey+`, `+pageKeyCols+`, false
-FROM read_parquet($1)`, f.path); err != nil {
-			return 0, fmt.Errorf("warehouse: read the pages of %s: %w", f.path, err)
+FROM `+scan, args...); err != nil {
+			return fmt.Errorf("warehouse: read the pages of %s: %w", describeFiles(files), err)
 		}
 	}
-	if err := recordLoad(ctx, tx, f, rows); err != nil {
-		return 0, err
+	for k, f := range files {
+		loaded[f.dataset] += counts[k]
 	}
-	return rows, nil
+	return recordLoads(ctx, tx, files, counts)
+}
+
+// overlapsAny says whether f's source range overlaps one of others'.
+func overlapsAny(f loadFile, others []loadFile) bool {
+	for _, o := range others {
+		if o.src.Topic == f.src.Topic && o.src.Partition == f.src.Partition && o.src.First <= f.src.Last && o.src.Last >= f.src.First {
+			return true
+		}
+	}
+	return false
+}
+
+// overlappingFiles returns the indexes of the files whose source range
+// overlaps a range the loads log has for their table.
+func overlappingFiles(ctx context.Context, tx *sql.Tx, files []loadFile) ([]int, error) {
+	values := make([]string, len(files))
+	args := make([]any, 0, 5*len(files))
+	for k, f := range files {
+		n := len(args)
+		values[k] = fmt.Sprintf("(%d, $%d, $%d, $%d::INTEGER, $%d::BIGINT, $%d::BIGINT)", k, n+1, n+2, n+3, n+4, n+5)
+		args = append(args, f.table, f.src.Topic, f.src.Partition, f.src.First, f.src.Last)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT f.k FROM (VALUES `+strings.Join(values, ", ")+`) f(k, dataset, topic, part, first, last)
+WHERE EXISTS (SELECT 1 FROM loads l WHERE l.dataset = f.dataset AND l.topic = f.topic AND l.partition = f.part
+  AND l.first_offset <= f.last AND l.last_offset >= f.first) ORDER BY f.k`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read the loads log: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var k int
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("warehouse: read the loads log: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("warehouse: read the loads log: %w", err)
+	}
+	return out, nil
 }
 
 // queueLoadRefresh queues, for each comparison, the keys and collections

@@ -3,8 +3,12 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,4 +401,147 @@ func doubled(t testing.TB, path string) string {
 	_, err = db.Exec("COPY (SELECT * FROM read_parquet('" + path + "') UNION ALL SELECT * FROM read_parquet('" + path + "')) TO '" + out + "' (FORMAT parquet)")
 	require.NoError(t, err)
 	return out
+}
+
+// logCounter counts the records a Store logs, by message and level.
+type logCounter struct {
+	mu   sync.Mutex
+	msgs map[string]int
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs[r.Level.String()+" "+r.Message]++
+	return nil
+}
+func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCounter) WithGroup(string) slog.Handler      { return l }
+func (l *logCounter) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.msgs[key]
+}
+
+// TestRefreshesBesideLoads: the background refresh and the queries'
+// refreshes run while loads commit (adding and replacing rows); none
+// fails, a load committed during a refresh stays pending, and in the end
+// the comparisons equal the reference and a full rebuild.
+func TestRefreshesBesideLoads(t *testing.T) {
+	logs := &logCounter{msgs: map[string]int{}}
+	opts := DefaultOptions()
+	opts.RefreshDelay = time.Millisecond
+	opts.Logger = slog.New(logs)
+	s := openTempWith(t, opts)
+	ctx := context.Background()
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	banks := []inst{bankA, bankB, bankC, bankD, bankE, bankF, bankG, bankH}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var queries, queryErrs atomic.Int64
+	wg.Add(1)
+	go func() { // a dashboard querying all along
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED"}); err != nil {
+				queryErrs.Add(1)
+				t.Errorf("query beside loads: %v", err)
+				return
+			}
+			queries.Add(1)
+		}
+	}()
+	for i := range 40 {
+		b := banks[i%len(banks)]
+		off := int64(1000 + 2*i)
+		if i%7 == 6 { // redo an earlier range, cut differently: replaces its rows
+			off = int64(1000 + 2*(i-5))
+		}
+		at := t0.Add(time.Duration(i) * time.Hour)
+		load(t, s, DatasetFees, []row{
+			fee(b, fmt.Sprintf("c%d", i), at, "TED", off, vals(fmt.Sprintf("%d.00", i%9))...),
+			fee(b, fmt.Sprintf("c%d", i), at, "PIX", off+1, vals(fmt.Sprintf("%d.50", i%5))...),
+		}, topic, 0, off, off+1)
+		if !s.dirty.Load() { // a refresh that missed this load must leave it pending
+			require.Empty(t, pendingRows(t, s), "nothing is pending once a refresh cleared dirty")
+		}
+	}
+	close(stop)
+	wg.Wait()
+	require.Zero(t, queryErrs.Load())
+	require.Positive(t, queries.Load())
+	require.Greater(t, logs.count("DEBUG warehouse comparison tables refreshed"), 1, "refreshes ran between the loads")
+	requireSameAsFullRefresh(t, s)
+	require.Zero(t, logs.count("WARN warehouse: background refresh of the comparison tables failed; the next query or Close retries it"))
+}
+
+// TestComparisonTablesOfAnEarlierLayout: a file whose comparison tables
+// have other columns (an earlier binary stored packed rows) is refused by
+// OpenReadOnly as pending, served by OpenSnapshot, and upgraded by Open:
+// the tables are rebuilt from the datasets, which stay untouched.
+func TestComparisonTablesOfAnEarlierLayout(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	seedTricky(t, s)
+	require.NoError(t, s.Refresh(context.Background()))
+	fees := dump(t, s, DatasetFees)
+	derived := dump(t, s, "fees_latest")
+	for _, q := range []string{"DELETE FROM fees_latest", "ALTER TABLE fees_latest ADD COLUMN row_text VARCHAR",
+		"ALTER TABLE rates_latest DROP COLUMN flags"} {
+		_, err := s.DB().Exec(q)
+		require.NoError(t, err, q)
+	}
+	path := s.path
+	closeWithoutRefresh(t, s)
+
+	_, err := OpenReadOnly(path, DefaultOptions())
+	require.ErrorIs(t, err, ErrRefreshPending)
+	snap, err := OpenSnapshot(path, DefaultOptions())
+	require.NoError(t, err)
+	requireStoreMatchesReference(t, snap)
+	require.NoError(t, snap.Close())
+
+	s, err = Open(path, onDemand())
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, fees, dump(t, s, DatasetFees))
+	require.Equal(t, derived, dump(t, s, "fees_latest"))
+	requireSameAsFullRefresh(t, s)
+}
+
+// TestRefreshCommittedDuringALoad: a refresh that runs and commits while a
+// load of the same key is under way (between its writes and the queueing
+// of its keys) takes the key's pending row; the load must queue the key
+// again, or its change would never reach the comparison.
+func TestRefreshCommittedDuringALoad(t *testing.T) {
+	s := openTempWith(t, onDemand())
+	ctx := context.Background()
+	q := []string{"0.25", "0.25", "0.25", "0.25"}
+	vals := func(b1 string) []string { return append([]string{"0", "1", b1, "2.00", "3.00", "4.00"}, q...) }
+	load(t, s, DatasetFees, []row{fee(bankA, "a1", t0, "TED", 1, vals("1.00")...)}, topic, 0, 1, 1)
+	refreshed := false
+	testHookBeforeQueue = func() {
+		testHookBeforeQueue = nil
+		require.NoError(t, s.refreshPending(ctx)) // refreshes a1, commits first
+		refreshed = true
+	}
+	t.Cleanup(func() { testHookBeforeQueue = nil })
+	// Same key and collection (a page of a1 loaded later), a new fee.
+	load(t, s, DatasetFees, []row{fee(bankA, "a1", t0, "PIX", 2, vals("2.00")...)}, topic, 0, 2, 2)
+	require.True(t, refreshed)
+	rows, err := s.Fees(ctx, FeeFilter{Institution: "alfa"})
+	require.NoError(t, err)
+	var codes []string
+	for _, r := range rows {
+		codes = append(codes, r.ServiceCode)
+	}
+	require.ElementsMatch(t, []string{"TED", "PIX"}, codes)
+	requireSameAsFullRefresh(t, s)
 }

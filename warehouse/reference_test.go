@@ -491,3 +491,55 @@ func TestIncrementalRefreshMatchesReference(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, all)
 }
+
+// TestStoreMatchesReferenceSQLPagesOfManyItems compares on pages of many
+// items in which a fee repeats (the first occurrence often flagged, a later
+// one clean), across pages of the same collection too: the refresh reads
+// only each content's first item of a group and first clean one, and must
+// still pick the rows the reference picks.
+func TestStoreMatchesReferenceSQLPagesOfManyItems(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	insertSplit(t, s.DB(), `SELECT 'c' || inst || '-' || coll AS collection_id,
+  TIMESTAMPTZ '2026-01-01 00:00:00+00' + INTERVAL 1 HOUR * (coll % 2) AS collected_at,
+  'org-' || (inst % 5) AS organisation_id, 'Org' AS organisation_name, lpad((inst % 7)::VARCHAR, 14, '0') AS institution_cnpj,
+  'Bank ' || inst AS institution_name, 'Brand ' || (inst % 3) AS brand,
+  (inst + coll) % 3 <> 0 AS simulated, 'f' AS family, '1' AS api_version,
+  CASE WHEN pg % 2 = 0 THEN 'personal-accounts' ELSE 'business-accounts' END AS product,
+  CASE WHEN pg % 3 = 0 THEN 'personal' ELSE 'business' END AS segment, 'T' || (j % 2) AS product_type, 'g' AS fee_group,
+  'S' || (j % 4) AS service_code, 'n' || j AS service_name, 'e' AS charging_trigger,
+  CASE WHEN (inst + j) % 11 = 0 THEN 'USD' ELSE 'BRL' END AS currency,
+  0::DECIMAL(18,6) AS minimum, 9::DECIMAL(18,6) AS maximum,
+  ((inst + pg * 3 + j) % 7)::DECIMAL(18,6) AS band1_median, (j % 5)::DECIMAL(18,6) AS band2_median,
+  1::DECIMAL(18,6) AS band3_median, (pg % 2)::DECIMAL(18,6) AS band4_median,
+  0.25::DECIMAL(18,6) AS band1_customers, 0.25::DECIMAL(18,6) AS band2_customers, 0.25::DECIMAL(18,6) AS band3_customers,
+  0.25::DECIMAL(18,6) AS band4_customers,
+  CASE WHEN (inst + pg + j) % 3 = 0 THEN 'schema_violation' ELSE '' END AS flags,
+  'ofp.opendata.raw' AS src_topic, (inst % 2)::INTEGER AS src_partition,
+  (inst * 100000 + coll * 1000 + pg)::BIGINT AS src_offset, j::INTEGER AS item_index
+FROM range(12) i(inst), range(3) c(coll), range(5) p(pg), range(12) r(j)`, "")
+	insertSplit(t, s.DB(), "", `SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
+  family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
+  band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
+  band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
+FROM opendata_fees`)
+	require.NoError(t, s.Refresh(ctx))
+
+	var repeated int
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT content_key FROM opendata_fee_items
+  GROUP BY content_key, product_type, service_code, currency HAVING count(*) > 1 AND bool_or(flags <> '') AND bool_or(flags = ''))`).Scan(&repeated))
+	require.Greater(t, repeated, 10, "contents with a fee repeated, flagged and clean")
+	yes, no := true, false
+	for _, f := range []FeeFilter{{}, {ExcludeFlagged: true}, {Simulated: &yes, ExcludeFlagged: true}, {Simulated: &no}, {Currency: "USD", ExcludeFlagged: true}} {
+		got, err := s.Fees(ctx, f)
+		require.NoError(t, err)
+		require.NotEmpty(t, got)
+		require.Equal(t, referenceFees(t, s, f), got, "fees %+v", f)
+	}
+	for _, f := range []RateFilter{{}, {ExcludeFlagged: true}, {Simulated: &no, ExcludeFlagged: true}} {
+		got, err := s.Rates(ctx, f)
+		require.NoError(t, err)
+		require.NotEmpty(t, got)
+		require.Equal(t, referenceRates(t, s, f), got, "rates %+v", f)
+	}
+}

@@ -63,11 +63,11 @@ type Options struct {
 	// does, so a larger threshold spares the pipeline a checkpoint per
 	// batch.
 	CheckpointThreshold string
-	// RefreshDelay is how long after the last load the derived comparison
-	// tables are refreshed in the background (2 s in DefaultOptions), so
-	// that loads in quick succession share one refresh; while loads keep
-	// coming it still runs at least every max(RefreshDelay, 30 s). 0 turns
-	// the background refresh off. Queries of the comparisons refresh first
+	// RefreshDelay is how long after a load the derived comparison tables
+	// are refreshed in the background (2 s in DefaultOptions): the loads
+	// of that while share one refresh, and while loads keep coming it runs
+	// about every RefreshDelay, beside them (a refresh does not hold loads
+	// up, nor loads a refresh). 0 turns the background refresh off. Queries of the comparisons refresh first
 	// when something is pending, whatever the delay, as do Checkpoint and
 	// Close.
 	RefreshDelay time.Duration
@@ -132,17 +132,32 @@ type Store struct {
 	path     string
 	readOnly bool
 	log      *slog.Logger
-	loadMu   sync.Mutex
 	cleanup  func() error
 	opts     Options
+
+	// loadMu serialises loads; refreshMu serialises refreshes of the
+	// comparison tables. A refresh runs beside loads (it reads the
+	// committed loads, writes only the derived tables and the keys it
+	// refreshed). Whatever needs both (Refresh, Reset, Checkpoint) takes
+	// loadMu first.
+	loadMu    sync.Mutex
+	refreshMu sync.Mutex
 
 	ckMu           sync.Mutex
 	lastCheckpoint time.Time
 
 	// dirty is set when refresh_pending may have rows (by loads, and by
-	// Open when it has), cleared by a refresh; queries check it instead of
-	// the table. Loads and refreshes change it under loadMu.
-	dirty atomic.Bool
+	// Open when it has), cleared by a refresh that saw every load committed
+	// so far; queries check it instead of the table. loads counts the
+	// loads that queued keys; both change under dirtyMu.
+	dirty   atomic.Bool
+	dirtyMu sync.Mutex
+	loads   int64
+
+	// threadsMu guards threadUsers: the loads and refreshes running with
+	// LoadThreads (the setting is restored when the last one ends).
+	threadsMu   sync.Mutex
+	threadUsers int
 	// The background refresh (nil channels when there is none): loaded
 	// wakes it after a load, stop ends it, stopped is closed when it has.
 	loaded  chan struct{}
@@ -228,7 +243,14 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 
 // hasPendingRefresh reports whether refresh_pending has rows (a file written
 // by an older binary may not have the table: nothing is pending then).
+//
+// A comparison table of an earlier layout is pending too: Open rebuilds it.
 func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
+	for _, c := range comparisonSpecs {
+		if stale, err := c.staleLayout(ctx, s.db); err != nil || stale {
+			return stale, err
+		}
+	}
 	var tables int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
 		pendingTable).Scan(&tables); err != nil {
@@ -299,7 +321,11 @@ func openRefreshedCopy(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
 	s.dirty.Store(true)
-	if err := s.refreshPending(context.Background()); err != nil {
+	err = s.upgradeDerived(context.Background())
+	if err == nil {
+		err = s.refreshPending(context.Background())
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -400,6 +426,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := createAll(ctx, tx); err != nil {
 		return err
 	}
+	if err := upgradeDerived(ctx, tx, s.log); err != nil {
+		return err
+	}
 	if v != SchemaVersion {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, SchemaVersion, time.Now().UTC()); err != nil {
 			return fmt.Errorf("warehouse: record schema version: %w", err)
@@ -438,6 +467,63 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
 	}
 	return nil
+}
+
+// upgradeDerived recreates the derived comparison tables when their
+// columns are not this binary's (a file written by an earlier binary of the
+// same schema version, when they stored packed rows) and rebuilds them from
+// the datasets: they are derived, the datasets are untouched.
+func upgradeDerived(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
+	stale := false
+	for _, c := range comparisonSpecs {
+		old, err := c.staleLayout(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !old {
+			continue
+		}
+		stale = true
+		for _, q := range []string{"DROP TABLE " + c.table, c.createSQL()} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("warehouse: recreate %s: %w", c.table, err)
+			}
+		}
+	}
+	if !stale {
+		return nil
+	}
+	log.Info("warehouse: comparison tables of an earlier layout; rebuilding them from the datasets")
+	return refreshAll(ctx, tx)
+}
+
+// upgradeDerived runs upgradeDerived in a transaction of its own.
+func (s *Store) upgradeDerived(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("warehouse: upgrade the comparison tables: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := upgradeDerived(ctx, tx, s.log); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("warehouse: upgrade the comparison tables: %w", err)
+	}
+	return nil
+}
+
+// staleLayout reports whether c's derived table exists with other columns
+// than this binary's.
+func (c comparisonSpec) staleLayout(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (bool, error) {
+	var have string
+	if err := q.QueryRowContext(ctx, `SELECT coalesce(string_agg(column_name, ',' ORDER BY column_index), '') FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1`, c.table).Scan(&have); err != nil {
+		return false, fmt.Errorf("warehouse: read the columns of %s: %w", c.table, err)
+	}
+	return have != "" && have != strings.Join(c.columnNames(), ","), nil
 }
 
 // dropAll drops the views, the dataset tables, the loads log, the derived
@@ -479,6 +565,8 @@ func (s *Store) Reset(ctx context.Context) error {
 	}
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("warehouse: reset: %w", err)
@@ -506,11 +594,21 @@ func (s *Store) loadThreads(ctx context.Context) func() {
 	if n <= 0 || n == s.opts.Threads {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, "SET threads = "+strconv.Itoa(n)); err != nil {
-		s.log.Debug("warehouse: load threads not set", "err", err)
-		return nil
+	s.threadsMu.Lock()
+	defer s.threadsMu.Unlock()
+	if s.threadUsers == 0 {
+		if _, err := s.db.ExecContext(ctx, "SET threads = "+strconv.Itoa(n)); err != nil {
+			s.log.Debug("warehouse: load threads not set", "err", err)
+			return nil
+		}
 	}
+	s.threadUsers++
 	return func() {
+		s.threadsMu.Lock()
+		defer s.threadsMu.Unlock()
+		if s.threadUsers--; s.threadUsers > 0 {
+			return
+		}
 		q := "RESET threads"
 		if s.opts.Threads > 0 {
 			q = "SET threads = " + strconv.Itoa(s.opts.Threads)
@@ -530,13 +628,12 @@ func (s *Store) loadThreads(ctx context.Context) func() {
 func (s *Store) maybeCheckpoint(ctx context.Context) {
 	s.ckMu.Lock()
 	due := time.Since(s.lastCheckpoint) >= checkpointEvery
-	if due {
-		s.lastCheckpoint = time.Now()
-	}
 	s.ckMu.Unlock()
-	if due {
-		s.checkpoint(ctx)
+	if !due || !s.refreshMu.TryLock() {
+		return // not due, or a refresh is running: a later load checkpoints
 	}
+	defer s.refreshMu.Unlock()
+	s.checkpoint(ctx)
 }
 
 const checkpointEvery = 30 * time.Second
@@ -558,6 +655,8 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	}
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
 	if err := s.refreshPendingLocked(ctx); err != nil {
 		return err
 	}
