@@ -19,7 +19,12 @@
 //     deduplicated as the warehouse stores them).
 //
 // Everything lives in a temporary directory that is removed at the end
-// (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files).
+// (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files;
+// OFPBENCH_DEBUG=1 logs the warehouse's loads and refreshes with their
+// durations on stderr). The throughput table gives each phase's CPU time
+// (the whole process: Go, DuckDB, the in-process Kafka and S3) beside its
+// elapsed time: on a shared machine the CPU time varies less, and it says
+// how far a phase is from using both cores.
 // It never talks to anything but its own loopback servers.
 //
 // The pipeline stores fees and rates once per page content and its Memo

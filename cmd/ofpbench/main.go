@@ -207,13 +207,13 @@ func (r report) print(w io.Writer) {
 
 	fmt.Fprintf(w, "\n1. Throughput, Kafka -> Parquet -> DuckDB (whole topic, fresh consumer group each)\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "\telapsed\trecords/s\tfee rows/s\tMB/s\tGo heap start\tGo heap peak\tGo sys peak\tRSS peak\tmax RSS (process)\t\n")
+	fmt.Fprintf(tw, "\telapsed\tCPU time\trecords/s\tfee rows/s\tMB/s\tGo heap start\tGo heap peak\tGo sys peak\tRSS peak\tmax RSS (process)\t\n")
 	for _, row := range []struct {
 		name string
 		t    throughput
 	}{{"baseline: franz-go consume", r.Baseline}, {"ours: pipelines.Runner", r.Pipeline}} {
 		t := row.t
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", row.name, t.Elapsed.Round(time.Millisecond),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", row.name, t.Elapsed.Round(time.Millisecond), t.Mem.CPU.Round(10*time.Millisecond),
 			thousands(int64(t.recordsPerSec())), thousands(int64(t.feeRowsPerSec())), t.mbPerSec(),
 			mib(t.Mem.HeapStart), mib(t.Mem.HeapPeak), mib(t.Mem.GoSysPeak), mib(t.Mem.RSSPeak), mib(t.Mem.MaxRSS))
 	}

@@ -21,6 +21,9 @@ type memPeak struct {
 	GoSysPeak uint64 // max memory mapped by the Go runtime
 	RSSPeak   uint64 // max resident set size sampled
 	MaxRSS    uint64 // getrusage ru_maxrss at the end
+	// CPU is the process's CPU time (user + system, all threads: Go,
+	// DuckDB, the in-process Kafka and S3) during the phase.
+	CPU time.Duration
 }
 
 // sampler polls memory every interval until stop.
@@ -64,6 +67,15 @@ func currentRSS() uint64 {
 }
 
 // maxRSS is the process's peak resident set size (Linux reports KiB).
+// cpuTime is the process's CPU time so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func maxRSS() uint64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -79,6 +91,7 @@ func startSampler(interval time.Duration) *sampler {
 	s := &sampler{done: make(chan struct{})}
 	heap, _ := readMem()
 	s.peak.HeapStart = heap
+	s.peak.CPU = -cpuTime()
 	s.sample()
 	s.wg.Add(1)
 	go func() {
@@ -115,5 +128,6 @@ func (s *sampler) stop() memPeak {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.peak.MaxRSS = maxRSS()
+	s.peak.CPU += cpuTime()
 	return s.peak
 }

@@ -124,7 +124,11 @@ func openSinks(ctx context.Context, dir string) (*sinks, error) {
 		s.close()
 		return nil, err
 	}
-	if s.wh, err = warehouse.Open(filepath.Join(dir, "warehouse.duckdb"), warehouse.DefaultOptions()); err != nil {
+	wo := warehouse.DefaultOptions()
+	if os.Getenv("OFPBENCH_DEBUG") != "" {
+		wo.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if s.wh, err = warehouse.Open(filepath.Join(dir, "warehouse.duckdb"), wo); err != nil {
 		s.close()
 		return nil, fmt.Errorf("open the benchmark warehouse: %w", err)
 	}
