@@ -71,7 +71,9 @@
 // keys, so coalescing spares a refresh per load. A refresh runs beside
 // loads (its own lock, its own connection): it refreshes the keys of the
 // loads committed when it starts, and a load committed meanwhile stays
-// pending for the next one; queries wait for a refresh, never for a load. The refresh first finds, at page
+// pending for the next one (a load always queues its keys, even those
+// pending already: a refresh beside it may take the pending row); queries
+// wait for a refresh, never for a load. The refresh first finds, at page
 // level, each queued key's latest collections (any, simulated, real) and
 // reads only their rows, so it costs about the rows it derives, whatever
 // the loads did (latest.go). The queue is committed with the loads, so a
@@ -95,15 +97,21 @@
 // the baseline. Store.Fees / Store.Rates return the same rows faster
 // from derived tables, fees_latest and rates_latest (latest.go): only the rows
 // a comparison can return (latest collection, one row per group key), with
-// the weighted estimate computed and the output columns pre-formatted, and
+// the weighted estimate computed, every output column typed (few distinct
+// values per column: they compress to almost nothing; the query packs them
+// into two strings, which Go scans faster than 25 columns), and
 // six keep_* flags for the filters that act before the latest-collection step
 // (simulated any/true/false × flagged rows included/excluded). A query is then
 // a filtered scan and one sort in DuckDB; ranks and group statistics are
 // computed in one streaming pass in Go (compare.go). TestStoreMatchesReferenceSQL
 // asserts both give identical rows for many filters and corner cases.
 // The derived rows are built from the pages (narrowed first to the
-// refreshed keys' organisations, products and collections) joined to their
-// contents' items; the rows kept are read back whole by source position.
+// refreshed keys' organisations, products and collections) joined to the
+// candidate items of their contents (per content, the first item of each
+// dedup group and the first clean one: a row kept is the first of its group
+// in its page); the rows kept are read back whole by source position.
+// Comparison tables of an earlier layout are rebuilt from the datasets when
+// the file is opened for writing.
 // `Refresh` rebuilds the derived tables (after writing dataset tables other
 // than through Load) and empties refresh_pending.
 //
