@@ -66,8 +66,9 @@
 // (read before the delete) and inserted, and those of every page whose
 // content got new items. The derived comparison rows (below) of the queued
 // keys are refreshed later, all at once: before the next comparison
-// query, in the background Options.RefreshDelay after a load (2 s by
-// default), and in Checkpoint and Close. Consecutive loads touch the same
+// query, in the background Options.RefreshDelay after the last load (2 s
+// by default; at least every 30 s while loads keep coming), and in
+// Checkpoint and Close. Consecutive loads touch the same
 // keys, so coalescing spares a refresh per load. A refresh runs beside
 // loads (its own lock, its own connection): it refreshes the keys of the
 // loads committed when it starts, and a load committed meanwhile stays

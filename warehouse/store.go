@@ -63,11 +63,12 @@ type Options struct {
 	// does, so a larger threshold spares the pipeline a checkpoint per
 	// batch.
 	CheckpointThreshold string
-	// RefreshDelay is how long after a load the derived comparison tables
-	// are refreshed in the background (2 s in DefaultOptions): the loads
-	// of that while share one refresh, and while loads keep coming it runs
-	// about every RefreshDelay, beside them (a refresh does not hold loads
-	// up, nor loads a refresh). 0 turns the background refresh off. Queries of the comparisons refresh first
+	// RefreshDelay is how long after the last load the derived comparison
+	// tables are refreshed in the background (2 s in DefaultOptions), so
+	// that loads in quick succession share one refresh; while loads keep
+	// coming it still runs at least every max(RefreshDelay, 30 s), beside
+	// them (a refresh does not hold loads up, nor loads a refresh). 0 turns
+	// the background refresh off. Queries of the comparisons refresh first
 	// when something is pending, whatever the delay, as do Checkpoint and
 	// Close.
 	RefreshDelay time.Duration
