@@ -266,6 +266,14 @@ func TestStoreMatchesReferenceSQL(t *testing.T) {
 	requireStoreMatchesReference(t, s)
 }
 
+// ratesOfTheFeesSQL selects rates shaped like opendata_rates from the fees
+// stored: one rate per fee, on the same pages.
+const ratesOfTheFeesSQL = `SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
+  family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
+  band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
+  band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
+FROM opendata_fees`
+
 // TestStoreMatchesReferenceSQLGenerated compares on a generated data set with
 // many institutions, collections, duplicates, flags and NULLs.
 func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
@@ -290,11 +298,7 @@ func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
 FROM range(30) i(inst), range(4) c(coll), range(40) r(k), range(2) d(dup)
 WHERE dup = 0 OR (inst + k) % 3 = 0`, "")
 	// The rates of the same pages, from the fees just stored.
-	insertSplit(t, s.DB(), "", `SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
-  family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
-  band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
-  band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
-FROM opendata_fees`)
+	insertSplit(t, s.DB(), "", ratesOfTheFeesSQL)
 	require.NoError(t, s.Refresh(ctx))
 
 	total := 0
@@ -518,11 +522,7 @@ func TestStoreMatchesReferenceSQLPagesOfManyItems(t *testing.T) {
   'ofp.opendata.raw' AS src_topic, (inst % 2)::INTEGER AS src_partition,
   (inst * 100000 + coll * 1000 + pg)::BIGINT AS src_offset, j::INTEGER AS item_index
 FROM range(12) i(inst), range(3) c(coll), range(5) p(pg), range(12) r(j)`, "")
-	insertSplit(t, s.DB(), "", `SELECT collection_id, collected_at, organisation_id, organisation_name, institution_cnpj, institution_name, brand, simulated,
-  family, api_version, product, segment, product_type, 'IDX' || service_code AS indexer,
-  band2_median AS rate, band1_median AS band1_rate, band2_median AS band2_rate, band3_median AS band3_rate, band4_median AS band4_rate,
-  band1_customers, band2_customers, band3_customers, band4_customers, flags, src_topic, src_partition, src_offset, item_index
-FROM opendata_fees`)
+	insertSplit(t, s.DB(), "", ratesOfTheFeesSQL)
 	require.NoError(t, s.Refresh(ctx))
 
 	var repeated int
