@@ -19,9 +19,8 @@ import (
 // rank and the group statistics that the reference computes with window
 // functions. TestStoreMatchesReferenceSQL checks that both agree row by row.
 //
-// Rows arrive packed (row_text, row_decimals, packed by the query from the
-// typed columns) because scanning one string costs about as much as
-// scanning one decimal: 5 columns per row instead of 32.
+// Rows arrive packed (row_text, row_decimals) because scanning one string
+// costs about as much as scanning one decimal: 5 columns per row instead of 32.
 
 // comparisonQuery returns the warehouse query of spec for one filter and the
 // query counting its selected rows. Parameters: the group-key filters in
@@ -50,10 +49,10 @@ func (c comparisonSpec) comparisonQuery(keep string, institution bool) (query, c
 	}
 	order := append(append([]string{}, c.groupKey...), "weighted_estimate ASC NULLS LAST", "band1 ASC NULLS LAST",
 		"institution_name", "brand", "institution_cnpj", "organisation_id")
-	query = fmt.Sprintf(`SELECT %s, collected_at, coalesce(simulated, false), coalesce(%s, false)
+	query = fmt.Sprintf(`SELECT row_text, row_decimals, collected_at, coalesce(simulated, false), coalesce(%s, false)
 FROM %s l
 WHERE l.%s AND %s
-ORDER BY %s`, c.packedSelect("l"), match("l"), c.table, keep, strings.Join(where, " AND "), strings.Join(order, ", "))
+ORDER BY %s`, match("l"), c.table, keep, strings.Join(where, " AND "), strings.Join(order, ", "))
 	// The number of rows the query returns (after the institution filter),
 	// to allocate the result once.
 	count = fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s) FROM %s l WHERE l.%s AND %s`,

@@ -98,9 +98,7 @@
 // the baseline. Store.Fees / Store.Rates return the same rows faster
 // from derived tables, fees_latest and rates_latest (latest.go): only the rows
 // a comparison can return (latest collection, one row per group key), with
-// the weighted estimate computed, every output column typed (few distinct
-// values per column: they compress to almost nothing; the query packs them
-// into two strings, which Go scans faster than 25 columns), and
+// the weighted estimate computed and the output columns pre-formatted, and
 // six keep_* flags for the filters that act before the latest-collection step
 // (simulated any/true/false × flagged rows included/excluded). A query is then
 // a filtered scan and one sort in DuckDB; ranks and group statistics are
@@ -111,8 +109,6 @@
 // candidate items of their contents (per content, the first item of each
 // dedup group and the first clean one: a row kept is the first of its group
 // in its page); the rows kept are read back whole by source position.
-// Comparison tables of an earlier layout are rebuilt from the datasets when
-// the file is opened for writing.
 // `Refresh` rebuilds the derived tables (after writing dataset tables other
 // than through Load) and empties refresh_pending.
 //

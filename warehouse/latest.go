@@ -151,32 +151,6 @@ var latestKey = []string{"organisation_id", "institution_cnpj", "brand", "produc
 // latest key and a collection.
 var keyCollCols = strings.Join(latestKey, ", ") + ", collection_id"
 
-// storedColumns are the columns of the derived table after the keep_*
-// flags, with their types: the texts and decimals the comparison returns
-// that no other column holds. They are stored typed (few distinct values
-// per column: dictionary and bit-packing compress them to almost nothing)
-// and packed only by the query (packedSelect).
-func (c comparisonSpec) storedColumns() []Column {
-	have := map[string]bool{"organisation_id": true, "institution_cnpj": true, "brand": true, "institution_name": true, "collection_id": true}
-	for _, k := range c.groupKey {
-		have[k] = true
-	}
-	types := map[string]string{}
-	for _, col := range views[c.dataset].columns() {
-		types[col.Name] = col.Type
-	}
-	var out []Column
-	for _, t := range c.texts {
-		if !have[t] {
-			out = append(out, Column{t, "VARCHAR"})
-		}
-	}
-	for _, d := range c.decimals {
-		out = append(out, Column{d, types[d]})
-	}
-	return out
-}
-
 func (c comparisonSpec) createSQL() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", c.table)
@@ -190,44 +164,8 @@ func (c comparisonSpec) createSQL() string {
 	for _, k := range keepColumns {
 		fmt.Fprintf(&b, "  %s BOOLEAN NOT NULL,\n", k)
 	}
-	stored := c.storedColumns()
-	for i, col := range stored {
-		sep := ",\n"
-		if i == len(stored)-1 {
-			sep = "\n"
-		}
-		fmt.Fprintf(&b, "  %s %s%s", col.Name, col.Type, sep)
-	}
-	b.WriteString(")")
+	b.WriteString("  row_text VARCHAR NOT NULL,\n  row_decimals VARCHAR NOT NULL\n)")
 	return b.String()
-}
-
-// columnNames returns the derived table's column names in order.
-func (c comparisonSpec) columnNames() []string {
-	out := append(append([]string{"organisation_id", "institution_cnpj", "brand", "institution_name"}, c.groupKey...),
-		"weighted_estimate", "band1", "collected_at", "simulated", "collection_id")
-	out = append(out, keepColumns...)
-	for _, col := range c.storedColumns() {
-		out = append(out, col.Name)
-	}
-	return out
-}
-
-// packedSelect is the SELECT list of row_text and row_decimals over the
-// derived table aliased t: every text of c.texts as "<byte length>:<bytes>"
-// ("N" for NULL) and the decimals then the weighted estimate, comma
-// separated (empty for NULL). Store.Fees/Rates scan these two strings
-// instead of 25 columns (unpackTexts, unpackDecimals).
-func (c comparisonSpec) packedSelect(t string) string {
-	texts := make([]string, 0, 3*len(c.texts))
-	for _, name := range c.texts {
-		texts = append(texts, fmt.Sprintf("coalesce(strlen(%[1]s.%[2]s)::VARCHAR, 'N'), ':', %[1]s.%[2]s", t, name))
-	}
-	decs := make([]string, 0, len(c.decimals)+1)
-	for _, d := range append(append([]string{}, c.decimals...), "weighted_estimate") {
-		decs = append(decs, fmt.Sprintf("coalesce(%s.%s::VARCHAR, '')", t, d))
-	}
-	return "concat(" + strings.Join(texts, ", ") + ") AS row_text, concat_ws(',', " + strings.Join(decs, ", ") + ") AS row_decimals"
 }
 
 // joinOn returns "a.k1 = b.k1 AND ..." over cols.
@@ -286,12 +224,19 @@ func (c comparisonSpec) buildSQL(rows int) string {
 			keeps = append(keeps, fmt.Sprintf("coalesce(bool_or(keep = '%[1]s'), false) AS %[1]s", col))
 		}
 	}
-	cols := c.columnNames()
-	for i, name := range cols {
-		if name == "band1" {
-			cols[i] = c.band1 + " AS band1"
-		}
+	packedText := make([]string, 0, 3*len(c.texts))
+	for _, t := range c.texts {
+		packedText = append(packedText, fmt.Sprintf("coalesce(strlen(%[1]s)::VARCHAR, 'N'), ':', %[1]s", t))
 	}
+	packedDec := make([]string, 0, len(c.decimals)+1)
+	for _, d := range append(append([]string{}, c.decimals...), "weighted_estimate") {
+		packedDec = append(packedDec, fmt.Sprintf("coalesce(%s::VARCHAR, '')", d))
+	}
+	cols := append(append([]string{"organisation_id", "institution_cnpj", "brand", "institution_name"}, c.groupKey...),
+		"weighted_estimate", c.band1+" AS band1", "collected_at", "simulated", "collection_id")
+	cols = append(cols, keepColumns...)
+	cols = append(cols, "concat("+strings.Join(packedText, ", ")+") AS row_text",
+		"concat_ws(',', "+strings.Join(packedDec, ", ")+") AS row_decimals")
 	return fmt.Sprintf(`WITH src AS NOT MATERIALIZED (%[1]s),
 latest AS (
   SELECT organisation_id, institution_cnpj, brand, product,

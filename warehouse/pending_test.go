@@ -483,39 +483,6 @@ func TestRefreshesBesideLoads(t *testing.T) {
 	require.Zero(t, logs.count("WARN warehouse: background refresh of the comparison tables failed; the next query or Close retries it"))
 }
 
-// TestComparisonTablesOfAnEarlierLayout: a file whose comparison tables
-// have other columns (an earlier binary stored packed rows) is refused by
-// OpenReadOnly as pending, served by OpenSnapshot, and upgraded by Open:
-// the tables are rebuilt from the datasets, which stay untouched.
-func TestComparisonTablesOfAnEarlierLayout(t *testing.T) {
-	s := openTempWith(t, onDemand())
-	seedTricky(t, s)
-	require.NoError(t, s.Refresh(context.Background()))
-	fees := dump(t, s, DatasetFees)
-	derived := dump(t, s, "fees_latest")
-	for _, q := range []string{"DELETE FROM fees_latest", "ALTER TABLE fees_latest ADD COLUMN row_text VARCHAR",
-		"ALTER TABLE rates_latest DROP COLUMN flags"} {
-		_, err := s.DB().Exec(q)
-		require.NoError(t, err, q)
-	}
-	path := s.path
-	closeWithoutRefresh(t, s)
-
-	_, err := OpenReadOnly(path, DefaultOptions())
-	require.ErrorIs(t, err, ErrRefreshPending)
-	snap, err := OpenSnapshot(path, DefaultOptions())
-	require.NoError(t, err)
-	requireStoreMatchesReference(t, snap)
-	require.NoError(t, snap.Close())
-
-	s, err = Open(path, onDemand())
-	require.NoError(t, err)
-	defer s.Close()
-	require.Equal(t, fees, dump(t, s, DatasetFees))
-	require.Equal(t, derived, dump(t, s, "fees_latest"))
-	requireSameAsFullRefresh(t, s)
-}
-
 // TestRefreshCommittedDuringALoad: a refresh that runs and commits while a
 // load of the same key is under way (between its writes and the queueing
 // of its keys) takes the key's pending row; the load must queue the key

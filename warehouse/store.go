@@ -244,14 +244,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 
 // hasPendingRefresh reports whether refresh_pending has rows (a file written
 // by an older binary may not have the table: nothing is pending then).
-//
-// A comparison table of an earlier layout is pending too: Open rebuilds it.
 func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
-	for _, c := range comparisonSpecs {
-		if stale, err := c.staleLayout(ctx, s.db); err != nil || stale {
-			return stale, err
-		}
-	}
 	var tables int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
 		pendingTable).Scan(&tables); err != nil {
@@ -322,11 +315,7 @@ func openRefreshedCopy(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
 	s.dirty.Store(true)
-	err = s.upgradeDerived(context.Background())
-	if err == nil {
-		err = s.refreshPending(context.Background())
-	}
-	if err != nil {
+	if err := s.refreshPending(context.Background()); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -427,9 +416,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := createAll(ctx, tx); err != nil {
 		return err
 	}
-	if err := upgradeDerived(ctx, tx, s.log); err != nil {
-		return err
-	}
 	if v != SchemaVersion {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, SchemaVersion, time.Now().UTC()); err != nil {
 			return fmt.Errorf("warehouse: record schema version: %w", err)
@@ -468,63 +454,6 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
 	}
 	return nil
-}
-
-// upgradeDerived recreates the derived comparison tables when their
-// columns are not this binary's (a file written by an earlier binary of the
-// same schema version, when they stored packed rows) and rebuilds them from
-// the datasets: they are derived, the datasets are untouched.
-func upgradeDerived(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
-	stale := false
-	for _, c := range comparisonSpecs {
-		old, err := c.staleLayout(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if !old {
-			continue
-		}
-		stale = true
-		for _, q := range []string{"DROP TABLE " + c.table, c.createSQL()} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("warehouse: recreate %s: %w", c.table, err)
-			}
-		}
-	}
-	if !stale {
-		return nil
-	}
-	log.Info("warehouse: comparison tables of an earlier layout; rebuilding them from the datasets")
-	return refreshAll(ctx, tx)
-}
-
-// upgradeDerived runs upgradeDerived in a transaction of its own.
-func (s *Store) upgradeDerived(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("warehouse: upgrade the comparison tables: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := upgradeDerived(ctx, tx, s.log); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("warehouse: upgrade the comparison tables: %w", err)
-	}
-	return nil
-}
-
-// staleLayout reports whether c's derived table exists with other columns
-// than this binary's.
-func (c comparisonSpec) staleLayout(ctx context.Context, q interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}) (bool, error) {
-	var have string
-	if err := q.QueryRowContext(ctx, `SELECT coalesce(string_agg(column_name, ',' ORDER BY column_index), '') FROM duckdb_columns()
-WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1`, c.table).Scan(&have); err != nil {
-		return false, fmt.Errorf("warehouse: read the columns of %s: %w", c.table, err)
-	}
-	return have != "" && have != strings.Join(c.columnNames(), ","), nil
 }
 
 // dropAll drops the views, the dataset tables, the loads log, the derived
