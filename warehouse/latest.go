@@ -284,11 +284,15 @@ SELECT %[10]s FROM est`,
 // refresh most of the rows (the same fee is repeated for every product of
 // a page).
 func candidateItems(items, pages string, dedupKey []string) string {
+	itemCols := map[string]bool{}
+	for _, c := range datasets[items] {
+		itemCols[c.Name] = true
+	}
 	var group []string
 	for _, k := range dedupKey {
 		if o, ok := recordOverrides[k]; ok {
 			group = append(group, o)
-		} else if strings.HasPrefix(viewColumnExpr(k, "p", "i"), "i.") {
+		} else if itemCols[k] {
 			group = append(group, k)
 		}
 	}
@@ -516,7 +520,7 @@ func (s *Store) refreshPending(ctx context.Context) error {
 // markDirty records that a committed load queued keys.
 func (s *Store) markDirty() {
 	s.dirtyMu.Lock()
-	s.loads++
+	s.queuedLoads++
 	s.dirty.Store(true)
 	s.dirtyMu.Unlock()
 }
@@ -528,7 +532,7 @@ func (s *Store) refreshPendingLocked(ctx context.Context) error {
 	}
 	start := time.Now()
 	s.dirtyMu.Lock()
-	loads := s.loads // every load counted here is committed: the refresh sees it
+	loads := s.queuedLoads // every load counted here is committed: the refresh sees it
 	s.dirtyMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -544,7 +548,7 @@ func (s *Store) refreshPendingLocked(ctx context.Context) error {
 		return fmt.Errorf("warehouse: refresh the comparison tables: %w", err)
 	}
 	s.dirtyMu.Lock()
-	if s.loads == loads { // no load committed keys since: nothing is left
+	if s.queuedLoads == loads { // no load committed keys since: nothing is left
 		s.dirty.Store(false)
 	}
 	s.dirtyMu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -299,26 +300,12 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]in
 		}
 	}
 	for i := 0; i < len(files); {
-		f := files[i]
-		if f.kind.stage() == 0 {
-			// All the files of one item table at once: one anti-join.
-			j := i
-			for j < len(files) && files[j].kind.stage() == 0 && files[j].table == f.table {
-				j++
-			}
-			if err := loadItems(ctx, tx, files[i:j], loaded); err != nil {
-				return nil, false, err
-			}
-			i = j
-			continue
+		j := groupEnd(files, i)
+		load := loadRows
+		if files[i].kind.stage() == 0 {
+			load = loadItems
 		}
-		// The files of one table (and kind) at once, up to one whose range
-		// overlaps another's of the group: that one must replace its rows.
-		j := i
-		for j < len(files) && files[j].table == f.table && files[j].kind == f.kind && !overlapsAny(files[j], files[i:j]) {
-			j++
-		}
-		if err := loadRows(ctx, tx, files[i:j], loaded); err != nil {
+		if err := load(ctx, tx, files[i:j], loaded); err != nil {
 			return nil, false, err
 		}
 		i = j
@@ -582,14 +569,27 @@ FROM `+scan, args...); err != nil {
 	return recordLoads(ctx, tx, files, counts)
 }
 
-// overlapsAny says whether f's source range overlaps one of others'.
-func overlapsAny(f loadFile, others []loadFile) bool {
-	for _, o := range others {
-		if o.src.Topic == f.src.Topic && o.src.Partition == f.src.Partition && o.src.First <= f.src.Last && o.src.Last >= f.src.First {
-			return true
+// groupEnd returns the end of the group of files loaded together from
+// files[i]: the files of one item table (one anti-join), or of one table
+// and kind up to one whose range overlaps another's of the group (that one
+// must replace its rows, as if loaded after them).
+func groupEnd(files []loadFile, i int) int {
+	f := files[i]
+	j := i + 1
+	for ; j < len(files) && files[j].table == f.table && files[j].kind.stage() == f.kind.stage(); j++ {
+		if f.kind.stage() == 0 {
+			continue
+		}
+		if files[j].kind != f.kind || slices.ContainsFunc(files[i:j], func(o loadFile) bool { return o.src.overlaps(files[j].src) }) {
+			break
 		}
 	}
-	return false
+	return j
+}
+
+// overlaps says whether r and o share a source position.
+func (r SourceRange) overlaps(o SourceRange) bool {
+	return r.Topic == o.Topic && r.Partition == o.Partition && r.First <= o.Last && r.Last >= o.First
 }
 
 // overlappingFiles returns the indexes of the files whose source range

@@ -149,11 +149,11 @@ type Store struct {
 
 	// dirty is set when refresh_pending may have rows (by loads, and by
 	// Open when it has), cleared by a refresh that saw every load committed
-	// so far; queries check it instead of the table. loads counts the
-	// loads that queued keys; both change under dirtyMu.
-	dirty   atomic.Bool
-	dirtyMu sync.Mutex
-	loads   int64
+	// so far; queries check it instead of the table. queuedLoads counts
+	// the loads that queued keys; both change under dirtyMu.
+	dirty       atomic.Bool
+	dirtyMu     sync.Mutex
+	queuedLoads int64
 
 	// threadsMu guards threadUsers: the loads and refreshes running with
 	// LoadThreads (the setting is restored when the last one ends).
