@@ -69,8 +69,10 @@
 // query, in the background Options.RefreshDelay after the last load (2 s
 // by default; at least every 30 s while loads keep coming), and in
 // Checkpoint and Close. Consecutive loads touch the same
-// keys, so coalescing spares a refresh per load. A refresh runs beside
-// loads (its own lock, its own connection): it refreshes the keys of the
+// keys, so coalescing spares a refresh per load. fees_latest and
+// rates_latest are refreshed side by side, each in its own transaction on
+// its own connection. A refresh runs beside
+// loads (its own lock, its own connections): it refreshes the keys of the
 // loads committed when it starts, and a load committed meanwhile stays
 // pending for the next one (a load always queues its keys, even those
 // pending already: a refresh beside it may take the pending row); queries
