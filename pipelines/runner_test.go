@@ -188,8 +188,10 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 
 // refCounts flushes ref, which transformed every record of the topic in
 // one batch, and returns its rows per dataset, with those of the warehouse
-// views opendata_fees and opendata_rates (every page times its content's
-// items; ref wrote each content's items once).
+// views opendata_fees, opendata_rates, opendata_findings and
+// opendata_quarantine (every page times its content's items; ref wrote
+// each content's items once; plus, for quarantine, the rows of records
+// that are no page).
 func refCounts(ref *odpipe.Transformer) map[string]int64 {
 	recs := ref.Flush()
 	defer func() {
@@ -203,6 +205,9 @@ func refCounts(ref *odpipe.Transformer) map[string]int64 {
 	}
 	out[odpipe.DatasetFees] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetFeeItems])
 	out[odpipe.DatasetRates] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetRateItems])
+	out[odpipe.DatasetFindings] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetFindingItems])
+	out[odpipe.DatasetQuarantine] = odpipe.ViewRows(recs[odpipe.DatasetPages], recs[odpipe.DatasetQuarantineItems]) +
+		out[odpipe.DatasetQuarantineRows]
 	return out
 }
 

@@ -210,7 +210,7 @@ func (c comparisonSpec) buildSQL(rows int) string {
 	// rid is the row's source position: unique and never NULL (Load
 	// guarantees both for pages, and items are unique per content).
 	src := fmt.Sprintf("SELECT struct_pack(t := p.src_topic, p := p.src_partition, o := p.src_offset, i := i.item_index) AS rid, %s\n"+
-		"  FROM %s p JOIN (%s) i ON i.content_key = p.content_key", viewSelectList(v.middle, "p", "i"), pages, candidateItems(v.items, pages, dedupKey))
+		"  FROM %s p JOIN (%s) i ON i.content_key = p.content_key", v.selectList("p", "i"), pages, candidateItems(v.items, pages, dedupKey))
 	if rows == keyCollRows {
 		src = fmt.Sprintf("SELECT f.* FROM (%s) f SEMI JOIN %s k ON %s AND f.collection_id IS NOT DISTINCT FROM k.collection_id",
 			src, refreshCollsTable, joinOn("f", "k", latestKey))

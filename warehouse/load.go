@@ -61,7 +61,8 @@ type Batch struct {
 // loads log shows no overlapping range, the usual first delivery. Every
 // such file must hold only rows of its batch's range (ErrSourceMismatch).
 //
-// Item datasets (opendata_fee_items, opendata_rate_items) are content:
+// Item datasets (opendata_fee_items, opendata_rate_items,
+// opendata_finding_items, opendata_quarantine_items) are content:
 // only the items of contents (content_key) not in the table yet are
 // inserted, each (content_key, item_index) once (a content arrives again
 // after a pipeline restart or a failed batch), and they are never
@@ -74,7 +75,9 @@ type Batch struct {
 // of the content 'legacy/<src_topic>/<src_partition>/<src_offset>', with
 // its institution columns as the record_* columns, and an opendata_pages
 // file without content_key gets that content_key, so the views show
-// exactly the rows of those files.
+// exactly the rows of those files. A file of dataset opendata_findings or
+// opendata_quarantine written before schema version 5 (the views' columns)
+// is loaded as it is into opendata_finding_rows or opendata_quarantine_rows.
 //
 // The keys of the derived comparison tables the call touched are queued
 // for refresh (latest.go says when it runs).
@@ -126,7 +129,7 @@ func describeBatches(batches []Batch) string {
 type fileKind int
 
 const (
-	kindItems       fileKind = iota // fee or rate items: the items of new contents inserted
+	kindItems       fileKind = iota // fee, rate, finding or quarantine items: the items of new contents inserted
 	kindLegacyItems                 // opendata_fees / opendata_rates of before version 4: converted to items
 	kindPages                       // opendata_pages: by source range; their fees and rates queued for refresh
 	kindLegacyPages                 // opendata_pages of before version 4 (no content_key)
@@ -171,7 +174,7 @@ func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, erro
 			}
 			want := datasets[ds]
 			switch {
-			case ds == DatasetFeeItems || ds == DatasetRateItems:
+			case isItemTable(ds):
 				f.kind = kindItems
 			case ds == DatasetPages:
 				f.kind = kindPages
@@ -179,7 +182,9 @@ func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, erro
 					f.kind = kindLegacyPages
 					want = without(want, "content_key")
 				}
-			case views[ds].items != "":
+			case views[ds].rows != "": // findings, quarantine of before version 5
+				f.kind, f.table, want = kindRows, views[ds].rows, views[ds].columns()
+			case views[ds].items != "": // fees, rates of before version 4
 				f.kind, f.table, want = kindLegacyItems, views[ds].items, views[ds].columns()
 			case want != nil:
 				f.kind = kindRows
@@ -488,13 +493,13 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 		table, distinct, strings.Join(full, "\nUNION ALL "), newItemsTable), args...); err != nil {
 		return fail("insert", err)
 	}
-	for _, q := range []string{
-		`INSERT INTO ` + newContentsTable + ` SELECT content_key FROM ` + newItemsTable,
-		`DROP TABLE ` + newItemsTable,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+	if itemTables[table] { // a comparison's: its pages are queued for refresh
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+newContentsTable+` SELECT content_key FROM `+newItemsTable); err != nil {
 			return fail("insert", err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE `+newItemsTable); err != nil {
+		return fail("insert", err)
 	}
 	for k, f := range files {
 		loaded[f.dataset] += counts[k]

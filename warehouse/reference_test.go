@@ -365,15 +365,28 @@ func TestWeightedFastPathIsExact(t *testing.T) {
 // empty (rebuild it from the lake), with a warning; it then loads and
 // compares as a new one, and opens again as it is.
 func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
-	for _, v := range []int{1, 2, 3} {
+	for _, v := range []int{1, 2, 3, 4} {
 		t.Run(fmt.Sprint(v), func(t *testing.T) {
 			s, path := openTemp(t)
 			seedTricky(t, s)
 			require.NoError(t, s.Refresh(context.Background()))
-			// The layout of version 3: fee and rate tables with rows, no items.
-			stmts := []string{"DROP VIEW " + DatasetFees, "DROP VIEW " + DatasetRates, "DROP TABLE " + DatasetFeeItems, "DROP TABLE " + DatasetRateItems,
-				"ALTER TABLE " + DatasetPages + " DROP COLUMN content_key"}
+			// The layout of version 4: finding and quarantine tables with
+			// rows, no items; and of version 3: fee and rate tables too.
+			var stmts []string
 			for _, name := range Views() {
+				stmts = append(stmts, "DROP VIEW "+name)
+			}
+			for _, name := range []string{DatasetFindingItems, DatasetQuarantineItems, DatasetFindingRows, DatasetQuarantineRows} {
+				stmts = append(stmts, "DROP TABLE "+name)
+			}
+			tables := []string{DatasetFindings, DatasetQuarantine}
+			if v <= 3 {
+				stmts = append(stmts, "DROP TABLE "+DatasetFeeItems, "DROP TABLE "+DatasetRateItems, "ALTER TABLE "+DatasetPages+" DROP COLUMN content_key")
+				tables = append(tables, DatasetFees, DatasetRates)
+			} else {
+				stmts = append(stmts, createViewSQL(DatasetFees), createViewSQL(DatasetRates))
+			}
+			for _, name := range tables {
 				cols, _ := DatasetColumns(name)
 				stmts = append(stmts, contractDDL(name, cols),
 					"INSERT INTO "+name+" BY NAME SELECT 'c1' AS collection_id, 'ofp.opendata.raw' AS src_topic, 0 AS src_partition, 1 AS src_offset, 0 AS item_index")
@@ -406,7 +419,7 @@ func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
 			want := dump(t, s, DatasetFees)
 			require.NoError(t, s.Close())
 
-			// Version 4 opens as it is, read-only too.
+			// The current version opens as it is, read-only too.
 			ro, err := OpenReadOnly(path, DefaultOptions())
 			require.NoError(t, err)
 			require.Equal(t, want, dump(t, ro, DatasetFees))

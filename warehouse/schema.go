@@ -14,8 +14,11 @@ import (
 // version 3 added their collection_id column; version 4 stores fees and rates
 // once per page content (opendata_fee_items, opendata_rate_items, joined to
 // opendata_pages by content_key) and makes opendata_fees and opendata_rates
-// views with the former tables' columns.
-const SchemaVersion = 4
+// views with the former tables' columns; version 5 stores findings and
+// quarantined items once per page content too (opendata_finding_items,
+// opendata_quarantine_items) and makes opendata_findings and
+// opendata_quarantine views.
+const SchemaVersion = 5
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {
@@ -44,12 +47,26 @@ const (
 	// DatasetFeeItems and DatasetRateItems hold the fees and rates of a
 	// page content once, keyed by (content_key, item_index); they have no
 	// source columns.
-	DatasetFeeItems    = "opendata_fee_items"
-	DatasetRateItems   = "opendata_rate_items"
-	DatasetFindings    = "opendata_findings"
-	DatasetQuarantine  = "opendata_quarantine"
-	DatasetPages       = "opendata_pages"
-	DatasetCollections = "opendata_collections"
+	DatasetFeeItems  = "opendata_fee_items"
+	DatasetRateItems = "opendata_rate_items"
+	// DatasetFindings and DatasetQuarantine are views (Views) too: the
+	// findings and quarantined items of a page, its columns joined to its
+	// content's finding and quarantine items, plus the rows stored with
+	// no content (DatasetFindingRows, DatasetQuarantineRows). LoadBatches
+	// loads lake files of these names, written before schema version 5,
+	// into those row tables.
+	DatasetFindings        = "opendata_findings"
+	DatasetQuarantine      = "opendata_quarantine"
+	DatasetFindingItems    = "opendata_finding_items"
+	DatasetQuarantineItems = "opendata_quarantine_items"
+	// DatasetQuarantineRows holds the quarantine rows of Kafka records that
+	// are no page (no content; the page columns are empty) and those of
+	// lake files written before schema version 5; DatasetFindingRows only
+	// the latter.
+	DatasetQuarantineRows = "opendata_quarantine_rows"
+	DatasetFindingRows    = "opendata_finding_rows"
+	DatasetPages          = "opendata_pages"
+	DatasetCollections    = "opendata_collections"
 
 	// The API-call record (pipelines/apicalls): one row per regulated call,
 	// PCM-shaped, and the records that could not be read.
@@ -99,6 +116,11 @@ var (
 		"band1_customers", typeDec, "band2_customers", typeDec, "band3_customers", typeDec, "band4_customers", typeDec,
 		"minimum_rate", typeDec, "maximum_rate", typeDec, "flags", typeStr,
 	)
+	findingMiddle    = cols("record_index", typeI32, "field", typeStr, "rule", typeStr, "message", typeStr)
+	quarantineMiddle = cols("record_index", typeI32, "kind", typeStr, "reason", typeStr, "raw", typeStr)
+	// notePageColumns are the page columns of a finding or quarantine row
+	// before its item columns.
+	notePageColumns = cols("url", typeStr, "page", typeI32)
 )
 
 // itemLeading are the first columns of an item dataset: the content and
@@ -124,14 +146,12 @@ func items(middle []Column) []Column {
 // datasets holds the column contract of every dataset table, in Parquet
 // column order.
 var datasets = map[string][]Column{
-	DatasetFeeItems:  items(feeMiddle),
-	DatasetRateItems: items(rateMiddle),
-	DatasetFindings: dataset(cols(
-		"url", typeStr, "page", typeI32, "record_index", typeI32, "field", typeStr, "rule", typeStr, "message", typeStr,
-	)),
-	DatasetQuarantine: dataset(cols(
-		"url", typeStr, "page", typeI32, "record_index", typeI32, "kind", typeStr, "reason", typeStr, "raw", typeStr,
-	)),
+	DatasetFeeItems:        items(feeMiddle),
+	DatasetRateItems:       items(rateMiddle),
+	DatasetFindingItems:    items(findingMiddle),
+	DatasetQuarantineItems: items(quarantineMiddle),
+	DatasetFindingRows:     dataset(append(append([]Column{}, notePageColumns...), findingMiddle...)),
+	DatasetQuarantineRows:  dataset(append(append([]Column{}, notePageColumns...), quarantineMiddle...)),
 	DatasetPages: dataset(cols(
 		"url", typeStr, "page", typeI32, "status_code", typeI32, "bytes", typeI64, "records", typeI32,
 		"parse_error", typeStr, "raw_object", typeStr, "content_key", typeStr,
@@ -150,33 +170,58 @@ var datasets = map[string][]Column{
 	), commonTrailing...),
 }
 
-// viewSpec is a view of a page dataset joined to an item dataset.
+// viewSpec is a view of a page dataset joined to an item dataset, plus,
+// when rows is set, the rows of that table (stored with no content).
 type viewSpec struct {
-	items  string   // item dataset table
-	middle []Column // item columns between the common leading and trailing ones
+	items     string   // item dataset table
+	pageCols  []Column // page columns between the common leading ones and the item ones
+	middle    []Column // item columns between those and the trailing ones
+	rows      string   // table of the view's rows without a content, or ""
+	comparing bool     // a comparison table (latest.go) is derived from it
 }
 
 var views = map[string]viewSpec{
-	DatasetFees:  {items: DatasetFeeItems, middle: feeMiddle},
-	DatasetRates: {items: DatasetRateItems, middle: rateMiddle},
+	DatasetFees:       {items: DatasetFeeItems, middle: feeMiddle, comparing: true},
+	DatasetRates:      {items: DatasetRateItems, middle: rateMiddle, comparing: true},
+	DatasetFindings:   {items: DatasetFindingItems, pageCols: notePageColumns, middle: findingMiddle, rows: DatasetFindingRows},
+	DatasetQuarantine: {items: DatasetQuarantineItems, pageCols: notePageColumns, middle: quarantineMiddle, rows: DatasetQuarantineRows},
 }
 
 // columns returns the column contract of a view: the common leading
-// columns, the item columns, the source columns.
-func (v viewSpec) columns() []Column { return dataset(v.middle) }
+// columns, the page and item columns, the source columns.
+func (v viewSpec) columns() []Column {
+	return dataset(append(append([]Column{}, v.pageCols...), v.middle...))
+}
+
+// itemTables are the item dataset tables (content, keyed by (content_key,
+// item_index), with no source columns), and whether a comparison table is
+// derived from their view.
+var itemTables = func() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range views {
+		out[v.items] = v.comparing
+	}
+	return out
+}()
+
+func isItemTable(name string) bool {
+	_, ok := itemTables[name]
+	return ok
+}
 
 // Datasets returns the names of the dataset tables LoadBatches loads, sorted.
 func Datasets() []string {
-	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFeeItems, DatasetFindings,
-		DatasetPages, DatasetQuarantine, DatasetRateItems}
+	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFeeItems, DatasetFindingItems,
+		DatasetFindingRows, DatasetPages, DatasetQuarantineItems, DatasetQuarantineRows, DatasetRateItems}
 }
 
 // Views returns the names of the views over the dataset tables, sorted:
-// opendata_fees and opendata_rates, one row per fee or rate of a page (the
-// columns the tables of these names had before schema version 4, and of
-// the Parquet files of these datasets written before it).
+// opendata_fees, opendata_findings, opendata_quarantine and
+// opendata_rates, one row per fee, finding, quarantined item or rate of a
+// page (the columns the tables of these names had before schema version 4
+// or 5, and of the Parquet files of these datasets written before it).
 func Views() []string {
-	return []string{DatasetFees, DatasetRates}
+	return []string{DatasetFees, DatasetFindings, DatasetQuarantine, DatasetRates}
 }
 
 // DatasetColumns returns the column contract of a dataset table or of a
@@ -199,24 +244,24 @@ func DatasetColumns(name string) ([]Column, bool) {
 // A page's fees are the items of its content_key; an item's record_*
 // columns, when not NULL, replace the page's institution columns.
 func FeesViewSQL(pagesRel, itemsRel string) string {
-	return viewSQL(feeMiddle, pagesRel, itemsRel)
+	return views[DatasetFees].joinSQL(pagesRel, itemsRel)
 }
 
 // RatesViewSQL is FeesViewSQL for opendata_rates and rate items.
 func RatesViewSQL(pagesRel, itemsRel string) string {
-	return viewSQL(rateMiddle, pagesRel, itemsRel)
+	return views[DatasetRates].joinSQL(pagesRel, itemsRel)
 }
 
-// viewSQL is the definition of a view: pages p joined to items i.
-func viewSQL(middle []Column, pagesRel, itemsRel string) string {
-	return "SELECT " + viewSelectList(middle, "p", "i") + "\nFROM " + pagesRel + " p JOIN " + itemsRel + " i ON i.content_key = p.content_key"
+// joinSQL is the page part of a view: pages p joined to items i.
+func (v viewSpec) joinSQL(pagesRel, itemsRel string) string {
+	return "SELECT " + v.selectList("p", "i") + "\nFROM " + pagesRel + " p JOIN " + itemsRel + " i ON i.content_key = p.content_key"
 }
 
-// viewSelectList is the column list of a view over pages aliased p and
+// selectList is the column list of the view over pages aliased p and
 // items aliased i.
-func viewSelectList(middle []Column, p, i string) string {
+func (v viewSpec) selectList(p, i string) string {
 	var out []string
-	for _, c := range dataset(middle) {
+	for _, c := range v.columns() {
 		out = append(out, viewColumnExpr(c.Name, p, i)+" AS "+c.Name)
 	}
 	return strings.Join(out, ", ")
@@ -236,7 +281,7 @@ func viewColumnExpr(name, p, i string) string {
 			return p + "." + name
 		}
 	}
-	if slices.Contains(sourceColumns, name) {
+	if slices.Contains(sourceColumns, name) || slices.ContainsFunc(notePageColumns, func(c Column) bool { return c.Name == name }) {
 		return p + "." + name
 	}
 	return i + "." + name
@@ -279,5 +324,13 @@ const createSchemaVersionSQL = `CREATE TABLE IF NOT EXISTS schema_version (
 // createViewSQL is the DDL of one view.
 func createViewSQL(name string) string {
 	v := views[name]
-	return "CREATE OR REPLACE VIEW " + name + " AS " + viewSQL(v.middle, DatasetPages, v.items)
+	q := "CREATE OR REPLACE VIEW " + name + " AS " + v.joinSQL(DatasetPages, v.items)
+	if v.rows != "" {
+		var cols []string
+		for _, c := range v.columns() {
+			cols = append(cols, c.Name)
+		}
+		q += "\nUNION ALL SELECT " + strings.Join(cols, ", ") + " FROM " + v.rows
+	}
+	return q
 }

@@ -333,16 +333,32 @@ func TestLoadLegacyFiles(t *testing.T) {
 		}
 		pages = append(pages, pg)
 	}
+	// Findings and quarantine rows of before version 5: one per page.
+	note := func(pg row, idx int32, kv ...any) row {
+		r := with(row{}, kv...)
+		for _, c := range append(append([]Column{}, commonLeading...), commonTrailing...) {
+			r[c.Name] = pg[c.Name]
+		}
+		r["url"], r["page"], r["record_index"], r["item_index"] = "u", int32(1), idx, idx
+		return r
+	}
+	findings := []row{note(pages[0], 0, "field", "/data/0/name", "rule", "maxLength", "message", "too long"),
+		note(pages[1], 1, "field", "/data/1", "rule", "required", "message", "missing x")}
+	quarantined := []row{note(pages[2], 0, "kind", "fee", "reason", "value \"x\" is not a decimal", "raw", `{"value":"x"}`)}
 	rg := SourceRange{Topic: topic, Partition: 0, First: 0, Last: 9}
 	files := map[string]string{
-		DatasetFees:  writeParquet(t, DatasetFees, fees),
-		DatasetRates: writeParquet(t, DatasetRates, rates),
-		DatasetPages: writeParquetCols(t, DatasetPages, without(datasets[DatasetPages], "content_key"), pages),
+		DatasetFees:       writeParquet(t, DatasetFees, fees),
+		DatasetRates:      writeParquet(t, DatasetRates, rates),
+		DatasetFindings:   writeParquet(t, DatasetFindings, findings),
+		DatasetQuarantine: writeParquet(t, DatasetQuarantine, quarantined),
+		DatasetPages:      writeParquetCols(t, DatasetPages, without(datasets[DatasetPages], "content_key"), pages),
 	}
 	for range 2 {
 		n, err := s.LoadBatch(ctx, rg, files)
 		require.NoError(t, err)
 		require.Equal(t, int64(4), n[DatasetPages])
+		require.Equal(t, int64(2), n[DatasetFindings])
+		require.Equal(t, int64(1), n[DatasetQuarantine])
 		for _, view := range Views() {
 			var missing, extra int64
 			require.NoError(t, s.DB().QueryRow(`SELECT

@@ -263,7 +263,7 @@ func TestCrashPipelineSIGKILLKeepsEveryRecordExactlyOnce(t *testing.T) {
 
 	// Items are content, stored once per (content_key, item_index): every
 	// one the reference makes, nothing else, none twice.
-	for _, ds := range []string{odpipe.DatasetFeeItems, odpipe.DatasetRateItems} {
+	for _, ds := range crashViewItems {
 		var dups int64
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+ds+`
 			GROUP BY content_key, item_index HAVING count(*) > 1)`).Scan(&dups))
@@ -283,15 +283,15 @@ func TestCrashPipelineSIGKILLKeepsEveryRecordExactlyOnce(t *testing.T) {
 		t.Logf("%s: %d contents, each stored once", ds, len(got))
 	}
 	// Every relation with source columns (the tables but items, and the
-	// views of fees and rates over pages and items) holds every row of
-	// the reference exactly once.
+	// views over pages and items) holds every row of the reference exactly
+	// once.
 	var sourced []string
 	for _, ds := range warehouse.Datasets() {
-		if ds != odpipe.DatasetFeeItems && ds != odpipe.DatasetRateItems {
+		if _, item := crashItemViews[ds]; !item {
 			sourced = append(sourced, ds)
 		}
 	}
-	for _, ds := range append(sourced, odpipe.DatasetFees, odpipe.DatasetRates) {
+	for _, ds := range append(sourced, warehouse.Views()...) {
 		var dups int64
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+ds+`
 			GROUP BY src_topic, src_partition, src_offset, item_index HAVING count(*) > 1)`).Scan(&dups))
@@ -630,9 +630,25 @@ type crashKey struct {
 	item      int32
 }
 
+// crashViewItems maps each warehouse view over pages and items to its item
+// dataset, and crashItemViews the other way; crashViewRows maps a view to
+// the table of its rows without a content.
+var (
+	crashViewItems = map[string]string{odpipe.DatasetFees: odpipe.DatasetFeeItems, odpipe.DatasetRates: odpipe.DatasetRateItems,
+		odpipe.DatasetFindings: odpipe.DatasetFindingItems, odpipe.DatasetQuarantine: odpipe.DatasetQuarantineItems}
+	crashItemViews = func() map[string]string {
+		out := map[string]string{}
+		for v, i := range crashViewItems {
+			out[i] = v
+		}
+		return out
+	}()
+	crashViewRows = map[string]string{odpipe.DatasetFindings: warehouse.DatasetFindingRows, odpipe.DatasetQuarantine: odpipe.DatasetQuarantineRows}
+)
+
 // crashWant is what one uninterrupted pass makes of the topic: the source
 // keys of the rows of every relation with source columns (tables and the
-// fees and rates views), and the item count of every content.
+// views), and the item count of every content.
 type crashWant struct {
 	rows  map[string]map[crashKey]struct{}
 	items map[string]map[string]int32 // item dataset -> content_key -> items
@@ -646,9 +662,11 @@ func crashReference(t *testing.T, recs []*kgo.Record) crashWant {
 	require.NoError(t, err)
 	tr := odpipe.NewTransformer(v, memory.NewGoAllocator(), nil)
 	defer tr.Release()
-	w := crashWant{rows: map[string]map[crashKey]struct{}{},
-		items: map[string]map[string]int32{odpipe.DatasetFeeItems: {}, odpipe.DatasetRateItems: {}}}
-	for _, ds := range append(warehouse.Datasets(), odpipe.DatasetFees, odpipe.DatasetRates) {
+	w := crashWant{rows: map[string]map[crashKey]struct{}{}, items: map[string]map[string]int32{}}
+	for _, items := range crashViewItems {
+		w.items[items] = map[string]int32{}
+	}
+	for _, ds := range append(warehouse.Datasets(), warehouse.Views()...) {
 		w.rows[ds] = map[crashKey]struct{}{}
 	}
 	type page struct {
@@ -690,11 +708,14 @@ func crashReference(t *testing.T, recs []*kgo.Record) crashWant {
 		}
 	}
 	flush()
-	for view, items := range map[string]string{odpipe.DatasetFees: odpipe.DatasetFeeItems, odpipe.DatasetRates: odpipe.DatasetRateItems} {
+	for view, items := range crashViewItems {
 		for _, p := range pages {
 			for i := range w.items[items][p.content] {
 				w.rows[view][crashKey{p.partition, p.offset, i}] = struct{}{}
 			}
+		}
+		for k := range w.rows[crashViewRows[view]] {
+			w.rows[view][k] = struct{}{}
 		}
 	}
 	return w

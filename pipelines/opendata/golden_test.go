@@ -306,12 +306,13 @@ func TestGolden(t *testing.T) {
 	require.NoError(t, json.Unmarshal(gb, &gotJSON))
 	require.Equal(t, len(want), len(gotJSON))
 	// The golden rows predate content-addressed storage: the views over
-	// pages and items must give exactly its opendata_fees and
-	// opendata_rates rows.
+	// pages and items must give exactly its opendata_fees,
+	// opendata_rates, opendata_findings and opendata_quarantine rows.
 	for _, c := range cases {
 		g := gotJSON[c.name]
-		delete(g, DatasetFeeItems)
-		delete(g, DatasetRateItems)
+		for _, ds := range []string{DatasetFeeItems, DatasetRateItems, DatasetFindingItems, DatasetQuarantineItems, DatasetQuarantineRows} {
+			delete(g, ds)
+		}
 		for _, r := range g[DatasetPages] {
 			require.Regexp(t, "^[0-9a-f]{32}$", r["content_key"], c.name)
 			delete(r, "content_key")

@@ -101,21 +101,37 @@ func storeOf(tr *Transformer) itemStore {
 	defer storesMu.Unlock()
 	st := stores[tr]
 	if st == nil {
-		st = itemStore{DatasetFeeItems: {}, DatasetRateItems: {}}
+		st = itemStore{DatasetFeeItems: {}, DatasetRateItems: {}, DatasetFindingItems: {}, DatasetQuarantineItems: {}}
 		stores[tr] = st
 	}
 	return st
 }
 
+// viewSpecs are the warehouse views over pages and items: the item
+// dataset, the page columns between the common and the item columns, and
+// the dataset of rows without a content the view includes as they are.
+var viewSpecs = []struct {
+	view, items string
+	pageCols    []string
+	rows        string
+}{
+	{view: DatasetFees, items: DatasetFeeItems},
+	{view: DatasetRates, items: DatasetRateItems},
+	{view: DatasetFindings, items: DatasetFindingItems, pageCols: []string{"url", "page"}},
+	{view: DatasetQuarantine, items: DatasetQuarantineItems, pageCols: []string{"url", "page"}, rows: DatasetQuarantineRows},
+}
+
 // addViews stores the items of out in st and adds to out the rows of the
-// warehouse views opendata_fees and opendata_rates over its pages and the
-// stored items, as the warehouse computes them (pages joined to their
-// content's items; the record's institution columns over the page's), so
-// that tests assert what a user queries. Comparing these rows with those
-// of a Transformer without a Memo shows that no page lost its items.
+// warehouse views opendata_fees, opendata_rates, opendata_findings and
+// opendata_quarantine over its pages and the stored items, as the
+// warehouse computes them (pages joined to their content's items; the
+// record's institution columns over the page's), so that tests assert
+// what a user queries. Comparing these rows with those of a Transformer
+// without a Memo shows that no page lost its items.
 func addViews(t *testing.T, st itemStore, out map[string][]map[string]any) {
 	t.Helper()
-	for view, items := range map[string]string{DatasetFees: DatasetFeeItems, DatasetRates: DatasetRateItems} {
+	for _, v := range viewSpecs {
+		items := v.items
 		batch := map[string][]map[string]any{}
 		for _, it := range out[items] {
 			k := it["content_key"].(string)
@@ -141,6 +157,9 @@ func addViews(t *testing.T, st itemStore, out map[string][]map[string]any) {
 						r[col] = it[rec]
 					}
 				}
+				for _, c := range v.pageCols {
+					r[c] = p[c]
+				}
 				for _, f := range Schema(items).Fields()[len(itemCols):] {
 					r[f.Name] = it[f.Name]
 				}
@@ -151,8 +170,11 @@ func addViews(t *testing.T, st itemStore, out map[string][]map[string]any) {
 				rows = append(rows, r)
 			}
 		}
+		if v.rows != "" {
+			rows = append(rows, out[v.rows]...)
+		}
 		if rows != nil {
-			out[view] = rows
+			out[v.view] = rows
 		}
 	}
 }

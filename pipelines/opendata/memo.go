@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/zeebo/xxh3"
 
@@ -29,11 +28,12 @@ import (
 // Fees and rates are stored per content (opendata_fee_items,
 // opendata_rate_items, keyed by content_key and item_index); every page
 // row carries its content_key, and the warehouse joins the two. So a page
-// whose content's items are already stored writes only its page row (and
-// its findings and quarantine rows, which are small and per page).
+// whose content's items are already stored writes only its page row.
+// Findings and quarantined items are content too (opendata_finding_items,
+// opendata_quarantine_items).
 //
 // The Memo keeps, per content key, the rest of what the content produced
-// (a tape: findings, quarantine rows, record count, parse error). A page
+// (a tape: the record count and the parse error). A page
 // whose content is in the Memo is replayed from the tape with its own
 // context instead of being parsed, validated and interpreted again, and
 // writes no items: a batch of this process wrote them. That batch may
@@ -206,66 +206,17 @@ func (o overrides) apply(c pageCtx) pageCtx {
 	return c
 }
 
-// pageTape is what one page content produced besides its items, without
-// its context: the findings and quarantine rows in the order they were
-// written, the record count and the parse error.
+// pageTape is what one page content produced besides its items (fees,
+// rates, findings, quarantined items), without its context: the record
+// count and the parse error.
 type pageTape struct {
-	findings []tapeNote
-	quars    []tapeNote
 	records  int
 	parseErr string
 	size     int
-	strs     map[string]string // one copy of each string (rules, messages repeat)
 }
 
-// clone returns a copy of s that does not share the page's memory, one per
-// distinct value in the tape.
-func (tp *pageTape) clone(s string) string {
-	if s == "" {
-		return ""
-	}
-	if c, ok := tp.strs[s]; ok {
-		return c
-	}
-	if tp.strs == nil {
-		tp.strs = map[string]string{}
-	}
-	c := strings.Clone(s)
-	tp.strs[c] = c
-	tp.size += len(c) + 32 // the string and its map entry
-	return c
-}
-
-// tapeNote is a finding (field, rule, message) or a quarantine row (kind,
-// reason, raw) with the overrides of the context it was written in.
-type tapeNote struct {
-	ov          overrides
-	recordIndex int32
-	a, b, c     string
-}
-
-func (tp *pageTape) cloneOverrides(o overrides) overrides {
-	return overrides{tp.clone(o.cnpj), tp.clone(o.instName), tp.clone(o.brand)}
-}
-
-func (tp *pageTape) note(list *[]tapeNote, c *pageCtx, recordIndex int32, a, b, s string) {
-	n := tapeNote{ov: tp.cloneOverrides(c.ov), recordIndex: recordIndex, a: tp.clone(a), b: tp.clone(b), c: tp.clone(s)}
-	*list = append(*list, n)
-	tp.size += int(unsafe.Sizeof(n))
-}
-
-// replay writes the rows of tp in the context c of a page: its content's
-// items are stored already.
+// replay writes the page row of tp in the context c of a page: its
+// content's items are stored already.
 func (t *Transformer) replay(c *pageCtx, tp *pageTape) {
-	for i := range tp.findings {
-		n := &tp.findings[i]
-		rc := n.ov.apply(*c)
-		t.finding(&rc, n.recordIndex, n.a, n.b, n.c)
-	}
-	for i := range tp.quars {
-		n := &tp.quars[i]
-		rc := n.ov.apply(*c)
-		t.quarantine(&rc, n.recordIndex, n.a, n.b, n.c)
-	}
 	t.pageRow(c, tp.records, tp.parseErr)
 }

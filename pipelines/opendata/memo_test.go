@@ -94,10 +94,11 @@ func TestMemoUsesTheRecordsInstitutionOverTheContexts(t *testing.T) {
 
 // requireSameRows compares the rows of two Transformers' batches, except
 // the items, which a Transformer with a Memo writes once per content: the
-// views over them (opendata_fees, opendata_rates) must be equal.
+// views over them (opendata_fees, opendata_rates, opendata_findings,
+// opendata_quarantine) must be equal.
 func requireSameRows(t *testing.T, want, got map[string][]map[string]any, msgAndArgs ...any) {
 	t.Helper()
-	for _, items := range []string{DatasetFeeItems, DatasetRateItems} {
+	for _, items := range []string{DatasetFeeItems, DatasetRateItems, DatasetFindingItems, DatasetQuarantineItems} {
 		delete(want, items)
 		delete(got, items)
 	}

@@ -14,27 +14,42 @@ import (
 // opendata_rates (DatasetFees, DatasetRates) join the two back into one row
 // per fee or rate per page, with the record's own institution columns
 // (record_*, NULL when the record set none) over the page's.
+//
+// Findings and quarantined items are stored per content the same way
+// (opendata_finding_items, opendata_quarantine_items), since schema
+// findings and uninterpretable fees repeat in every collection just as
+// the fees do; the views opendata_findings and opendata_quarantine join
+// them to the pages. A Kafka record that is not a page at all (a bad
+// envelope) has no content: its quarantine row, with the page columns
+// empty, goes to opendata_quarantine_rows, which the view
+// opendata_quarantine includes.
 const (
-	DatasetFeeItems    = "opendata_fee_items"
-	DatasetRateItems   = "opendata_rate_items"
-	DatasetFindings    = "opendata_findings"
-	DatasetQuarantine  = "opendata_quarantine"
-	DatasetPages       = "opendata_pages"
-	DatasetCollections = "opendata_collections"
+	DatasetFeeItems        = "opendata_fee_items"
+	DatasetRateItems       = "opendata_rate_items"
+	DatasetFindingItems    = "opendata_finding_items"
+	DatasetQuarantineItems = "opendata_quarantine_items"
+	DatasetQuarantineRows  = "opendata_quarantine_rows"
+	DatasetPages           = "opendata_pages"
+	DatasetCollections     = "opendata_collections"
 
-	// The warehouse views of one row per fee (rate) per page: pages joined
-	// to their content's items. The Transformer does not produce them.
-	DatasetFees  = "opendata_fees"
-	DatasetRates = "opendata_rates"
+	// The warehouse views of one row per fee (rate, finding, quarantined
+	// item) per page: pages joined to their content's items. The
+	// Transformer does not produce them.
+	DatasetFees       = "opendata_fees"
+	DatasetRates      = "opendata_rates"
+	DatasetFindings   = "opendata_findings"
+	DatasetQuarantine = "opendata_quarantine"
 )
 
 // LegacyDatasets are the datasets earlier versions wrote to the lake
-// instead of the items: one fee (rate) row per page per collection. The
-// warehouse still loads them, so a rebuild reads them too.
-var LegacyDatasets = []string{DatasetFees, DatasetRates}
+// instead of the items: one fee, rate, finding or quarantine row per page
+// per collection. The warehouse still loads them, so a rebuild reads them
+// too.
+var LegacyDatasets = []string{DatasetFees, DatasetRates, DatasetFindings, DatasetQuarantine}
 
 // Datasets lists every dataset the Transformer produces.
-var Datasets = []string{DatasetFeeItems, DatasetRateItems, DatasetFindings, DatasetQuarantine, DatasetPages, DatasetCollections}
+var Datasets = []string{DatasetFeeItems, DatasetRateItems, DatasetFindingItems, DatasetQuarantineItems, DatasetQuarantineRows,
+	DatasetPages, DatasetCollections}
 
 var (
 	tStr = arrow.BinaryTypes.String
@@ -95,11 +110,13 @@ var schemas = map[string]*arrow.Schema{
 		decCol("band1_customers"), decCol("band2_customers"), decCol("band3_customers"), decCol("band4_customers"),
 		decCol("minimum_rate"), decCol("maximum_rate"), col("flags", tStr),
 	),
-	DatasetFindings: withCommon(
-		col("url", tStr), col("page", tI32), col("record_index", tI32),
-		col("field", tStr), col("rule", tStr), col("message", tStr),
+	DatasetFindingItems: itemSchema(
+		col("record_index", tI32), col("field", tStr), col("rule", tStr), col("message", tStr),
 	),
-	DatasetQuarantine: withCommon(
+	DatasetQuarantineItems: itemSchema(
+		col("record_index", tI32), col("kind", tStr), col("reason", tStr), col("raw", tStr),
+	),
+	DatasetQuarantineRows: withCommon(
 		col("url", tStr), col("page", tI32), col("record_index", tI32),
 		col("kind", tStr), col("reason", tStr), col("raw", tStr),
 	),

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -248,8 +249,8 @@ func (t *Transformer) AddRecord(rec *kgo.Record) {
 }
 
 // Add appends the rows derived from one Kafka record. It never fails on bad
-// content: what cannot be used becomes opendata_quarantine or
-// opendata_findings rows.
+// content: what cannot be used becomes quarantined items or findings
+// (the views opendata_quarantine and opendata_findings).
 func (t *Transformer) Add(topic string, partition int32, offset int64, value []byte) {
 	t.at(topic, partition, offset)
 	if t.fast && t.addFast(value) {
@@ -357,7 +358,6 @@ func (t *Transformer) fullPage(c *pageCtx, key contentKey, p *events.OpenDataPag
 	if t.memo != nil && t.memo.max > 0 {
 		t.tape = &pageTape{}
 		defer func() {
-			t.tape.strs = nil // only needed while recording
 			t.memo.put(key, t.tape)
 			t.tape = nil
 		}()
@@ -764,19 +764,10 @@ func (t *Transformer) end(r *row, dataset string) {
 // opendata_rate_items) for the record ctx; ok is false when this batch
 // holds the page content's items already.
 func (t *Transformer) beginItem(ctx *rowCtx, dataset string) (r row, ok bool) {
-	n := t.src.ordinal[dataset]
-	t.src.ordinal[dataset] = n + 1
-	if t.noItems {
-		return row{}, false
+	if r, ok = t.beginNote(ctx.pageCtx, dataset); ok {
+		r.str(ctx.productType)
 	}
-	r = t.begin(dataset)
-	r.str(ctx.key)
-	r.i32(n)
-	r.optStr(ctx.ov.cnpj)
-	r.optStr(ctx.ov.instName)
-	r.optStr(ctx.ov.brand)
-	r.str(ctx.productType)
-	return r, true
+	return r, ok
 }
 
 func (t *Transformer) feeRow(ctx *rowCtx, f *feeRow) {
@@ -818,38 +809,67 @@ func (t *Transformer) rateRow(ctx *rowCtx, x *rateRow) {
 	r.str(x.flags)
 }
 
+// finding writes a finding of the page content being read: an item of
+// its content (opendata_finding_items), unless this batch holds the
+// content's items already.
 func (t *Transformer) finding(c *pageCtx, recordIndex int32, field, rule, msg string) {
-	if t.tape != nil {
-		t.tape.note(&t.tape.findings, c, recordIndex, field, rule, msg)
+	r, ok := t.beginNote(c, DatasetFindingItems)
+	if !ok {
+		return
 	}
-	rw := t.begin(DatasetFindings)
-	r := &rw
-	r.common(c)
-	r.str(c.url)
-	r.i32(c.page)
 	r.i32(recordIndex)
 	r.str(field)
 	r.str(rule)
 	r.str(msg)
-	t.end(r, DatasetFindings)
 }
 
+// quarantine keeps aside what could not be interpreted, with its reason
+// and raw JSON: an item of the page content being read
+// (opendata_quarantine_items, unless this batch holds the content's items
+// already), or, for a Kafka record that is no page (c has no content), a
+// row of its own (opendata_quarantine_rows).
 func (t *Transformer) quarantine(c *pageCtx, recordIndex int32, kind, reason string, raw string) {
 	t.log.Debug("opendata: quarantined", "kind", kind, "reason", reason, "url", c.url,
 		"topic", t.src.topic, "partition", t.src.partition, "offset", t.src.offset)
-	if t.tape != nil {
-		t.tape.note(&t.tape.quars, c, recordIndex, kind, reason, raw)
+	if c.key == "" {
+		rw := t.begin(DatasetQuarantineRows)
+		r := &rw
+		r.common(c)
+		r.str(c.url)
+		r.i32(c.page)
+		r.i32(recordIndex)
+		r.str(kind)
+		r.str(reason)
+		r.str(rawTextString(raw))
+		t.end(r, DatasetQuarantineRows)
+		return
 	}
-	rw := t.begin(DatasetQuarantine)
-	r := &rw
-	r.common(c)
-	r.str(c.url)
-	r.i32(c.page)
+	r, ok := t.beginNote(c, DatasetQuarantineItems)
+	if !ok {
+		return
+	}
 	r.i32(recordIndex)
 	r.str(kind)
 	r.str(reason)
 	r.str(rawTextString(raw))
-	t.end(r, DatasetQuarantine)
+}
+
+// beginNote starts an item row of dataset (findings, quarantine) of the
+// content of c, with the record's own institution columns; ok is false
+// when this batch holds the content's items already.
+func (t *Transformer) beginNote(c *pageCtx, dataset string) (r row, ok bool) {
+	n := t.src.ordinal[dataset]
+	t.src.ordinal[dataset] = n + 1
+	if t.noItems {
+		return row{}, false
+	}
+	r = t.begin(dataset)
+	r.str(c.key)
+	r.i32(n)
+	r.optStr(c.ov.cnpj)
+	r.optStr(c.ov.instName)
+	r.optStr(c.ov.brand)
+	return r, true
 }
 
 // rawText makes raw bytes storable as UTF-8, capped at maxRawBytes.
@@ -870,7 +890,8 @@ func rawTextString(s string) string {
 
 func (t *Transformer) pageRow(c *pageCtx, records int, parseErr string) {
 	if t.tape != nil {
-		t.tape.records, t.tape.parseErr = records, t.tape.clone(parseErr)
+		t.tape.records, t.tape.parseErr = records, strings.Clone(parseErr)
+		t.tape.size = int(unsafe.Sizeof(*t.tape)) + len(parseErr)
 	}
 	rw := t.begin(DatasetPages)
 	r := &rw

@@ -7,7 +7,9 @@ import (
 
 // ViewRows counts the rows the warehouse view over pages and items has for
 // these batches (opendata_fees over DatasetFeeItems, opendata_rates over
-// DatasetRateItems): every page row times the items of its content. Either
+// DatasetRateItems, and likewise findings and quarantine, the latter
+// without its rows of records that are no page): every page row times the
+// items of its content. Either
 // may be nil. items must hold each content's items once, as one
 // Transformer's batch does.
 func ViewRows(pages, items arrow.RecordBatch) int64 {
