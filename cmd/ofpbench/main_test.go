@@ -33,7 +33,8 @@ func TestBenchmarkSmoke(t *testing.T) {
 	require.Equal(t, d.Bytes, rep.Baseline.Bytes)
 	require.Equal(t, d.Records, rep.Pipeline.Records, "the pipeline sank the whole topic")
 	require.Equal(t, d.FeeRows, rep.Pipeline.FeeRows, "the warehouse holds every fee row of the topic")
-	for _, tp := range []throughput{rep.Baseline, rep.Pipeline} {
+	require.Equal(t, d.Records, rep.LakeOnly.Records, "the run without the warehouse sank the whole topic")
+	for _, tp := range []throughput{rep.Baseline, rep.Pipeline, rep.LakeOnly} {
 		require.Positive(t, tp.Elapsed)
 		require.Positive(t, tp.recordsPerSec())
 		require.Positive(t, tp.feeRowsPerSec())
@@ -62,7 +63,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "fees, all groups", "Summary"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "Summary"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")

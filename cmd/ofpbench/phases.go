@@ -108,6 +108,9 @@ type sinks struct {
 	lake *objstore.Store
 	wh   *warehouse.Store
 	dir  string
+	// lakeOnly is another bucket of the same S3 server, for the run
+	// without the warehouse.
+	lakeOnly *objstore.Store
 }
 
 func openSinks(ctx context.Context, dir string) (*sinks, error) {
@@ -120,9 +123,15 @@ func openSinks(ctx context.Context, dir string) (*sinks, error) {
 		s.close()
 		return nil, err
 	}
-	if err := s.lake.EnsureBucket(ctx); err != nil {
+	if s.lakeOnly, err = objstore.New(objstore.Config{Endpoint: s.s3.URL(), Bucket: "ofp-bench-lake-only", AccessKey: "ofp", SecretKey: "ofp-embedded"}); err != nil {
 		s.close()
 		return nil, err
+	}
+	for _, l := range []*objstore.Store{s.lake, s.lakeOnly} {
+		if err := l.EnsureBucket(ctx); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	wo := warehouse.DefaultOptions()
 	if os.Getenv("OFPBENCH_DEBUG") != "" {
@@ -146,15 +155,30 @@ func (s *sinks) close() {
 	}
 }
 
+// discardLoader stands in for the warehouse in the run without it: the
+// batch's files were written and uploaded to the lake; it drops them.
+type discardLoader struct{}
+
+func (discardLoader) LoadBatch(context.Context, pipelines.Range, map[string]string) (int64, error) {
+	return 0, nil
+}
+
 // runPipeline runs the real Runner over the topic with another group until
 // it has committed every acked offset and the warehouse has checkpointed.
-// cpuProfile, if set, receives a CPU profile of this phase only.
+// cpuProfile, if set, receives a CPU profile of this phase only. With
+// lakeOnly, the Runner has no warehouse (discardLoader, another group and
+// bucket): it stops at the lake, which says how much of the gap to the
+// baseline the warehouse makes.
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
-	cpuProfile, memProfile string, logw io.Writer) (throughput, pipelines.Stats, error) {
+	cpuProfile, memProfile string, logw io.Writer, lakeOnly bool) (throughput, pipelines.Stats, error) {
 	var t throughput
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofpbench-pipeline"},
-		pipelines.ClientOpts("ofpbench-pipeline", events.TopicOpenDataRaw)...)
+	group, lake, loader := "ofpbench-pipeline", sk.lake, pipelines.Loader(whload.Loader{Store: sk.wh})
+	if lakeOnly {
+		group, lake, loader = "ofpbench-lake-only", sk.lakeOnly, discardLoader{}
+	}
+	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: group},
+		pipelines.ClientOpts(group, events.TopicOpenDataRaw)...)
 	if err != nil {
 		return t, pipelines.Stats{}, err
 	}
@@ -168,8 +192,8 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 			return odpipe.NewTransformer(v, memory.NewGoAllocator(), log).WithMemo(memo)
 		},
 		Write:   odpipe.WriteParquet,
-		Lake:    sk.lake,
-		Loader:  whload.Loader{Store: sk.wh},
+		Lake:    lake,
+		Loader:  loader,
 		TempDir: filepath.Join(sk.dir, "stage"),
 		Log:     log,
 	})
@@ -202,7 +226,7 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	select {
 	case err = <-werr:
 		t.Committed = time.Since(start)
-		if err == nil {
+		if err == nil && !lakeOnly {
 			// Count the warehouse's deferred work too: fold its
 			// write-ahead log into the database file.
 			err = sk.wh.Checkpoint(ctx)
@@ -228,12 +252,16 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		return t, r.Stats(), fmt.Errorf("pipeline stopped with an error: %w", rerr)
 	}
 	st := r.Stats()
+	t.MemoHits, t.MemoMisses = memo.Stats()
+	if lakeOnly {
+		t.Records, t.Bytes = st.Records, bytes
+		return t, st, nil
+	}
 	counts, err := sk.wh.Counts(ctx)
 	if err != nil {
 		return t, st, err
 	}
 	t.Records, t.Bytes, t.FeeRows = st.Records, bytes, counts[odpipe.DatasetFees]
-	t.MemoHits, t.MemoMisses = memo.Stats()
 	return t, st, nil
 }
 
