@@ -1,6 +1,7 @@
 // Package warehouse owns ofp's DuckDB warehouse: the tables of every
 // open-data dataset (one per dataset of the column contract), the views
-// opendata_fees and opendata_rates over them, a loads log, a
+// opendata_fees, opendata_rates, opendata_findings and opendata_quarantine
+// over them, a loads log, a
 // schema_version table, the derived comparison tables and the
 // refresh_pending queue; idempotent loading of local Parquet files
 // produced by the pipelines; the SQL models (fee and interest-rate
@@ -40,6 +41,15 @@
 // src_offset, item_index). Every query, model and API reads the views.
 // Datasets lists the tables, Views the views; DatasetColumns knows both.
 //
+// Since schema version 5, findings and quarantined items are stored the
+// same way (opendata_finding_items, opendata_quarantine_items: schema
+// findings and uninterpretable fees repeat in every collection as the fees
+// do), joined to the pages by the views opendata_findings and
+// opendata_quarantine with the page's url and page number. Those views
+// also hold the rows of opendata_finding_rows and opendata_quarantine_rows:
+// the quarantine rows of Kafka records that are no page (no content, empty
+// page columns) and the rows of lake files written before version 5.
+//
 // # Loading
 //
 // LoadBatches loads the Parquet files of one or more source ranges (the
@@ -58,7 +68,10 @@
 // items; its fees and rates appear when those arrive. Lake files written
 // before version 4 (opendata_fees / opendata_rates rows, pages without
 // content_key) load as pages and items of the content
-// 'legacy/<topic>/<partition>/<offset>', so a rebuild of an old lake works.
+// 'legacy/<topic>/<partition>/<offset>', and opendata_findings /
+// opendata_quarantine files of before version 5 load as they are into
+// opendata_finding_rows / opendata_quarantine_rows (by source range), so a
+// rebuild of an old lake works.
 //
 // The same transaction queues, in refresh_pending, every
 // (organisation_id, institution_cnpj, brand, product) whose view rows the

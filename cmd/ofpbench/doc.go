@@ -12,7 +12,9 @@
 //     (baseline) against the real pipelines.Runner (Transformer, Parquet,
 //     embedded S3, DuckDB warehouse) consuming the same topic until it has
 //     committed everything and the warehouse has checkpointed, with peak
-//     memory of each phase;
+//     memory of each phase; and the same Runner without the warehouse (its
+//     files uploaded to another bucket and dropped), which says how much
+//     of the gap to the baseline the warehouse makes;
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
 //     a bare DuckDB connection on the lake's Parquet files (opendata_pages
 //     joined to opendata_fee_items by warehouse.FeesViewSQL, the items

@@ -14,9 +14,12 @@
 // It never talks to Kafka, object storage or the warehouse (the pipelines
 // runner does), never fails on bad content, and never drops anything
 // silently: every Kafka record yields rows in opendata_pages or
-// opendata_collections, and whatever cannot be used yields
-// opendata_quarantine rows (kind page|record|fee|rate, a reason and the raw
-// JSON, capped at 64 KiB; the full body stays in the lake at raw_object).
+// opendata_collections, and whatever cannot be used is quarantined (the
+// warehouse view opendata_quarantine: kind page|record|fee|rate, a reason
+// and the raw JSON, capped at 64 KiB; the full body stays in the lake at
+// raw_object), stored with the page's content (opendata_quarantine_items)
+// or, for a record that is no page, as a row of its own
+// (opendata_quarantine_rows).
 //
 // # Shapes
 //
@@ -79,8 +82,9 @@
 // Every record is validated from its JSON text with internal/oas
 // (Validator.ValidateJSON: a compiled check, kin-openapi for the records it
 // cannot prove valid) against the page's declared
-// family/version/product; each violation is one opendata_findings row
-// (record_index = ordinal of the record in the page). A family/version the
+// family/version/product; each violation is one finding (a row of the
+// warehouse view opendata_findings, stored as an opendata_finding_items
+// row; record_index = ordinal of the record in the page). A family/version the
 // validator does not know gives one "unknown_spec" finding per page and the
 // rows are still extracted. Results are memoised by record content (bounded
 // cache, keyed by a hash of the record's exact bytes), since daily
@@ -107,8 +111,8 @@
 // Participants republish the same pages collection after collection, so a
 // page whose content (organisation, family, version, product, status,
 // body: a 128-bit hash) is known to be stored is replayed from a Memo
-// (memo.go) instead: its page row, findings and quarantine rows are
-// written with the new page's context, and no items. A content's items are
+// (memo.go) instead: its page row is written with the new page's context,
+// and no items (fees, rates, findings, quarantined items). A content's items are
 // written again until a batch holding them is loaded (FlushAck), so an
 // abandoned batch never leaves a page without its items. One bounded Memo
 // is shared by a pipeline's Transformers; the replayed rows equal the full
