@@ -174,7 +174,7 @@ func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, erro
 			}
 			want := datasets[ds]
 			switch {
-			case isItemTable(ds):
+			case itemViews[ds].items != "":
 				f.kind = kindItems
 			case ds == DatasetPages:
 				f.kind = kindPages
@@ -493,7 +493,7 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 		table, distinct, strings.Join(full, "\nUNION ALL "), newItemsTable), args...); err != nil {
 		return fail("insert", err)
 	}
-	if itemTables[table] { // a comparison's: its pages are queued for refresh
+	if itemViews[table].comparing { // a comparison's: its pages are queued for refresh
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+newContentsTable+` SELECT content_key FROM `+newItemsTable); err != nil {
 			return fail("insert", err)
 		}

@@ -193,21 +193,15 @@ func (v viewSpec) columns() []Column {
 	return dataset(append(append([]Column{}, v.pageCols...), v.middle...))
 }
 
-// itemTables are the item dataset tables (content, keyed by (content_key,
-// item_index), with no source columns), and whether a comparison table is
-// derived from their view.
-var itemTables = func() map[string]bool {
-	out := map[string]bool{}
+// itemViews maps each item dataset table (content, keyed by (content_key,
+// item_index), with no source columns) to the view over it.
+var itemViews = func() map[string]viewSpec {
+	out := map[string]viewSpec{}
 	for _, v := range views {
-		out[v.items] = v.comparing
+		out[v.items] = v
 	}
 	return out
 }()
-
-func isItemTable(name string) bool {
-	_, ok := itemTables[name]
-	return ok
-}
 
 // Datasets returns the names of the dataset tables LoadBatches loads, sorted.
 func Datasets() []string {

@@ -199,13 +199,6 @@ func (o overrides) over(top overrides) overrides {
 	return o
 }
 
-// apply returns c with its institution columns overridden by o.
-func (o overrides) apply(c pageCtx) pageCtx {
-	v := overrides{cnpj: c.cnpj, instName: c.instName, brand: c.brand}.over(o)
-	c.cnpj, c.instName, c.brand = v.cnpj, v.instName, v.brand
-	return c
-}
-
 // pageTape is what one page content produced besides its items (fees,
 // rates, findings, quarantined items), without its context: the record
 // count and the parse error.

@@ -554,12 +554,12 @@ func (t *Transformer) addRecord(c *pageCtx, idx int32, r *record, validate bool)
 	t.addRecordSlow(c, idx, r, len(viol) > 0)
 }
 
-// recordCtx is the common columns of the rows of one record: the record's
-// own participant/company wins over the directory's view of the institution.
+// recordCtx is the context of the items of one record: the page's, with
+// the record's own participant/company (ov, the items' record_* columns),
+// which wins over the directory's view of the institution.
 func recordCtx(c *pageCtx, r *record, cnpj, name, brand string) pageCtx {
-	ov := overrides{cnpj: r.company, instName: r.companyName, brand: r.brand}.over(overrides{cnpj: cnpj, instName: name, brand: brand})
-	rc := ov.apply(*c)
-	rc.ov = ov
+	rc := *c
+	rc.ov = overrides{cnpj: r.company, instName: r.companyName, brand: r.brand}.over(overrides{cnpj: cnpj, instName: name, brand: brand})
 	return rc
 }
 
