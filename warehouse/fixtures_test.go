@@ -280,3 +280,15 @@ func load(t testing.TB, s *Store, dataset string, rows []row, topic string, part
 }
 
 func p(s string) *string { return &s }
+
+// feeStrings runs the fee comparison with f and returns one string per row.
+func feeStrings(t testing.TB, s *Store, f FeeFilter, str func(FeeComparison) string) []string {
+	t.Helper()
+	rows, err := s.Fees(context.Background(), f)
+	require.NoError(t, err)
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = str(r)
+	}
+	return out
+}

@@ -479,10 +479,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	s.loadMu.Lock()
-	defer s.loadMu.Unlock()
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
+	defer s.lockAll()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("warehouse: refresh: %w", err)

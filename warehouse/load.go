@@ -369,8 +369,9 @@ func sourceCounts(ctx context.Context, tx *sql.Tx, files []loadFile) ([]int64, e
 }
 
 // recordLoads appends the loads of files (rows[k] rows for files[k]) to
-// the loads log.
-func recordLoads(ctx context.Context, tx *sql.Tx, files []loadFile, rows []int64) error {
+// the loads log and adds the rows to loaded (per dataset, as named in the
+// batches).
+func recordLoads(ctx context.Context, tx *sql.Tx, files []loadFile, rows []int64, loaded map[string]int64) error {
 	values := make([]string, len(files))
 	args := make([]any, 0, 7*len(files))
 	now := time.Now().UTC()
@@ -378,6 +379,7 @@ func recordLoads(ctx context.Context, tx *sql.Tx, files []loadFile, rows []int64
 		n := len(args)
 		values[k] = fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
 		args = append(args, f.table, f.src.Topic, f.src.Partition, f.src.First, f.src.Last, rows[k], now)
+		loaded[f.dataset] += rows[k]
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO loads VALUES `+strings.Join(values, ", "), args...); err != nil {
 		return fmt.Errorf("warehouse: record the load of %s: %w", describeFiles(files), err)
@@ -501,10 +503,7 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 	if _, err := tx.ExecContext(ctx, `DROP TABLE `+newItemsTable); err != nil {
 		return fail("insert", err)
 	}
-	for k, f := range files {
-		loaded[f.dataset] += counts[k]
-	}
-	return recordLoads(ctx, tx, files, counts)
+	return recordLoads(ctx, tx, files, counts, loaded)
 }
 
 func describeFiles(files []loadFile) string {
@@ -568,10 +567,7 @@ FROM `+scan, args...); err != nil {
 			return fmt.Errorf("warehouse: read the pages of %s: %w", describeFiles(files), err)
 		}
 	}
-	for k, f := range files {
-		loaded[f.dataset] += counts[k]
-	}
-	return recordLoads(ctx, tx, files, counts)
+	return recordLoads(ctx, tx, files, counts, loaded)
 }
 
 // groupEnd returns the end of the group of files loaded together from

@@ -345,13 +345,7 @@ func TestPagesBeforeTheirItems(t *testing.T) {
 		return SourceRange{Topic: topic, Partition: p, First: first, Last: last}
 	}
 	delta := func() []string {
-		rows, err := s.Fees(ctx, FeeFilter{Institution: "delta"})
-		require.NoError(t, err)
-		var out []string
-		for _, r := range rows {
-			out = append(out, r.CollectionID+" "+r.ServiceCode)
-		}
-		return out
+		return feeStrings(t, s, FeeFilter{Institution: "delta"}, func(r FeeComparison) string { return r.CollectionID + " " + r.ServiceCode })
 	}
 
 	first := page("d1", t0, 5)
@@ -503,12 +497,7 @@ func TestRefreshCommittedDuringALoad(t *testing.T) {
 	// Same key and collection (a page of a1 loaded later), a new fee.
 	load(t, s, DatasetFees, []row{fee(bankA, "a1", t0, "PIX", 2, vals("2.00")...)}, topic, 0, 2, 2)
 	require.True(t, refreshed)
-	rows, err := s.Fees(ctx, FeeFilter{Institution: "alfa"})
-	require.NoError(t, err)
-	var codes []string
-	for _, r := range rows {
-		codes = append(codes, r.ServiceCode)
-	}
+	codes := feeStrings(t, s, FeeFilter{Institution: "alfa"}, func(r FeeComparison) string { return r.ServiceCode })
 	require.ElementsMatch(t, []string{"TED", "PIX"}, codes)
 	requireSameAsFullRefresh(t, s)
 }

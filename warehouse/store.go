@@ -140,7 +140,7 @@ type Store struct {
 	// comparison tables. A refresh runs beside loads (it reads the
 	// committed loads, writes only the derived tables and the keys it
 	// refreshed). Whatever needs both (Refresh, Reset, Checkpoint) takes
-	// loadMu first.
+	// them with lockAll, loadMu first.
 	loadMu    sync.Mutex
 	refreshMu sync.Mutex
 
@@ -486,6 +486,17 @@ WHERE table_catalog = current_database() AND table_schema = 'main' AND table_nam
 	return nil
 }
 
+// lockAll takes loadMu, then refreshMu (the lock order), for what must
+// hold up both loads and refreshes; it returns the unlock.
+func (s *Store) lockAll() (unlock func()) {
+	s.loadMu.Lock()
+	s.refreshMu.Lock()
+	return func() {
+		s.refreshMu.Unlock()
+		s.loadMu.Unlock()
+	}
+}
+
 // Reset drops and recreates every table and view (datasets and the loads log), leaving
 // an empty warehouse of the current schema. `ofp warehouse rebuild` calls it
 // before reloading the lake.
@@ -493,10 +504,7 @@ func (s *Store) Reset(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	s.loadMu.Lock()
-	defer s.loadMu.Unlock()
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
+	defer s.lockAll()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("warehouse: reset: %w", err)
@@ -549,9 +557,6 @@ func (s *Store) loadThreads(ctx context.Context) func() {
 	}
 }
 
-// checkpoint folds the write-ahead log into the database file so that a
-// snapshot copy taken by another process is self-contained. Failure is
-// harmless (DuckDB checkpoints on its own later).
 // maybeCheckpoint folds the write-ahead log into the database file at most
 // every checkpointEvery; DuckDB also checkpoints by itself when the log
 // grows, and Close always does.
@@ -568,6 +573,9 @@ func (s *Store) maybeCheckpoint(ctx context.Context) {
 
 const checkpointEvery = 30 * time.Second
 
+// checkpoint folds the write-ahead log into the database file so that a
+// snapshot copy taken by another process is self-contained. Failure is
+// harmless (DuckDB checkpoints on its own later).
 func (s *Store) checkpoint(ctx context.Context) {
 	if err := s.checkpointLocked(ctx); err != nil {
 		s.log.Debug("warehouse checkpoint skipped", "err", err)
@@ -583,10 +591,7 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	s.loadMu.Lock()
-	defer s.loadMu.Unlock()
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
+	defer s.lockAll()()
 	if err := s.refreshPendingLocked(ctx); err != nil {
 		return err
 	}

@@ -373,12 +373,7 @@ func TestLoadLegacyFiles(t *testing.T) {
 	var key string
 	require.NoError(t, s.DB().QueryRow(`SELECT content_key FROM opendata_pages WHERE src_offset = 2`).Scan(&key))
 	require.Equal(t, "legacy/"+topic+"/0/2", key)
-	rows, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED"})
-	require.NoError(t, err)
-	var names []string
-	for _, r := range rows {
-		names = append(names, r.InstitutionName)
-	}
+	names := feeStrings(t, s, FeeFilter{ServiceCode: "TED"}, func(r FeeComparison) string { return r.InstitutionName })
 	require.ElementsMatch(t, []string{"Banco Alfa", "Outro"}, names)
 	requireParquetMatchesStore(t, s)
 }

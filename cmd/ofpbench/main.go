@@ -66,8 +66,11 @@ type report struct {
 	Warnings   []string
 }
 
-func (r report) throughputRatio() float64 {
-	return r.Pipeline.recordsPerSec() / r.Baseline.recordsPerSec()
+func (r report) throughputRatio() float64 { return r.ratioOf(r.Pipeline) }
+
+// ratioOf is t's records per second over the baseline's.
+func (r report) ratioOf(t throughput) float64 {
+	return t.recordsPerSec() / r.Baseline.recordsPerSec()
 }
 
 func cpuModel() string {
@@ -231,7 +234,7 @@ func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "The pipeline had committed the topic at %s; the refresh of the comparison tables and the checkpoint took the rest.\n",
 		r.Pipeline.Committed.Round(time.Millisecond))
 	fmt.Fprintf(w, "Without the warehouse (the same Runner, its files uploaded and not loaded) the pipeline reaches %.1f%% of the baseline:\n"+
-		"the warehouse (loads, refresh, checkpoint) accounts for the rest of the gap.\n", 100*r.LakeOnly.recordsPerSec()/r.Baseline.recordsPerSec())
+		"the warehouse (loads, refresh, checkpoint) accounts for the rest of the gap.\n", 100*r.ratioOf(r.LakeOnly))
 	fmt.Fprintf(w, "Pages replayed from the Memo (content seen in an earlier collection): %s; parsed, validated and interpreted: %s.\n",
 		thousands(r.Pipeline.MemoHits), thousands(r.Pipeline.MemoMisses))
 	fmt.Fprintf(w, "(Go heap includes the in-process kfake cluster holding the whole topic; RSS also counts DuckDB's C heap.)\n")

@@ -66,23 +66,21 @@ func currentRSS() uint64 {
 	return n * pageSize
 }
 
-// maxRSS is the process's peak resident set size (Linux reports KiB).
+// rusage is the process's resource usage (zero if it cannot be read).
+func rusage() syscall.Rusage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
+}
+
 // cpuTime is the process's CPU time so far (user + system).
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
+	ru := rusage()
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func maxRSS() uint64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return uint64(ru.Maxrss) * 1024
-}
+// maxRSS is the process's peak resident set size (Linux reports KiB).
+func maxRSS() uint64 { return uint64(rusage().Maxrss) * 1024 }
 
 // startSampler collects garbage (so the phase starts from its live heap) and
 // starts sampling.
