@@ -240,13 +240,10 @@ func (p Page) validate() error {
 
 // runComparison runs the warehouse comparison of spec, calls start with the
 // number of rows it will emit, then hands every row of the page window,
-// ranked and in output order, to emit. It first refreshes the derived rows
-// loads left pending.
+// ranked and in output order, to emit. The caller has checked that no
+// refresh is due (refreshDue).
 func (s *Store) runComparison(ctx context.Context, c comparisonSpec, keep string, args []any, page Page,
 	start func(n int), emit func(r *packedRow, rank int64, g *groupStats)) error {
-	if err := s.refreshPending(ctx); err != nil {
-		return err
-	}
 	institution := args[len(args)-1] != nil
 	if !institution {
 		args = args[:len(args)-1]

@@ -78,18 +78,20 @@
 // load changed, with their collections: those of the pages it replaced
 // (read before the delete) and inserted, and those of every page whose
 // content got new items. The derived comparison rows (below) of the queued
-// keys are refreshed later, all at once: before the next comparison
-// query, in the background Options.RefreshDelay after the last load (2 s
-// by default; at least every 30 s while loads keep coming), and in
-// Checkpoint and Close. Consecutive loads touch the same
+// keys are refreshed later, all at once: in the background
+// Options.RefreshDelay after the last load (2 s by default; at least every
+// 30 s while loads keep coming), by RefreshPending, and in Close. Until
+// then Fees and Rates answer with the reference SQL on the views
+// (reference.go): exact at once, several times slower than the derived
+// tables, and no query waits for a refresh. Consecutive loads touch the same
 // keys, so coalescing spares a refresh per load. fees_latest and
 // rates_latest are refreshed side by side, each in its own transaction on
 // its own connection. A refresh runs beside
 // loads (its own lock, its own connections): it refreshes the keys of the
 // loads committed when it starts, and a load committed meanwhile stays
 // pending for the next one (a load always queues its keys, even those
-// pending already: a refresh beside it may take the pending row); queries
-// wait for a refresh, never for a load. The refresh first finds, at page
+// pending already: a refresh beside it may take the pending row). The
+// refresh first finds, at page
 // level, each queued key's latest collections (any, simulated, real) and
 // reads only their rows, so it costs about the rows it derives, whatever
 // the loads did (latest.go). The queue is committed with the loads, so a

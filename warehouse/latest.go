@@ -33,10 +33,10 @@ import (
 // the derived rows of every pending key at once, in one transaction per
 // table (run side by side) that also empties the table's rows of
 // refresh_pending: consecutive loads touch the same keys, so
-// one refresh per key and not one per load. It runs before any query of
-// the derived tables (Store.Fees, Store.Rates) when loads are pending, in
-// the background Options.RefreshDelay after the last load, and in
-// Checkpoint and Close. Pending keys survive a crash (they are committed
+// one refresh per key and not one per load. It runs in the background
+// Options.RefreshDelay after the last load, in RefreshPending and in
+// Close; meanwhile Store.Fees and Store.Rates read the views instead
+// (refreshDue, reference.go). Pending keys survive a crash (they are committed
 // with the load); Open picks them up. Refresh rebuilds both tables from the
 // dataset tables and empties refresh_pending.
 
@@ -472,9 +472,9 @@ func prefixed(alias string, cols []string) string {
 
 // Refresh rebuilds the derived comparison tables (fees_latest, rates_latest)
 // from the dataset tables and drops the refreshes loads left pending. Loads
-// keep the tables current on their own (refreshed before the next query);
-// call Refresh only after writing dataset tables some other way (tests,
-// benchmarks).
+// keep the tables current on their own (they queue their keys, refreshed in
+// the background or by RefreshPending); call Refresh only after writing
+// dataset tables some other way (tests, benchmarks).
 func (s *Store) Refresh(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
@@ -499,9 +499,9 @@ func (s *Store) Refresh(ctx context.Context) error {
 // refreshPending refreshes the derived rows of every key loads left
 // pending (see refreshKeys), one transaction per table, if any are. It runs
 // beside loads: it refreshes the keys of the loads committed when it
-// starts, and those committed meanwhile stay pending. Queries of the
-// derived tables call it first (so they never wait for a load); it costs
-// an atomic load when nothing is pending.
+// starts, and those committed meanwhile stay pending. Queries never call
+// it: while it is due they read the views (refreshDue). It costs an atomic
+// load when nothing is pending.
 func (s *Store) refreshPending(ctx context.Context) error {
 	if !s.dirty.Load() {
 		return nil
@@ -515,6 +515,23 @@ func (s *Store) refreshPending(ctx context.Context) error {
 		defer restore()
 	}
 	return s.refreshPendingLocked(ctx)
+}
+
+// refreshDue reports whether committed loads queued keys that the derived
+// tables do not reflect yet (the background refresh, RefreshPending or
+// Close brings them up to date).
+func (s *Store) refreshDue() bool { return s.dirty.Load() }
+
+// RefreshPending brings the derived comparison tables up to date with every
+// load committed so far, now, instead of Options.RefreshDelay after the
+// last load (the background refresh). Queries are exact either way; after
+// it they read the derived tables. It runs with the store's LoadThreads,
+// beside loads.
+func (s *Store) RefreshPending(ctx context.Context) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	return s.refreshPending(ctx)
 }
 
 // markDirty records that a committed load queued keys.
@@ -608,7 +625,11 @@ func (s *Store) startRefresher(delay time.Duration) {
 			case <-timer.C:
 				since = time.Time{}
 				if err := s.refreshPending(context.Background()); err != nil {
-					s.log.Warn("warehouse: background refresh of the comparison tables failed; the next query or Close retries it", "err", err)
+					// Queries stay exact meanwhile (they read the views).
+					s.log.Warn("warehouse: background refresh of the comparison tables failed; it is retried in "+maxLag.String()+" and by Close",
+						"err", err)
+					since = time.Now()
+					timer.Reset(maxLag)
 				}
 			}
 		}

@@ -107,7 +107,7 @@ func TestLoadsDeferAndCoalesceTheRefresh(t *testing.T) {
 
 	// Loads over the same keys, two of them replacing rows of an
 	// overlapping range: the derived tables stay as they were until the
-	// next query.
+	// refresh (queries meanwhile read the views).
 	before := map[string][]string{"fees_latest": dump(t, s, "fees_latest"), "rates_latest": dump(t, s, "rates_latest")}
 	load(t, s, DatasetFees, []row{fee(bankC, "c2", t0.Add(2*time.Hour), "TED", 200, vals("0.50")...)}, topic, 0, 200, 200)
 	load(t, s, DatasetFees, []row{fee(bankC, "c-old", t0.Add(-100*time.Hour), "TED", 201, vals("0.10")...)}, topic, 0, 201, 201)
@@ -225,14 +225,70 @@ func TestRefreshRunsInTheBackground(t *testing.T) {
 	}
 }
 
-// TestCheckpointCloseResetAndRefreshLeaveNothingPending: each of them
-// ends with refresh_pending empty.
+// TestQueriesDoNotWaitForTheRefresh: right after a load, before any
+// refresh, Fees and Rates already give the new figures (they run the
+// reference SQL on the views), leave the derived tables and the pending
+// keys as they were, and give the same rows as the derived tables once
+// refreshed.
+func TestQueriesDoNotWaitForTheRefresh(t *testing.T) {
+	ctx := context.Background()
+	s := openTempWith(t, onDemand())
+	seedComparison(t, s)
+	require.NoError(t, s.RefreshPending(ctx))
+	require.False(t, s.refreshDue())
+	derived := map[string][]string{"fees_latest": dump(t, s, "fees_latest"), "rates_latest": dump(t, s, "rates_latest")}
+	feesBefore, err := s.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+
+	// Bank B's next collection: a cheaper TED, a new rate.
+	load(t, s, DatasetFees, []row{fee(bankB, "b2", t0.Add(time.Hour), "TED", 30, "0.00", "1.00", "0.50", "0.50", "0.50", "0.50", "0.25", "0.25", "0.25", "0.25")},
+		topic, 0, 30, 30)
+	load(t, s, DatasetRates, []row{rate(bankB, "b2", t0.Add(time.Hour), "PRE_FIXADO", 30, "0.05", "0.01", "0.09", "0.05", "0.05", "0.05", "0.05", "0.25", "0.25", "0.25", "0.25")},
+		topic, 1, 30, 30)
+	require.True(t, s.refreshDue())
+	fees, err := s.Fees(ctx, FeeFilter{ServiceCode: "TED"})
+	require.NoError(t, err)
+	require.Len(t, fees, 3)
+	require.Equal(t, []string{"c1", "b2", "a2"}, []string{fees[0].CollectionID, fees[1].CollectionID, fees[2].CollectionID},
+		"bank B's new TED ranks it before bank A")
+	require.Equal(t, int64(2), fees[1].Rank)
+	require.Equal(t, p("0.500000"), fees[1].WeightedEstimate)
+	rates, err := s.Rates(ctx, RateFilter{Institution: "beta"})
+	require.NoError(t, err)
+	require.Len(t, rates, 1)
+	require.Equal(t, "b2", rates[0].CollectionID)
+	all, err := s.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	require.NotEqual(t, feesBefore, all)
+	for table, rows := range derived {
+		require.Equal(t, rows, dump(t, s, table), "%s: a query does not refresh", table)
+	}
+	require.NotEmpty(t, pendingRows(t, s))
+
+	require.NoError(t, s.RefreshPending(ctx))
+	requireNothingPending(t, s)
+	require.NotEqual(t, derived["fees_latest"], dump(t, s, "fees_latest"))
+	again, err := s.Fees(ctx, FeeFilter{})
+	require.NoError(t, err)
+	require.Equal(t, all, again, "the derived table gives what the views gave")
+	ratesAgain, err := s.Rates(ctx, RateFilter{Institution: "beta"})
+	require.NoError(t, err)
+	require.Equal(t, rates, ratesAgain)
+}
+
+// TestCheckpointCloseResetAndRefreshLeaveNothingPending: each of
+// RefreshPending, Refresh, Reset and Close ends with refresh_pending empty;
+// Checkpoint leaves the keys pending (it only folds the log).
 func TestCheckpointCloseResetAndRefreshLeaveNothingPending(t *testing.T) {
 	ctx := context.Background()
 	s := openTempWith(t, onDemand())
 
 	seedComparison(t, s)
 	require.NoError(t, s.Checkpoint(ctx))
+	require.NotEmpty(t, pendingRows(t, s))
+	require.True(t, s.refreshDue())
+	require.Empty(t, dump(t, s, "fees_latest"))
+	require.NoError(t, s.RefreshPending(ctx))
 	requireNothingPending(t, s)
 	require.NotEmpty(t, dump(t, s, "fees_latest"))
 

@@ -215,9 +215,19 @@ func splitFlags(s string) []string {
 
 // Fees runs the fee comparison on the loaded data (see compare.go): the rows
 // of FeeComparisonSQL on the dataset table, in the same order, paged by f.Page.
+// It reads the derived table fees_latest, or, while loads are committed that
+// it does not reflect yet, runs FeeComparisonSQL on the view (reference.go):
+// the answer is the same, and a query never waits for the refresh.
 func (s *Store) Fees(ctx context.Context, f FeeFilter) ([]FeeComparison, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
+	}
+	if s.refreshDue() {
+		out, err := s.feesOn(ctx, DatasetFees, f)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
+		}
+		return out, nil
 	}
 	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.ServiceCode),
 		nullable(f.Currency), nullable(f.Institution)}
@@ -244,10 +254,18 @@ func (s *Store) Fees(ctx context.Context, f FeeFilter) ([]FeeComparison, error) 
 }
 
 // Rates runs the interest-rate comparison on the loaded data: the rows of
-// RateComparisonSQL on the dataset table, in the same order, paged by f.Page.
+// RateComparisonSQL on the dataset table, in the same order, paged by f.Page,
+// from rates_latest or, while a refresh is pending, the view (as Fees).
 func (s *Store) Rates(ctx context.Context, f RateFilter) ([]RateComparison, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
+	}
+	if s.refreshDue() {
+		out, err := s.ratesOn(ctx, DatasetRates, f)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
+		}
+		return out, nil
 	}
 	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.Indexer),
 		nullable(f.Institution)}

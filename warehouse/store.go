@@ -582,19 +582,18 @@ func (s *Store) checkpoint(ctx context.Context) {
 	}
 }
 
-// Checkpoint refreshes the comparison rows loads left pending, then folds
-// the write-ahead log into the database file now (loads do it at most
-// every 30 s, Close always does). It waits for a load under way, and runs
+// Checkpoint folds the write-ahead log into the database file now (loads
+// do it at most every 30 s, Close always does), so that a snapshot copy
+// is self-contained. It waits for a load or refresh under way, and runs
 // with all of the store's Threads, not LoadThreads: it is called when
-// loading is done (a collection finished, a benchmark ends).
+// loading is done (a collection finished, a benchmark ends). It does not
+// refresh the derived comparison tables (RefreshPending does; queries are
+// exact without it).
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
 	defer s.lockAll()()
-	if err := s.refreshPendingLocked(ctx); err != nil {
-		return err
-	}
 	return s.checkpointLocked(ctx)
 }
 

@@ -49,13 +49,17 @@ func TestBenchmarkSmoke(t *testing.T) {
 	require.Len(t, rep.Queries, 2)
 	all, one := rep.Queries[0], rep.Queries[1]
 	for _, q := range rep.Queries {
+		require.Len(t, q.Views, 2)
 		require.Len(t, q.Ours, 2)
 		require.Len(t, q.Direct, 2)
+		require.Positive(t, median(q.Views))
 		require.Positive(t, median(q.Ours))
 		require.Positive(t, median(q.Direct))
 		require.Positive(t, q.OursRows, q.Name)
 		require.Equal(t, q.OursRows, q.DirectRows, "%s: same SQL, same rows", q.Name)
+		require.Equal(t, q.ViewsRows, q.DirectRows, "%s: before the refresh too", q.Name)
 	}
+	require.Positive(t, rep.Refresh.Elapsed, "the pipeline's loads left the comparison tables to refresh")
 	require.NotEmpty(t, one.Filter.Product)
 	require.NotEmpty(t, one.Filter.ServiceCode)
 	require.Less(t, one.OursRows, all.OursRows)
@@ -63,7 +67,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "Summary"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")

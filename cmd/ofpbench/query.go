@@ -19,14 +19,24 @@ import (
 	"github.com/ofp-dev/ofp/warehouse"
 )
 
-// queryResult is one fee comparison timed both ways.
+// queryResult is one fee comparison timed three ways.
 type queryResult struct {
-	Name       string
-	Filter     warehouse.FeeFilter
-	Ours       []time.Duration // warehouse.Store.Fees
+	Name   string
+	Filter warehouse.FeeFilter
+	// Views is warehouse.Store.Fees right after the loads, before the
+	// comparison tables are refreshed: the reference SQL on the views.
+	Views      []time.Duration
+	Ours       []time.Duration // warehouse.Store.Fees once refreshed: the derived table
 	Direct     []time.Duration // the same SQL on the Parquet files, bare DuckDB
 	OursRows   int
+	ViewsRows  int
 	DirectRows int
+}
+
+// refreshResult is the refresh of the comparison tables after the
+// pipeline's loads.
+type refreshResult struct {
+	Elapsed, CPU time.Duration
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -43,6 +53,10 @@ func median(ds []time.Duration) time.Duration {
 
 func (q queryResult) ratio() float64 {
 	return median(q.Ours).Seconds() / median(q.Direct).Seconds()
+}
+
+func (q queryResult) viewsRatio() float64 {
+	return median(q.Views).Seconds() / median(q.Direct).Seconds()
 }
 
 // downloadFees copies every opendata_pages and opendata_fee_items object of
@@ -158,32 +172,57 @@ func pickFilter(all []warehouse.FeeComparison) warehouse.FeeFilter {
 	return warehouse.FeeFilter{Product: best.Product, ServiceCode: best.ServiceCode}
 }
 
-// benchQueries times the fee comparisons: one untimed warm-up of each side,
-// then runs rounds alternating ours and direct.
-func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source string, runs int) ([]queryResult, error) {
+// benchQueries times the fee comparisons: first ours right after the
+// pipeline's loads (the views), then the refresh of the comparison tables,
+// then, after one untimed warm-up of each side, runs rounds alternating
+// ours (the derived table) and direct.
+func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source string, runs int) ([]queryResult, refreshResult, error) {
+	var rr refreshResult
 	all, err := wh.Fees(ctx, warehouse.FeeFilter{})
 	if err != nil {
-		return nil, err
+		return nil, rr, err
 	}
 	qs := []queryResult{
 		{Name: "fees, all groups", Filter: warehouse.FeeFilter{}},
 		{Name: "fees, one product + code", Filter: pickFilter(all)},
 	}
-	sqlText := warehouse.FeeComparisonSQL(source)
+	// Right after the loads: the views (the derived tables are stale).
 	for i := range qs {
 		q := &qs[i]
-		// Warm-up (file metadata, caches) of both sides.
-		if _, err := wh.Fees(ctx, q.Filter); err != nil {
-			return nil, err
-		}
-		if _, err := runDirect(ctx, db, sqlText, q.Filter.Args()); err != nil {
-			return nil, err
+		if _, err := wh.Fees(ctx, q.Filter); err != nil { // warm-up
+			return nil, rr, err
 		}
 		for range runs {
 			t := time.Now()
 			got, err := wh.Fees(ctx, q.Filter)
 			if err != nil {
-				return nil, err
+				return nil, rr, err
+			}
+			q.Views = append(q.Views, time.Since(t))
+			q.ViewsRows = len(got)
+		}
+	}
+	// The refresh the background would run RefreshDelay after the last load.
+	t, cpu := time.Now(), cpuTime()
+	if err := wh.RefreshPending(ctx); err != nil {
+		return nil, rr, err
+	}
+	rr = refreshResult{Elapsed: time.Since(t), CPU: cpuTime() - cpu}
+	sqlText := warehouse.FeeComparisonSQL(source)
+	for i := range qs {
+		q := &qs[i]
+		// Warm-up (file metadata, caches) of both sides.
+		if _, err := wh.Fees(ctx, q.Filter); err != nil {
+			return nil, rr, err
+		}
+		if _, err := runDirect(ctx, db, sqlText, q.Filter.Args()); err != nil {
+			return nil, rr, err
+		}
+		for range runs {
+			t := time.Now()
+			got, err := wh.Fees(ctx, q.Filter)
+			if err != nil {
+				return nil, rr, err
 			}
 			q.Ours = append(q.Ours, time.Since(t))
 			q.OursRows = len(got)
@@ -191,11 +230,11 @@ func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source s
 			t = time.Now()
 			n, err := runDirect(ctx, db, sqlText, q.Filter.Args())
 			if err != nil {
-				return nil, err
+				return nil, rr, err
 			}
 			q.Direct = append(q.Direct, time.Since(t))
 			q.DirectRows = n
 		}
 	}
-	return qs, nil
+	return qs, rr, nil
 }
