@@ -11,7 +11,7 @@ import (
 )
 
 // Patterns are matched with Go's regexp, as kin-openapi does, except for
-// two rewrites that give the same answers faster (patterns_test.go checks
+// rewrites that give the same answers faster (patterns_test.go checks
 // them against regexp):
 //   - the one lookahead the official files use, `^(?!\s)` ("does not start
 //     with white space"), which Go's regexp lacks, is checked by hand
@@ -19,7 +19,10 @@ import (
 //   - a pattern that matches every string (no anchor or word boundary and
 //     it matches the empty string, like the files' `\w*\W*`) is not run;
 //   - `^(?!\s)[\w\W\s]*[^\s]$`, the files' "no blank at either end", is
-//     checked by hand on its first and last character.
+//     checked by hand on its first and last character;
+//   - a pattern made of anchored sequences of bounded character repeats
+//     (most of the others: decimals, rates, codes, dates) is matched by a
+//     seqMatcher (seqmatch.go).
 
 // noLeadingSpace is the lookahead `^(?!\s)`.
 const noLeadingSpace = `^(?!\s)`
@@ -78,6 +81,9 @@ func compileRE(expr string) (openapi3.RegexMatcher, error) {
 	}
 	if matchesEverything(expr, re) {
 		return anyString{}, nil
+	}
+	if m := compileSeq(expr); m != nil {
+		return m, nil
 	}
 	return re, nil
 }

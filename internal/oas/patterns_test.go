@@ -88,12 +88,15 @@ func TestCompilePatternMatchesRegexp(t *testing.T) {
 		}
 		samples = append(samples, b.String())
 	}
-	rewritten := 0
+	rewritten, seq := 0, 0
 	for _, expr := range specPatterns(t) {
 		got, err := compilePattern(expr)
 		require.NoError(t, err, expr)
 		if _, plain := got.(*regexp.Regexp); !plain {
 			rewritten++
+		}
+		if _, ok := got.(*seqMatcher); ok {
+			seq++
 		}
 		want := referenceMatcher(t, expr)
 		for _, s := range samples {
@@ -101,6 +104,7 @@ func TestCompilePatternMatchesRegexp(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, rewritten, 2, "the files' frequent patterns are rewritten")
+	require.GreaterOrEqual(t, seq, 10, "the decimal, rate, code and date patterns are sequences")
 	// Patterns with anchors or boundaries are never taken for "everything".
 	for _, expr := range []string{`\b`, `^`, `$`, `a*$`, `\B`, `(?m)^`, `x*`} {
 		got, err := compilePattern(expr)
@@ -134,6 +138,70 @@ func FuzzCompilePattern(f *testing.F) {
 			if p.want(s) != p.got.MatchString(s) {
 				t.Fatalf("pattern %q on %q", exprs[i], s)
 			}
+		}
+	})
+}
+
+// seqPatterns exercise seqMatcher's corners: anchors at either end or
+// both, alternatives nested in groups, optional and bounded repeats,
+// non-ASCII classes, dots; and patterns it must leave to regexp.
+var seqPatterns = []string{
+	`^\d{1,9}\.\d{2}$`, `^((\d{1,9}\.\d{2}){1}|NA)$`, `(^[0-9](\.[0-9]{4})$|^NA$)`, `(^[0-9](\.[0-9]{2})|NA)$`,
+	`((-?[1-9]?\d{1,4}){1}(\.\d{1,4}){1}|NA)$`, `^[A-Z]{3}`, `^a{2,3}b?$`, `^a?a?a{2}$`, `^$`, `^`, `$`, `(a|^b)(c|d$)`,
+	`^[ç-ü]{1,2}x$`, `^.{2}$`, `(?s)^.{2}$`, `(?i)^abc$`, `^ab*$`, `abc`, `^(ab){2}$`, `^x{0}y$`, `^\w{3}\W?$`, `[^a]{2}$`,
+	`^\d{3}|\d{2}$`, `(^a|b$)`, `a^b`, `^a$b`, `^\s{1,3}$`, `^[\x{10000}-\x{10FFFF}]{1,2}$`, `^\pL{2}$`,
+}
+
+// TestSeqMatcherMatchesRegexp: where compileSeq takes a pattern it answers
+// as regexp does; where the pattern is unanchored, unbounded, repeats a
+// group or folds case, it leaves it to regexp.
+func TestSeqMatcherMatchesRegexp(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alphabet := []string{"a", "b", "c", "d", "x", "y", "0", "1", "9", ".", "-", "N", "A", " ", "\n", "ç", "ü", "é", "\xff", "\xe2\x82", "😀", "B", "_"}
+	samples := slices.Clone(patternSamples)
+	for range 5000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		samples = append(samples, b.String())
+	}
+	taken := 0
+	for _, expr := range seqPatterns {
+		m := compileSeq(expr)
+		if m == nil {
+			continue
+		}
+		taken++
+		re := regexp.MustCompile(expr)
+		for _, s := range samples {
+			require.Equal(t, re.MatchString(s), m.MatchString(s), "pattern %q on %q", expr, s)
+		}
+	}
+	require.GreaterOrEqual(t, taken, 20)
+	for _, expr := range []string{`(?i)^abc$`, `^ab*$`, `abc`, `^(ab){2}$`, `a^b`, `^a$b`, `(?m)^a$`, `\ba`, `^a{1,5000}$`} {
+		require.Nil(t, compileSeq(expr), "%q is left to regexp", expr)
+	}
+}
+
+func FuzzSeqMatcher(f *testing.F) {
+	for i, s := range patternSamples {
+		f.Add(uint8(i), s)
+	}
+	type pair struct {
+		m  *seqMatcher
+		re *regexp.Regexp
+	}
+	var ps []pair
+	for _, e := range seqPatterns {
+		if m := compileSeq(e); m != nil {
+			ps = append(ps, pair{m, regexp.MustCompile(e)})
+		}
+	}
+	f.Fuzz(func(t *testing.T, i uint8, s string) {
+		p := ps[int(i)%len(ps)]
+		if p.re.MatchString(s) != p.m.MatchString(s) {
+			t.Fatalf("pattern %q on %q", p.re, s)
 		}
 	})
 }
