@@ -22,10 +22,9 @@
 // file is locked it copies the file to a temporary directory and opens the
 // copy with its write-ahead log (the writer checkpoints at most every 30 s,
 // so a copy rarely races a checkpoint; if it does, the open fails: retry).
-// A read-only handle cannot refresh the comparison tables (below), so
-// OpenReadOnly refuses a file whose writer stopped without Close and left
-// refreshes pending (ErrRefreshPending); OpenSnapshot then refreshes its
-// private copy.
+// A read-only handle cannot refresh the comparison tables (below): on a
+// file whose writer stopped without Close and left refreshes pending, its
+// comparisons read the views, as a writer's do until its refresh.
 //
 // # Fees and rates: pages and contents (schema version 4)
 //

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -313,39 +312,43 @@ func TestCheckpointCloseResetAndRefreshLeaveNothingPending(t *testing.T) {
 	require.Len(t, rows, 1)
 }
 
-// TestReadOnlyOpenWithPendingRefresh: a read-only handle cannot refresh,
-// so OpenReadOnly refuses the file; OpenSnapshot refreshes a private copy
-// and answers as the writer would, leaving the file as it was.
+// TestReadOnlyOpenWithPendingRefresh: a read-only handle cannot refresh;
+// on a file left with refreshes pending its comparisons read the views and
+// answer as the writer does once refreshed, leaving the file as it was.
 func TestReadOnlyOpenWithPendingRefresh(t *testing.T) {
 	s := openTempWith(t, onDemand())
 	seedTricky(t, s)
 	path := s.path
 	closeWithoutRefresh(t, s)
 
-	_, err := OpenReadOnly(path, DefaultOptions())
-	require.ErrorIs(t, err, ErrRefreshPending)
-	require.ErrorContains(t, err, "OpenSnapshot")
-
-	snap, err := OpenSnapshot(path, DefaultOptions())
+	// Read-only: the comparisons read the views, and give what a refreshed
+	// writer gives.
+	ro, err := OpenReadOnly(path, DefaultOptions())
 	require.NoError(t, err)
-	require.True(t, snap.ReadOnly())
-	require.NotEqual(t, path, snap.path, "a private copy")
-	require.ErrorIs(t, snap.Refresh(context.Background()), ErrReadOnly)
-	requireNothingPending(t, snap)
-	requireStoreMatchesReference(t, snap)
-	copyDir := filepath.Dir(snap.path)
-	require.NoError(t, snap.Close())
-	_, err = os.Stat(copyDir)
-	require.True(t, os.IsNotExist(err), "snapshot copy removed on Close")
+	require.True(t, ro.refreshDue())
+	require.ErrorIs(t, ro.RefreshPending(context.Background()), ErrReadOnly)
+	require.ErrorIs(t, ro.Refresh(context.Background()), ErrReadOnly)
+	require.Empty(t, dump(t, ro, "fees_latest"))
+	fees, err := ro.Fees(context.Background(), FeeFilter{})
+	require.NoError(t, err)
+	require.NotEmpty(t, fees)
+	rates, err := ro.Rates(context.Background(), RateFilter{})
+	require.NoError(t, err)
+	require.NotEmpty(t, rates)
+	require.NoError(t, ro.Close())
 
 	// The file itself is untouched: still pending, refreshed by a writer.
-	_, err = OpenReadOnly(path, DefaultOptions())
-	require.ErrorIs(t, err, ErrRefreshPending)
 	w, err := Open(path, onDemand())
 	require.NoError(t, err)
 	defer w.Close()
 	require.NotEmpty(t, pendingRows(t, w))
 	requireSameAsFullRefresh(t, w)
+	got, err := w.Fees(context.Background(), FeeFilter{})
+	require.NoError(t, err)
+	require.Equal(t, fees, got)
+	gotRates, err := w.Rates(context.Background(), RateFilter{})
+	require.NoError(t, err)
+	require.Equal(t, rates, gotRates)
 }
 
 // TestFileWithoutPendingTable: a file without refresh_pending (binaries

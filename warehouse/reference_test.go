@@ -127,7 +127,7 @@ func rateFilters() []RateFilter {
 // reference SQL on the views, which a comparison with it would not test).
 func requireDerived(t testing.TB, s *Store) {
 	t.Helper()
-	if !s.ReadOnly() { // a read-only store never has a refresh due (OpenReadOnly)
+	if !s.ReadOnly() { // a read-only store cannot refresh: the test's file must not need it
 		require.NoError(t, s.RefreshPending(context.Background()))
 	}
 	require.False(t, s.refreshDue(), "a load committed meanwhile")

@@ -35,12 +35,6 @@ var (
 	// ErrSchemaMismatch means the database file was written by a binary with
 	// another schema version. Rebuild it (`ofp warehouse rebuild`) with this binary.
 	ErrSchemaMismatch = errors.New("warehouse: schema version mismatch")
-	// ErrRefreshPending means OpenReadOnly found loads whose comparison rows
-	// (fees_latest, rates_latest) are not refreshed yet, which a read-only
-	// handle cannot do: the file's writer stopped without closing it. Open
-	// a snapshot (OpenSnapshot refreshes its private copy), or open the
-	// file for writing (Open; starting ofp on it does), which refreshes it.
-	ErrRefreshPending = errors.New("warehouse: comparison tables not refreshed since the last load")
 )
 
 // Options tune the DuckDB engine of a Store.
@@ -204,9 +198,10 @@ func Open(path string, opts Options) (*Store, error) {
 
 // OpenReadOnly opens an existing warehouse without writing to it. It fails
 // while another process holds the file for writing (DuckDB's file lock); use
-// OpenSnapshot, or the owning server's HTTP API, in that case. It also fails,
-// with ErrRefreshPending, when loads left comparison rows to refresh (the
-// writer stopped without Close): OpenSnapshot works then too.
+// OpenSnapshot, or the owning server's HTTP API, in that case. When loads
+// left comparison rows to refresh (the writer stopped without Close), which
+// a read-only handle cannot do, its comparisons read the views: the same
+// answers, more slowly (reference.go).
 func OpenReadOnly(path string, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -233,12 +228,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if pending {
-		_ = db.Close()
-		return nil, fmt.Errorf("%w: %s has comparison rows to refresh (its writer stopped without closing it), which a read-only handle cannot do; "+
-			"query the running server's API, open a snapshot (OpenSnapshot, as `ofp report` does), or open it for writing (Open), which refreshes it",
-			ErrRefreshPending, path)
-	}
+	s.dirty.Store(pending)
 	return s, nil
 }
 
@@ -261,11 +251,10 @@ func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
 }
 
 // OpenSnapshot opens path read-only; when that fails because another handle
-// holds the file (a running server) or because loads left comparison rows
-// to refresh (ErrRefreshPending), it copies the database file (and its
-// write-ahead log, if any) to a temporary directory and opens the copy,
-// refreshing the comparison rows in the copy first if needed. The store
-// refuses writes; the copy shows the data as of the copy; Close removes it.
+// holds the file (a running server), it copies the database file (and its
+// write-ahead log, if any) to a temporary directory and opens the copy
+// read-only. The store refuses writes; the copy shows the data as of the
+// copy; Close removes it.
 // The writer checkpoints at most every 30 s, so the copy is normally
 // consistent; if the copy happens during a checkpoint the open may fail:
 // retry.
@@ -274,7 +263,7 @@ func OpenSnapshot(path string, opts Options) (*Store, error) {
 	if err == nil {
 		return s, nil
 	}
-	if !isLockError(err) && !errors.Is(err, ErrRefreshPending) {
+	if !isLockError(err) {
 		return nil, err
 	}
 	dir, derr := os.MkdirTemp("", "ofp-warehouse-snapshot-")
@@ -293,33 +282,12 @@ func OpenSnapshot(path string, opts Options) (*Store, error) {
 		}
 	}
 	s, err = OpenReadOnly(cp, opts)
-	if errors.Is(err, ErrRefreshPending) {
-		s, err = openRefreshedCopy(cp, opts)
-	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("warehouse: open snapshot of %s: %w", path, err)
 	}
 	s.cleanup = func() error { return os.RemoveAll(dir) }
 	s.log.Info("warehouse opened as a snapshot copy", "path", path, "copy", cp)
-	return s, nil
-}
-
-// openRefreshedCopy opens a private snapshot copy (whose schema version
-// OpenReadOnly checked) for writing, refreshes the comparison rows pending in
-// it, and returns it as a store that refuses writes.
-func openRefreshedCopy(path string, opts Options) (*Store, error) {
-	db, err := sql.Open("duckdb", opts.dsn(path, false))
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
-	s.dirty.Store(true)
-	if err := s.refreshPending(context.Background()); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s.readOnly = true
 	return s, nil
 }
 

@@ -104,9 +104,9 @@ func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cf
 	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("no warehouse at %s: run `ofp demo` or `ofp collect opendata --once` first, or pass --data-dir", file)
 	}
-	// Read-only, or a private copy when the file is locked by a writer or
-	// has comparison rows to refresh (warehouse.ErrRefreshPending: its
-	// writer stopped without closing it), which the copy refreshes.
+	// Read-only, or a private copy when the file is locked by a writer.
+	// Comparison rows left to refresh (the writer stopped without closing
+	// the file) are read from the views, with the same answers.
 	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("open the warehouse %s (if a server runs on it, pass --server): %w", file, err)

@@ -47,8 +47,9 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	}
 	require.NoError(t, db.Close())
 
-	_, err = warehouse.OpenReadOnly(file, opts)
-	require.ErrorIs(t, err, warehouse.ErrRefreshPending)
+	ro, err := warehouse.OpenReadOnly(file, opts)
+	require.NoError(t, err, "a read-only handle answers from the views")
+	require.NoError(t, ro.Close())
 
 	var out bytes.Buffer
 	require.NoError(t, runReport(ctx, []string{"fees", "--data-dir", dir, "--format", "json"}, &out, io.Discard))
