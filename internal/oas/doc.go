@@ -22,8 +22,11 @@
 // Rules are the JSON-schema keyword that failed (kin-openapi SchemaField);
 // allOf failures are flattened into their parts. The one pattern the official
 // files write with a lookahead Go's regexp lacks, `^(?!\s)...`, is checked by
-// hand (first rune not white space) plus the rest of the pattern; two
-// frequent patterns are answered without regexp (patterns.go).
+// hand (first rune not white space) plus the rest of the pattern; the
+// patterns that match everything or "no blank at either end" are answered
+// without regexp, and anchored sequences of bounded character repeats (the
+// decimals, rates, codes and dates) by seqMatcher (patterns.go,
+// seqmatch.go), with regexp's answers.
 //
 // ValidateJSON (what the pipelines call) validates a record given as JSON
 // text and returns exactly what Validate returns for the decoded record.
