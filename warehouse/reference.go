@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // The reference path of the comparisons: FeeComparisonSQL/RateComparisonSQL
@@ -16,81 +17,78 @@ import (
 // feesOn runs FeeComparisonSQL on source with f's filters and returns the
 // page f.Page of its rows.
 func (s *Store) feesOn(ctx context.Context, source string, f FeeFilter) ([]FeeComparison, error) {
-	rows, err := s.db.QueryContext(ctx, FeeComparisonSQL(source), f.Args()...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []FeeComparison{}
-	for rows.Next() {
+	return referenceRows(ctx, s.db, FeeComparisonSQL(source), f.Args(), f.Page, func(rows *sql.Rows, c *refCols) (FeeComparison, error) {
 		var r FeeComparison
-		var minimum, maximum, est sql.NullString
-		var bands, custs [4]sql.NullString
-		var g refGroup
-		if err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
+		err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
 			&r.Product, &r.Segment, &r.ProductType, &r.ServiceCode, &r.ServiceName, &r.Currency,
-			&minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
-			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &g.flags, &r.Simulated,
-			&r.GroupSize, &g.min, &g.max, &g.spread, &g.cheapest, &g.dearest); err != nil {
-			return nil, err
-		}
-		r.Minimum, r.Maximum, r.WeightedEstimate = str(minimum), str(maximum), str(est)
-		for i := range 4 {
-			r.BandMedians[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
-		}
-		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = g.values()
-		r.CollectedAt = r.CollectedAt.UTC()
-		r.Flags = splitFlags(g.flags)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return paged(out, f.Page), nil
+			&c.minimum, &c.maximum, &c.bands[0], &c.bands[1], &c.bands[2], &c.bands[3], &c.custs[0], &c.custs[1], &c.custs[2], &c.custs[3],
+			&c.est, &r.Rank, &r.CollectionID, &r.CollectedAt, &c.flags, &r.Simulated,
+			&r.GroupSize, &c.gmin, &c.gmax, &c.spread, &c.cheapest, &c.dearest)
+		r.Minimum, r.Maximum, r.WeightedEstimate = str(c.minimum), str(c.maximum), str(c.est)
+		c.bandsTo(&r.BandMedians, &r.BandCustomerRates)
+		c.groupTo(&r.GroupMin, &r.GroupMax, &r.Spread, &r.Cheapest, &r.MostExpensive, &r.CollectedAt, &r.Flags)
+		return r, err
+	})
 }
 
 // ratesOn is feesOn for RateComparisonSQL.
 func (s *Store) ratesOn(ctx context.Context, source string, f RateFilter) ([]RateComparison, error) {
-	rows, err := s.db.QueryContext(ctx, RateComparisonSQL(source), f.Args()...)
+	return referenceRows(ctx, s.db, RateComparisonSQL(source), f.Args(), f.Page, func(rows *sql.Rows, c *refCols) (RateComparison, error) {
+		var r RateComparison
+		var rate sql.NullString
+		err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
+			&r.Product, &r.Segment, &r.ProductType, &r.Indexer,
+			&rate, &c.minimum, &c.maximum, &c.bands[0], &c.bands[1], &c.bands[2], &c.bands[3], &c.custs[0], &c.custs[1], &c.custs[2], &c.custs[3],
+			&c.est, &r.Rank, &r.CollectionID, &r.CollectedAt, &c.flags, &r.Simulated,
+			&r.GroupSize, &c.gmin, &c.gmax, &c.spread, &c.cheapest, &c.dearest)
+		r.Rate, r.MinimumRate, r.MaximumRate, r.WeightedEstimate = str(rate), str(c.minimum), str(c.maximum), str(c.est)
+		c.bandsTo(&r.BandRates, &r.BandCustomerRates)
+		c.groupTo(&r.GroupMin, &r.GroupMax, &r.Spread, &r.Cheapest, &r.MostExpensive, &r.CollectedAt, &r.Flags)
+		return r, err
+	})
+}
+
+// referenceRows runs a reference query and returns the page of its rows,
+// each read by scan.
+func referenceRows[T any](ctx context.Context, db *sql.DB, query string, args []any, page Page,
+	scan func(*sql.Rows, *refCols) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []RateComparison{}
+	out := []T{}
 	for rows.Next() {
-		var r RateComparison
-		var rate, minimum, maximum, est sql.NullString
-		var bands, custs [4]sql.NullString
-		var g refGroup
-		if err := rows.Scan(&r.InstitutionCNPJ, &r.InstitutionName, &r.Brand, &r.OrganisationID,
-			&r.Product, &r.Segment, &r.ProductType, &r.Indexer,
-			&rate, &minimum, &maximum, &bands[0], &bands[1], &bands[2], &bands[3], &custs[0], &custs[1], &custs[2], &custs[3],
-			&est, &r.Rank, &r.CollectionID, &r.CollectedAt, &g.flags, &r.Simulated,
-			&r.GroupSize, &g.min, &g.max, &g.spread, &g.cheapest, &g.dearest); err != nil {
+		var c refCols
+		r, err := scan(rows, &c)
+		if err != nil {
 			return nil, err
 		}
-		r.Rate, r.MinimumRate, r.MaximumRate, r.WeightedEstimate = str(rate), str(minimum), str(maximum), str(est)
-		for i := range 4 {
-			r.BandRates[i], r.BandCustomerRates[i] = str(bands[i]), str(custs[i])
-		}
-		r.GroupMin, r.GroupMax, r.Spread, r.Cheapest, r.MostExpensive = g.values()
-		r.CollectedAt = r.CollectedAt.UTC()
-		r.Flags = splitFlags(g.flags)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return paged(out, f.Page), nil
+	return paged(out, page), nil
 }
 
-// refGroup holds the columns of a reference row that both comparisons
-// scan the same way: the flags and the group statistics.
-type refGroup struct {
-	flags                               string
-	min, max, spread, cheapest, dearest sql.NullString
+// refCols holds the nullable columns both reference queries scan the same
+// way.
+type refCols struct {
+	minimum, maximum, est                 sql.NullString
+	bands, custs                          [4]sql.NullString
+	flags                                 string
+	gmin, gmax, spread, cheapest, dearest sql.NullString
 }
 
-func (g *refGroup) values() (minimum, maximum, spread, cheapest, dearest *string) {
-	return str(g.min), str(g.max), str(g.spread), str(g.cheapest), str(g.dearest)
+func (c *refCols) bandsTo(values, customers *[4]*string) {
+	for i := range 4 {
+		values[i], customers[i] = str(c.bands[i]), str(c.custs[i])
+	}
+}
+
+func (c *refCols) groupTo(gmin, gmax, spread, cheapest, dearest **string, at *time.Time, flags *[]string) {
+	*gmin, *gmax, *spread, *cheapest, *dearest = str(c.gmin), str(c.gmax), str(c.spread), str(c.cheapest), str(c.dearest)
+	*at = at.UTC()
+	*flags = splitFlags(c.flags)
 }

@@ -122,6 +122,25 @@ func openDirect() (*sql.DB, error) {
 	return db, nil
 }
 
+// timeRun times one run of f, appending its duration to times and keeping
+// the rows it returned in rows.
+func timeRun(times *[]time.Duration, rows *int, f func() (int, error)) error {
+	t := time.Now()
+	n, err := f()
+	if err != nil {
+		return err
+	}
+	*times = append(*times, time.Since(t))
+	*rows = n
+	return nil
+}
+
+// oursRows runs the warehouse's comparison and returns its row count.
+func oursRows(ctx context.Context, wh *warehouse.Store, f warehouse.FeeFilter) (int, error) {
+	got, err := wh.Fees(ctx, f)
+	return len(got), err
+}
+
 // runDirect executes sqlText and reads every column of every row.
 func runDirect(ctx context.Context, db *sql.DB, sqlText string, args []any) (int, error) {
 	rows, err := db.QueryContext(ctx, sqlText, args...)
@@ -193,13 +212,9 @@ func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source s
 			return nil, rr, err
 		}
 		for range runs {
-			t := time.Now()
-			got, err := wh.Fees(ctx, q.Filter)
-			if err != nil {
+			if err := timeRun(&q.Views, &q.ViewsRows, func() (int, error) { return oursRows(ctx, wh, q.Filter) }); err != nil {
 				return nil, rr, err
 			}
-			q.Views = append(q.Views, time.Since(t))
-			q.ViewsRows = len(got)
 		}
 	}
 	// The refresh the background would run RefreshDelay after the last load.
@@ -219,21 +234,12 @@ func benchQueries(ctx context.Context, wh *warehouse.Store, db *sql.DB, source s
 			return nil, rr, err
 		}
 		for range runs {
-			t := time.Now()
-			got, err := wh.Fees(ctx, q.Filter)
-			if err != nil {
+			if err := timeRun(&q.Ours, &q.OursRows, func() (int, error) { return oursRows(ctx, wh, q.Filter) }); err != nil {
 				return nil, rr, err
 			}
-			q.Ours = append(q.Ours, time.Since(t))
-			q.OursRows = len(got)
-
-			t = time.Now()
-			n, err := runDirect(ctx, db, sqlText, q.Filter.Args())
-			if err != nil {
+			if err := timeRun(&q.Direct, &q.DirectRows, func() (int, error) { return runDirect(ctx, db, sqlText, q.Filter.Args()) }); err != nil {
 				return nil, rr, err
 			}
-			q.Direct = append(q.Direct, time.Since(t))
-			q.DirectRows = n
 		}
 	}
 	return qs, rr, nil

@@ -75,19 +75,25 @@ var patternSamples = []string{
 	"https:/x", "_", "a_b", "abc", "ab", "a b", "MOVIMENTACAO_CARTAO", "SAQUE_TERMINAL_BANCO_24_HORAS",
 }
 
-// TestCompilePatternMatchesRegexp: the rewrites answer as regexp does, for
-// every pattern of the specs.
-func TestCompilePatternMatchesRegexp(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []string{"a", "Z", "0", "9", ".", "-", "_", " ", "\t", "\n", "\v", "\u00a0", "ç", "\xff", "N", "A", "/", ":", "T"}
+// randomSamples is patternSamples and n random texts of up to maxLen
+// pieces of alphabet.
+func randomSamples(r *rand.Rand, n, maxLen int, alphabet ...string) []string {
 	samples := slices.Clone(patternSamples)
-	for range 3000 {
+	for range n {
 		var b strings.Builder
-		for range r.IntN(16) {
+		for range r.IntN(maxLen) {
 			b.WriteString(alphabet[r.IntN(len(alphabet))])
 		}
 		samples = append(samples, b.String())
 	}
+	return samples
+}
+
+// TestCompilePatternMatchesRegexp: the rewrites answer as regexp does, for
+// every pattern of the specs.
+func TestCompilePatternMatchesRegexp(t *testing.T) {
+	samples := randomSamples(rand.New(rand.NewPCG(5, 6)), 3000, 16,
+		"a", "Z", "0", "9", ".", "-", "_", " ", "\t", "\n", "\v", "\u00a0", "ç", "\xff", "N", "A", "/", ":", "T")
 	rewritten, seq := 0, 0
 	for _, expr := range specPatterns(t) {
 		got, err := compilePattern(expr)
@@ -156,16 +162,8 @@ var seqPatterns = []string{
 // as regexp does; where the pattern is unanchored, unbounded, repeats a
 // group or folds case, it leaves it to regexp.
 func TestSeqMatcherMatchesRegexp(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	alphabet := []string{"a", "b", "c", "d", "x", "y", "0", "1", "9", ".", "-", "N", "A", " ", "\n", "ç", "ü", "é", "\xff", "\xe2\x82", "😀", "B", "_"}
-	samples := slices.Clone(patternSamples)
-	for range 5000 {
-		var b strings.Builder
-		for range r.IntN(12) {
-			b.WriteString(alphabet[r.IntN(len(alphabet))])
-		}
-		samples = append(samples, b.String())
-	}
+	samples := randomSamples(rand.New(rand.NewPCG(7, 8)), 5000, 12,
+		"a", "b", "c", "d", "x", "y", "0", "1", "9", ".", "-", "N", "A", " ", "\n", "ç", "ü", "é", "\xff", "\xe2\x82", "😀", "B", "_")
 	taken := 0
 	for _, expr := range seqPatterns {
 		m := compileSeq(expr)
