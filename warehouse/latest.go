@@ -514,39 +514,6 @@ func (s *Store) refreshPending(ctx context.Context) error {
 	if restore := s.loadThreads(ctx); restore != nil {
 		defer restore()
 	}
-	return s.refreshPendingLocked(ctx)
-}
-
-// refreshDue reports whether committed loads queued keys that the derived
-// tables do not reflect yet (the background refresh, RefreshPending or
-// Close brings them up to date).
-func (s *Store) refreshDue() bool { return s.dirty.Load() }
-
-// RefreshPending brings the derived comparison tables up to date with every
-// load committed so far, now, instead of Options.RefreshDelay after the
-// last load (the background refresh). Queries are exact either way; after
-// it they read the derived tables. It runs with the store's LoadThreads,
-// beside loads.
-func (s *Store) RefreshPending(ctx context.Context) error {
-	if s.readOnly {
-		return ErrReadOnly
-	}
-	return s.refreshPending(ctx)
-}
-
-// markDirty records that a committed load queued keys.
-func (s *Store) markDirty() {
-	s.dirtyMu.Lock()
-	s.queuedLoads++
-	s.dirty.Store(true)
-	s.dirtyMu.Unlock()
-}
-
-// refreshPendingLocked is refreshPending with s.refreshMu held.
-func (s *Store) refreshPendingLocked(ctx context.Context) error {
-	if !s.dirty.Load() {
-		return nil
-	}
 	start := time.Now()
 	s.dirtyMu.Lock()
 	loads := s.queuedLoads // every load counted here is committed: the refresh sees it
@@ -572,6 +539,31 @@ func (s *Store) refreshPendingLocked(ctx context.Context) error {
 	s.dirtyMu.Unlock()
 	s.log.Debug("warehouse comparison tables refreshed", "took", time.Since(start))
 	return nil
+}
+
+// refreshDue reports whether committed loads queued keys that the derived
+// tables do not reflect yet (the background refresh, RefreshPending or
+// Close brings them up to date).
+func (s *Store) refreshDue() bool { return s.dirty.Load() }
+
+// RefreshPending brings the derived comparison tables up to date with every
+// load committed so far, now, instead of Options.RefreshDelay after the
+// last load (the background refresh). Queries are exact either way; after
+// it they read the derived tables. It runs with the store's LoadThreads,
+// beside loads.
+func (s *Store) RefreshPending(ctx context.Context) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	return s.refreshPending(ctx)
+}
+
+// markDirty records that a committed load queued keys.
+func (s *Store) markDirty() {
+	s.dirtyMu.Lock()
+	s.queuedLoads++
+	s.dirty.Store(true)
+	s.dirtyMu.Unlock()
 }
 
 // refreshTable refreshes the keys pending for c in a transaction of its own.

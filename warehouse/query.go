@@ -222,13 +222,21 @@ func (s *Store) Fees(ctx context.Context, f FeeFilter) ([]FeeComparison, error) 
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	var out []FeeComparison
+	var err error
 	if s.refreshDue() {
-		out, err := s.feesOn(ctx, DatasetFees, f)
-		if err != nil {
-			return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
-		}
-		return out, nil
+		out, err = s.feesOn(ctx, DatasetFees, f)
+	} else {
+		out, err = s.feesDerived(ctx, f)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
+	}
+	return out, nil
+}
+
+// feesDerived is Fees from the derived table.
+func (s *Store) feesDerived(ctx context.Context, f FeeFilter) ([]FeeComparison, error) {
 	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.ServiceCode),
 		nullable(f.Currency), nullable(f.Institution)}
 	var out []FeeComparison
@@ -247,10 +255,7 @@ func (s *Store) Fees(ctx context.Context, f FeeFilter) ([]FeeComparison, error) 
 				Cheapest: g.cheapest, MostExpensive: g.mostExpensive,
 			})
 		})
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: fee comparison: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // Rates runs the interest-rate comparison on the loaded data: the rows of
@@ -260,13 +265,21 @@ func (s *Store) Rates(ctx context.Context, f RateFilter) ([]RateComparison, erro
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
+	var out []RateComparison
+	var err error
 	if s.refreshDue() {
-		out, err := s.ratesOn(ctx, DatasetRates, f)
-		if err != nil {
-			return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
-		}
-		return out, nil
+		out, err = s.ratesOn(ctx, DatasetRates, f)
+	} else {
+		out, err = s.ratesDerived(ctx, f)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
+	}
+	return out, nil
+}
+
+// ratesDerived is Rates from the derived table.
+func (s *Store) ratesDerived(ctx context.Context, f RateFilter) ([]RateComparison, error) {
 	args := []any{nullable(f.Product), nullable(f.Segment), nullable(f.ProductType), nullable(f.Indexer),
 		nullable(f.Institution)}
 	var out []RateComparison
@@ -285,8 +298,5 @@ func (s *Store) Rates(ctx context.Context, f RateFilter) ([]RateComparison, erro
 				Cheapest: g.cheapest, MostExpensive: g.mostExpensive,
 			})
 		})
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: rate comparison: %w", err)
-	}
-	return out, nil
+	return out, err
 }

@@ -107,11 +107,12 @@ func expand(re *syntax.Regexp) ([][]token, bool) {
 	case syntax.OpCapture:
 		return expand(re.Sub[0])
 	case syntax.OpLiteral, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		if re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase != 0 {
-			return nil, false
+		its := items(re)
+		if its == nil {
+			return nil, false // a literal that folds case
 		}
 		var out []token
-		for _, it := range items(re) {
+		for _, it := range its {
 			out = append(out, token{item: it})
 		}
 		return [][]token{out}, true
