@@ -129,7 +129,9 @@ func insertSplit(t testing.TB, db interface {
 		stmts := []string{strings.Replace(contractDDL("split_old", cols), "CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1),
 			"INSERT INTO split_old BY NAME " + v.sel}
 		stmts = append(stmts, splitSQL(v.view, "split_old", i)...)
-		stmts = append(stmts, "DROP TABLE split_old")
+		items := views[v.view].items
+		stmts = append(stmts, "DROP TABLE split_old",
+			`DELETE FROM `+contentIndexTable+` WHERE item_table = '`+items+`'`, indexContentsSQL(items, "SELECT * FROM "+items))
 		for _, q := range stmts {
 			_, err := db.ExecContext(ctx, q)
 			require.NoError(t, err, q)

@@ -392,39 +392,50 @@ func recordLoads(ctx context.Context, tx *sql.Tx, files []loadFile, rows []int64
 func itemSelect(f loadFile, param string, fileNo int) string {
 	var out []string
 	for _, c := range datasets[f.table] {
-		expr := c.Name
-		if f.kind == kindLegacyItems {
-			switch c.Name {
-			case "content_key":
-				expr = legacyContentKey
-			case "record_institution_cnpj", "record_institution_name", "record_brand":
-				expr = strings.TrimPrefix(c.Name, "record_")
-			}
-		}
-		out = append(out, expr+" AS "+c.Name)
+		out = append(out, itemColumnExpr(f, c.Name)+" AS "+c.Name)
 	}
 	return fmt.Sprintf("SELECT %s, %d AS file_no FROM read_parquet(%s)", strings.Join(out, ", "), fileNo, param)
 }
 
-// itemKeyExpr is the content_key of an item file's rows.
-func itemKeyExpr(f loadFile) string {
-	if f.kind == kindLegacyItems {
-		return legacyContentKey
+// itemKeySelect is the SELECT of an item file's keys: content_key,
+// item_index, the record overrides of the comparison key (keyOverrides)
+// and file_no.
+func itemKeySelect(f loadFile, param string, fileNo int) string {
+	cols := []string{itemColumnExpr(f, "content_key") + " AS content_key", "item_index"}
+	for _, o := range keyOverrides() {
+		cols = append(cols, itemColumnExpr(f, o)+" AS "+o)
 	}
-	return "content_key"
+	return fmt.Sprintf("SELECT %s, %d AS file_no FROM read_parquet(%s)", strings.Join(cols, ", "), fileNo, param)
+}
+
+// itemColumnExpr is the expression of an item column over the rows of an
+// item file (a legacy file has a fee's or rate's columns).
+func itemColumnExpr(f loadFile, name string) string {
+	if f.kind == kindLegacyItems {
+		switch name {
+		case "content_key":
+			return legacyContentKey
+		case "record_institution_cnpj", "record_institution_name", "record_brand":
+			return strings.TrimPrefix(name, "record_")
+		}
+	}
+	return name
 }
 
 // loadItems inserts the items of files (all of one item table) whose
 // content_key the table does not hold yet; of a content in several files,
 // the first file's rows (in batch order), each (content_key, item_index)
-// once. The contents that got items are recorded in newContentsTable.
-// Every file gets a row in the loads log with the items it added.
+// once. The new contents are added to the content index and recorded in
+// newContentsTable. Every file gets a row in the loads log with the items
+// it added.
 //
 // A content's items are all in one file (the pipeline writes them
 // together) and never change, so the new contents are found on the
-// content_key column alone, and the items are read once, straight into the
-// table: a load costs about what it adds, and the usual file (each pair
-// once) is inserted without deduplicating.
+// content_key column alone, against the content index (about one row per
+// content, where the item table has one per item), and the items are read
+// once, straight into the table: a load costs about what it adds, whatever
+// the warehouse holds, and the usual file (each pair once) is inserted
+// without deduplicating.
 func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
 	table := files[0].table
 	full := make([]string, len(files))
@@ -443,24 +454,25 @@ func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[str
 	}
 	for k, f := range files {
 		full[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
-		keys[k] = fmt.Sprintf("SELECT %s AS content_key, item_index, %d AS file_no FROM read_parquet($%d)", itemKeyExpr(f), k, k+1)
+		keys[k] = itemKeySelect(f, fmt.Sprintf("$%d", k+1), k)
 		args[k] = f.path
 	}
 	fail := func(what string, err error) error {
 		return fmt.Errorf("warehouse: %s the new items of %s into %s: %w", what, describeFiles(files), table, err)
 	}
-	// The new contents, each with the first file that has it, and per file
-	// its new rows, NULL keys and distinct (content_key, item_index) pairs.
+	// The new contents, each with the first file that has it and, from
+	// that file, its rows, distinct item indexes and rows with a NULL key
+	// (one read of the key columns); then per file.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT content_key, min(file_no) AS file_no FROM (%[2]s) u
-ANTI JOIN (SELECT DISTINCT content_key FROM %[3]s) t ON t.content_key = u.content_key
-GROUP BY content_key`, newItemsTable, strings.Join(keys, "\nUNION ALL "), table), args...); err != nil {
+SELECT content_key, min(file_no) AS file_no, arg_min(n, file_no) AS n, arg_min(d, file_no) AS d, arg_min(nulls, file_no) AS nulls
+FROM (SELECT content_key, file_no, count(*) AS n, count(DISTINCT item_index) AS d,
+    count(*) FILTER (WHERE content_key IS NULL OR item_index IS NULL) AS nulls
+  FROM (%[2]s) u ANTI JOIN (SELECT content_key FROM %[3]s WHERE item_table = '%[4]s') t ON t.content_key = u.content_key
+  GROUP BY content_key, file_no)
+GROUP BY content_key`, newItemsTable, strings.Join(keys, "\nUNION ALL "), contentIndexTable, table), args...); err != nil {
 		return fail("find", err)
 	}
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT u.file_no, count(*), count(*) FILTER (WHERE u.content_key IS NULL OR u.item_index IS NULL),
-  count(DISTINCT (u.content_key, u.item_index))
-FROM (%[1]s) u SEMI JOIN %[2]s n ON n.content_key IS NOT DISTINCT FROM u.content_key AND n.file_no = u.file_no
-GROUP BY u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable), args...)
+	rows, err := tx.QueryContext(ctx, `SELECT file_no, sum(n), sum(nulls), sum(d) FROM `+newItemsTable+` GROUP BY file_no`)
 	if err != nil {
 		return fail("count", err)
 	}
@@ -494,6 +506,10 @@ GROUP BY u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable), args...
 SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 		table, distinct, strings.Join(full, "\nUNION ALL "), newItemsTable), args...); err != nil {
 		return fail("insert", err)
+	}
+	if _, err := tx.ExecContext(ctx, indexContentsSQL(table, fmt.Sprintf(`SELECT u.* FROM (%s) u
+SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable)), args...); err != nil {
+		return fail("index", err)
 	}
 	if itemViews[table].comparing { // a comparison's: its pages are queued for refresh
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+newContentsTable+` SELECT content_key FROM `+newItemsTable); err != nil {
@@ -628,8 +644,9 @@ WHERE EXISTS (SELECT 1 FROM loads l WHERE l.dataset = f.dataset AND l.topic = f.
 // of the view rows the load changed: those of the page rows it replaced
 // (read before their delete) and inserted, and those of every page whose
 // content got new items (which covers a page loaded before its content's
-// items). The pages are few; only the items of their contents are joined.
-// A comparison's keys are queued as replaced when view rows of it were
+// items). The pages are joined to the content index (an item's part of a
+// key, its record's CNPJ and brand, takes few distinct values per content,
+// and the index has them), not to the items. A comparison's keys are queued as replaced when view rows of it were
 // deleted.
 func queueLoadRefresh(ctx context.Context, tx *sql.Tx) error {
 	var newContents int64
@@ -644,16 +661,12 @@ FROM `+DatasetPages+` p SEMI JOIN `+newContentsTable+` n ON n.content_key = p.co
 	}
 	for _, c := range comparisonSpecs {
 		v := views[c.dataset]
-		// An item's part of a key (its record's CNPJ and brand) takes few
-		// distinct values per content: join the pages to those, not to
-		// every item.
 		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
 WITH p AS (SELECT DISTINCT * FROM %[4]s)
 SELECT DISTINCT p.organisation_id, %[2]s AS institution_cnpj, %[3]s AS brand, p.product, p.collection_id, p.replaced
-FROM p JOIN (SELECT DISTINCT content_key, %[6]s FROM %[5]s SEMI JOIN (SELECT DISTINCT content_key FROM p) c USING (content_key)) i
-ON i.content_key = p.content_key`,
-			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable, v.items,
-			strings.Join(keyOverrides(), ", "))
+FROM p JOIN (SELECT * FROM %[5]s WHERE item_table = '%[6]s') i ON i.content_key = p.content_key`,
+			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable,
+			contentIndexTable, v.items)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
 		}

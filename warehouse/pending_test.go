@@ -442,6 +442,7 @@ func TestPagesBeforeTheirItems(t *testing.T) {
 	require.Equal(t, int64(0), n[DatasetFeeItems])
 	require.Equal(t, before, dump(t, s, DatasetFees))
 	requireSameAsFullRefresh(t, s)
+	requireIndexMatchesItems(t, s)
 }
 
 // doubled writes a copy of a Parquet file with every row twice.

@@ -8,7 +8,9 @@ import (
 
 // SchemaVersion is the version of the table layout this code creates. Bump it
 // whenever a dataset column changes; Open recreates the tables of an older
-// warehouse empty (it is derived data: rebuild it from the lake afterwards).
+// warehouse empty (it is derived data: rebuild it from the lake afterwards),
+// except a file of version 5, which gets the content index in place and
+// keeps its rows (OpenReadOnly reads it as it is).
 //
 // Version 2 added the derived comparison tables fees_latest and rates_latest;
 // version 3 added their collection_id column; version 4 stores fees and rates
@@ -17,8 +19,10 @@ import (
 // views with the former tables' columns; version 5 stores findings and
 // quarantined items once per page content too (opendata_finding_items,
 // opendata_quarantine_items) and makes opendata_findings and
-// opendata_quarantine views.
-const SchemaVersion = 5
+// opendata_quarantine views; version 6 adds the content index
+// (opendata_content_index), built in place from the item tables of a
+// version 5 file.
+const SchemaVersion = 6
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {
@@ -203,6 +207,16 @@ var itemViews = func() map[string]viewSpec {
 	return out
 }()
 
+// itemTables returns the item dataset tables, sorted.
+func itemTables() []string {
+	out := make([]string, 0, len(itemViews))
+	for t := range itemViews {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Datasets returns the names of the dataset tables LoadBatches loads, sorted.
 func Datasets() []string {
 	return []string{DatasetAPICalls, DatasetAPICallsRejected, DatasetCollections, DatasetFeeItems, DatasetFindingItems,
@@ -309,6 +323,35 @@ const createLoadsSQL = `CREATE TABLE IF NOT EXISTS loads (
   rows BIGINT NOT NULL,
   loaded_at TIMESTAMP WITH TIME ZONE NOT NULL
 )`
+
+// contentIndexTable lists, per item table, the contents whose items it
+// holds, each with the distinct values its items give the comparison key's
+// record overrides (keyOverrides). A load finds the new contents and the
+// comparison keys of the pages it touched here, in a table of about one
+// row per content, instead of in the item tables (tens of rows per
+// content, growing with every new content). Maintained by loadItems in the
+// same transaction as the items.
+const contentIndexTable = "opendata_content_index"
+
+// contentIndexFirst is the version that has the content index: a file of
+// the version before gets it built in place (migrate).
+const contentIndexFirst = 6
+
+func createContentIndexSQL() string {
+	cols := []string{"item_table VARCHAR NOT NULL", "content_key VARCHAR NOT NULL"}
+	for _, o := range keyOverrides() {
+		cols = append(cols, o+" VARCHAR")
+	}
+	return "CREATE TABLE IF NOT EXISTS " + contentIndexTable + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"
+}
+
+// indexContentsSQL inserts into the content index the entries of the rows
+// of sel (a relation with content_key and the keyOverrides columns) of
+// item table table.
+func indexContentsSQL(table, sel string) string {
+	cols := append([]string{"content_key"}, keyOverrides()...)
+	return fmt.Sprintf("INSERT INTO %s SELECT DISTINCT '%s', %s FROM (%s)", contentIndexTable, table, strings.Join(cols, ", "), sel)
+}
 
 const createSchemaVersionSQL = `CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL,

@@ -219,7 +219,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if v != SchemaVersion {
+	if v != SchemaVersion && v != contentIndexFirst-1 { // reads do not use the content index
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
 	}
@@ -374,7 +374,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("warehouse: migrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if v != 0 && v < SchemaVersion {
+	if v != 0 && v < contentIndexFirst-1 {
 		s.log.Warn("warehouse schema is older than this binary: tables recreated empty; run `ofp warehouse rebuild` to reload the lake",
 			"path", s.path, "from", v, "to", SchemaVersion)
 		if err := dropAll(ctx, tx); err != nil {
@@ -384,6 +384,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := createAll(ctx, tx); err != nil {
 		return err
 	}
+	if v == contentIndexFirst-1 {
+		if err := buildContentIndex(ctx, tx); err != nil {
+			return err
+		}
+		s.log.Info("warehouse content index built from the item tables", "path", s.path, "from", v, "to", SchemaVersion)
+	}
 	if v != SchemaVersion {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, SchemaVersion, time.Now().UTC()); err != nil {
 			return fmt.Errorf("warehouse: record schema version: %w", err)
@@ -391,6 +397,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("warehouse: migrate: %w", err)
+	}
+	return nil
+}
+
+// buildContentIndex fills the content index from the item tables (a file
+// of the version before the index).
+func buildContentIndex(ctx context.Context, tx *sql.Tx) error {
+	for _, table := range itemTables() {
+		if _, err := tx.ExecContext(ctx, indexContentsSQL(table, "SELECT * FROM "+table)); err != nil {
+			return fmt.Errorf("warehouse: build the content index of %s: %w", table, err)
+		}
 	}
 	return nil
 }
@@ -413,6 +430,9 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
 		return fmt.Errorf("warehouse: create table loads: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, createContentIndexSQL()); err != nil {
+		return fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
+	}
 	for _, c := range comparisonSpecs {
 		if _, err := tx.ExecContext(ctx, c.createSQL()); err != nil {
 			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
@@ -429,7 +449,7 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 // file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
 	names := append(Views(), Datasets()...)
-	names = append(names, "loads", pendingTable)
+	names = append(names, "loads", pendingTable, contentIndexTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}

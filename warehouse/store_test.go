@@ -376,4 +376,5 @@ func TestLoadLegacyFiles(t *testing.T) {
 	names := feeStrings(t, s, FeeFilter{ServiceCode: "TED"}, func(r FeeComparison) string { return r.InstitutionName })
 	require.ElementsMatch(t, []string{"Banco Alfa", "Outro"}, names)
 	requireParquetMatchesStore(t, s)
+	requireIndexMatchesItems(t, s)
 }
