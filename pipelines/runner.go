@@ -308,6 +308,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.drop(pend)
 	}
 	launch := func() {
+		r.cfg.Log.Debug("batch cut", "partitions", len(pend), "bytes", bytes, "gathered_in", time.Since(since), "in_flight", len(flights))
 		flights = append(flights, r.launch(sinkCtx, r.cut(pend)))
 		clear(pend)
 		bytes, since = 0, time.Time{}
@@ -512,6 +513,7 @@ func (r *Runner) setBusy(b bool) {
 // ends; on error nothing is returned for commit: the batch is consumed
 // again after a restart. The records are released in any case.
 func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Record, err error) {
+	began := time.Now()
 	defer func() {
 		for _, c := range cuts {
 			c.ack(err == nil)
@@ -550,10 +552,12 @@ func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Recor
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	staged := time.Now()
 	rows, err := r.loadWithRetry(ctx, batches)
 	if err != nil {
 		return nil, err
 	}
+	r.cfg.Log.Debug("batch sunk", "partitions", len(cuts), "staged_in", staged.Sub(began), "loaded_in", time.Since(staged))
 	last := make([]*kgo.Record, len(cuts))
 	var records, objects int64
 	for i, c := range cuts {

@@ -22,8 +22,9 @@
 //
 // Everything lives in a temporary directory that is removed at the end
 // (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files;
-// OFPBENCH_DEBUG=1 logs the warehouse's loads and refreshes with their
-// durations on stderr). The throughput table gives each phase's CPU time
+// OFPBENCH_DEBUG=1 logs on stderr the Runner's batches (cut, staged,
+// loaded), the warehouse's loads, checkpoint and refreshes with their
+// durations, and every 100 ms the cores the pipeline phase is using). The throughput table gives each phase's CPU time
 // (the whole process: Go, DuckDB, the in-process Kafka and S3) beside its
 // elapsed time: on a shared machine the CPU time varies less, and it says
 // how far a phase is from using both cores.

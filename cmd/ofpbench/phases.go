@@ -176,7 +176,12 @@ func (discardLoader) LoadBatch(context.Context, pipelines.Range, map[string]stri
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
 	cpuProfile, memProfile string, logw io.Writer, lakeOnly bool) (throughput, pipelines.Stats, error) {
 	var t throughput
-	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	debug := os.Getenv("OFPBENCH_DEBUG") != ""
+	level := slog.LevelWarn
+	if debug {
+		level = slog.LevelDebug // the Runner's batches: cut, staged, loaded
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 	group, lake, loader := "ofpbench-pipeline", sk.lake, pipelines.Loader(whload.Loader{Store: sk.wh})
 	if lakeOnly {
 		group, lake, loader = "ofpbench-lake-only", sk.lakeOnly, discardLoader{}
@@ -222,6 +227,9 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- r.Run(runCtx) }()
+	if debug {
+		go logCores(runCtx, logw, start)
+	}
 
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Minute)
 	defer cancel()
@@ -234,7 +242,13 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 			// Count the warehouse's deferred write too: fold its
 			// write-ahead log into the database file. (The comparison
 			// tables' refresh is measured on its own, after.)
+			var walBytes int64 // none when the loads went straight to the file
+			if fi, err := os.Stat(filepath.Join(sk.dir, "warehouse.duckdb.wal")); err == nil {
+				walBytes = fi.Size()
+			}
+			ck := time.Now()
 			err = sk.wh.Checkpoint(ctx)
+			log.Debug("warehouse checkpoint", "wal_bytes", walBytes, "took", time.Since(ck))
 		}
 	case err = <-done: // Run ended before everything was committed
 		if err == nil {
@@ -291,4 +305,23 @@ func recordBytes(r *kgo.Record) int64 {
 		n += int64(len(h.Key) + len(h.Value))
 	}
 	return n
+}
+
+// logCores writes, every 100 ms until ctx ends, how many cores the process
+// used in the last 100 ms (OFPBENCH_DEBUG): where a phase leaves a core
+// idle.
+func logCores(ctx context.Context, w io.Writer, start time.Time) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	prev, at := cpuTime(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			c := cpuTime()
+			fmt.Fprintf(w, "cores at %5.0f ms: %.2f\n", float64(now.Sub(start))/1e6, float64(c-prev)/float64(now.Sub(at)))
+			prev, at = c, now
+		}
+	}
 }
