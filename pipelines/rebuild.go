@@ -28,10 +28,12 @@ type RebuildStats struct {
 }
 
 // Rebuild loads every object of the given datasets from the lake into an
-// (emptied) warehouse, in key order. Because each load replaces the rows
-// of its source range, objects whose ranges overlap (a batch re-cut after
-// a crash) still leave every source row exactly once. newProgress, if not
-// nil, is called with the number of objects once they are listed.
+// (emptied) warehouse, in key order: many source ranges per transaction
+// when loader is a BatchesLoader (up to 64 ranges or 256 MiB of objects),
+// else one. Because each load replaces the rows of its source range,
+// objects whose ranges overlap (a batch re-cut after a crash) still leave
+// every source row exactly once. newProgress, if not nil, is called with
+// the number of objects once they are listed.
 func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []string, tmpDir string, newProgress func(total int) Progress) (RebuildStats, error) {
 	var st RebuildStats
 	var keys []string
@@ -83,52 +85,127 @@ func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []str
 		}
 		return a.Last < b.Last
 	})
+	// A BatchesLoader loads many ranges in one transaction: a load has a
+	// fixed cost (a transaction, the refresh queue, a commit), so that a
+	// rebuild's time follows the data, not the number of objects.
+	bl, grouped := loader.(BatchesLoader)
+	var (
+		group        []Batch
+		groupObjects int
+		groupBytes   int64
+	)
+	removeGroup := func() {
+		for _, b := range group {
+			for _, f := range b.Files {
+				_ = os.Remove(f)
+			}
+		}
+		group, groupObjects, groupBytes = group[:0], 0, 0
+	}
+	defer removeGroup()
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		n, err := bl.LoadBatches(ctx, group)
+		if err != nil {
+			first, last := group[0].Range, group[len(group)-1].Range
+			return fmt.Errorf("pipelines: rebuild: load %d ranges (%s/%d [%d,%d] to %s/%d [%d,%d]) into the warehouse: %w", len(group),
+				first.Topic, first.Partition, first.First, first.Last, last.Topic, last.Partition, last.First, last.Last, err)
+		}
+		st.Objects += groupObjects
+		st.Rows += n
+		if prog != nil {
+			prog.Add(groupObjects, false)
+		}
+		removeGroup()
+		return nil
+	}
 	for _, rg := range order {
 		b := batches[rg]
 		objects := make(map[string][]byte, len(b.keys))
+		var size int64
 		for ds, key := range b.keys {
 			data, err := lake.Get(ctx, key)
 			if err != nil {
 				return st, fmt.Errorf("pipelines: rebuild: %w", err)
 			}
 			objects[ds] = data
+			size += int64(len(data))
 		}
-		n, err := stageAndLoad(ctx, loader, tmpDir, rg, objects)
+		if !grouped {
+			n, err := stageAndLoad(ctx, loader, tmpDir, rg, objects)
+			if err != nil {
+				return st, fmt.Errorf("pipelines: rebuild: %w", err)
+			}
+			st.Objects += len(objects)
+			st.Rows += n
+			if prog != nil {
+				prog.Add(len(objects), false)
+			}
+			continue
+		}
+		files, err := stageAll(tmpDir, objects)
+		group = append(group, Batch{Range: rg, Files: files})
 		if err != nil {
 			return st, fmt.Errorf("pipelines: rebuild: %w", err)
 		}
-		st.Objects += len(objects)
-		st.Rows += n
-		if prog != nil {
-			prog.Add(len(objects), false)
+		groupObjects += len(objects)
+		groupBytes += size
+		if groupBytes >= rebuildGroupBytes || len(group) >= rebuildGroupRanges {
+			if err := flush(); err != nil {
+				return st, err
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return st, err
 	}
 	return st, nil
 }
 
+// rebuildGroupBytes and rebuildGroupRanges bound what a rebuild loads in
+// one transaction through a BatchesLoader: the lake bytes of its objects
+// and the number of source ranges.
+const (
+	rebuildGroupBytes  = 256 << 20
+	rebuildGroupRanges = 64
+)
+
 // stageAndLoad writes a batch's Parquet objects to local files the
 // warehouse can read, loads them in one transaction, and removes them.
 func stageAndLoad(ctx context.Context, loader Loader, tmpDir string, rg Range, objects map[string][]byte) (int64, error) {
-	files := make(map[string]string, len(objects))
+	files, err := stageAll(tmpDir, objects)
 	defer func() {
 		for _, f := range files {
 			_ = os.Remove(f)
 		}
 	}()
-	for ds, data := range objects {
-		f, err := stage(tmpDir, ds, data)
-		if f != "" {
-			files[ds] = f
-		}
-		if err != nil {
-			return 0, err
-		}
+	if err != nil {
+		return 0, err
 	}
 	n, err := loader.LoadBatch(ctx, rg, files)
 	if err != nil {
 		return 0, fmt.Errorf("load %s/%d [%d,%d] into the warehouse: %w", rg.Topic, rg.Partition, rg.First, rg.Last, err)
 	}
 	return n, nil
+}
+
+// stageAll writes a batch's Parquet objects to local files (dataset ->
+// path); on error, the files written so far are returned too, for the
+// caller to remove.
+func stageAll(tmpDir string, objects map[string][]byte) (map[string]string, error) {
+	files := make(map[string]string, len(objects))
+	for ds, data := range objects {
+		f, err := stage(tmpDir, ds, data)
+		if f != "" {
+			files[ds] = f
+		}
+		if err != nil {
+			return files, err
+		}
+	}
+	return files, nil
 }
 
 // stage writes data to a new local file in dir for the warehouse to read

@@ -182,6 +182,39 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 					require.Equal(t, n, again[ds], "rebuild %d: %s", i+1, ds)
 				}
 			}
+
+			// The rebuild loads many ranges per transaction; one range per
+			// transaction (a Loader without LoadBatches) gives the same
+			// comparison.
+			grouped, err := warehouse.Open(filepath.Join(t.TempDir(), "grouped.duckdb"), warehouse.DefaultOptions())
+			require.NoError(t, err)
+			defer grouped.Close()
+			calls := &countingLoader{Loader: whload.Loader{Store: grouped}}
+			st, err := pipelines.Rebuild(ctx, lake, calls, odpipe.Datasets, t.TempDir(), nil)
+			require.NoError(t, err)
+			ranges := countRanges(t, ctx, lake)
+			require.Greater(t, ranges, 1)
+			require.Less(t, calls.batches, ranges, "several ranges per load")
+			require.Equal(t, ranges, calls.ranges)
+			single, err := warehouse.Open(filepath.Join(t.TempDir(), "single.duckdb"), warehouse.DefaultOptions())
+			require.NoError(t, err)
+			defer single.Close()
+			st1, err := pipelines.Rebuild(ctx, lake, struct{ pipelines.Loader }{whload.Loader{Store: single}}, odpipe.Datasets, t.TempDir(), nil)
+			require.NoError(t, err)
+			require.Equal(t, st1, st)
+			for _, s := range []*warehouse.Store{grouped, single} {
+				n, err := s.Counts(ctx)
+				require.NoError(t, err)
+				for ds, c := range want {
+					require.Equal(t, c, n[ds], ds)
+				}
+			}
+			feesGrouped, err := grouped.Fees(ctx, warehouse.FeeFilter{})
+			require.NoError(t, err)
+			feesSingle, err := single.Fees(ctx, warehouse.FeeFilter{})
+			require.NoError(t, err)
+			require.NotEmpty(t, feesSingle)
+			require.Equal(t, feesSingle, feesGrouped)
 		})
 	}
 }
@@ -498,4 +531,33 @@ func TestAbandonedBatchesWriteTheirItemsAgain(t *testing.T) {
 	for _, ds := range []string{odpipe.DatasetFees, odpipe.DatasetRates, odpipe.DatasetFeeItems, odpipe.DatasetRateItems, odpipe.DatasetPages} {
 		require.Equal(t, want[ds], got[ds], ds)
 	}
+}
+
+// countingLoader is the warehouse's loader that counts its LoadBatches
+// calls and the ranges they load.
+type countingLoader struct {
+	whload.Loader
+	batches, ranges int
+}
+
+func (l *countingLoader) LoadBatches(ctx context.Context, b []pipelines.Batch) (int64, error) {
+	l.batches++
+	l.ranges += len(b)
+	return l.Loader.LoadBatches(ctx, b)
+}
+
+// countRanges counts the distinct source ranges of the open-data objects in the lake.
+func countRanges(t *testing.T, ctx context.Context, lake *objstore.Store) int {
+	t.Helper()
+	seen := map[pipelines.Range]bool{}
+	for _, ds := range odpipe.Datasets {
+		objs, err := lake.List(ctx, ds+"/")
+		require.NoError(t, err)
+		for _, o := range objs {
+			_, rg, err := pipelines.ParseObjectKey(o.Key)
+			require.NoError(t, err)
+			seen[rg] = true
+		}
+	}
+	return len(seen)
 }
