@@ -19,7 +19,9 @@
 // same name or, if the batch boundaries moved, the warehouse's
 // range-replacing load keeps every row exactly once.
 //
-// Rebuild reloads the warehouse from the lake alone.
+// Rebuild reloads the warehouse from the lake alone, many source ranges
+// per warehouse transaction (up to 64 ranges or 256 MiB of objects), so
+// that its time follows the data, not the number of objects.
 //
 // Pipelines never serve HTTP and never fetch from institutions.
 package pipelines

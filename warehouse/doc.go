@@ -63,8 +63,14 @@
 // inserted, each (content_key, item_index) once (the pipeline writes a
 // content's items once per process, and again after a batch that held
 // them failed, so they come again after a restart or a failure), and
-// items are never deleted. A page may be loaded in an earlier call than its content's
-// items; its fees and rates appear when those arrive. Lake files written
+// items are never deleted. The contents an item table holds are listed in
+// opendata_content_index (schema version 6: one row per content and
+// distinct key override, the record's CNPJ and brand, written with the
+// items): a load finds the new contents, and the comparison keys of the
+// pages it touched, there instead of in the item tables, so that its cost
+// follows what it brings, not what the warehouse holds. A page may be
+// loaded in an earlier call than its content's items; its fees and rates
+// appear when those arrive. Lake files written
 // before version 4 (opendata_fees / opendata_rates rows, pages without
 // content_key) load as pages and items of the content
 // 'legacy/<topic>/<partition>/<offset>', and opendata_findings /
@@ -104,7 +110,9 @@
 //
 // A file of an older schema version is recreated empty when opened for
 // writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly
-// refuses it (ErrSchemaMismatch).
+// refuses it (ErrSchemaMismatch). Version 5 is the exception: Open builds
+// the content index from its item tables and keeps every row, and
+// OpenReadOnly reads it as it is.
 //
 // # Physical design of the comparisons
 //

@@ -646,8 +646,8 @@ WHERE EXISTS (SELECT 1 FROM loads l WHERE l.dataset = f.dataset AND l.topic = f.
 // content got new items (which covers a page loaded before its content's
 // items). The pages are joined to the content index (an item's part of a
 // key, its record's CNPJ and brand, takes few distinct values per content,
-// and the index has them), not to the items. A comparison's keys are queued as replaced when view rows of it were
-// deleted.
+// and the index has them), not to the items. A comparison's keys are
+// queued as replaced when view rows of it were deleted.
 func queueLoadRefresh(ctx context.Context, tx *sql.Tx) error {
 	var newContents int64
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+newContentsTable).Scan(&newContents); err != nil {
