@@ -14,7 +14,10 @@
 //     committed everything and the warehouse has checkpointed, with peak
 //     memory of each phase; and the same Runner without the warehouse (its
 //     files uploaded to another bucket and dropped), which says how much
-//     of the gap to the baseline the warehouse makes;
+//     of the gap to the baseline the warehouse makes. The pair (baseline,
+//     pipeline) is measured -rounds times (3 by default), the pipeline into
+//     a new warehouse and lake each time, and the ratio reported is the
+//     median: single runs move by several points on a shared host;
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
 //     a bare DuckDB connection on the lake's Parquet files (opendata_pages
 //     joined to opendata_fee_items by warehouse.FeesViewSQL, the items
@@ -24,8 +27,9 @@
 // (set OFPBENCH_KEEP=1 to keep it, e.g. to study the lake's Parquet files;
 // OFPBENCH_DEBUG=1 logs on stderr the Runner's batches (cut, staged,
 // loaded), the warehouse's loads, checkpoint and refreshes with their
-// durations, and every 100 ms the cores the pipeline phase is using). The throughput table gives each phase's CPU time
-// (the whole process: Go, DuckDB, the in-process Kafka and S3) beside its
+// durations, and every 100 ms the cores the pipeline phase is using). The
+// throughput table gives each phase's CPU time (the whole process: Go,
+// DuckDB, the in-process Kafka and S3) beside its
 // elapsed time: on a shared machine the CPU time varies less, and it says
 // how far a phase is from using both cores.
 // It never talks to anything but its own loopback servers.

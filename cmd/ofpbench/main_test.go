@@ -19,7 +19,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
-	rep, err := run(ctx, options{FeeRows: 20_000, Institutions: 2, Variants: 2, QueryRuns: 2}, &progress)
+	rep, err := run(ctx, options{FeeRows: 20_000, Institutions: 2, Variants: 2, QueryRuns: 2, Rounds: 2}, &progress)
 	require.NoError(t, err, progress.String())
 
 	d := rep.Data
@@ -46,6 +46,19 @@ func TestBenchmarkSmoke(t *testing.T) {
 	}
 	require.Positive(t, rep.FeeObjects)
 
+	// Two throughput rounds, the first being the detailed one; the ratio
+	// is their median.
+	require.Len(t, rep.Rounds, 2)
+	require.Equal(t, rep.Baseline, rep.Rounds[0].Baseline)
+	require.Equal(t, rep.Pipeline, rep.Rounds[0].Pipeline)
+	for _, rd := range rep.Rounds {
+		require.Equal(t, d.Records, rd.Baseline.Records)
+		require.Equal(t, d.Records, rd.Pipeline.Records)
+		require.Positive(t, rd.ratio())
+	}
+	require.InDelta(t, (rep.Rounds[0].ratio()+rep.Rounds[1].ratio())/2, rep.throughputRatio(), 1e-9)
+	require.NotEqual(t, rep.Rounds[0].Pipeline.Elapsed, rep.Rounds[1].Pipeline.Elapsed, "measured twice")
+
 	require.Len(t, rep.Queries, 2)
 	all, one := rep.Queries[0], rep.Queries[1]
 	for _, q := range rep.Queries {
@@ -67,7 +80,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")

@@ -58,10 +58,11 @@ func reached(next map[int32]int64, acked bus.Acked) bool {
 
 // consumeBaseline reads the whole topic with a fresh group client, doing
 // nothing with the records, until it reaches the acked offsets.
-func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, feeRows int64) (throughput, error) {
+func consumeBaseline(ctx context.Context, brokers []string, acked bus.Acked, feeRows int64, round int) (throughput, error) {
 	var t throughput
-	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: "ofpbench-baseline"},
-		pipelines.ClientOpts("ofpbench-baseline", events.TopicOpenDataRaw)...)
+	group := roundGroup("ofpbench-baseline", round)
+	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: group},
+		pipelines.ClientOpts(group, events.TopicOpenDataRaw)...)
 	if err != nil {
 		return t, err
 	}
@@ -174,7 +175,7 @@ func (discardLoader) LoadBatch(context.Context, pipelines.Range, map[string]stri
 // bucket): it stops at the lake, which says how much of the gap to the
 // baseline the warehouse makes.
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
-	cpuProfile, memProfile string, logw io.Writer, lakeOnly bool) (throughput, pipelines.Stats, error) {
+	cpuProfile, memProfile string, logw io.Writer, lakeOnly bool, round int) (throughput, pipelines.Stats, error) {
 	var t throughput
 	debug := os.Getenv("OFPBENCH_DEBUG") != ""
 	level := slog.LevelWarn
@@ -182,9 +183,9 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		level = slog.LevelDebug // the Runner's batches: cut, staged, loaded
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
-	group, lake, loader := "ofpbench-pipeline", sk.lake, pipelines.Loader(whload.Loader{Store: sk.wh})
+	group, lake, loader := roundGroup("ofpbench-pipeline", round), sk.lake, pipelines.Loader(whload.Loader{Store: sk.wh})
 	if lakeOnly {
-		group, lake, loader = "ofpbench-lake-only", sk.lakeOnly, discardLoader{}
+		group, lake, loader = roundGroup("ofpbench-lake-only", round), sk.lakeOnly, discardLoader{}
 	}
 	cl, err := bus.NewClient(bus.Config{Brokers: brokers, ClientID: group},
 		pipelines.ClientOpts(group, events.TopicOpenDataRaw)...)
@@ -305,6 +306,15 @@ func recordBytes(r *kgo.Record) int64 {
 		n += int64(len(h.Key) + len(h.Value))
 	}
 	return n
+}
+
+// roundGroup is the consumer group of a phase in a round: each round
+// reads the whole topic again.
+func roundGroup(name string, round int) string {
+	if round <= 1 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, round)
 }
 
 // logCores writes, every 100 ms until ctx ends, how many cores the process
