@@ -147,7 +147,7 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 		}
 		defer h.close(context.Background())
 	} else {
-		log.Info("regulated interface off: set --tls-cert, --tls-key, --client-ca, --directory-jwks, --org-id, --users-file and --session-key to serve it")
+		log.Info("regulated interface off: set --tls-cert, --tls-key, --client-ca, --transport-cert, --transport-key, --directory-jwks, --org-id, --users-file and --session-key to serve it")
 	}
 
 	reg := prometheus.NewRegistry()

@@ -165,16 +165,21 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	// Trust anchors: configuration in production, a generated test PKI in demo.
 	var tlsCfg *tls.Config
 	var dirKeys dcr.KeySource
-	var jwksClient *http.Client
+	var jwksClient, hookClient *http.Client
 	if cfg.TLSCert == "" {
 		if !demo {
 			return h, errors.New("--tls-cert, --tls-key and --client-ca are required for the regulated interface")
 		}
 		h.PKIDir = cfg.Path("pki")
-		b, err := pki.Generate(h.PKIDir, pki.Options{Clients: []pki.ClientSpec{pki.DemoClient}})
+		b, err := pki.Generate(h.PKIDir, pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, demoTransport(orgID)}})
 		if err != nil {
 			return h, fmt.Errorf("generate the demo PKI in %s (delete the folder to start over): %w", h.PKIDir, err)
 		}
+		transport, err := b.ClientCertificate(demoTransport(orgID).Name)
+		if err != nil {
+			return h, err
+		}
+		hookClient = outboundMTLS(systemPlus(b.RootPool()), transport)
 		if tlsCfg, err = pki.TLSServerConfig(b, nil, tls.VerifyClientCertIfGiven); err != nil {
 			return h, err
 		}
@@ -224,6 +229,15 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		jwksClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 			MinVersion: tls.VersionTLS12, RootCAs: roots,
 		}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if cfg.TransportCert == "" || cfg.TransportKey == "" {
+			return h, errors.New("--transport-cert and --transport-key are required for the regulated interface: " +
+				"webhooks to clients are mTLS with this institution's transport (BRCAC) certificate")
+		}
+		transport, err := tls.LoadX509KeyPair(cfg.TransportCert, cfg.TransportKey)
+		if err != nil {
+			return h, fmt.Errorf("--transport-cert/--transport-key: %w", err)
+		}
+		hookClient = outboundMTLS(roots, transport)
 		switch {
 		case strings.HasPrefix(cfg.DirectoryJWKS, "https://"):
 			dirKeys = dcr.NewURLKeys(cfg.DirectoryJWKS, dcr.URLKeysOptions{})
@@ -412,7 +426,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		h.PartnerKeyFile = filepath.Join(secrets, "partner-demo-partner.key")
 	}
 
-	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, webhookRecords, secrets, orgID, demo, sched); err != nil {
+	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hookClient, webhookRecords, secrets, orgID, demo, sched); err != nil {
 		return h, err
 	}
 	authzHandler := h.az.Handler()
@@ -433,7 +447,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { _ = pub.Run(runCtx); done <- struct{}{} }()
-	deliverer, err := webhooks.New(jwksClient, registeredClients{clients, h.Brands}, webhookRecords, mustSigner(secrets), webhooks.Options{Logger: log})
+	deliverer, err := webhooks.New(hookClient, registeredClients{clients, h.Brands}, webhookRecords, mustSigner(secrets), webhooks.Options{Logger: log})
 	if err != nil {
 		cancel()
 		return h, err
@@ -613,6 +627,22 @@ func (rc registeredClients) find(ctx context.Context, clientID string) (c dcr.Cl
 		return c, err == nil, err
 	}
 	return dcr.Client{}, false, nil
+}
+
+// demoTransport is the demo holder's own transport (BRCAC) certificate in
+// the test PKI: what it presents on outbound mTLS (webhooks).
+func demoTransport(orgID string) pki.ClientSpec {
+	return pki.ClientSpec{Name: "demo-holder-transport", SoftwareID: "5f0c2a1e-8b7d-4c3a-9e61-0d2b4a6c8e10", OrgID: orgID,
+		CNPJ: "00000000000191", OrganizationName: "OFP Demo Holder", CommonName: "transport.holder.localhost"}
+}
+
+// outboundMTLS is the client of calls the profile requires mTLS for
+// (webhooks: BRIEF §10): TLS 1.2+, the given roots, this institution's
+// transport certificate, no redirects, a 10 s timeout.
+func outboundMTLS(roots *x509.CertPool, transport tls.Certificate) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		MinVersion: tls.VersionTLS12, RootCAs: roots, Certificates: []tls.Certificate{transport},
+	}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // WebhookURI finds a client's webhook URI in its registration (webhooks.Endpoints).

@@ -53,8 +53,9 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	spec := newPaymentsSpec(t, info.HolderURL)
 
 	host := newJWKSHost(t, b)
-	alice := newPaymentsTPP(t, b, info.HolderURL, host, "alice")
-	bob := newPaymentsTPP(t, b, info.HolderURL, host, "bob")
+	hooks := newWebhookReceiver(t, b)
+	alice := newPaymentsTPP(t, b, info.HolderURL, host, "alice", hooks.url)
+	bob := newPaymentsTPP(t, b, info.HolderURL, host, "bob", "")
 
 	cc, err := alice.ClientCredentials(ctx, "payments")
 	require.NoError(t, err)
@@ -120,6 +121,17 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fapi.PaymentConsentConsumed, got.Status)
 	spec.answer(t, http.MethodGet, "/consents/"+created.ConsentID, got.Answer)
+
+	// Alice registered a webhook URI: the holder notified her of the
+	// payment over mTLS, presenting its own transport certificate
+	// (organisationIdentifier OFBBR-<its org id>), which her endpoint
+	// requires (BRIEF §10).
+	paymentHook := "/open-banking/webhook/v1/payments/v4/pix/payments/" + p.PaymentID
+	call := waitFor(t, 15*time.Second, func() (webhookCall, bool) { return hooks.find(paymentHook) })
+	require.Equal(t, demoOrgID, call.orgID, "the holder's transport certificate")
+	require.Equal(t, http.MethodPost, call.method)
+	require.NotEmpty(t, call.interactionID, "x-webhook-interaction-id")
+	require.Contains(t, call.body, `"timestamp"`)
 	// No refresh for a CONSUMED payment consent (BRIEF §4).
 	require.NotEmpty(t, tok.RefreshToken)
 	_, err = alice.Refresh(ctx, tok.RefreshToken)
@@ -240,9 +252,56 @@ func newJWKSHost(t *testing.T, b *pki.Bundle) *jwksHost {
 	return h
 }
 
+// webhookReceiver is a TPP's webhook endpoint: TLS with the PKI's server
+// certificate, and a client certificate from the PKI required (mTLS).
+type webhookReceiver struct {
+	mu    sync.Mutex
+	calls []webhookCall
+	url   string
+}
+
+type webhookCall struct {
+	method, path, interactionID, body string
+	orgID                             string // from the client certificate's subject
+}
+
+func newWebhookReceiver(t *testing.T, b *pki.Bundle) *webhookReceiver {
+	h := &webhookReceiver{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		c := webhookCall{method: r.Method, path: r.URL.Path, interactionID: r.Header.Get("x-webhook-interaction-id"), body: string(body)}
+		if _, org, err := pki.ClientSubject(r.TLS.PeerCertificates[0]); err == nil {
+			c.orgID = org
+		}
+		h.mu.Lock()
+		h.calls = append(h.calls, c)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{b.ServerCertificate()},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: b.RootPool()}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	return h
+}
+
+// find returns the first call to path.
+func (h *webhookReceiver) find(path string) (webhookCall, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.calls {
+		if c.path == path {
+			return c, true
+		}
+	}
+	return webhookCall{}, false
+}
+
 // newPaymentsTPP registers a payment initiator (PAGTO role, payments
-// scope) at the demo holder with a fresh software statement.
-func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHost, name string) *fapi.Client {
+// scope) at the demo holder with a fresh software statement, and webhook
+// as its webhook URI unless empty.
+func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHost, name, webhook string) *fapi.Client {
 	ctx := context.Background()
 	cert, err := b.ClientCertificate(pki.DemoClient.Name)
 	require.NoError(t, err)
@@ -266,15 +325,21 @@ func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHos
 
 	signer, err := b.DirectorySigner()
 	require.NoError(t, err)
-	ssa, err := jwt.Signed(signer).Claims(map[string]any{
+	claims := map[string]any{
 		"iss": config.Default().DirectoryIssuer, "iat": time.Now().Unix(), "jti": uuid.NewString(),
 		"software_id": pki.DemoClient.SoftwareID, "org_id": pki.DemoClient.OrgID, "org_status": "Active",
 		"software_client_name": "Pay " + name, "software_client_uri": "https://" + name + ".tpp.example", "software_version": "1.0",
 		"software_jwks_uri": cfg.JWKSURI, "software_redirect_uris": []string{cfg.RedirectURI}, "software_roles": []string{"PAGTO"},
 		"software_statement_roles": []map[string]string{{"role": "PAGTO", "authorisation_domain": "Open Banking", "status": "Active"}},
-	}).Serialize()
+	}
+	md := fapi.Metadata{Scope: "openid payments"}
+	if webhook != "" {
+		claims["software_api_webhook_uris"] = []string{webhook}
+		md.WebhookURIs = []string{webhook}
+	}
+	ssa, err := jwt.Signed(signer).Claims(claims).Serialize()
 	require.NoError(t, err)
-	reg, err := c.Register(ctx, ssa, fapi.Metadata{Scope: "openid payments"})
+	reg, err := c.Register(ctx, ssa, md)
 	require.NoError(t, err)
 	require.Contains(t, strings.Fields(reg.Scope), "payments")
 	return c

@@ -201,9 +201,10 @@ func (c *clientJWKS) ClientJWKS(ctx context.Context, clientID string) (*jose.JSO
 
 // startPayments serves Payments 4.0.0 on the regulated mux: consents and
 // Pix payments with signed bodies, the settlement processor (the simulated
-// SPI in demo) and the webhook deliverer.
+// SPI in demo) and the webhook deliverer. hc fetches clients' JWKS;
+// hookClient delivers the webhooks (mTLS with the transport certificate).
 func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *paymentsql.Store, km *keys.Manager,
-	clients *dcrsql.Store, hc *http.Client, hooks *webhooks.Store, secrets, orgID string, demo bool, sched *jobs.Scheduler) error {
+	clients *dcrsql.Store, hc, hookClient *http.Client, hooks *webhooks.Store, secrets, orgID string, demo bool, sched *jobs.Scheduler) error {
 	if !demo {
 		// A production settlement port (the institution's SPI gateway) is
 		// not built yet: payments are served in demo mode only.
@@ -244,7 +245,7 @@ func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *p
 		return err
 	}
 	mux.Handle(paymentshttp.BasePath+"/", h.az.Protect(server.Requirement{Scopes: []string{"payments"}})(api))
-	d, err := paymentwebhooks.New(hc, store, keySrc.registeredClients, hooks, mustSigner(secrets),
+	d, err := paymentwebhooks.New(hookClient, store, keySrc.registeredClients, hooks, mustSigner(secrets),
 		paymentwebhooks.Options{Logger: h.log.With("component", "payment-webhooks")})
 	if err != nil {
 		return err

@@ -26,8 +26,13 @@ import (
 // does, and refuses to start, saying what to set, when one is missing.
 func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	dir := t.TempDir()
-	b, err := pki.Generate(filepath.Join(dir, "anchors"), pki.Options{Clients: []pki.ClientSpec{pki.DemoClient}})
+	// The institution's own transport certificate (BRCAC) for outbound mTLS.
+	transport := pki.ClientSpec{Name: "holder-transport", SoftwareID: "5f0c2a1e-8b7d-4c3a-9e61-0d2b4a6c8e10",
+		OrgID: "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10", CNPJ: "00000000000191", OrganizationName: "Acme Bank"}
+	b, err := pki.Generate(filepath.Join(dir, "anchors"), pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, transport}})
 	require.NoError(t, err)
+	transportCert := filepath.Join(dir, "anchors", "client-holder-transport.crt")
+	transportKey := filepath.Join(dir, "anchors", "client-holder-transport.key")
 	jwks, err := b.DirectoryJWKS()
 	require.NoError(t, err)
 	jwksFile := filepath.Join(dir, "directory.jwks")
@@ -57,7 +62,15 @@ func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	require.Error(t, cmd.Run())
 	require.Contains(t, stderr.String(), "--org-id")
 
-	cmd = ofpCommand(append(args, "--org-id", "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10")...)
+	// Without the transport certificate it refuses too: webhooks are mTLS.
+	stderr.Reset()
+	cmd = ofpCommand(append(args, "--session-key", strings.Repeat("k", 32), "--org-id", transport.OrgID)...)
+	cmd.Stderr = &stderr
+	require.Error(t, cmd.Run())
+	require.Contains(t, stderr.String(), "--transport-cert")
+
+	cmd = ofpCommand(append(args, "--org-id", transport.OrgID, "--transport-cert", transportCert)...)
+	cmd.Env = append(cmd.Env, "OFP_TRANSPORT_KEY="+transportKey)
 	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("z", 40))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr

@@ -44,6 +44,8 @@ type Config struct {
 	TLSKey              string `secret:"true"` // path of the server key; redacted as a matter of habit
 	ClientCA            string // CA bundle (PEM) trusted for client certificates
 	JWKSTrust           string // extra CAs (PEM) trusted when fetching clients' jwks_uri
+	TransportCert       string // this institution's transport (BRCAC) client certificate, for outbound mTLS (webhooks)
+	TransportKey        string `secret:"true"` // path of its key; redacted as a matter of habit
 	DirectoryJWKS       string // URL or file of the directory's SSA signing keys
 	DirectoryIssuer     string // iss of software statements
 	UsersFile           string // operators and their roles (internal/rbac JSON)
@@ -105,6 +107,8 @@ const (
 	FlagTLSKey              = "tls-key"
 	FlagClientCA            = "client-ca"
 	FlagJWKSTrust           = "jwks-trust"
+	FlagTransportCert       = "transport-cert"
+	FlagTransportKey        = "transport-key"
 	FlagDirectoryJWKS       = "directory-jwks"
 	FlagDirectoryIssuer     = "directory-issuer"
 	FlagUsersFile           = "users-file"
@@ -114,7 +118,7 @@ const (
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
-	FlagClientCA, FlagJWKSTrust, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
+	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -174,6 +178,10 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.ClientCA, n, "CA bundle (PEM file) trusted for client certificates (ICP-Brasil chain in production)")
 		case FlagJWKSTrust:
 			str(&c.JWKSTrust, n, "CA bundle (PEM) trusted, besides the system roots, when fetching clients' jwks_uri (the directory keystore's chain)")
+		case FlagTransportCert:
+			str(&c.TransportCert, n, "this institution's transport (BRCAC) client certificate chain (PEM file), presented on outbound mTLS: webhooks to clients; empty in demo = generated test PKI")
+		case FlagTransportKey:
+			str(&c.TransportKey, n, "the transport certificate's private key (PEM file)")
 		case FlagDirectoryJWKS:
 			str(&c.DirectoryJWKS, n, "directory SSA signing keys: https URL or JWKS file; empty in demo = the generated test directory key")
 		case FlagDirectoryIssuer:
