@@ -87,8 +87,13 @@ func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []str
 	})
 	// A BatchesLoader loads many ranges in one transaction: a load has a
 	// fixed cost (a transaction, the refresh queue, a commit), so that a
-	// rebuild's time follows the data, not the number of objects.
+	// rebuild's time follows the data, not the number of objects. Another
+	// Loader loads them one by one.
 	bl, grouped := loader.(BatchesLoader)
+	maxRanges := rebuildGroupRanges
+	if !grouped {
+		maxRanges = 1
+	}
 	var (
 		group        []Batch
 		groupObjects int
@@ -107,11 +112,20 @@ func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []str
 		if len(group) == 0 {
 			return nil
 		}
-		n, err := bl.LoadBatches(ctx, group)
+		var n int64
+		var err error
+		if grouped {
+			n, err = bl.LoadBatches(ctx, group)
+		} else {
+			n, err = loader.LoadBatch(ctx, group[0].Range, group[0].Files)
+		}
 		if err != nil {
 			first, last := group[0].Range, group[len(group)-1].Range
-			return fmt.Errorf("pipelines: rebuild: load %d ranges (%s/%d [%d,%d] to %s/%d [%d,%d]) into the warehouse: %w", len(group),
-				first.Topic, first.Partition, first.First, first.Last, last.Topic, last.Partition, last.First, last.Last, err)
+			what := fmt.Sprintf("%s/%d [%d,%d]", first.Topic, first.Partition, first.First, first.Last)
+			if len(group) > 1 {
+				what = fmt.Sprintf("%d ranges (%s to %s/%d [%d,%d])", len(group), what, last.Topic, last.Partition, last.First, last.Last)
+			}
+			return fmt.Errorf("pipelines: rebuild: load %s into the warehouse: %w", what, err)
 		}
 		st.Objects += groupObjects
 		st.Rows += n
@@ -123,36 +137,24 @@ func Rebuild(ctx context.Context, lake LakeReader, loader Loader, datasets []str
 	}
 	for _, rg := range order {
 		b := batches[rg]
-		objects := make(map[string][]byte, len(b.keys))
-		var size int64
+		files := make(map[string]string, len(b.keys))
+		group = append(group, Batch{Range: rg, Files: files}) // removed with the group, even half staged
 		for ds, key := range b.keys {
 			data, err := lake.Get(ctx, key)
 			if err != nil {
 				return st, fmt.Errorf("pipelines: rebuild: %w", err)
 			}
-			objects[ds] = data
-			size += int64(len(data))
-		}
-		if !grouped {
-			n, err := stageAndLoad(ctx, loader, tmpDir, rg, objects)
+			f, err := stage(tmpDir, ds, data)
+			if f != "" {
+				files[ds] = f
+			}
 			if err != nil {
 				return st, fmt.Errorf("pipelines: rebuild: %w", err)
 			}
-			st.Objects += len(objects)
-			st.Rows += n
-			if prog != nil {
-				prog.Add(len(objects), false)
-			}
-			continue
+			groupBytes += int64(len(data))
 		}
-		files, err := stageAll(tmpDir, objects)
-		group = append(group, Batch{Range: rg, Files: files})
-		if err != nil {
-			return st, fmt.Errorf("pipelines: rebuild: %w", err)
-		}
-		groupObjects += len(objects)
-		groupBytes += size
-		if groupBytes >= rebuildGroupBytes || len(group) >= rebuildGroupRanges {
+		groupObjects += len(files)
+		if groupBytes >= rebuildGroupBytes || len(group) >= maxRanges {
 			if err := flush(); err != nil {
 				return st, err
 			}
@@ -171,42 +173,6 @@ const (
 	rebuildGroupBytes  = 256 << 20
 	rebuildGroupRanges = 64
 )
-
-// stageAndLoad writes a batch's Parquet objects to local files the
-// warehouse can read, loads them in one transaction, and removes them.
-func stageAndLoad(ctx context.Context, loader Loader, tmpDir string, rg Range, objects map[string][]byte) (int64, error) {
-	files, err := stageAll(tmpDir, objects)
-	defer func() {
-		for _, f := range files {
-			_ = os.Remove(f)
-		}
-	}()
-	if err != nil {
-		return 0, err
-	}
-	n, err := loader.LoadBatch(ctx, rg, files)
-	if err != nil {
-		return 0, fmt.Errorf("load %s/%d [%d,%d] into the warehouse: %w", rg.Topic, rg.Partition, rg.First, rg.Last, err)
-	}
-	return n, nil
-}
-
-// stageAll writes a batch's Parquet objects to local files (dataset ->
-// path); on error, the files written so far are returned too, for the
-// caller to remove.
-func stageAll(tmpDir string, objects map[string][]byte) (map[string]string, error) {
-	files := make(map[string]string, len(objects))
-	for ds, data := range objects {
-		f, err := stage(tmpDir, ds, data)
-		if f != "" {
-			files[ds] = f
-		}
-		if err != nil {
-			return files, err
-		}
-	}
-	return files, nil
-}
 
 // stage writes data to a new local file in dir for the warehouse to read
 // and returns its name (also on a write error, for the caller to remove).

@@ -259,6 +259,13 @@ func TestQueriesDoNotWaitForTheRefresh(t *testing.T) {
 	all, err := s.Fees(ctx, FeeFilter{})
 	require.NoError(t, err)
 	require.NotEqual(t, feesBefore, all)
+	require.Greater(t, len(all), 3)
+	window, err := s.Fees(ctx, FeeFilter{Page: Page{Limit: 2, Offset: 1}})
+	require.NoError(t, err)
+	require.Equal(t, all[1:3], window, "a page of the views is the same window")
+	tail, err := s.Fees(ctx, FeeFilter{Page: Page{Offset: len(all) - 1}})
+	require.NoError(t, err)
+	require.Equal(t, all[len(all)-1:], tail)
 	for table, rows := range derived {
 		require.Equal(t, rows, dump(t, s, table), "%s: a query does not refresh", table)
 	}

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -49,9 +50,16 @@ func (s *Store) ratesOn(ctx context.Context, source string, f RateFilter) ([]Rat
 }
 
 // referenceRows runs a reference query and returns the page of its rows,
-// each read by scan.
+// each read by scan. The page is cut by DuckDB (the query ends with its
+// full ORDER BY): a page of the API does not scan every row.
 func referenceRows[T any](ctx context.Context, db *sql.DB, query string, args []any, page Page,
 	scan func(*sql.Rows, *refCols) (T, error)) ([]T, error) {
+	if page.Limit > 0 {
+		query += fmt.Sprintf("\nLIMIT %d", page.Limit)
+	}
+	if page.Offset > 0 {
+		query += fmt.Sprintf("\nOFFSET %d", page.Offset)
+	}
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -69,7 +77,7 @@ func referenceRows[T any](ctx context.Context, db *sql.DB, query string, args []
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return paged(out, page), nil
+	return out, nil
 }
 
 // refCols holds the nullable columns both reference queries scan the same

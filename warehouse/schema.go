@@ -333,9 +333,10 @@ const createLoadsSQL = `CREATE TABLE IF NOT EXISTS loads (
 // same transaction as the items.
 const contentIndexTable = "opendata_content_index"
 
-// contentIndexFirst is the version that has the content index: a file of
-// the version before gets it built in place (migrate).
-const contentIndexFirst = 6
+// upgradedInPlace is the one older version whose files keep their rows:
+// Open builds their content index (migrate), OpenReadOnly reads them as
+// they are (reads do not use the index).
+const upgradedInPlace = 5
 
 func createContentIndexSQL() string {
 	cols := []string{"item_table VARCHAR NOT NULL", "content_key VARCHAR NOT NULL"}

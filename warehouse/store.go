@@ -219,7 +219,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if v != SchemaVersion && v != contentIndexFirst-1 { // reads do not use the content index
+	if v != SchemaVersion && v != upgradedInPlace {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
 	}
@@ -374,7 +374,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("warehouse: migrate: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if v != 0 && v < contentIndexFirst-1 {
+	if v != 0 && v < upgradedInPlace {
 		s.log.Warn("warehouse schema is older than this binary: tables recreated empty; run `ofp warehouse rebuild` to reload the lake",
 			"path", s.path, "from", v, "to", SchemaVersion)
 		if err := dropAll(ctx, tx); err != nil {
@@ -384,7 +384,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := createAll(ctx, tx); err != nil {
 		return err
 	}
-	if v == contentIndexFirst-1 {
+	if v == upgradedInPlace {
 		if err := buildContentIndex(ctx, tx); err != nil {
 			return err
 		}

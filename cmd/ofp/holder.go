@@ -171,15 +171,15 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			return h, errors.New("--tls-cert, --tls-key and --client-ca are required for the regulated interface")
 		}
 		h.PKIDir = cfg.Path("pki")
-		b, err := pki.Generate(h.PKIDir, pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, demoTransport(orgID)}})
+		own := demoTransport(orgID)
+		b, err := pki.Generate(h.PKIDir, pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, own}})
 		if err != nil {
 			return h, fmt.Errorf("generate the demo PKI in %s (delete the folder to start over): %w", h.PKIDir, err)
 		}
-		transport, err := b.ClientCertificate(demoTransport(orgID).Name)
+		transport, err := b.ClientCertificate(own.Name)
 		if err != nil {
 			return h, err
 		}
-		hookClient = outboundMTLS(systemPlus(b.RootPool()), transport)
 		if tlsCfg, err = pki.TLSServerConfig(b, nil, tls.VerifyClientCertIfGiven); err != nil {
 			return h, err
 		}
@@ -193,10 +193,12 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		if dirKeys, err = dcr.NewStaticKeys(jwks); err != nil {
 			return h, err
 		}
-		// Clients' jwks_uri in the demo are served over the test PKI.
+		// Clients' jwks_uri and webhook endpoints in the demo are served over the test PKI.
+		roots := systemPlus(b.RootPool())
 		jwksClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12, RootCAs: systemPlus(b.RootPool()),
+			MinVersion: tls.VersionTLS12, RootCAs: roots,
 		}}}
+		hookClient = outboundMTLS(roots, transport)
 	} else {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
