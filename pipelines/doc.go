@@ -17,7 +17,10 @@
 // it holds within StopFlushTimeout. A crash at any point
 // re-consumes from the last commit: the object is overwritten under the
 // same name or, if the batch boundaries moved, the warehouse's
-// range-replacing load keeps every row exactly once.
+// range-replacing load keeps every row exactly once. Loads run one at a
+// time; Stats gives the time spent transforming, staging and loading, so
+// an operator can tell which stage bounds a pipeline (cmd/ofp exports it
+// as ofp_pipeline_stage_seconds_total).
 //
 // Rebuild reloads the warehouse from the lake alone, many source ranges
 // per warehouse transaction (up to 64 ranges or 256 MiB of objects), so

@@ -110,6 +110,11 @@ type Runner struct {
 	tmu          sync.Mutex
 	transformers map[int32]Transformer // one per partition, reused
 
+	// loadMu runs the loads of the batches in flight one at a time (the
+	// warehouse serialises them anyway), so that Stats.Load is the time
+	// the warehouse was busy with them, not time spent waiting.
+	loadMu sync.Mutex
+
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever committed moves
 	committed map[int32]int64
@@ -124,6 +129,13 @@ type Stats struct {
 	Retries int64
 	// Busy is true while a polled batch is being sunk and not yet committed.
 	Busy bool
+	// Where the time went, per stage, summed over the goroutines doing it
+	// (two partitions transformed at once for a second count two seconds):
+	// Transform turns records into Arrow rows; Stage encodes Parquet,
+	// uploads it to the lake and writes the local copy; Load is the
+	// warehouse loads, one at a time, retries included. A pipeline whose
+	// Load approaches its elapsed time is bound by the warehouse.
+	Transform, Stage, Load time.Duration
 }
 
 // ClientOpts are the consumer options a Runner's client must have.
@@ -434,6 +446,7 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer r.addTime(&r.stats.Transform, time.Now())
 			for i, rec := range recs {
 				if i%64 == 0 && ctx.Err() != nil {
 					return
@@ -500,6 +513,14 @@ func flushAck(t Transformer) (map[string]arrow.RecordBatch, func(loaded bool)) {
 	return t.Flush(), func(bool) {}
 }
 
+// addTime adds the time since start to one of the stats' durations.
+func (r *Runner) addTime(d *time.Duration, start time.Time) {
+	took := time.Since(start)
+	r.mu.Lock()
+	*d += took
+	r.mu.Unlock()
+}
+
 func (r *Runner) setBusy(b bool) {
 	r.mu.Lock()
 	r.stats.Busy = b
@@ -539,6 +560,7 @@ func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Recor
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer r.addTime(&r.stats.Stage, time.Now())
 			var err error
 			batches[i], err = r.stageWithRetry(ctx, &cuts[i])
 			if err != nil {
@@ -553,11 +575,16 @@ func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Recor
 		return nil, firstErr
 	}
 	staged := time.Now()
+	r.loadMu.Lock()
+	loading := time.Now()
 	rows, err := r.loadWithRetry(ctx, batches)
+	r.addTime(&r.stats.Load, loading)
+	r.loadMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	r.cfg.Log.Debug("batch sunk", "partitions", len(cuts), "staged_in", staged.Sub(began), "loaded_in", time.Since(staged))
+	r.cfg.Log.Debug("batch sunk", "partitions", len(cuts), "staged_in", staged.Sub(began), "loaded_in", time.Since(loading),
+		"waited_for_load", loading.Sub(staged))
 	last := make([]*kgo.Record, len(cuts))
 	var records, objects int64
 	for i, c := range cuts {

@@ -438,6 +438,7 @@ func TestBackgroundSinksCommitInOrder(t *testing.T) {
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	began := time.Now()
 	go func() { done <- r.Run(runCtx) }()
 	require.NoError(t, r.WaitCommitted(ctx, acked))
 	stop()
@@ -445,6 +446,12 @@ func TestBackgroundSinksCommitInOrder(t *testing.T) {
 	ld.check(ctx)
 	require.Nil(t, ld.bad.Load())
 	require.Greater(t, ld.loads.Load(), int32(5), "many small batches")
+	st := r.Stats()
+	require.Positive(t, st.Transform)
+	require.Positive(t, st.Stage)
+	require.GreaterOrEqual(t, st.Load, time.Duration(ld.loads.Load())*30*time.Millisecond,
+		"Load counts every load's time (each sleeps 30 ms)")
+	require.Less(t, st.Load, time.Since(began), "loads run one at a time: their time never exceeds the run's")
 
 	want := map[string]int64{}
 	ref := odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -163,6 +165,13 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Regexp(t, `ofp_pipeline_records_total\{pipeline="opendata"\} [1-9]`, string(metrics))
+	for _, stage := range []string{"transform", "stage", "load"} {
+		m := regexp.MustCompile(`ofp_pipeline_stage_seconds_total\{pipeline="opendata",stage="` + stage + `"\} (\S+)`).FindStringSubmatch(string(metrics))
+		require.NotNil(t, m, "stage %s is exported", stage)
+		secs, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		require.Positive(t, secs, "the collection spent time in %s", stage)
+	}
 
 	first := collectionIDs(t, d)
 	require.Len(t, first, 1)

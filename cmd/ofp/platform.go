@@ -290,6 +290,23 @@ func (p *platform) registerMetrics(reg prometheus.Registerer) {
 	counter("rows_total", "Rows written to the lake and loaded into the warehouse.", func(s pipelines.Stats) int64 { return s.Rows })
 	counter("objects_total", "Parquet objects written to the lake.", func(s pipelines.Stats) int64 { return s.Objects })
 	counter("sink_retries_total", "Failed sink attempts that were retried (S3 or warehouse trouble).", func(s pipelines.Stats) int64 { return s.Retries })
+	// Where a pipeline's time goes: a stage whose rate approaches 1 s/s
+	// (transform: the consumer's cores) is its bottleneck.
+	stages := map[string]func(pipelines.Stats) time.Duration{
+		"transform": func(s pipelines.Stats) time.Duration { return s.Transform },
+		"stage":     func(s pipelines.Stats) time.Duration { return s.Stage },
+		"load":      func(s pipelines.Stats) time.Duration { return s.Load },
+	}
+	for label, r := range map[string]*pipelines.Runner{"opendata": p.runner, "apicalls": p.callsRunner} {
+		if r == nil {
+			continue
+		}
+		for stage, f := range stages {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: "stage_seconds_total",
+				Help:        "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow), stage (Parquet, lake upload, local copy), load (warehouse loads, one at a time).",
+				ConstLabels: prometheus.Labels{"pipeline": label, "stage": stage}}, func() float64 { return f(r.Stats()).Seconds() }))
+		}
+	}
 }
 
 // closeWithin closes the platform, giving it at most d.

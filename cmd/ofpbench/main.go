@@ -269,6 +269,22 @@ func verdict(ok bool) string {
 	return "MISSED"
 }
 
+// stagesNote says where the pipeline's time went in round 1 (its Stats):
+// each stage's time summed over the goroutines doing it, the loads' share
+// of the elapsed time (they run one at a time, so a share near 100% means
+// the warehouse bounds the pipeline) and the final checkpoint.
+func (r report) stagesNote() string {
+	st, el := r.Stats, r.Pipeline.Elapsed
+	share := 0.0
+	if el > 0 {
+		share = 100 * st.Load.Seconds() / el.Seconds()
+	}
+	return fmt.Sprintf("Time in the pipeline's stages (summed over the goroutines doing each): transform %s, Parquet + lake + local copy %s,\n"+
+		"warehouse loads %s (one at a time: busy %.0f%% of the elapsed %s), final checkpoint %s.",
+		st.Transform.Round(10*time.Millisecond), st.Stage.Round(10*time.Millisecond), st.Load.Round(10*time.Millisecond), share,
+		el.Round(10*time.Millisecond), (el - r.Pipeline.Committed).Round(10*time.Millisecond))
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 // print writes the report.
@@ -300,6 +316,7 @@ func (r report) print(w io.Writer) {
 		r.Stats.Objects, thousands(r.Stats.Rows), r.Stats.Retries)
 	fmt.Fprintf(w, "The pipeline had committed the topic at %s; the warehouse's checkpoint took the rest.\n",
 		r.Pipeline.Committed.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s\n", r.stagesNote())
 	fmt.Fprintf(w, "Without the warehouse (the same Runner, its files uploaded and not loaded) the pipeline reaches %.1f%% of the baseline:\n"+
 		"the warehouse (loads, checkpoint) accounts for the rest of the gap.\n", 100*r.ratioOf(r.LakeOnly))
 	fmt.Fprintf(w, "After the pipeline, the refresh of the comparison tables (in production in the background, RefreshDelay after\n"+

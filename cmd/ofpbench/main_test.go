@@ -45,6 +45,10 @@ func TestBenchmarkSmoke(t *testing.T) {
 		require.GreaterOrEqual(t, tp.Mem.MaxRSS, tp.Mem.RSSPeak/2, "getrusage and statm agree roughly")
 	}
 	require.Positive(t, rep.FeeObjects)
+	require.Positive(t, rep.Stats.Transform)
+	require.Positive(t, rep.Stats.Stage)
+	require.Positive(t, rep.Stats.Load)
+	require.Less(t, rep.Stats.Load, rep.Pipeline.Elapsed, "loads run one at a time within the run")
 
 	// Two throughput rounds, the first being the detailed one; the ratio
 	// is their median.
@@ -80,7 +84,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds", "warehouse loads", "busy"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")
