@@ -17,7 +17,12 @@
 //     of the gap to the baseline the warehouse makes. The pair (baseline,
 //     pipeline) is measured -rounds times (3 by default), the pipeline into
 //     a new warehouse and lake each time, and the ratio reported is the
-//     median: single runs move by several points on a shared host;
+//     median: single runs move by several points on a shared host. The
+//     Runner's Stats say where the pipeline's time went (transform,
+//     Parquet and lake, warehouse loads), and the warehouse has a baseline
+//     of its own: DuckDB alone loading the same lake objects into a bare
+//     file (one thread, one transaction, checkpointed), the least the
+//     engine needs to store those rows;
 //  2. the fee comparison: warehouse.Store.Fees against the same SQL run by
 //     a bare DuckDB connection on the lake's Parquet files (opendata_pages
 //     joined to opendata_fee_items by warehouse.FeesViewSQL, the items

@@ -49,6 +49,9 @@ func TestBenchmarkSmoke(t *testing.T) {
 	require.Positive(t, rep.Stats.Stage)
 	require.Positive(t, rep.Stats.Load)
 	require.Less(t, rep.Stats.Load, rep.Pipeline.Elapsed, "loads run one at a time within the run")
+	require.Equal(t, int(rep.Stats.Objects), rep.RawLoad.Files, "the raw DuckDB load reads every lake object of the run")
+	require.GreaterOrEqual(t, rep.RawLoad.Rows, rep.Stats.Rows, "and stores every row the pipeline stored (without deduplicating)")
+	require.Positive(t, rep.RawLoad.Elapsed)
 
 	// Two throughput rounds, the first being the detailed one; the ratio
 	// is their median.
@@ -84,7 +87,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds", "warehouse loads", "busy"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds", "warehouse loads", "busy", "Baseline for the warehouse: DuckDB alone"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")
