@@ -274,6 +274,15 @@ func verdict(ok bool) string {
 	return "MISSED"
 }
 
+// cpuBound is the least elapsed time the pipeline could take on this
+// machine in round 1 if its warehouse cost no more than DuckDB alone
+// (RawLoad) and every core were busy throughout: the CPU time of the run
+// without the warehouse plus RawLoad's, over the cores (DuckDB's threads
+// are not bound by GOMAXPROCS).
+func (r report) cpuBound() time.Duration {
+	return (r.LakeOnly.Mem.CPU + r.RawLoad.CPU) / time.Duration(max(r.Machine.NumCPU, 1))
+}
+
 // warehouseTime is the pipeline's warehouse time in round 1: its loads
 // (one at a time) and the final checkpoint.
 func (r report) warehouseTime() time.Duration {
@@ -335,6 +344,12 @@ func (r report) print(w io.Writer) {
 		r.RawLoad.CPU.Round(10*time.Millisecond), r.warehouseTime().Round(time.Millisecond), r.warehouseTime().Seconds()/r.RawLoad.Elapsed.Seconds())
 	fmt.Fprintf(w, "Without the warehouse (the same Runner, its files uploaded and not loaded) the pipeline reaches %.1f%% of the baseline:\n"+
 		"the warehouse (loads, checkpoint) accounts for the rest of the gap.\n", 100*r.ratioOf(r.LakeOnly))
+	if b := r.cpuBound(); b > 0 {
+		fmt.Fprintf(w, "Bound on this machine: without the warehouse the pipeline used %s CPU time, DuckDB alone %s; with all %d cores\n"+
+			"busy throughout, it could not finish in less than %s, %.1f%% of the baseline's rate.\n",
+			r.LakeOnly.Mem.CPU.Round(10*time.Millisecond), r.RawLoad.CPU.Round(10*time.Millisecond), r.Machine.NumCPU,
+			b.Round(10*time.Millisecond), 100*r.Baseline.Elapsed.Seconds()/b.Seconds())
+	}
 	fmt.Fprintf(w, "After the pipeline, the refresh of the comparison tables (in production in the background, RefreshDelay after\n"+
 		"the last load; queries meanwhile read the views, section 2) took %s, %s CPU time.\n",
 		r.Refresh.Elapsed.Round(time.Millisecond), r.Refresh.CPU.Round(10*time.Millisecond))

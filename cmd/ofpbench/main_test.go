@@ -52,6 +52,8 @@ func TestBenchmarkSmoke(t *testing.T) {
 	require.Equal(t, int(rep.Stats.Objects), rep.RawLoad.Files, "the raw DuckDB load reads every lake object of the run")
 	require.GreaterOrEqual(t, rep.RawLoad.Rows, rep.Stats.Rows, "and stores every row the pipeline stored (without deduplicating)")
 	require.Positive(t, rep.RawLoad.Elapsed)
+	require.Positive(t, rep.RawLoad.CPU)
+	require.Equal(t, (rep.LakeOnly.Mem.CPU+rep.RawLoad.CPU)/time.Duration(rep.Machine.NumCPU), rep.cpuBound())
 
 	// Two throughput rounds, the first being the detailed one; the ratio
 	// is their median.
@@ -87,7 +89,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds", "warehouse loads", "busy", "Baseline for the warehouse: DuckDB alone"} {
+	for _, want := range []string{"GOMAXPROCS=", "baseline: franz-go consume", "ours: pipelines.Runner", "ours without the warehouse", "fees, all groups", "before the refresh", "refresh of the comparison tables", "Summary", "median of 2 rounds", "warehouse loads", "busy", "Baseline for the warehouse: DuckDB alone", "Bound on this machine"} {
 		require.Contains(t, out.String(), want)
 	}
 	require.NotContains(t, out.String(), "WARNING")
