@@ -165,7 +165,7 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Regexp(t, `ofp_pipeline_records_total\{pipeline="opendata"\} [1-9]`, string(metrics))
-	for _, stage := range []string{"transform", "stage", "load"} {
+	for _, stage := range []string{"transform", "lake", "warehouse"} {
 		m := regexp.MustCompile(`ofp_pipeline_stage_seconds_total\{pipeline="opendata",stage="` + stage + `"\} (\S+)`).FindStringSubmatch(string(metrics))
 		require.NotNil(t, m, "stage %s is exported", stage)
 		secs, err := strconv.ParseFloat(m[1], 64)

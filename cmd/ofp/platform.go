@@ -294,8 +294,8 @@ func (p *platform) registerMetrics(reg prometheus.Registerer) {
 	// (transform: the consumer's cores) is its bottleneck.
 	stages := map[string]func(pipelines.Stats) time.Duration{
 		"transform": func(s pipelines.Stats) time.Duration { return s.Transform },
-		"stage":     func(s pipelines.Stats) time.Duration { return s.Stage },
-		"load":      func(s pipelines.Stats) time.Duration { return s.Load },
+		"lake":      func(s pipelines.Stats) time.Duration { return s.Stage },
+		"warehouse": func(s pipelines.Stats) time.Duration { return s.Load },
 	}
 	for label, r := range map[string]*pipelines.Runner{"opendata": p.runner, "apicalls": p.callsRunner} {
 		if r == nil {
@@ -303,7 +303,7 @@ func (p *platform) registerMetrics(reg prometheus.Registerer) {
 		}
 		for stage, f := range stages {
 			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: "stage_seconds_total",
-				Help:        "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow), stage (Parquet, lake upload, local copy), load (warehouse loads, one at a time).",
+				Help:        "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow rows), lake (Parquet encoding, lake upload, local copy), warehouse (loads, one at a time).",
 				ConstLabels: prometheus.Labels{"pipeline": label, "stage": stage}}, func() float64 { return f(r.Stats()).Seconds() }))
 		}
 	}
