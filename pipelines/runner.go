@@ -111,8 +111,8 @@ type Runner struct {
 	transformers map[int32]Transformer // one per partition, reused
 
 	// loadMu runs the loads of the batches in flight one at a time (the
-	// warehouse serialises them anyway), so that Stats.Load is the time
-	// the warehouse was busy with them, not time spent waiting.
+	// warehouse serialises them anyway), so that Stats.Warehouse is the
+	// time the warehouse was busy with them, not time spent waiting.
 	loadMu sync.Mutex
 
 	mu        sync.Mutex
@@ -131,11 +131,11 @@ type Stats struct {
 	Busy bool
 	// Where the time went, per stage, summed over the goroutines doing it
 	// (two partitions transformed at once for a second count two seconds):
-	// Transform turns records into Arrow rows; Stage encodes Parquet,
-	// uploads it to the lake and writes the local copy; Load is the
-	// warehouse loads, one at a time, retries included. A pipeline whose
-	// Load approaches its elapsed time is bound by the warehouse.
-	Transform, Stage, Load time.Duration
+	// Transform turns records into Arrow rows; Lake encodes Parquet,
+	// uploads it to the lake and writes the local copy; Warehouse is the
+	// loads, one at a time, retries included. A pipeline whose Warehouse
+	// time approaches its elapsed time is bound by the warehouse.
+	Transform, Lake, Warehouse time.Duration
 }
 
 // ClientOpts are the consumer options a Runner's client must have.
@@ -560,7 +560,7 @@ func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Recor
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			defer r.addTime(&r.stats.Stage, time.Now())
+			defer r.addTime(&r.stats.Lake, time.Now())
 			var err error
 			batches[i], err = r.stageWithRetry(ctx, &cuts[i])
 			if err != nil {
@@ -578,7 +578,7 @@ func (r *Runner) sinkPartitions(ctx context.Context, cuts []cut) (_ []*kgo.Recor
 	r.loadMu.Lock()
 	loading := time.Now()
 	rows, err := r.loadWithRetry(ctx, batches)
-	r.addTime(&r.stats.Load, loading)
+	r.addTime(&r.stats.Warehouse, loading)
 	r.loadMu.Unlock()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -277,34 +278,31 @@ func (p *platform) close(ctx context.Context) {
 // registerMetrics exposes the pipeline's counters and the warehouse's
 // table sizes to Prometheus.
 func (p *platform) registerMetrics(reg prometheus.Registerer) {
-	counter := func(name, help string, f func(pipelines.Stats) int64) {
-		for label, r := range map[string]*pipelines.Runner{"opendata": p.runner, "apicalls": p.callsRunner} {
-			if r == nil {
-				continue
-			}
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: name, Help: help,
-				ConstLabels: prometheus.Labels{"pipeline": label}}, func() float64 { return float64(f(r.Stats())) }))
-		}
-	}
-	counter("records_total", "Kafka records sunk to the lake and the warehouse.", func(s pipelines.Stats) int64 { return s.Records })
-	counter("rows_total", "Rows written to the lake and loaded into the warehouse.", func(s pipelines.Stats) int64 { return s.Rows })
-	counter("objects_total", "Parquet objects written to the lake.", func(s pipelines.Stats) int64 { return s.Objects })
-	counter("sink_retries_total", "Failed sink attempts that were retried (S3 or warehouse trouble).", func(s pipelines.Stats) int64 { return s.Retries })
-	// Where a pipeline's time goes: a stage whose rate approaches 1 s/s
-	// (transform: the consumer's cores) is its bottleneck.
-	stages := map[string]func(pipelines.Stats) time.Duration{
-		"transform": func(s pipelines.Stats) time.Duration { return s.Transform },
-		"lake":      func(s pipelines.Stats) time.Duration { return s.Stage },
-		"warehouse": func(s pipelines.Stats) time.Duration { return s.Load },
+	const stageHelp = "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow rows), " +
+		"lake (Parquet encoding, lake upload, local copy), warehouse (loads, one at a time). A stage whose rate approaches 1 s/s " +
+		"(transform: the consumer's cores) bounds the pipeline."
+	metrics := []struct {
+		name, help string
+		labels     prometheus.Labels
+		value      func(pipelines.Stats) float64
+	}{
+		{"records_total", "Kafka records sunk to the lake and the warehouse.", nil, func(s pipelines.Stats) float64 { return float64(s.Records) }},
+		{"rows_total", "Rows written to the lake and loaded into the warehouse.", nil, func(s pipelines.Stats) float64 { return float64(s.Rows) }},
+		{"objects_total", "Parquet objects written to the lake.", nil, func(s pipelines.Stats) float64 { return float64(s.Objects) }},
+		{"sink_retries_total", "Failed sink attempts that were retried (S3 or warehouse trouble).", nil, func(s pipelines.Stats) float64 { return float64(s.Retries) }},
+		{"stage_seconds_total", stageHelp, prometheus.Labels{"stage": "transform"}, func(s pipelines.Stats) float64 { return s.Transform.Seconds() }},
+		{"stage_seconds_total", stageHelp, prometheus.Labels{"stage": "lake"}, func(s pipelines.Stats) float64 { return s.Lake.Seconds() }},
+		{"stage_seconds_total", stageHelp, prometheus.Labels{"stage": "warehouse"}, func(s pipelines.Stats) float64 { return s.Warehouse.Seconds() }},
 	}
 	for label, r := range map[string]*pipelines.Runner{"opendata": p.runner, "apicalls": p.callsRunner} {
 		if r == nil {
 			continue
 		}
-		for stage, f := range stages {
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: "stage_seconds_total",
-				Help:        "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow rows), lake (Parquet encoding, lake upload, local copy), warehouse (loads, one at a time).",
-				ConstLabels: prometheus.Labels{"pipeline": label, "stage": stage}}, func() float64 { return f(r.Stats()).Seconds() }))
+		for _, m := range metrics {
+			labels := prometheus.Labels{"pipeline": label}
+			maps.Copy(labels, m.labels)
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: m.name, Help: m.help,
+				ConstLabels: labels}, func() float64 { return m.value(r.Stats()) }))
 		}
 	}
 }

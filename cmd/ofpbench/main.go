@@ -19,6 +19,7 @@ import (
 	"github.com/ofp-dev/ofp/internal/bus"
 	"github.com/ofp-dev/ofp/internal/oas"
 	"github.com/ofp-dev/ofp/pipelines"
+	"github.com/ofp-dev/ofp/warehouse"
 )
 
 // Targets of the benchmark.
@@ -201,7 +202,7 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 		return rep, err
 	}
 	rep.FeeObjects = nfiles
-	db, err := openDirect()
+	db, err := openDirect("", warehouse.DefaultOptions().Threads)
 	if err != nil {
 		return rep, err
 	}
@@ -286,7 +287,7 @@ func (r report) cpuBound() time.Duration {
 // warehouseTime is the pipeline's warehouse time in round 1: its loads
 // (one at a time) and the final checkpoint.
 func (r report) warehouseTime() time.Duration {
-	return r.Stats.Load + r.Pipeline.Elapsed - r.Pipeline.Committed
+	return r.Stats.Warehouse + r.Pipeline.checkpoint()
 }
 
 // stagesNote says where the pipeline's time went in round 1 (its Stats):
@@ -297,12 +298,12 @@ func (r report) stagesNote() string {
 	st, el := r.Stats, r.Pipeline.Elapsed
 	share := 0.0
 	if el > 0 {
-		share = 100 * st.Load.Seconds() / el.Seconds()
+		share = 100 * st.Warehouse.Seconds() / el.Seconds()
 	}
 	return fmt.Sprintf("Time in the pipeline's stages (summed over the goroutines doing each): transform %s, Parquet + lake + local copy %s,\n"+
 		"warehouse loads %s (one at a time: busy %.0f%% of the elapsed %s), final checkpoint %s.",
-		st.Transform.Round(10*time.Millisecond), st.Stage.Round(10*time.Millisecond), st.Load.Round(10*time.Millisecond), share,
-		el.Round(10*time.Millisecond), (el - r.Pipeline.Committed).Round(10*time.Millisecond))
+		st.Transform.Round(10*time.Millisecond), st.Lake.Round(10*time.Millisecond), st.Warehouse.Round(10*time.Millisecond), share,
+		el.Round(10*time.Millisecond), r.Pipeline.checkpoint().Round(10*time.Millisecond))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

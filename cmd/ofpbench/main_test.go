@@ -46,9 +46,9 @@ func TestBenchmarkSmoke(t *testing.T) {
 	}
 	require.Positive(t, rep.FeeObjects)
 	require.Positive(t, rep.Stats.Transform)
-	require.Positive(t, rep.Stats.Stage)
-	require.Positive(t, rep.Stats.Load)
-	require.Less(t, rep.Stats.Load, rep.Pipeline.Elapsed, "loads run one at a time within the run")
+	require.Positive(t, rep.Stats.Lake)
+	require.Positive(t, rep.Stats.Warehouse)
+	require.Less(t, rep.Stats.Warehouse, rep.Pipeline.Elapsed, "loads run one at a time within the run")
 	require.Equal(t, int(rep.Stats.Objects), rep.RawLoad.Files, "the raw DuckDB load reads every lake object of the run")
 	require.GreaterOrEqual(t, rep.RawLoad.Rows, rep.Stats.Rows, "and stores every row the pipeline stored (without deduplicating)")
 	require.Positive(t, rep.RawLoad.Elapsed)

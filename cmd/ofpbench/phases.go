@@ -42,6 +42,10 @@ type throughput struct {
 	MemoHits, MemoMisses int64
 }
 
+// checkpoint is the warehouse's final checkpoint: what Elapsed holds
+// after Committed.
+func (t throughput) checkpoint() time.Duration { return t.Elapsed - t.Committed }
+
 func (t throughput) recordsPerSec() float64 { return float64(t.Records) / t.Elapsed.Seconds() }
 func (t throughput) feeRowsPerSec() float64 { return float64(t.FeeRows) / t.Elapsed.Seconds() }
 func (t throughput) mbPerSec() float64      { return float64(t.Bytes) / 1e6 / t.Elapsed.Seconds() }

@@ -66,10 +66,16 @@ func (q queryResult) viewsRatio() float64 {
 // once), with the number of files.
 func downloadFees(ctx context.Context, lake *objstore.Store, dir string) (string, int, error) {
 	pages, np, err := downloadDataset(ctx, lake, filepath.Join(dir, "pages"), odpipe.DatasetPages)
+	if err == nil && np == 0 {
+		err = fmt.Errorf("the lake holds no %s objects", odpipe.DatasetPages)
+	}
 	if err != nil {
 		return "", 0, err
 	}
 	items, ni, err := downloadDataset(ctx, lake, filepath.Join(dir, "items"), odpipe.DatasetFeeItems)
+	if err == nil && ni == 0 {
+		err = fmt.Errorf("the lake holds no %s objects", odpipe.DatasetFeeItems)
+	}
 	if err != nil {
 		return "", 0, err
 	}
@@ -78,14 +84,12 @@ func downloadFees(ctx context.Context, lake *objstore.Store, dir string) (string
 }
 
 // downloadDataset copies every object of dataset into dir and returns the
-// read_parquet([...]) source expression over them.
+// read_parquet([...]) source expression over them and their number (0,
+// and no expression, when the lake holds none).
 func downloadDataset(ctx context.Context, lake *objstore.Store, dir, dataset string) (string, int, error) {
 	objs, err := lake.List(ctx, dataset+"/")
-	if err != nil {
+	if err != nil || len(objs) == 0 {
 		return "", 0, err
-	}
-	if len(objs) == 0 {
-		return "", 0, fmt.Errorf("the lake holds no %s objects", dataset)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", 0, err
@@ -105,17 +109,19 @@ func downloadDataset(ctx context.Context, lake *objstore.Store, dir, dataset str
 	return "read_parquet([" + strings.Join(quoted, ", ") + "])", len(objs), nil
 }
 
-// openDirect opens an in-memory DuckDB with the warehouse's engine settings
-// (warehouse.DefaultOptions: memory limit and threads), so that the
-// comparison measures our layer, not a different engine budget.
-func openDirect() (*sql.DB, error) {
+// openDirect opens a bare DuckDB at file ("" for in memory) with the
+// warehouse's engine settings (warehouse.DefaultOptions: memory limit,
+// checkpoint threshold) and threads, so that a baseline measures our
+// layer, not a different engine budget.
+func openDirect(file string, threads int) (*sql.DB, error) {
 	o := warehouse.DefaultOptions()
 	v := url.Values{}
 	v.Set("autoinstall_known_extensions", "false")
 	v.Set("autoload_known_extensions", "false")
 	v.Set("memory_limit", o.MemoryLimit)
-	v.Set("threads", fmt.Sprint(o.Threads))
-	db, err := sql.Open("duckdb", "?"+v.Encode())
+	v.Set("checkpoint_threshold", o.CheckpointThreshold)
+	v.Set("threads", fmt.Sprint(threads))
+	db, err := sql.Open("duckdb", file+"?"+v.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open DuckDB: %w", err)
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -34,32 +32,20 @@ func rawLoad(ctx context.Context, lake *objstore.Store, dir string) (rawLoadResu
 	var res rawLoadResult
 	sources := map[string]string{}
 	for _, ds := range warehouse.Datasets() {
-		objs, err := lake.List(ctx, ds+"/")
-		if err != nil {
-			return res, err
-		}
-		if len(objs) == 0 {
-			continue
-		}
 		src, n, err := downloadDataset(ctx, lake, filepath.Join(dir, ds), ds)
 		if err != nil {
 			return res, err
 		}
-		sources[ds], res.Files = src, res.Files+n
+		if n > 0 {
+			sources[ds], res.Files = src, res.Files+n
+		}
 	}
 	if len(sources) == 0 {
 		return res, fmt.Errorf("raw DuckDB load: the lake holds no objects")
 	}
-	o := warehouse.DefaultOptions()
-	v := url.Values{}
-	v.Set("autoinstall_known_extensions", "false")
-	v.Set("autoload_known_extensions", "false")
-	v.Set("memory_limit", o.MemoryLimit)
-	v.Set("threads", fmt.Sprint(max(o.LoadThreads, 1)))
-	v.Set("checkpoint_threshold", o.CheckpointThreshold)
 	file := filepath.Join(dir, "raw.duckdb")
 	_ = os.Remove(file)
-	db, err := sql.Open("duckdb", file+"?"+v.Encode())
+	db, err := openDirect(file, max(warehouse.DefaultOptions().LoadThreads, 1))
 	if err != nil {
 		return res, fmt.Errorf("raw DuckDB load: %w", err)
 	}
