@@ -2,22 +2,17 @@ package keys
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // FileStore keeps one JWK Set file per brand, <dir>/<brandID>.jwks.json,
-// written atomically with mode 0600 in a 0700 directory. Each JWK carries two
-// extra members, ofp_created_at and ofp_retired_at (RFC 3339), that JWK
-// readers ignore. It is safe for one process; several processes sharing the
-// directory need the SQL store.
+// written atomically with mode 0600 in a 0700 directory, each key as
+// EncodeRecord writes it. It is safe for one process; replicas share keys
+// through an UpdatingStore (authz/store's KeyStore).
 type FileStore struct {
 	dir string
 }
@@ -35,11 +30,6 @@ func NewFileStore(dir string) (*FileStore, error) {
 // Path is the file holding a brand's keys.
 func (s *FileStore) Path(brandID string) string {
 	return filepath.Join(s.dir, brandID+".jwks.json")
-}
-
-type fileKey struct {
-	CreatedAt time.Time  `json:"ofp_created_at"`
-	RetiredAt *time.Time `json:"ofp_retired_at,omitempty"`
 }
 
 // LoadBrand reads the brand's file; a missing file is no keys. A file
@@ -71,33 +61,9 @@ func (s *FileStore) LoadBrand(_ context.Context, brandID string) ([]Record, erro
 	}
 	records := make([]Record, 0, len(raw.Keys))
 	for i, k := range raw.Keys {
-		// Errors below never quote the JSON: it holds private keys.
-		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(k); err != nil {
-			return nil, fmt.Errorf("keys: %s: key %d is not a valid JWK", path, i)
-		}
-		var meta fileKey
-		if err := json.Unmarshal(k, &meta); err != nil {
-			return nil, fmt.Errorf("keys: %s: key %d has malformed ofp_* members", path, i)
-		}
-		priv, ok := jwk.Key.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("keys: %s: key %d (kid %s) is not an RSA private key", path, i, jwk.KeyID)
-		}
-		use := Use(jwk.Use)
-		if !use.valid() {
-			return nil, fmt.Errorf("keys: %s: key %d (kid %s) has use %q, want sig or enc", path, i, jwk.KeyID, jwk.Use)
-		}
-		r := Record{
-			KID:       jwk.KeyID,
-			Use:       use,
-			Alg:       jwk.Algorithm,
-			CreatedAt: meta.CreatedAt.UTC(),
-			Key:       priv,
-			Chain:     jwk.Certificates,
-		}
-		if meta.RetiredAt != nil {
-			r.RetiredAt = meta.RetiredAt.UTC()
+		r, err := DecodeRecord(k)
+		if err != nil {
+			return nil, fmt.Errorf("keys: %s: key %d: %w", path, i, err)
 		}
 		records = append(records, r)
 	}
@@ -113,21 +79,9 @@ func (s *FileStore) SaveBrand(_ context.Context, brandID string, records []Recor
 		Keys []json.RawMessage `json:"keys"`
 	}{Keys: make([]json.RawMessage, 0, len(records))}
 	for _, r := range records {
-		jwkJSON, err := r.privateJWK().MarshalJSON()
+		entry, err := EncodeRecord(r)
 		if err != nil {
-			return fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
-		}
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(jwkJSON, &members); err != nil {
-			return fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
-		}
-		members["ofp_created_at"], _ = json.Marshal(r.CreatedAt.UTC())
-		if !r.RetiredAt.IsZero() {
-			members["ofp_retired_at"], _ = json.Marshal(r.RetiredAt.UTC())
-		}
-		entry, err := json.Marshal(members)
-		if err != nil {
-			return fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
+			return err
 		}
 		out.Keys = append(out.Keys, entry)
 	}

@@ -47,19 +47,43 @@ type Record struct {
 	Use       Use
 	Alg       string
 	CreatedAt time.Time
-	// RetiredAt is zero while the key is the active key of its use.
+	// NotBefore, when set, is when the key starts being used (signing, and
+	// decrypting JWEs without kid): until then it is only published, so
+	// that every replica and client knows it before the first token it
+	// signs (Options.PublishAhead). Zero means from CreatedAt.
+	NotBefore time.Time
+	// RetiredAt is zero while the key is the active (or pending) key of its
+	// use.
 	RetiredAt time.Time
 	Key       *rsa.PrivateKey
 	// Chain optionally holds the key's certificate first (published as x5c).
 	Chain []*x509.Certificate
 }
 
-// Active reports whether the record is the active key of its use.
+// Active reports whether the record is not retired: the active key of its
+// use, or one published ahead of its NotBefore.
 func (r Record) Active() bool { return r.RetiredAt.IsZero() }
+
+// activeFrom is when the key starts being used.
+func (r Record) activeFrom() time.Time {
+	if r.NotBefore.After(r.CreatedAt) {
+		return r.NotBefore
+	}
+	return r.CreatedAt
+}
+
+// Pending reports whether the key is published but not used yet at now.
+func (r Record) Pending(now time.Time) bool { return r.Active() && now.Before(r.NotBefore) }
+
+// usable: not retired and due at now.
+func (r Record) usable(now time.Time) bool { return r.Active() && !now.Before(r.NotBefore) }
 
 // String prints public metadata only.
 func (r Record) String() string {
 	state := "active"
+	if !r.NotBefore.IsZero() && r.Active() {
+		state = "active from " + r.NotBefore.UTC().Format(time.RFC3339)
+	}
 	if !r.Active() {
 		state = "retired " + r.RetiredAt.UTC().Format(time.RFC3339)
 	}
@@ -85,8 +109,12 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Use       Use        `json:"use"`
 		Alg       string     `json:"alg"`
 		CreatedAt time.Time  `json:"created_at"`
+		NotBefore *time.Time `json:"not_before,omitempty"`
 		RetiredAt *time.Time `json:"retired_at,omitempty"`
 	}{KID: r.KID, Use: r.Use, Alg: r.Alg, CreatedAt: r.CreatedAt}
+	if !r.NotBefore.IsZero() {
+		meta.NotBefore = &r.NotBefore
+	}
 	if !r.Active() {
 		meta.RetiredAt = &r.RetiredAt
 	}
@@ -102,6 +130,18 @@ type KeyStore interface {
 	LoadBrand(ctx context.Context, brandID string) ([]Record, error)
 	// SaveBrand replaces all stored keys of a brand.
 	SaveBrand(ctx context.Context, brandID string, records []Record) error
+}
+
+// UpdatingStore is a KeyStore that several processes (the replicas of one
+// authorization server) share. UpdateBrand changes a brand's keys as one
+// read-modify-write that no other process interleaves with: update gets
+// the stored records and returns what to store, with changed false to
+// store nothing; UpdateBrand returns the brand's records afterwards. The
+// Manager makes every change through it, so replicas never drop each
+// other's keys, and Reload picks up what the others stored.
+type UpdatingStore interface {
+	KeyStore
+	UpdateBrand(ctx context.Context, brandID string, update func(stored []Record) (next []Record, changed bool, err error)) ([]Record, error)
 }
 
 // ErrUnknownKey means a kid is not (or no longer) published for the brand:
@@ -153,4 +193,78 @@ func (r Record) privateJWK() jose.JSONWebKey {
 	j := r.publicJWK()
 	j.Key = r.Key
 	return j
+}
+
+// storedKey is the metadata EncodeRecord adds to a private JWK: members
+// JWK readers ignore.
+type storedKey struct {
+	CreatedAt time.Time  `json:"ofp_created_at"`
+	NotBefore *time.Time `json:"ofp_not_before,omitempty"`
+	RetiredAt *time.Time `json:"ofp_retired_at,omitempty"`
+}
+
+// EncodeRecord is the stored form of a record: its private JWK (with x5c
+// when it has a chain) plus the members ofp_created_at, ofp_not_before and
+// ofp_retired_at (RFC 3339). It holds private key material: stores keep
+// it readable only by the server (or sealed), and nothing prints it.
+func EncodeRecord(r Record) ([]byte, error) {
+	if r.Key == nil {
+		return nil, fmt.Errorf("keys: encode kid %s: no private key", r.KID)
+	}
+	jwkJSON, err := r.privateJWK().MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(jwkJSON, &members); err != nil {
+		return nil, fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
+	}
+	members["ofp_created_at"], _ = json.Marshal(r.CreatedAt.UTC())
+	if !r.NotBefore.IsZero() {
+		members["ofp_not_before"], _ = json.Marshal(r.NotBefore.UTC())
+	}
+	if !r.RetiredAt.IsZero() {
+		members["ofp_retired_at"], _ = json.Marshal(r.RetiredAt.UTC())
+	}
+	out, err := json.Marshal(members)
+	if err != nil {
+		return nil, fmt.Errorf("keys: encode kid %s: %w", r.KID, err)
+	}
+	return out, nil
+}
+
+// DecodeRecord reads what EncodeRecord wrote. Its errors never quote the
+// input: it holds a private key.
+func DecodeRecord(data []byte) (Record, error) {
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(data); err != nil {
+		return Record{}, errors.New("not a valid JWK")
+	}
+	var meta storedKey
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return Record{}, errors.New("malformed ofp_* members")
+	}
+	priv, ok := jwk.Key.(*rsa.PrivateKey)
+	if !ok {
+		return Record{}, fmt.Errorf("kid %s is not an RSA private key", jwk.KeyID)
+	}
+	use := Use(jwk.Use)
+	if !use.valid() {
+		return Record{}, fmt.Errorf("kid %s has use %q, want sig or enc", jwk.KeyID, jwk.Use)
+	}
+	r := Record{
+		KID:       jwk.KeyID,
+		Use:       use,
+		Alg:       jwk.Algorithm,
+		CreatedAt: meta.CreatedAt.UTC(),
+		Key:       priv,
+		Chain:     jwk.Certificates,
+	}
+	if meta.NotBefore != nil {
+		r.NotBefore = meta.NotBefore.UTC()
+	}
+	if meta.RetiredAt != nil {
+		r.RetiredAt = meta.RetiredAt.UTC()
+	}
+	return r, nil
 }

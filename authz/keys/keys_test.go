@@ -491,3 +491,132 @@ func signNoT(m *Manager) (string, error) {
 	}
 	return jws.CompactSerialize()
 }
+
+func TestPublishAheadPublishesBeforeUse(t *testing.T) {
+	f := newFixture(t)
+	m, err := NewManager(context.Background(), f.store, []Brand{brand("alpha")}, Options{
+		Retention: time.Hour, PublishAhead: 10 * time.Minute, Now: f.clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, oldKID := sign(t, m, "alpha", "old")
+	oldEnc, err := m.EncryptionKID("alpha")
+	require.NoError(t, err)
+
+	f.clock.Advance(time.Minute)
+	newKID, err := m.Rotate(context.Background(), "alpha")
+	require.NoError(t, err)
+	newEnc, err := m.RotateEncryption(context.Background(), "alpha")
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{oldKID, newKID}, sigKIDs(t, must(m.PublicJWKS("alpha"))), "published at once")
+	_, kid := sign(t, m, "alpha", "still old")
+	require.Equal(t, oldKID, kid, "not used before PublishAhead has passed")
+	enc, err := m.EncryptionKID("alpha")
+	require.NoError(t, err)
+	require.Equal(t, oldEnc, enc)
+	// A client may already encrypt to the published key.
+	plain, err := m.DecryptJWE("alpha", encryptTo(t, m, newEnc, "early"))
+	require.NoError(t, err)
+	require.Equal(t, "early", string(plain))
+
+	stored, err := f.store.LoadBrand(context.Background(), "alpha")
+	require.NoError(t, err)
+	due := f.clock.Now().Add(10 * time.Minute)
+	for _, r := range stored {
+		if r.KID == newKID || r.KID == newEnc {
+			require.True(t, r.Pending(f.clock.Now()), "stored as pending: a restart keeps the schedule")
+			require.Equal(t, due, r.NotBefore)
+		}
+	}
+
+	f.clock.Advance(10 * time.Minute)
+	_, kid = sign(t, m, "alpha", "new")
+	require.Equal(t, newKID, kid, "used once due")
+	inUse := InUse(stored, f.clock.Now())
+	require.Len(t, inUse, 2)
+	require.Equal(t, newKID, inUse[0].KID)
+	require.Equal(t, newEnc, inUse[1].KID)
+
+	// The old keys are retired when the new ones became due, and stay
+	// published for the retention from then.
+	require.NoError(t, m.Prune(context.Background()))
+	stored, err = f.store.LoadBrand(context.Background(), "alpha")
+	require.NoError(t, err)
+	for _, r := range stored {
+		if r.KID == oldKID || r.KID == oldEnc {
+			require.Equal(t, due, r.RetiredAt)
+		}
+	}
+	f.clock.Advance(time.Hour - time.Second)
+	require.Contains(t, sigKIDs(t, must(m.PublicJWKS("alpha"))), oldKID)
+	f.clock.Advance(2 * time.Second)
+	require.Equal(t, []string{newKID}, sigKIDs(t, must(m.PublicJWKS("alpha"))))
+}
+
+func TestRotationOnALaggingClockStillReplacesTheKey(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager(t, brand("alpha"))
+	_, oldKID := sign(t, m, "alpha", "x")
+	f.clock.Advance(-time.Hour) // this process's clock is behind the one that made the key
+	newKID, err := m.Rotate(context.Background(), "alpha")
+	require.NoError(t, err)
+	_, kid := sign(t, m, "alpha", "y")
+	require.Equal(t, newKID, kid)
+	require.NotEqual(t, oldKID, kid)
+}
+
+func TestReloadKeepsTheKeysWhenTheStoreLosesThem(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager(t, brand("alpha"))
+	_, kid := sign(t, m, "alpha", "x")
+	require.NoError(t, os.Remove(f.store.Path("alpha")))
+	require.NoError(t, m.Reload(context.Background()))
+	_, after := sign(t, m, "alpha", "y")
+	require.Equal(t, kid, after)
+	require.Contains(t, f.logs.String(), "keeping the keys in memory")
+}
+
+func TestEncodeRecordRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	m := f.manager(t, brand("alpha"))
+	records, err := m.Keys("alpha")
+	require.NoError(t, err)
+	r := records[0]
+	r.NotBefore = r.CreatedAt.Add(time.Minute)
+	r.RetiredAt = r.CreatedAt.Add(time.Hour)
+	data, err := EncodeRecord(r)
+	require.NoError(t, err)
+	got, err := DecodeRecord(data)
+	require.NoError(t, err)
+	require.Equal(t, r.KID, got.KID)
+	require.Equal(t, r.Use, got.Use)
+	require.True(t, r.CreatedAt.Equal(got.CreatedAt))
+	require.True(t, r.NotBefore.Equal(got.NotBefore))
+	require.True(t, r.RetiredAt.Equal(got.RetiredAt))
+	require.True(t, r.Key.Equal(got.Key))
+
+	_, err = DecodeRecord(data[:len(data)/2])
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), string(data[:20]), "errors never quote the key")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// encryptTo encrypts plain to the brand's published encryption key kid.
+func encryptTo(t *testing.T, m *Manager, kid, plain string) string {
+	t.Helper()
+	var set jose.JSONWebKeySet
+	require.NoError(t, json.Unmarshal(must(m.PublicJWKS("alpha")), &set))
+	found := set.Key(kid)
+	require.Len(t, found, 1)
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP, Key: found[0].Key, KeyID: kid}, nil)
+	require.NoError(t, err)
+	obj, err := enc.Encrypt([]byte(plain))
+	require.NoError(t, err)
+	out, err := obj.CompactSerialize()
+	require.NoError(t, err)
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,13 @@ type Options struct {
 	Retention time.Duration
 	// RSABits for generated keys; default and minimum 2048.
 	RSABits int
+	// PublishAhead is how long a rotated-in key is published before it is
+	// used (its NotBefore): long enough for every replica to Reload it and
+	// for clients to see it in the JWKS before the first token it signs.
+	// 0 (the default) uses it at once, right for a single process.
+	PublishAhead time.Duration
+	// ReloadInterval is how often Run re-reads the store; default 15 s.
+	ReloadInterval time.Duration
 	// Now defaults to time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -77,7 +85,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults NewManager applies to zero fields.
 func DefaultOptions() Options {
-	return Options{Retention: 7 * 24 * time.Hour, RSABits: MinRSABits, Now: time.Now, Logger: slog.Default()}
+	return Options{Retention: 7 * 24 * time.Hour, RSABits: MinRSABits, ReloadInterval: 15 * time.Second, Now: time.Now, Logger: slog.Default()}
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -94,6 +102,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.RSABits < MinRSABits {
 		return o, fmt.Errorf("keys: RSABits %d is below %d", o.RSABits, MinRSABits)
 	}
+	if o.PublishAhead < 0 {
+		return o, errors.New("keys: PublishAhead must not be negative")
+	}
+	if o.ReloadInterval <= 0 {
+		o.ReloadInterval = d.ReloadInterval
+	}
 	if o.Now == nil {
 		o.Now = d.Now
 	}
@@ -104,7 +118,10 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Manager holds the keys of every brand in memory, backed by a KeyStore.
-// It is safe for concurrent use within one process.
+// It is safe for concurrent use within one process; with an UpdatingStore
+// it is also safe beside other Managers (replicas) on the same store:
+// every change is a read-modify-write of what is stored, and Reload (Run)
+// picks up the others' changes.
 type Manager struct {
 	store  KeyStore
 	opts   Options
@@ -112,6 +129,10 @@ type Manager struct {
 
 	mu   sync.RWMutex
 	keys map[string][]Record // brand id -> records, newest first
+
+	writeMu    sync.Mutex // one update at a time in this process
+	reloadMu   sync.Mutex // one Reload at a time
+	lastReload time.Time  // guarded by reloadMu
 }
 
 // String names the manager without key material.
@@ -164,52 +185,200 @@ func NewManager(ctx context.Context, store KeyStore, brands []Brand, opts Option
 }
 
 func (m *Manager) loadBrand(ctx context.Context, brandID string) error {
-	records, err := m.store.LoadBrand(ctx, brandID)
-	if err != nil {
-		return fmt.Errorf("keys: load brand %s: %w", brandID, err)
-	}
+	return m.update(ctx, brandID, func(stored []Record, now time.Time) ([]Record, bool, error) {
+		next, changed := m.normalise(stored, now)
+		for _, use := range []Use{UseSig, UseEnc} {
+			if slices.ContainsFunc(next, func(r Record) bool { return r.Use == use && r.Active() }) {
+				continue
+			}
+			r, err := m.generate(use, now)
+			if err != nil {
+				return nil, false, fmt.Errorf("keys: brand %s: %w", brandID, err)
+			}
+			next = append([]Record{r}, next...)
+			changed = true
+			m.opts.Logger.Info("created key", "brand", brandID, "key", r)
+		}
+		return next, changed, nil
+	})
+}
+
+// update changes a brand's stored keys: fn gets them (normalised by the
+// caller's rules, at now) and returns what to store, changed false to
+// store nothing. With an UpdatingStore fn sees what is stored now, under
+// the store's lock; with a plain KeyStore, this Manager's records (one
+// process owns the store). The brand's records afterwards become this
+// Manager's.
+func (m *Manager) update(ctx context.Context, brandID string, fn func(stored []Record, now time.Time) ([]Record, bool, error)) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
 	now := m.opts.Now().UTC()
-	next, changed := m.normalise(records, now)
-	for _, use := range []Use{UseSig, UseEnc} {
-		if slices.ContainsFunc(next, func(r Record) bool { return r.Use == use && r.Active() }) {
-			continue
-		}
-		r, err := m.generate(use, now)
+	if us, ok := m.store.(UpdatingStore); ok {
+		next, err := us.UpdateBrand(ctx, brandID, func(stored []Record) ([]Record, bool, error) { return fn(stored, now) })
 		if err != nil {
-			return fmt.Errorf("keys: brand %s: %w", brandID, err)
+			return fmt.Errorf("keys: update brand %s: %w", brandID, err)
 		}
-		next = append([]Record{r}, next...)
-		changed = true
-		m.opts.Logger.Info("created key", "brand", brandID, "key", r)
+		m.install(brandID, next, now)
+		return nil
+	}
+	m.mu.RLock()
+	current, loaded := m.keys[brandID]
+	m.mu.RUnlock()
+	if !loaded {
+		var err error
+		if current, err = m.store.LoadBrand(ctx, brandID); err != nil {
+			return fmt.Errorf("keys: load brand %s: %w", brandID, err)
+		}
+	}
+	next, changed, err := fn(current, now)
+	if err != nil {
+		return err
 	}
 	if changed {
 		if err := m.store.SaveBrand(ctx, brandID, next); err != nil {
 			return fmt.Errorf("keys: save brand %s: %w", brandID, err)
 		}
 	}
-	m.keys[brandID] = next
+	m.install(brandID, next, now)
 	return nil
 }
 
-// normalise sorts newest first, keeps a single active key per use (a second
-// one, e.g. from two processes rotating at once, is retired now) and drops
-// keys past retention. changed reports any difference from records.
+// install makes records (normalised at now) the brand's keys in memory.
+func (m *Manager) install(brandID string, records []Record, now time.Time) {
+	next, _ := m.normalise(records, now)
+	m.mu.Lock()
+	m.keys[brandID] = next
+	m.mu.Unlock()
+}
+
+// Reload re-reads every brand's keys from the store, so that a Manager
+// sharing an UpdatingStore with others (replicas, an `ofp keys` command)
+// serves and uses what they stored. It stores nothing.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	m.lastReload = m.opts.Now()
+	for _, b := range m.brands {
+		if err := m.reloadBrand(ctx, b.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) reloadBrand(ctx context.Context, brandID string) error {
+	m.writeMu.Lock() // what is read is installed before any later update
+	defer m.writeMu.Unlock()
+	records, err := m.store.LoadBrand(ctx, brandID)
+	if err != nil {
+		return fmt.Errorf("keys: reload brand %s: %w", brandID, err)
+	}
+	for _, use := range []Use{UseSig, UseEnc} {
+		if !slices.ContainsFunc(records, func(r Record) bool { return r.Use == use && r.Active() }) {
+			// Never drop to no key: someone emptied the store. Keep
+			// serving what is in memory until an operator fixes it.
+			m.opts.Logger.Warn("keys: the store has no active key; keeping the keys in memory", "brand", brandID, "use", use)
+			return nil
+		}
+	}
+	m.install(brandID, records, m.opts.Now().UTC())
+	return nil
+}
+
+// Run reloads the keys every Options.ReloadInterval until ctx ends, so
+// that a rotation made by another replica or by `ofp keys rotate` is
+// published and used here too. Run it on every replica sharing an
+// UpdatingStore; a failed reload is logged and retried at the next tick.
+func (m *Manager) Run(ctx context.Context) {
+	t := time.NewTicker(m.opts.ReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+				m.opts.Logger.Warn("keys: reload failed; serving the keys loaded before", "err", err)
+			}
+		}
+	}
+}
+
+// reloadForUnknownKID reloads when a JWE names a kid this Manager does not
+// know (another replica may have rotated it in), at most once a second.
+func (m *Manager) reloadForUnknownKID(ctx context.Context) bool {
+	if _, ok := m.store.(UpdatingStore); !ok {
+		return false
+	}
+	m.reloadMu.Lock()
+	recent := m.opts.Now().Sub(m.lastReload) < time.Second
+	m.reloadMu.Unlock()
+	if recent {
+		return false
+	}
+	if err := m.Reload(ctx); err != nil {
+		m.opts.Logger.Warn("keys: reload for an unknown kid failed", "err", err)
+		return false
+	}
+	return true
+}
+
+// normalise sorts newest first, keeps one key in use per use and drops
+// keys past retention. The key in use is the newest whose NotBefore has
+// passed; every other unretired key of that use created before it is
+// retired at that key's NotBefore (at now when it has none, e.g. two
+// processes rotating at once), so that replicas normalising the same
+// records agree. Keys created after it (published ahead) stay pending.
+// changed reports any difference from records.
 func (m *Manager) normalise(records []Record, now time.Time) (out []Record, changed bool) {
 	out = slices.Clone(records)
-	slices.SortStableFunc(out, func(a, b Record) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	seen := map[Use]bool{}
-	for i := range out {
-		if !out[i].Active() {
+	slices.SortStableFunc(out, newerFirst)
+	for _, use := range []Use{UseSig, UseEnc} {
+		inUse := slices.IndexFunc(out, func(r Record) bool { return r.Use == use && r.usable(now) })
+		if inUse < 0 {
 			continue
 		}
-		if seen[out[i].Use] {
-			out[i].RetiredAt = now
-			changed = true
+		since := out[inUse].NotBefore
+		if since.IsZero() || since.After(now) {
+			since = now
 		}
-		seen[out[i].Use] = true
+		for i := inUse + 1; i < len(out); i++ {
+			if out[i].Use == use && out[i].Active() {
+				out[i].RetiredAt = since
+				changed = true
+			}
+		}
 	}
 	kept := slices.DeleteFunc(out, func(r Record) bool { return !m.published(r, now) })
 	return kept, changed || len(kept) != len(records)
+}
+
+// InUse returns the key of each use that a Manager holding records signs
+// (or decrypts JWEs without kid) with at now: the newest not retired whose
+// NotBefore has passed. Sig comes first.
+func InUse(records []Record, now time.Time) []Record {
+	sorted := slices.Clone(records)
+	slices.SortStableFunc(sorted, newerFirst)
+	var out []Record
+	for _, use := range []Use{UseSig, UseEnc} {
+		if i := slices.IndexFunc(sorted, func(r Record) bool { return r.Use == use && r.usable(now) }); i >= 0 {
+			out = append(out, sorted[i])
+		}
+	}
+	return out
+}
+
+// newerFirst orders records by when they start being used (NotBefore, else
+// CreatedAt), newest first, then by CreatedAt and kid, so that every
+// replica sorts the same records the same way and picks the same key.
+func newerFirst(a, b Record) int {
+	if c := b.activeFrom().Compare(a.activeFrom()); c != 0 {
+		return c
+	}
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.KID, a.KID)
 }
 
 // published: active, or retired less than Retention ago.
@@ -279,25 +448,31 @@ func (m *Manager) rotate(ctx context.Context, brandID string, use Use, key *rsa.
 		return "", fmt.Errorf("keys: brand %s: %w", brandID, err)
 	}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	current := m.keys[brandID]
-	if slices.ContainsFunc(current, func(c Record) bool { return c.KID == r.KID }) {
-		return "", fmt.Errorf("keys: brand %s: key %s is already stored", brandID, r.KID)
+	if m.opts.PublishAhead > 0 {
+		r.NotBefore = now.Add(m.opts.PublishAhead)
 	}
-	next := make([]Record, 0, len(current)+1)
-	next = append(next, r)
-	for _, c := range current {
-		if c.Use == use && c.Active() {
-			c.RetiredAt = now
+	err = m.update(ctx, brandID, func(stored []Record, _ time.Time) ([]Record, bool, error) {
+		if slices.ContainsFunc(stored, func(c Record) bool { return c.KID == r.KID }) {
+			return nil, false, fmt.Errorf("keys: brand %s: key %s is already stored", brandID, r.KID)
 		}
-		next = append(next, c)
+		// The new key replaces every stored one, even when a clock (this
+		// replica's, behind another's, or a frozen test clock) says it is
+		// not newer: it starts being used just after the newest of them.
+		for _, c := range stored {
+			if c.Use == use && !r.activeFrom().After(c.activeFrom()) {
+				shift := c.activeFrom().Sub(r.activeFrom()) + time.Microsecond
+				r.CreatedAt = r.CreatedAt.Add(shift)
+				if !r.NotBefore.IsZero() {
+					r.NotBefore = r.NotBefore.Add(shift)
+				}
+			}
+		}
+		next, _ := m.normalise(append([]Record{r}, stored...), now)
+		return next, true, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("keys: rotate brand %s (the old key is still active): %w", brandID, err)
 	}
-	next, _ = m.normalise(next, now)
-	if err := m.store.SaveBrand(ctx, brandID, next); err != nil {
-		return "", fmt.Errorf("keys: save brand %s after rotation (old key still active): %w", brandID, err)
-	}
-	m.keys[brandID] = next
 	m.opts.Logger.Info("rotated key", "brand", brandID, "key", r)
 	return r.KID, nil
 }
@@ -305,19 +480,19 @@ func (m *Manager) rotate(ctx context.Context, brandID string, use Use, key *rsa.
 // Prune drops keys past retention from every brand and saves the brands that
 // changed. Run it periodically; PublicJWKS already hides expired keys.
 func (m *Manager) Prune(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.opts.Now().UTC()
 	for _, b := range m.brands {
-		next, changed := m.normalise(m.keys[b.ID], now)
-		if !changed {
-			continue
+		pruned := false
+		err := m.update(ctx, b.ID, func(stored []Record, now time.Time) ([]Record, bool, error) {
+			next, changed := m.normalise(stored, now)
+			pruned = changed
+			return next, changed, nil
+		})
+		if err != nil {
+			return fmt.Errorf("keys: prune brand %s: %w", b.ID, err)
 		}
-		if err := m.store.SaveBrand(ctx, b.ID, next); err != nil {
-			return fmt.Errorf("keys: save brand %s after pruning: %w", b.ID, err)
+		if pruned {
+			m.opts.Logger.Info("pruned expired keys", "brand", b.ID)
 		}
-		m.keys[b.ID] = next
-		m.opts.Logger.Info("pruned expired keys", "brand", b.ID)
 	}
 	return nil
 }
@@ -346,8 +521,9 @@ func (m *Manager) active(brandID string, use Use) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
+	now := m.opts.Now()
 	for _, r := range records {
-		if r.Use == use && r.Active() {
+		if r.Use == use && r.usable(now) {
 			return r, nil
 		}
 	}
@@ -387,29 +563,50 @@ func (m *Manager) EncryptionKID(brandID string) (string, error) {
 
 // DecryptJWE decrypts a compact JWE (alg RSA-OAEP, enc A256GCM) addressed to
 // one of the brand's published encryption keys by its kid header; a JWE
-// without kid is tried with the active key. An unknown kid wraps
-// ErrUnknownKey.
+// without kid is tried with the key in use. An unknown kid is looked up
+// again after a Reload (another replica may have rotated it in) and then
+// wraps ErrUnknownKey.
 func (m *Manager) DecryptJWE(brandID, compact string) ([]byte, error) {
 	obj, err := jose.ParseEncryptedCompact(compact, []jose.KeyAlgorithm{jose.RSA_OAEP}, []jose.ContentEncryption{jose.A256GCM})
 	if err != nil {
 		return nil, fmt.Errorf("keys: parse JWE (want compact RSA-OAEP/A256GCM): %w", err)
 	}
-	records, err := m.Keys(brandID)
+	kid := obj.Header.KeyID
+	r, err := m.decryptionKey(brandID, kid)
+	if errors.Is(err, ErrUnknownKey) && kid != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		reloaded := m.reloadForUnknownKID(ctx)
+		cancel()
+		if reloaded {
+			r, err = m.decryptionKey(brandID, kid)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	kid := obj.Header.KeyID
-	for _, r := range records {
-		if r.Use != UseEnc || (kid == "" && !r.Active()) || (kid != "" && r.KID != kid) {
-			continue
-		}
-		plain, err := obj.Decrypt(r.Key)
-		if err != nil {
-			return nil, fmt.Errorf("keys: decrypt JWE with kid %s: %w", r.KID, err)
-		}
-		return plain, nil
+	plain, err := obj.Decrypt(r.Key)
+	if err != nil {
+		return nil, fmt.Errorf("keys: decrypt JWE with kid %s: %w", r.KID, err)
 	}
-	return nil, fmt.Errorf("%w: brand %s has no encryption key %q", ErrUnknownKey, brandID, kid)
+	return plain, nil
+}
+
+// decryptionKey is the published encryption key kid names, or the one in
+// use when kid is empty.
+func (m *Manager) decryptionKey(brandID, kid string) (Record, error) {
+	if kid == "" {
+		return m.active(brandID, UseEnc)
+	}
+	records, err := m.Keys(brandID)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, r := range records {
+		if r.Use == UseEnc && r.KID == kid {
+			return r, nil
+		}
+	}
+	return Record{}, fmt.Errorf("%w: brand %s has no encryption key %q", ErrUnknownKey, brandID, kid)
 }
 
 // PublicJWKS is the brand's JWK Set as served at its jwks_uri: every
@@ -429,4 +626,33 @@ func (m *Manager) PublicJWKS(brandID string) ([]byte, error) {
 		return nil, fmt.Errorf("keys: encode JWKS of brand %s: %w", brandID, err)
 	}
 	return data, nil
+}
+
+// CopyMissing copies to `to` the keys `from` holds for each brand that has
+// none in `to` yet (a brand with keys in both keeps those of `to`), and
+// returns the brands it copied. It moves the keys of an earlier
+// single-process FileStore into a store replicas share, without ever
+// replacing what is already shared.
+func CopyMissing(ctx context.Context, from KeyStore, to UpdatingStore, brandIDs []string) ([]string, error) {
+	var copied []string
+	for _, id := range brandIDs {
+		records, err := from.LoadBrand(ctx, id)
+		if err != nil {
+			return copied, fmt.Errorf("keys: read brand %s to copy it: %w", id, err)
+		}
+		if len(records) == 0 {
+			continue
+		}
+		moved := false
+		if _, err := to.UpdateBrand(ctx, id, func(stored []Record) ([]Record, bool, error) {
+			moved = len(stored) == 0
+			return records, moved, nil
+		}); err != nil {
+			return copied, fmt.Errorf("keys: copy brand %s: %w", id, err)
+		}
+		if moved {
+			copied = append(copied, id)
+		}
+	}
+	return copied, nil
 }

@@ -8,7 +8,14 @@
 // Both engines pass one contract suite (authz/store/storetest), several
 // Stores on one database standing for several replicas.
 //
-// It owns the authz_sessions, authz_grants and authz_jti tables and their
+// Store.Keys is the server's key store (authz/keys.UpdatingStore): the
+// signing and encryption keys of every brand in authz_keys, each sealed
+// with Options.SealKey bound to its brand and kid, changed only under the
+// brand's row lock in authz_key_brands, so that all replicas sign, publish
+// and decrypt with the same keys.
+//
+// It owns the authz_sessions, authz_grants, authz_jti, authz_keys and
+// authz_key_brands tables and their
 // migrations (embedded, applied by internal/sqlstore at open, recorded in
 // authz_store_migrations). go-oidc's objects are stored as JSON documents;
 // lookup keys and the fields the store enforces are columns, which win
@@ -37,5 +44,6 @@
 //
 // Nothing is cached: every call reads or writes the database. It never
 // decides protocol rules (go-oidc and authz/server do), never stores
-// clients (authz/dcr) or keys (authz/keys), and never speaks HTTP.
+// clients (authz/dcr), never decides which key is in use (authz/keys does;
+// Store.Keys only keeps them), and never speaks HTTP.
 package store

@@ -99,7 +99,7 @@ func (s *Store) loadGrant(ctx context.Context, where string, arg any) (*goidc.Gr
 	g.AuthCodeConsumedAt = int(consumed.Int64)
 	g.RevokedAt = int(revoked.Int64)
 	if pending.Valid {
-		rt, err := s.seal.open(id, pending.String)
+		rt, err := s.seal.open(id, "grant "+id+" refresh token", pending.String)
 		if err != nil {
 			return nil, err
 		}

@@ -10,9 +10,11 @@ import (
 	"strings"
 )
 
-// sealer protects the refresh token kept between authorization and code
-// redemption: AES-256-GCM bound to the grant id when a key is set, as is
-// otherwise. Stored values say which ("s:" sealed, "p:" plain).
+// sealer protects the secrets the store keeps: the refresh token kept
+// between authorization and code redemption, and the server's private keys
+// (keys.go). AES-256-GCM bound to the row (its id as associated data) when
+// a key is set, as is otherwise. Stored values say which ("s:" sealed,
+// "p:" plain).
 type sealer struct{ aead cipher.AEAD }
 
 func newSealer(key []byte) (sealer, error) {
@@ -33,7 +35,7 @@ func newSealer(key []byte) (sealer, error) {
 	return sealer{aead: aead}, nil
 }
 
-func (s sealer) seal(grantID, secret string) (string, error) {
+func (s sealer) seal(bound, secret string) (string, error) {
 	if s.aead == nil {
 		return "p:" + secret, nil
 	}
@@ -41,29 +43,31 @@ func (s sealer) seal(grantID, secret string) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("store: seal: %w", err)
 	}
-	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte(grantID))
+	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte(bound))
 	return "s:" + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-func (s sealer) open(grantID, stored string) (string, error) {
+// open reverses seal; what names the value in errors ("grant <id> refresh
+// token"), which never quote it.
+func (s sealer) open(bound, what, stored string) (string, error) {
 	kind, body, ok := strings.Cut(stored, ":")
 	switch {
 	case ok && kind == "p":
 		return body, nil
 	case ok && kind == "s":
 		if s.aead == nil {
-			return "", errors.New("store: grant " + grantID + " holds a sealed refresh token but no Options.SealKey is configured")
+			return "", errors.New("store: " + what + " is sealed but no Options.SealKey is configured")
 		}
 		raw, err := base64.RawURLEncoding.DecodeString(body)
 		if err != nil || len(raw) < s.aead.NonceSize() {
-			return "", errors.New("store: grant " + grantID + " holds a corrupt sealed refresh token")
+			return "", errors.New("store: " + what + " is sealed but corrupt")
 		}
 		n := s.aead.NonceSize()
-		plain, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(grantID))
+		plain, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(bound))
 		if err != nil {
-			return "", errors.New("store: grant " + grantID + " refresh token does not open with Options.SealKey (key changed?)")
+			return "", errors.New("store: " + what + " does not open with Options.SealKey (was the key changed? restore the previous one)")
 		}
 		return string(plain), nil
 	}
-	return "", errors.New("store: grant " + grantID + " holds a refresh token in an unknown format")
+	return "", errors.New("store: " + what + " is in an unknown format")
 }

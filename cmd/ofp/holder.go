@@ -292,14 +292,20 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		return h, err
 	}
 
-	km, err := keys.NewFileStore(cfg.Path("keys"))
+	// Keys live in the authz store, shared by every replica; those an
+	// earlier version kept in <data-dir>/keys move in once.
+	keyStore := azStore.Keys()
+	if err := moveFileKeys(ctx, cfg.Path("keys"), keyStore, h.Brands, log); err != nil {
+		return h, err
+	}
+	keyMgr, err := keys.NewManager(ctx, keyStore, h.Brands, keys.Options{Logger: log, PublishAhead: keyPublishAhead, ReloadInterval: keyReloadInterval})
 	if err != nil {
 		return h, err
 	}
-	keyMgr, err := keys.NewManager(ctx, km, h.Brands, keys.Options{Logger: log})
-	if err != nil {
-		return h, err
-	}
+	keysCtx, stopKeys := context.WithCancel(context.Background())
+	keysDone := make(chan struct{})
+	go func() { keyMgr.Run(keysCtx); close(keysDone) }()
+	h.closers = append(h.closers, func(context.Context) error { stopKeys(); <-keysDone; return nil })
 
 	// The demo's customers are the synthetic core's.
 	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
@@ -477,6 +483,9 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	if err := lifecycle.NewNotifier(h.consents, lifecycle.NotifierOptions{Logger: log}).Register(sched, "@hourly"); err != nil {
 		return h, err
 	}
+	if err := sched.Register("authz-keys-prune", "@hourly", keyMgr.Prune); err != nil {
+		return h, err
+	}
 	if err := sched.Register("authz-cleanup", "@every 10m", func(ctx context.Context) error {
 		n, err := azStore.DeleteExpired(ctx, time.Now())
 		log.Debug("authz cleanup", "deleted", n)
@@ -569,8 +578,13 @@ func (h *holder) sealKey(cfg config.Config, secrets string, demo bool) ([]byte, 
 	} else if len(src) < 32 {
 		return nil, errors.New("--session-key must be at least 32 bytes")
 	}
+	return sealKeyFrom(src), nil
+}
+
+// sealKeyFrom derives the authz store's seal key from the session key.
+func sealKeyFrom(src string) []byte {
 	k := sha256.Sum256([]byte("ofp authz seal\x00" + src))
-	return k[:], nil
+	return k[:]
 }
 
 // users loads the operators file, or in demo writes one with an admin

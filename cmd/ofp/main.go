@@ -40,6 +40,7 @@ func commands() []command {
 		{"warehouse", "manage the warehouse: `ofp warehouse rebuild`", runWarehouse},
 		{"report", "print analytics: `ofp report fees`, `ofp report rates`", runReport},
 		{"sim", "run only the simulated ecosystem (directory and institutions)", runSim},
+		{"keys", "list or rotate the authorization server's keys: `ofp keys rotate --brand ofp`", runKeys},
 		{"config", "print the effective configuration, secrets redacted", runConfig},
 		{"bench", "measure the regulated interface as the demo wires it, beside a ceiling", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {

@@ -26,34 +26,9 @@ import (
 // does, and refuses to start, saying what to set, when one is missing.
 func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	dir := t.TempDir()
-	// The institution's own transport certificate (BRCAC) for outbound mTLS.
-	transport := pki.ClientSpec{Name: "holder-transport", SoftwareID: "5f0c2a1e-8b7d-4c3a-9e61-0d2b4a6c8e10",
-		OrgID: "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10", CNPJ: "00000000000191", OrganizationName: "Acme Bank"}
-	b, err := pki.Generate(filepath.Join(dir, "anchors"), pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, transport}})
-	require.NoError(t, err)
-	transportCert := filepath.Join(dir, "anchors", "client-holder-transport.crt")
-	transportKey := filepath.Join(dir, "anchors", "client-holder-transport.key")
-	jwks, err := b.DirectoryJWKS()
-	require.NoError(t, err)
-	jwksFile := filepath.Join(dir, "directory.jwks")
-	require.NoError(t, os.WriteFile(jwksFile, jwks, 0o600))
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-operator"), rbac.MinBcryptCost)
-	require.NoError(t, err)
-	users, _ := json.Marshal(rbac.Config{Users: []rbac.User{{Username: "ops", PasswordHash: string(hash), Roles: []rbac.Role{rbac.RoleOperator}}}})
-	// The server certificate file carries its chain, as in production.
-	leaf, err := os.ReadFile(b.ServerCertPath)
-	require.NoError(t, err)
-	inter, err := os.ReadFile(b.IntermediateCertPath)
-	require.NoError(t, err)
-	chain := filepath.Join(dir, "server-chain.crt")
-	require.NoError(t, os.WriteFile(chain, append(leaf, inter...), 0o600))
-	usersFile := filepath.Join(dir, "users.json")
-	require.NoError(t, os.WriteFile(usersFile, users, 0o600))
-
-	args := []string{"serve", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--holder-listen", "127.0.0.1:0",
-		"--tls-cert", chain, "--tls-key", b.ServerKeyPath, "--client-ca", b.RootCertPath, "--jwks-trust", b.RootCertPath,
-		"--directory-jwks", jwksFile, "--users-file", usersFile, "--brands", "acme=Acme Bank,acme-pj=Acme Empresas",
-		"--schedule", "@yearly", "--log-level", "warn"}
+	a := newServeAnchors(t, dir)
+	b, transport, transportCert, transportKey := a.bundle, a.transport, a.transportCert, a.transportKey
+	args := a.args(filepath.Join(dir, "data"))
 
 	// Without the organisation id it refuses, saying what to set.
 	var stderr bytes.Buffer
@@ -101,7 +76,7 @@ func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	}
 	// TLS 1.1 is refused.
 	old := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: b.RootPool(), MaxVersion: tls.VersionTLS11}}}
-	_, err = old.Get(info.HolderURL + "/acme/.well-known/openid-configuration")
+	_, err := old.Get(info.HolderURL + "/acme/.well-known/openid-configuration")
 	require.Error(t, err, "TLS below 1.2 is refused")
 	// The token endpoint needs a client certificate from the configured CA.
 	req, _ := http.NewRequest(http.MethodPost, info.HolderURL+"/acme/token", strings.NewReader("grant_type=client_credentials"))
@@ -119,4 +94,50 @@ func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// serveAnchors are the trust anchors and operators of an `ofp serve`
+// configured as in production.
+type serveAnchors struct {
+	bundle                      *pki.Bundle
+	transport                   pki.ClientSpec
+	transportCert, transportKey string
+	chain, jwksFile, usersFile  string
+}
+
+func newServeAnchors(t *testing.T, dir string) serveAnchors {
+	t.Helper()
+	// The institution's own transport certificate (BRCAC) for outbound mTLS.
+	transport := pki.ClientSpec{Name: "holder-transport", SoftwareID: "5f0c2a1e-8b7d-4c3a-9e61-0d2b4a6c8e10",
+		OrgID: "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10", CNPJ: "00000000000191", OrganizationName: "Acme Bank"}
+	b, err := pki.Generate(filepath.Join(dir, "anchors"), pki.Options{Clients: []pki.ClientSpec{pki.DemoClient, transport}})
+	require.NoError(t, err)
+	a := serveAnchors{bundle: b, transport: transport,
+		transportCert: filepath.Join(dir, "anchors", "client-holder-transport.crt"),
+		transportKey:  filepath.Join(dir, "anchors", "client-holder-transport.key"),
+		jwksFile:      filepath.Join(dir, "directory.jwks"), chain: filepath.Join(dir, "server-chain.crt"),
+		usersFile: filepath.Join(dir, "users.json")}
+	jwks, err := b.DirectoryJWKS()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(a.jwksFile, jwks, 0o600))
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-operator"), rbac.MinBcryptCost)
+	require.NoError(t, err)
+	users, _ := json.Marshal(rbac.Config{Users: []rbac.User{{Username: "ops", PasswordHash: string(hash), Roles: []rbac.Role{rbac.RoleOperator}}}})
+	// The server certificate file carries its chain, as in production.
+	leaf, err := os.ReadFile(b.ServerCertPath)
+	require.NoError(t, err)
+	inter, err := os.ReadFile(b.IntermediateCertPath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(a.chain, append(leaf, inter...), 0o600))
+	require.NoError(t, os.WriteFile(a.usersFile, users, 0o600))
+	return a
+}
+
+// args are the flags of `ofp serve` on dataDir, without the organisation
+// id, the transport certificate and the session key.
+func (a serveAnchors) args(dataDir string) []string {
+	return []string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--holder-listen", "127.0.0.1:0",
+		"--tls-cert", a.chain, "--tls-key", a.bundle.ServerKeyPath, "--client-ca", a.bundle.RootCertPath, "--jwks-trust", a.bundle.RootCertPath,
+		"--directory-jwks", a.jwksFile, "--users-file", a.usersFile, "--brands", "acme=Acme Bank,acme-pj=Acme Empresas",
+		"--schedule", "@yearly", "--log-level", "warn"}
 }

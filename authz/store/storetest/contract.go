@@ -490,6 +490,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Open) {
 		_, err = open(t, store.Options{}).GrantByAuthCode(ctx, code)
 		require.ErrorContains(t, err, "SealKey")
 	})
+
+	runKeys(t, newDatabase)
 }
 
 func random() string {
