@@ -275,8 +275,10 @@ func newEnvOn(t *testing.T, withSQL bool) *env {
 		st.PAR = aged
 		return st
 	}
+	var sqlStore *store.Store
 	if withSQL {
-		sqlStore, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "authz.db"), store.Options{Logger: quiet})
+		var err error
+		sqlStore, err = store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "authz.db"), store.Options{Logger: quiet})
 		require.NoError(t, err)
 		t.Cleanup(func() { sqlStore.Close() })
 		storageFor = func(brand string) *server.Storage {
@@ -285,9 +287,14 @@ func newEnvOn(t *testing.T, withSQL bool) *env {
 			return &server.Storage{Grants: v, Auth: v, PAR: aged, Refresh: v, ConsumeJTI: v.ConsumeJTI}
 		}
 	}
+	var limiter server.LoginLimiter
+	if withSQL {
+		limiter = sqlStore.LoginLimiter(login.LimiterOptions{MaxUserFailures: 3})
+	}
 	demo := idp.NewDemo()
 	srv, err := server.New(server.Options{
-		Keys: km, Clients: clients, Registration: map[string]http.Handler{"bank": reg},
+		LoginLimiter: limiter,
+		Keys:         km, Clients: clients, Registration: map[string]http.Handler{"bank": reg},
 		StorageFor: storageFor,
 		Consent:    gate{consents}, Identity: demo,
 		Pages:       map[string]login.Brand{"bank": {Name: "Banco Exemplo", Colour: "#7a1f5c"}},

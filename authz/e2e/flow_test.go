@@ -233,7 +233,12 @@ func TestBusinessLoginWithLoA3(t *testing.T) {
 }
 
 func TestLoginAttemptsAreRateLimited(t *testing.T) {
-	e := newEnv(t)
+	for name, withSQL := range map[string]bool{"in process": false, "shared store": true} {
+		t.Run(name, func(t *testing.T) { loginAttemptsAreRateLimited(t, newEnvOn(t, withSQL)) })
+	}
+}
+
+func loginAttemptsAreRateLimited(t *testing.T, e *env) {
 	p := e.newTPP(pki.DemoClient, "demo")
 	ana := e.demo.TestCredentials()[0]
 	r := p.newAuthRequest(p.createConsent(ana.CPF, "", accountPerms...))

@@ -22,7 +22,8 @@ type LimiterOptions struct {
 	Now func() time.Time
 }
 
-func (o LimiterOptions) withDefaults() LimiterOptions {
+// WithDefaults returns o with its zero fields set to the defaults.
+func (o LimiterOptions) WithDefaults() LimiterOptions {
 	if o.MaxUserFailures <= 0 {
 		o.MaxUserFailures = 5
 	}
@@ -42,8 +43,9 @@ func (o LimiterOptions) withDefaults() LimiterOptions {
 }
 
 // Limiter counts failed logins per user and per client address in a sliding
-// window. It is in memory: with several replicas each keeps its own counts,
-// so the effective limit is at most replicas × the configured one.
+// window. It is in memory: with several replicas each would keep its own
+// counts (the effective limit replicas × the configured one), so replicas
+// share authz/store's LoginLimiter, which applies the same rules.
 type Limiter struct {
 	opts LimiterOptions
 	mu   sync.Mutex
@@ -52,7 +54,7 @@ type Limiter struct {
 
 // NewLimiter returns a Limiter.
 func NewLimiter(opts LimiterOptions) *Limiter {
-	return &Limiter{opts: opts.withDefaults(), keys: map[string][]time.Time{}}
+	return &Limiter{opts: opts.WithDefaults(), keys: map[string][]time.Time{}}
 }
 
 // Allow reports whether a login for user from addr may be tried now, and if

@@ -30,6 +30,7 @@
 //
 // Storage: Options.StorageFor gives each brand its go-oidc managers
 // (authz/store in production). nil means a MemoryStorage per brand, only
-// correct for a single replica (tests and demo mode); the login limiter is
-// per process too.
+// correct for a single replica (tests); likewise Options.LoginLimiter
+// (authz/store's shared limiter in cmd/ofp, an in-process login.Limiter
+// when nil) and the keys (authz/keys on authz/store's key store).
 package server

@@ -294,7 +294,11 @@ func (f *brandFlow) login(w http.ResponseWriter, r *http.Request, as *goidc.Auth
 	}
 	page.CPF, page.CNPJ = form.CPF, form.CNPJ
 	addr := f.s.opts.ClientAddr(r)
-	if ok, wait := f.s.limiter.Allow(form.CPF, addr); !ok {
+	ok, wait, err := f.s.limiter.Allow(ctx, form.CPF, addr)
+	if err != nil {
+		return f.unavailable(w, fmt.Errorf("login limiter: %w", err))
+	}
+	if !ok {
 		if err := f.s.pages.Error(w, http.StatusTooManyRequests, login.ErrorPage{Brand: f.style, Code: "too_many_attempts", RetryAfter: wait,
 			Message: "Muitas tentativas de acesso. Aguarde alguns minutos. / Too many sign-in attempts. Please wait a few minutes."}); err != nil {
 			f.s.opts.Logger.Error("render error page", "err", err)
@@ -308,13 +312,17 @@ func (f *brandFlow) login(w http.ResponseWriter, r *http.Request, as *goidc.Auth
 		page.Error = "Informe o código de segurança. / Enter your security code."
 		return f.showLogin(w, as, c, http.StatusUnauthorized, page)
 	case errors.Is(err, idp.ErrInvalidCredentials):
-		f.s.limiter.Failure(form.CPF, addr)
+		if err := f.s.limiter.Failure(ctx, form.CPF, addr); err != nil {
+			f.s.opts.Logger.Error("login limiter: failure not recorded", "brand", f.brand.ID, "err", err)
+		}
 		page.Error = "CPF, CNPJ, senha ou código incorretos. / Wrong CPF, CNPJ, password or code."
 		return f.showLogin(w, as, c, http.StatusUnauthorized, page)
 	case err != nil:
 		return f.unavailable(w, err)
 	}
-	f.s.limiter.Success(form.CPF)
+	if err := f.s.limiter.Success(ctx, form.CPF); err != nil {
+		f.s.opts.Logger.Warn("login limiter: success not recorded", "brand", f.brand.ID, "err", err)
+	}
 	customer := Customer{Subject: who.Subject, CPF: who.CPF, CNPJ: who.CNPJ}
 	if _, decided, err := f.pendingConsent(ctx, as, c, customer); err != nil {
 		if !decided {

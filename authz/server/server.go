@@ -97,7 +97,12 @@ type Options struct {
 	// Pages styles each brand's pages (by brand id). Missing brands use the
 	// brand's DisplayName and login.DefaultColour.
 	Pages map[string]login.Brand
-	// LoginLimits configures the failed-login limiter (per CPF and address).
+	// LoginLimiter counts failed logins per CPF and per client address. nil:
+	// an in-process login.Limiter with LoginLimits, right for one replica;
+	// replicas share authz/store's (Store.LoginLimiter), or each would
+	// allow its own quota.
+	LoginLimiter LoginLimiter
+	// LoginLimits configures the in-process limiter (LoginLimiter nil).
 	LoginLimits login.LimiterOptions
 	// ClientAddr names the customer's address for the login limiter.
 	// Default: the host of r.RemoteAddr. Behind a reverse proxy, return the
@@ -112,6 +117,34 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// LoginLimiter counts failed logins per customer (CPF) and per client
+// address (Options.LoginLimiter). When Allow fails the login is refused
+// for now (the customer is asked to retry shortly): the limit is never
+// skipped. Failure and Success errors are logged.
+type LoginLimiter interface {
+	Allow(ctx context.Context, user, addr string) (ok bool, wait time.Duration, err error)
+	Failure(ctx context.Context, user, addr string) error
+	Success(ctx context.Context, user string) error
+}
+
+// memoryLimiter is a login.Limiter as a LoginLimiter.
+type memoryLimiter struct{ l *login.Limiter }
+
+func (m memoryLimiter) Allow(_ context.Context, user, addr string) (bool, time.Duration, error) {
+	ok, wait := m.l.Allow(user, addr)
+	return ok, wait, nil
+}
+
+func (m memoryLimiter) Failure(_ context.Context, user, addr string) error {
+	m.l.Failure(user, addr)
+	return nil
+}
+
+func (m memoryLimiter) Success(_ context.Context, user string) error {
+	m.l.Success(user)
+	return nil
+}
+
 // Server serves every brand's provider behind one http.Handler.
 type Server struct {
 	opts      Options
@@ -120,7 +153,7 @@ type Server struct {
 	issuers   map[string]string // issuer URL -> brand id
 	grants    map[string]*consentGrants
 	pages     *login.Pages
-	limiter   *login.Limiter
+	limiter   LoginLimiter
 	accounts  idp.AccountLister
 	jwks      sync.Map // brand id -> *cachedJWKS
 }
@@ -185,7 +218,10 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s := &Server{opts: opts, mux: http.NewServeMux(), providers: map[string]*provider.Provider{}, issuers: map[string]string{},
-		grants: map[string]*consentGrants{}, pages: pages, limiter: login.NewLimiter(opts.LoginLimits), accounts: accounts}
+		grants: map[string]*consentGrants{}, pages: pages, limiter: opts.LoginLimiter, accounts: accounts}
+	if s.limiter == nil {
+		s.limiter = memoryLimiter{login.NewLimiter(opts.LoginLimits)}
+	}
 	brands := opts.Keys.Brands()
 	prefixes := map[string]string{}
 	for _, b := range brands {

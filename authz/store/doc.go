@@ -14,8 +14,13 @@
 // brand's row lock in authz_key_brands, so that all replicas sign, publish
 // and decrypt with the same keys.
 //
-// It owns the authz_sessions, authz_grants, authz_jti, authz_keys and
-// authz_key_brands tables and their
+// Store.LoginLimiter is the failed-login limiter the replicas share
+// (authz/server.LoginLimiter, login.Limiter's rules): one row per failure
+// and key in authz_login_failures, the CPF and the client address kept
+// only as an HMAC-SHA-256 keyed with Options.SealKey.
+//
+// It owns the authz_sessions, authz_grants, authz_jti, authz_keys,
+// authz_key_brands and authz_login_failures tables and their
 // migrations (embedded, applied by internal/sqlstore at open, recorded in
 // authz_store_migrations). go-oidc's objects are stored as JSON documents;
 // lookup keys and the fields the store enforces are columns, which win

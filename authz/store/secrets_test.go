@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -11,13 +12,16 @@ import (
 
 	"github.com/luikyv/go-oidc/pkg/goidc"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/authz/keys"
+	"github.com/ofp-dev/ofp/authz/login"
 )
 
 // dump returns every stored value of every row of the store's tables.
 func dump(t *testing.T, s *Store) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"authz_sessions", "authz_grants", "authz_jti"} {
+	for _, table := range []string{"authz_sessions", "authz_grants", "authz_jti", "authz_keys", "authz_login_failures"} {
 		rows, err := s.db.Query(`SELECT * FROM ` + table)
 		require.NoError(t, err)
 		cols, err := rows.Columns()
@@ -76,4 +80,29 @@ func TestSecretsAreStoredAsHashes(t *testing.T) {
 			require.Contains(t, after, digest(rt))
 		})
 	}
+}
+
+func TestKeysAreSealedAndTheLimiterKeepsNoCPF(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "a.db"), Options{SealKey: []byte(strings.Repeat("k", 32)), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer s.Close()
+	m, err := keys.NewManager(ctx, s.Keys(), []keys.Brand{{ID: "ofp", Issuer: "https://localhost/ofp", DisplayName: "OFP"}},
+		keys.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	records, err := m.Keys("ofp")
+	require.NoError(t, err)
+	lim := s.LoginLimiter(login.LimiterOptions{})
+	require.NoError(t, lim.Failure(ctx, "12345678909", "203.0.113.7"))
+
+	stored := dump(t, s)
+	require.Contains(t, stored, "authz_keys.doc=s:", "sealed")
+	for _, r := range records {
+		d := base64.RawURLEncoding.EncodeToString(r.Key.D.Bytes())
+		require.NotContains(t, stored, d, "no private exponent in the clear")
+	}
+	require.NotContains(t, stored, `"d":`)
+	require.NotContains(t, stored, "12345678909", "the CPF is kept only as an HMAC")
+	require.NotContains(t, stored, "203.0.113.7", "so is the address")
+	require.Equal(t, 2, strings.Count(stored, "authz_login_failures.key_hash="))
 }

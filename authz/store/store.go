@@ -58,7 +58,9 @@ type Store struct {
 	tail   int64
 	jtiTTL int64
 	seal   sealer
-	log    *slog.Logger
+	// hmacKey keys the HMAC of the login limiter's keys (Options.SealKey).
+	hmacKey []byte
+	log     *slog.Logger
 }
 
 var (
@@ -110,7 +112,7 @@ func open(ctx context.Context, d sqlstore.Dialect, location string, opts Options
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, d: d, now: opts.Now, seal: seal, log: opts.Logger,
+	s := &Store{db: db, d: d, now: opts.Now, seal: seal, hmacKey: opts.SealKey, log: opts.Logger,
 		tail: int64(opts.GrantTail / time.Second), jtiTTL: int64(opts.JTIWindow / time.Second)}
 	if s.now == nil {
 		s.now = time.Now
@@ -168,6 +170,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		`DELETE FROM authz_sessions WHERE expires_at < ?`,
 		`DELETE FROM authz_grants WHERE expires_at IS NOT NULL AND expires_at < ?`,
 		`DELETE FROM authz_jti WHERE expires_at < ?`,
+		`DELETE FROM authz_login_failures WHERE expires_at < ?`,
 	} {
 		res, err := s.db.ExecContext(ctx, s.d.Q(q), cut)
 		if err != nil {

@@ -346,6 +346,8 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			return &server.Storage{Grants: v, Auth: v, PAR: v, Refresh: v, ConsumeJTI: v.ConsumeJTI}
 		},
 		Consent: routedGate{data: &gate, pay: payGate}, Pages: pages, HTTPClient: jwksClient, Logger: log.With("component", "authz"),
+		// Failed logins count in the store, whichever replica they reach.
+		LoginLimiter: azStore.LoginLimiter(login.LimiterOptions{}),
 	}
 	if identity != nil {
 		opts.Identity = identity

@@ -492,6 +492,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Open) {
 	})
 
 	runKeys(t, newDatabase)
+	runLoginLimiter(t, newDatabase)
 }
 
 func random() string {
