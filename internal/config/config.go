@@ -137,7 +137,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 	for _, n := range names {
 		switch n {
 		case FlagDataDir:
-			str(&c.DataDir, n, "folder for embedded Kafka, lake, warehouse and keys")
+			str(&c.DataDir, n, "folder for embedded Kafka, lake, warehouse and the SQLite stores (without --database-url)")
 		case FlagListen:
 			str(&c.Listen, n, "address of the internal listener (analytics, admin, metrics)")
 		case FlagKafka:
@@ -189,7 +189,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagUsersFile:
 			str(&c.UsersFile, n, "operators and roles (JSON, bcrypt hashes); empty in demo = generated admin user in <data-dir>")
 		case FlagSessionKey:
-			str(&c.SessionKey, n, "customer-portal session key, ≥ 32 bytes, the same on every replica (prefer the environment variable)")
+			str(&c.SessionKey, n, "session key, ≥ 32 bytes, the same on every replica: signs portal sessions and seals the authorization server's keys in the database (keep it: another key cannot open them; prefer the environment variable)")
 		case FlagAccessTokenLifetime:
 			str(&c.AccessTokenLifetime, n, "access-token lifetime, 300s to 900s (5m, 900s)")
 		default:
