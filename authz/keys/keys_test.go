@@ -428,6 +428,19 @@ func TestSecondActiveKeyFromStoreIsRetiredOnLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, newer.KID, kid, "the newest active key wins")
 	require.Len(t, sigKIDsOf(t, reloaded), 2, "the other stays published while retained")
+
+	// Replicas normalising the same records at different times agree on
+	// when the older key was retired: when the newer came into use.
+	both := append(records, newer)
+	early, _ := m.normalise(both, f.clock.Now())
+	late, _ := m.normalise(both, f.clock.Now().Add(time.Hour))
+	for _, got := range [][]Record{early, late} {
+		for _, r := range got {
+			if r.Use == UseSig && r.KID != newer.KID {
+				require.Equal(t, newer.CreatedAt, r.RetiredAt)
+			}
+		}
+	}
 }
 
 func sigKIDsOf(t *testing.T, m *Manager) []string {

@@ -203,12 +203,12 @@ func (m *Manager) loadBrand(ctx context.Context, brandID string) error {
 	})
 }
 
-// update changes a brand's stored keys: fn gets them (normalised by the
-// caller's rules, at now) and returns what to store, changed false to
-// store nothing. With an UpdatingStore fn sees what is stored now, under
-// the store's lock; with a plain KeyStore, this Manager's records (one
-// process owns the store). The brand's records afterwards become this
-// Manager's.
+// update changes a brand's stored keys: fn gets them and the time of the
+// change, and returns what to store (changed false: store nothing). With
+// an UpdatingStore fn sees what is stored now, under the store's lock;
+// with a plain KeyStore, this Manager's records (one process owns the
+// store). The brand's records afterwards become this Manager's. Errors of
+// fn and of an UpdatingStore (which names itself) are returned as they are.
 func (m *Manager) update(ctx context.Context, brandID string, fn func(stored []Record, now time.Time) ([]Record, bool, error)) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
@@ -216,7 +216,7 @@ func (m *Manager) update(ctx context.Context, brandID string, fn func(stored []R
 	if us, ok := m.store.(UpdatingStore); ok {
 		next, err := us.UpdateBrand(ctx, brandID, func(stored []Record) ([]Record, bool, error) { return fn(stored, now) })
 		if err != nil {
-			return fmt.Errorf("keys: update brand %s: %w", brandID, err)
+			return err
 		}
 		m.install(brandID, next, now)
 		return nil
@@ -325,10 +325,10 @@ func (m *Manager) reloadForUnknownKID(ctx context.Context) bool {
 
 // normalise sorts newest first, keeps one key in use per use and drops
 // keys past retention. The key in use is the newest whose NotBefore has
-// passed; every other unretired key of that use created before it is
-// retired at that key's NotBefore (at now when it has none, e.g. two
-// processes rotating at once), so that replicas normalising the same
-// records agree. Keys created after it (published ahead) stay pending.
+// passed; every other unretired key of that use older than it is retired
+// at the moment it came into use (its NotBefore, else its CreatedAt), so
+// that replicas normalising the same records agree. Keys due after it
+// (published ahead) stay pending.
 // changed reports any difference from records.
 func (m *Manager) normalise(records []Record, now time.Time) (out []Record, changed bool) {
 	out = slices.Clone(records)
@@ -338,8 +338,8 @@ func (m *Manager) normalise(records []Record, now time.Time) (out []Record, chan
 		if inUse < 0 {
 			continue
 		}
-		since := out[inUse].NotBefore
-		if since.IsZero() || since.After(now) {
+		since := out[inUse].activeFrom()
+		if since.After(now) {
 			since = now
 		}
 		for i := inUse + 1; i < len(out); i++ {

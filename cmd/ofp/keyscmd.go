@@ -60,7 +60,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := config.Default()
 	var brand, use string
-	var fs = newFlagSet("keys "+name+" [flags]", keysSynopsis[name], keysExamples[name], stderr)
+	fs := newFlagSet("keys "+name+" [flags]", keysSynopsis[name], keysExamples[name], stderr)
 	cfg.Register(fs, config.FlagDataDir, config.FlagDatabaseURL, config.FlagSessionKey, config.FlagLogLevel, config.FlagLogFormat)
 	if name == "rotate" {
 		fs.StringVar(&brand, "brand", "", "the brand whose key to rotate (required)")
