@@ -75,8 +75,8 @@ func (r Record) activeFrom() time.Time {
 // Pending reports whether the key is published but not used yet at now.
 func (r Record) Pending(now time.Time) bool { return r.Active() && now.Before(r.NotBefore) }
 
-// usable: not retired and due at now.
-func (r Record) usable(now time.Time) bool { return r.Active() && !now.Before(r.NotBefore) }
+// usable: not retired and no longer pending at now.
+func (r Record) usable(now time.Time) bool { return r.Active() && !r.Pending(now) }
 
 // String prints public metadata only.
 func (r Record) String() string {

@@ -202,7 +202,7 @@ func rotateKey(ctx context.Context, ks *store.KeyStore, brandID string, use keys
 	if err != nil {
 		return err
 	}
-	from := time.Now().UTC().Add(keyPublishAhead)
+	var from time.Time // the new key's NotBefore: it is among the records
 	for _, r := range records {
 		if r.KID == kid {
 			from = r.NotBefore
