@@ -5,7 +5,8 @@
 // the customer may choose to share on the consent page.
 //
 // Provider and AccountLister are the two small interfaces the login policy in
-// authz/server uses; a bank plugs its own IAM in behind them. Demo is the
+// authz/server uses; a bank plugs its own IAM in behind them (idphttp is
+// Provider over HTTP: `ofp serve --backend-url`). Demo is the
 // built-in provider for demo mode and tests: a fixed set of synthetic
 // customers whose credentials TestCredentials lists (ofp demo prints them).
 //

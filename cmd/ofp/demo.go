@@ -240,13 +240,7 @@ func printHolderBanner(w io.Writer, h *holder, internal string) {
 	}
 	if len(h.Customers) > 0 {
 		fmt.Fprintf(w, "  Test customers (synthetic, for the login page and the portal):\n")
-		for _, c := range h.Customers {
-			if c.CNPJ != "" {
-				fmt.Fprintf(w, "    %s  CPF %s for CNPJ %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.CNPJ, c.Password, c.OTP)
-			} else {
-				fmt.Fprintf(w, "    %s  CPF %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.Password, c.OTP)
-			}
-		}
+		printTestCustomers(w, h.Customers)
 	}
 	fmt.Fprintf(w, "  Customer portal      %s/portal/\n", internal)
 	fmt.Fprintf(w, "  Operator console     %s/console/", internal)

@@ -23,11 +23,13 @@ import (
 	"github.com/ofp-dev/ofp/authz/dcr"
 	"github.com/ofp-dev/ofp/authz/dcr/dcrsql"
 	"github.com/ofp-dev/ofp/authz/idp"
+	"github.com/ofp-dev/ofp/authz/idp/idphttp"
 	"github.com/ofp-dev/ofp/authz/keys"
 	"github.com/ofp-dev/ofp/authz/login"
 	"github.com/ofp-dev/ofp/authz/server"
 	"github.com/ofp-dev/ofp/authz/store"
 	"github.com/ofp-dev/ofp/connectors/corebank"
+	"github.com/ofp-dev/ofp/connectors/corebank/corehttp"
 	"github.com/ofp-dev/ofp/consent/consenthttp"
 	"github.com/ofp-dev/ofp/consent/consentsql"
 	"github.com/ofp-dev/ofp/consent/customerdata"
@@ -39,6 +41,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/resourceshttp"
 	"github.com/ofp-dev/ofp/consent/webhooks"
 	"github.com/ofp-dev/ofp/ingest/apicalls"
+	"github.com/ofp-dev/ofp/internal/backendrpc"
 	"github.com/ofp-dev/ofp/internal/bus"
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/internal/events"
@@ -307,23 +310,48 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	go func() { keyMgr.Run(keysCtx); close(keysDone) }()
 	h.closers = append(h.closers, func(context.Context) error { stopKeys(); <-keysDone; return nil })
 
-	// The demo's customers are the synthetic core's.
-	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
-	if err != nil {
-		return h, err
-	}
-	var identity *demoIdentity
-	if demo {
-		pw, err := secretFile(secrets, "customer-password", 6)
+	// Customers and their data: the institution's back end when one is
+	// configured, else the synthetic core (whose customers log in with the
+	// demo's secrets, in demo mode only).
+	var (
+		core     corebank.Core
+		identity *customerIdentity
+	)
+	if cfg.BackendURL != "" {
+		hc, err := backendrpc.HTTPClient(cfg.BackendCA, cfg.BackendCert, cfg.BackendKey)
+		if err != nil {
+			return h, fmt.Errorf("--%s: %w", config.FlagBackendCert, err)
+		}
+		rpc, err := backendrpc.NewClient(backendrpc.Options{BaseURL: cfg.BackendURL, Token: cfg.BackendToken, HTTPClient: hc,
+			Logger: log.With("component", "backend")})
+		if err != nil {
+			return h, fmt.Errorf("--%s: %w", config.FlagBackendURL, err)
+		}
+		core = corehttp.New(rpc)
+		identity = &customerIdentity{Provider: idphttp.New(rpc), core: core}
+		log.Info("customers and their data come from the back end", "url", cfg.BackendURL)
+	} else {
+		syn, err := corebank.NewSynthetic(corebank.DefaultOptions())
 		if err != nil {
 			return h, err
 		}
-		otp, err := secretFile(secrets, "customer-otp", 3)
-		if err != nil {
-			return h, err
+		core = syn
+		if demo {
+			pw, err := secretFile(secrets, "customer-password", 6)
+			if err != nil {
+				return h, err
+			}
+			otp, err := secretFile(secrets, "customer-otp", 3)
+			if err != nil {
+				return h, err
+			}
+			d := newDemoIdentity(syn, pw, otp)
+			identity = &customerIdentity{Provider: d, core: syn}
+			h.Customers = d.testCredentials()
+		} else {
+			log.Warn("no --" + config.FlagBackendURL + ": the customer-data APIs serve the SYNTHETIC core and no customer can log in; " +
+				"point it at the institution's back end (try `ofp sim backend`)")
 		}
-		identity = newDemoIdentity(core, pw, otp)
-		h.Customers = identity.testCredentials()
 	}
 
 	registration := map[string]http.Handler{}

@@ -48,47 +48,9 @@ func TestDemoHolderServesAnOutsideFAPIClient(t *testing.T) {
 	require.NoError(t, err)
 	_, err = os.Stat(filepath.Join(dir, "pki", "directory.jwks"))
 	require.NoError(t, err)
-	cert, err := b.ClientCertificate(pki.DemoClient.Name)
-	require.NoError(t, err)
 	customer := holderTestCustomer(t, dir)
 
-	// The TPP publishes its keys at its jwks_uri, over the test PKI.
-	var jwks []byte
-	host := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
-	}))
-	host.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{b.ServerCertificate()}}
-	host.StartTLS()
-	t.Cleanup(host.Close)
-
-	key := func() *rsa.PrivateKey {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		require.NoError(t, err)
-		return k
-	}
-	cfg := fapi.Config{Issuer: info.HolderURL + "/ofp", APIBaseURL: info.HolderURL, Certificate: cert, RootCAs: b.RootPool(),
-		SigningKey: key(), SigningKeyID: "demo-tpp-sig", EncryptionKey: key(), EncryptionKeyID: "demo-tpp-enc",
-		JWKSURI: host.URL + "/demo-tpp/application.jwks", RedirectURI: "https://demo-tpp.example/callback", Logger: quietLogger()}
-	c, err := fapi.New(ctx, cfg)
-	require.NoError(t, err, "discovery of the demo's brand")
-	jwks, err = c.PublicJWKS()
-	require.NoError(t, err)
-
-	// DCR with a software statement signed by the demo directory's key.
-	signer, err := b.DirectorySigner()
-	require.NoError(t, err)
-	ssa, err := jwt.Signed(signer).Claims(map[string]any{
-		"iss": config.Default().DirectoryIssuer, "iat": time.Now().Unix(), "jti": uuid.NewString(),
-		"software_id": pki.DemoClient.SoftwareID, "org_id": pki.DemoClient.OrgID, "org_status": "Active",
-		"software_client_name": "Demo TPP", "software_client_uri": "https://demo-tpp.example", "software_version": "1.0",
-		"software_jwks_uri": cfg.JWKSURI, "software_redirect_uris": []string{cfg.RedirectURI}, "software_roles": []string{"DADOS"},
-		"software_statement_roles": []map[string]string{{"role": "DADOS", "authorisation_domain": "Open Banking", "status": "Active"}},
-	}).Serialize()
-	require.NoError(t, err)
-	reg, err := c.Register(ctx, ssa, fapi.Metadata{Scope: "openid consents resources accounts"})
-	require.NoError(t, err)
-	require.NotEmpty(t, reg.ClientID)
+	c, cfg := registerTestTPP(t, ctx, b, info.HolderURL, "ofp", "openid consents resources accounts")
 
 	cc, err := c.ClientCredentials(ctx, "consents")
 	require.NoError(t, err)
@@ -145,6 +107,55 @@ func TestDemoHolderServesAnOutsideFAPIClient(t *testing.T) {
 		require.Equal(t, demoOrgID, ev.ServerOrgID)
 		require.Equal(t, "SERVER", ev.Role)
 	}
+}
+
+// registerTestTPP is an outside TPP with the test PKI's demo client
+// certificate: it publishes its keys at a jwks_uri of its own, discovers
+// brand's issuer under holderURL and registers (DCR) with a software
+// statement signed by the test directory's key, asking for scope.
+func registerTestTPP(t *testing.T, ctx context.Context, b *pki.Bundle, holderURL, brand, scope string) (*fapi.Client, fapi.Config) {
+	t.Helper()
+	cert, err := b.ClientCertificate(pki.DemoClient.Name)
+	require.NoError(t, err)
+	// The TPP publishes its keys at its jwks_uri, over the test PKI.
+	var jwks []byte
+	host := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}))
+	host.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{b.ServerCertificate()}}
+	host.StartTLS()
+	t.Cleanup(host.Close)
+
+	key := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		require.NoError(t, err)
+		return k
+	}
+	cfg := fapi.Config{Issuer: holderURL + "/" + brand, APIBaseURL: holderURL, Certificate: cert, RootCAs: b.RootPool(),
+		SigningKey: key(), SigningKeyID: "demo-tpp-sig", EncryptionKey: key(), EncryptionKeyID: "demo-tpp-enc",
+		JWKSURI: host.URL + "/demo-tpp/application.jwks", RedirectURI: "https://demo-tpp.example/callback", Logger: quietLogger()}
+	c, err := fapi.New(ctx, cfg)
+	require.NoError(t, err, "discovery of the demo's brand")
+	jwks, err = c.PublicJWKS()
+	require.NoError(t, err)
+
+	// DCR with a software statement signed by the demo directory's key.
+	signer, err := b.DirectorySigner()
+	require.NoError(t, err)
+	ssa, err := jwt.Signed(signer).Claims(map[string]any{
+		"iss": config.Default().DirectoryIssuer, "iat": time.Now().Unix(), "jti": uuid.NewString(),
+		"software_id": pki.DemoClient.SoftwareID, "org_id": pki.DemoClient.OrgID, "org_status": "Active",
+		"software_client_name": "Demo TPP", "software_client_uri": "https://demo-tpp.example", "software_version": "1.0",
+		"software_jwks_uri": cfg.JWKSURI, "software_redirect_uris": []string{cfg.RedirectURI}, "software_roles": []string{"DADOS"},
+		"software_statement_roles": []map[string]string{{"role": "DADOS", "authorisation_domain": "Open Banking", "status": "Active"}},
+	}).Serialize()
+	require.NoError(t, err)
+	reg, err := c.Register(ctx, ssa, fapi.Metadata{Scope: scope})
+	require.NoError(t, err)
+	require.NotEmpty(t, reg.ClientID)
+
+	return c, cfg
 }
 
 // holderTestCustomer is the first personal customer the banner prints,

@@ -14,10 +14,26 @@ import (
 	"github.com/ofp-dev/ofp/consent/portal"
 )
 
+// customerIdentity is the customers' side of the holder: logins through
+// an idp.Provider (the demo's, or the institution's IAM over the back-end
+// contract), and the resources a customer may share read from the core.
+type customerIdentity struct {
+	idp.Provider
+	core interface {
+		Accounts(ctx context.Context, owner corebank.Owner) ([]corebank.Account, error)
+		CreditCardAccounts(ctx context.Context, owner corebank.Owner) ([]corebank.CreditCardAccount, error)
+	}
+}
+
+var (
+	_ idp.AccountLister            = (*customerIdentity)(nil)
+	_ portal.CustomerAuthenticator = (*customerIdentity)(nil)
+)
+
 // demoIdentity is the demo's identity provider: the customers of the
 // synthetic core, all with the same demo password and one-time code (kept
 // in <data-dir>/secrets and printed by `ofp demo`). An institution plugs its
-// own IAM in behind idp.Provider instead.
+// own IAM in behind idp.Provider instead (--backend-url).
 type demoIdentity struct {
 	core     *corebank.Synthetic
 	password [32]byte // SHA-256 of the demo password
@@ -31,11 +47,7 @@ func newDemoIdentity(core *corebank.Synthetic, password, otp string) *demoIdenti
 		pwPlain: password, otpPlain: otp}
 }
 
-var (
-	_ idp.Provider                 = (*demoIdentity)(nil)
-	_ idp.AccountLister            = (*demoIdentity)(nil)
-	_ portal.CustomerAuthenticator = (*demoIdentity)(nil)
-)
+var _ idp.Provider = (*demoIdentity)(nil)
 
 func (d *demoIdentity) Authenticate(_ context.Context, cr idp.Credentials, minLoA idp.LoA) (idp.Identity, error) {
 	pw := sha256.Sum256([]byte(cr.Password))
@@ -63,7 +75,7 @@ func (d *demoIdentity) Authenticate(_ context.Context, cr idp.Credentials, minLo
 
 // Accounts lists the accounts and credit-card accounts the customer may
 // share: the same ids the customer-data APIs serve.
-func (d *demoIdentity) Accounts(ctx context.Context, who idp.Identity) ([]idp.Account, error) {
+func (d *customerIdentity) Accounts(ctx context.Context, who idp.Identity) ([]idp.Account, error) {
 	owner := corebank.Owner{CPF: who.CPF, CNPJ: who.CNPJ}
 	accts, err := d.core.Accounts(ctx, owner)
 	if err != nil {
@@ -98,7 +110,7 @@ func accountLabel(t string) string {
 // AuthenticateCustomer is the portal's login: the document is a CPF (the
 // customer's own consents) or a CNPJ the person represents is not asked
 // for there; the portal shows the CPF's consents.
-func (d *demoIdentity) AuthenticateCustomer(ctx context.Context, document, password string) (string, error) {
+func (d *customerIdentity) AuthenticateCustomer(ctx context.Context, document, password string) (string, error) {
 	doc := idp.NormaliseDocument(document)
 	id, err := d.Authenticate(ctx, idp.Credentials{CPF: doc, Password: password}, idp.LoA2)
 	if errors.Is(err, idp.ErrInvalidCredentials) || errors.Is(err, idp.ErrSecondFactorRequired) {
@@ -112,7 +124,7 @@ func (d *demoIdentity) AuthenticateCustomer(ctx context.Context, document, passw
 
 // resolveResources turns the ids a customer ticked on the consent page into
 // consent resources, refusing any id that is not theirs.
-func (d *demoIdentity) resolveResources(ctx context.Context, c server.Customer, ids []string) ([]consent.Resource, error) {
+func (d *customerIdentity) resolveResources(ctx context.Context, c server.Customer, ids []string) ([]consent.Resource, error) {
 	accts, err := d.Accounts(ctx, idp.Identity{CPF: c.CPF, CNPJ: c.CNPJ})
 	if err != nil {
 		return nil, err

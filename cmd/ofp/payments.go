@@ -139,7 +139,7 @@ func (g paymentGate) Authorised(ctx context.Context, id string) (bool, error) {
 
 // coreDebtor resolves a chosen account of the synthetic core to a Pix
 // account. ispb is the institution's ISPB.
-func coreDebtor(core *corebank.Synthetic, ispb string) func(context.Context, server.Customer, string) (payments.Account, error) {
+func coreDebtor(core corebank.Core, ispb string) func(context.Context, server.Customer, string) (payments.Account, error) {
 	return func(ctx context.Context, c server.Customer, id string) (payments.Account, error) {
 		owner := corebank.Owner{CPF: c.CPF, CNPJ: c.CNPJ}
 		accts, err := core.Accounts(ctx, owner)

@@ -2,7 +2,8 @@
 // data through, and the built-in synthetic core that implements it.
 //
 // It owns:
-//   - Core, the contract an institution's adapter implements (declared here
+//   - Core, the contract an institution's adapter implements (corehttp
+//     carries it over HTTP to the institution's systems; declared here
 //     for implementers; each consumer re-declares the methods it calls):
 //     customer lookup by document, accounts (list, identification,
 //     balances, overdraft limits, transactions), credit-card accounts

@@ -52,6 +52,14 @@ type Config struct {
 	SessionKey          string `secret:"true"` // portal session key (≥ 32 bytes); empty in demo = generated
 	AccessTokenLifetime string // Go duration, 300s–900s
 
+	// The institution's own systems behind the holder (core banking and
+	// customer identity), over the back-end contract (internal/backendrpc).
+	BackendURL   string // empty = the synthetic core (and, in demo, its demo logins)
+	BackendCA    string // CA bundle (PEM) of the back end's server certificate; empty = system roots
+	BackendCert  string // client certificate (PEM) presented to the back end; empty = none
+	BackendKey   string `secret:"true"` // path of its key; redacted as a matter of habit
+	BackendToken string `secret:"true"` // bearer token sent to the back end
+
 	// Collector politeness.
 	Institutions            int
 	EndpointsPerInstitution int
@@ -114,11 +122,17 @@ const (
 	FlagUsersFile           = "users-file"
 	FlagSessionKey          = "session-key"
 	FlagAccessTokenLifetime = "access-token-lifetime"
+	FlagBackendURL          = "backend-url"
+	FlagBackendCA           = "backend-ca"
+	FlagBackendCert         = "backend-cert"
+	FlagBackendKey          = "backend-key"
+	FlagBackendToken        = "backend-token"
 )
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
-	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime}
+	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime,
+	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -192,6 +206,16 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.SessionKey, n, "session key, ≥ 32 bytes, the same on every replica: signs portal sessions and seals the authorization server's keys in the database (keep it: another key cannot open them; prefer the environment variable)")
 		case FlagAccessTokenLifetime:
 			str(&c.AccessTokenLifetime, n, "access-token lifetime, 300s to 900s (5m, 900s)")
+		case FlagBackendURL:
+			str(&c.BackendURL, n, "base URL of the institution's back end (core banking and customer logins, the contract of `ofp sim backend`): https://core.bank.internal/ofp; empty = the synthetic core, and customers log in only in demo")
+		case FlagBackendCA:
+			str(&c.BackendCA, n, "CA bundle (PEM file) trusted for the back end's certificate; empty = the system roots")
+		case FlagBackendCert:
+			str(&c.BackendCert, n, "client certificate chain (PEM file) presented to the back end (mTLS); empty = none")
+		case FlagBackendKey:
+			str(&c.BackendKey, n, "the back-end client certificate's private key (PEM file)")
+		case FlagBackendToken:
+			str(&c.BackendToken, n, "bearer token sent to the back end (prefer the environment variable)")
 		default:
 			panic("config: unknown flag " + n) // programming error in a command's wiring
 		}

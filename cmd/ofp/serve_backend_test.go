@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ofp-dev/ofp/connectors/corebank"
+	"github.com/ofp-dev/ofp/connectors/fapi"
+)
+
+// TestServeReadsCustomersFromTheBackEnd runs `ofp serve` configured as in
+// production with --backend-url at the simulated back end (`ofp sim
+// backend`, over the back-end contract): the customer logs in with the
+// back end's credentials, the consent page offers the back end's
+// accounts, and the accounts API answers the back end's data. The
+// back-end token is never printed.
+func TestServeReadsCustomersFromTheBackEnd(t *testing.T) {
+	ctx := context.Background()
+	const token = "backend-token-never-printed-0123456789"
+	backendURL, logins, stop, err := startSimBackend("127.0.0.1:0", token)
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	var cpf, password string
+	for _, l := range logins {
+		if l.Kind == "PF" {
+			cpf, password = l.CPF, l.Password
+			break
+		}
+	}
+	require.NotEmpty(t, cpf)
+
+	dir := t.TempDir()
+	a := newServeAnchors(t, dir)
+	args := append(a.args(filepath.Join(dir, "data")), "--org-id", a.transport.OrgID, "--transport-cert", a.transportCert,
+		"--transport-key", a.transportKey, "--backend-url", backendURL)
+	cmd := ofpCommand(args...)
+	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("s", 40), "OFP_BACKEND_TOKEN="+token)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+	info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
+		raw, err := os.ReadFile(filepath.Join(dir, "data", "server.json"))
+		var si serverInfo
+		return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
+	})
+
+	c, cfg := registerTestTPP(t, ctx, a.bundle, info.HolderURL, "acme", "openid consents resources accounts")
+	cc, err := c.ClientCredentials(ctx, "consents")
+	require.NoError(t, err)
+	created, err := c.CreateConsent(ctx, cc.AccessToken, fapi.ConsentRequest{LoggedUser: fapi.CPF(cpf),
+		Permissions: []string{"ACCOUNTS_READ", "ACCOUNTS_BALANCES_READ", "RESOURCES_READ"}, ExpirationDateTime: time.Now().Add(24 * time.Hour)})
+	require.NoError(t, err)
+	r, err := c.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: []string{"accounts", "resources"}})
+	require.NoError(t, err)
+
+	// The password is the one the back end made up at start: only its
+	// identity service can have accepted it.
+	loc := holderApprove(t, a.bundle, c.AuthorizeURL(r.RequestURI), cfg.RedirectURI, cpf, password)
+	cb, err := c.HandleCallback(ctx, loc, r)
+	require.NoError(t, err)
+	tok, err := c.Exchange(ctx, cb.Code, r)
+	require.NoError(t, err)
+
+	// What the accounts API answers is the back end's synthetic core.
+	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
+	require.NoError(t, err)
+	owner := corebank.Owner{CPF: cpf}
+	want, err := core.Accounts(ctx, owner)
+	require.NoError(t, err)
+	var list struct {
+		Data []corebank.Account `json:"data"`
+	}
+	require.NoError(t, c.GetJSON(ctx, tok.AccessToken, info.HolderURL+"/open-banking/accounts/v2/accounts", &list))
+	require.Len(t, list.Data, 1, "the one account ticked on the consent page")
+	require.Equal(t, want[0], list.Data[0], "the first account the back end lists, as the core has it")
+	var bal struct {
+		Data corebank.AccountBalances `json:"data"`
+	}
+	require.NoError(t, c.GetJSON(ctx, tok.AccessToken, info.HolderURL+"/open-banking/accounts/v2/accounts/"+list.Data[0].AccountID+"/balances", &bal))
+	wantBal, err := core.AccountBalances(ctx, owner, list.Data[0].AccountID)
+	require.NoError(t, err)
+	require.Equal(t, wantBal.AvailableAmount, bal.Data.AvailableAmount)
+
+	require.NotContains(t, out.String()+stderr.String(), token, "the back-end token is never printed")
+}

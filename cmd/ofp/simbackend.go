@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ofp-dev/ofp/authz/idp"
+	"github.com/ofp-dev/ofp/authz/idp/idphttp"
+	"github.com/ofp-dev/ofp/connectors/corebank"
+	"github.com/ofp-dev/ofp/connectors/corebank/corehttp"
+	"github.com/ofp-dev/ofp/internal/config"
+)
+
+// runSimBackend serves the back-end contract (core reads and customer
+// logins) from the synthetic core: what an institution implements in
+// front of its systems, to try `ofp serve --backend-url` against.
+func runSimBackend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sim backend [flags]",
+		"Serves the back-end contract the data holder reads customers and their data through\n"+
+			"(POST /core/v1/<method>, POST /idp/v1/authenticate; see connectors/corebank/corehttp and\n"+
+			"authz/idp/idphttp) from the synthetic core: 10,000 SYNTHETIC customers, one password and one\n"+
+			"one-time code for all, printed at start. It speaks plain HTTP, so it listens on loopback only.",
+		"  export OFP_BACKEND_TOKEN=$(openssl rand -hex 16)\n"+
+			"  ofp sim backend --listen 127.0.0.1:8091 &\n"+
+			"  ofp serve --backend-url http://127.0.0.1:8091 ...",
+		stderr)
+	listen := fs.String("listen", "127.0.0.1:8091", "loopback address to serve on")
+	token := fs.String("token", "", "bearer token callers must present; empty: $OFP_BACKEND_TOKEN, else none")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *token == "" {
+		*token = os.Getenv(config.EnvName(config.FlagBackendToken))
+	}
+	base, creds, stop, err := startSimBackend(*listen, *token)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "simulated back end on %s (SYNTHETIC customers)\n  ofp serve --backend-url %s", base, base)
+	if *token != "" {
+		fmt.Fprintf(stdout, "  (and OFP_BACKEND_TOKEN)")
+	}
+	fmt.Fprintf(stdout, "\n  test customers:\n")
+	printTestCustomers(stdout, creds)
+	fmt.Fprintf(stdout, "Ctrl-C to stop.\n")
+	<-ctx.Done()
+	return nil
+}
+
+// startSimBackend serves the contract on addr (loopback only) and returns
+// its base URL, a few test logins and a stop function.
+func startSimBackend(addr, token string) (string, []idp.TestCredential, func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", nil, nil, fmt.Errorf("--listen %q: the simulated back end speaks plain HTTP and listens on loopback only (127.0.0.1:8091)", addr)
+	}
+	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
+	if err != nil {
+		return "", nil, nil, err
+	}
+	pw, otp := make([]byte, 6), make([]byte, 3)
+	if _, err := rand.Read(pw); err != nil {
+		return "", nil, nil, err
+	}
+	if _, err := rand.Read(otp); err != nil {
+		return "", nil, nil, err
+	}
+	demo := newDemoIdentity(core, hex.EncodeToString(pw), hex.EncodeToString(otp))
+	mux := http.NewServeMux()
+	corehttp.Register(mux, core, token)
+	idphttp.Register(mux, demo, token)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("listen for the simulated back end on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Println("simulated back end stopped:", err)
+		}
+	}()
+	logins := demo.testCredentials()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), logins, stop, nil
+}
+
+// printTestCustomers lists test logins, one per line.
+func printTestCustomers(w io.Writer, creds []idp.TestCredential) {
+	for _, c := range creds {
+		if c.CNPJ != "" {
+			fmt.Fprintf(w, "    %s  CPF %s for CNPJ %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.CNPJ, c.Password, c.OTP)
+		} else {
+			fmt.Fprintf(w, "    %s  CPF %s  password %s  one-time code %s\n", c.Kind, c.CPF, c.Password, c.OTP)
+		}
+	}
+}
