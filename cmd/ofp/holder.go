@@ -57,6 +57,19 @@ const demoOrgID = "8d4a3f0c-0f6a-4d8e-9b1a-6f1f5c3e2a10"
 // demoISPB is the demo institution's ISPB (the Pix participant code).
 const demoISPB = "99999004"
 
+// isISPB reports whether s is an ISPB: 8 digits.
+func isISPB(s string) bool {
+	if len(s) != 8 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // holder is the regulated interface: the authorization server, the consent
 // service and its portal, on a TLS listener of their own.
 type holder struct {
@@ -316,19 +329,24 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	var (
 		core     corebank.Core
 		identity *customerIdentity
+		backend  *backendrpc.Client // nil: no back end
+		ispb     = demoISPB
 	)
 	if cfg.BackendURL != "" {
+		if !isISPB(cfg.ISPB) {
+			return h, fmt.Errorf("--%s %q: with --%s, set this institution's ISPB, its 8-digit Pix participant code", config.FlagISPB, cfg.ISPB, config.FlagBackendURL)
+		}
+		ispb = cfg.ISPB
 		hc, err := backendrpc.HTTPClient(cfg.BackendCA, cfg.BackendCert, cfg.BackendKey)
 		if err != nil {
 			return h, fmt.Errorf("--%s: %w", config.FlagBackendCert, err)
 		}
-		rpc, err := backendrpc.NewClient(backendrpc.Options{BaseURL: cfg.BackendURL, Token: cfg.BackendToken, HTTPClient: hc,
-			Logger: log.With("component", "backend")})
-		if err != nil {
+		if backend, err = backendrpc.NewClient(backendrpc.Options{BaseURL: cfg.BackendURL, Token: cfg.BackendToken, HTTPClient: hc,
+			Logger: log.With("component", "backend")}); err != nil {
 			return h, fmt.Errorf("--%s: %w", config.FlagBackendURL, err)
 		}
-		core = corehttp.New(rpc)
-		identity = &customerIdentity{Provider: idphttp.New(rpc), core: core}
+		core = corehttp.New(backend)
+		identity = &customerIdentity{Provider: idphttp.New(backend), core: core}
 		log.Info("customers and their data come from the back end", "url", cfg.BackendURL)
 	} else {
 		syn, err := corebank.NewSynthetic(corebank.DefaultOptions())
@@ -366,7 +384,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		pages[b.ID] = login.Brand{Name: b.DisplayName, Colour: login.DefaultColour}
 	}
 	gate := consentGate{store: h.consents}
-	payGate := paymentGate{store: pay, debtor: coreDebtor(core, demoISPB)}
+	payGate := paymentGate{store: pay, debtor: coreDebtor(core, ispb)}
 	opts := server.Options{
 		Keys: keyMgr, Clients: clients, Registration: registration, AccessTokenLifetime: lifetime,
 		StorageFor: func(brand string) *server.Storage {
@@ -464,7 +482,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		h.PartnerKeyFile = filepath.Join(secrets, "partner-demo-partner.key")
 	}
 
-	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hookClient, webhookRecords, secrets, orgID, demo, sched); err != nil {
+	if err := h.startPayments(ctx, regulated, pay, keyMgr, clients, jwksClient, hookClient, webhookRecords, secrets, orgID, backend, demo, sched); err != nil {
 		return h, err
 	}
 	authzHandler := h.az.Handler()

@@ -302,6 +302,12 @@ func (h *webhookReceiver) find(path string) (webhookCall, bool) {
 // scope) at the demo holder with a fresh software statement, and webhook
 // as its webhook URI unless empty.
 func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHost, name, webhook string) *fapi.Client {
+	return newPaymentsTPPAt(t, b, holderURL, "ofp", demoOrgID, host, name, webhook)
+}
+
+// newPaymentsTPPAt is newPaymentsTPP at brand of a holder whose
+// organisation is holderOrg.
+func newPaymentsTPPAt(t *testing.T, b *pki.Bundle, holderURL, brand, holderOrg string, host *jwksHost, name, webhook string) *fapi.Client {
 	ctx := context.Background()
 	cert, err := b.ClientCertificate(pki.DemoClient.Name)
 	require.NoError(t, err)
@@ -311,10 +317,10 @@ func newPaymentsTPP(t *testing.T, b *pki.Bundle, holderURL string, host *jwksHos
 		return k
 	}
 	path := "/" + name + "/application.jwks"
-	cfg := fapi.Config{Issuer: holderURL + "/ofp", APIBaseURL: holderURL, Certificate: cert, RootCAs: b.RootPool(),
+	cfg := fapi.Config{Issuer: holderURL + "/" + brand, APIBaseURL: holderURL, Certificate: cert, RootCAs: b.RootPool(),
 		SigningKey: key(), SigningKeyID: name + "-sig", EncryptionKey: key(), EncryptionKeyID: name + "-enc",
 		JWKSURI: host.url + path, RedirectURI: "https://" + name + ".tpp.example/callback",
-		OrganisationID: pki.DemoClient.OrgID, HolderOrganisationID: demoOrgID, Logger: quietLogger()}
+		OrganisationID: pki.DemoClient.OrgID, HolderOrganisationID: holderOrg, Logger: quietLogger()}
 	c, err := fapi.New(ctx, cfg)
 	require.NoError(t, err)
 	set, err := c.PublicJWKS()

@@ -20,7 +20,10 @@ import (
 	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/payments/paymentwebhooks"
+	"github.com/ofp-dev/ofp/consent/payments/settlehttp"
 	"github.com/ofp-dev/ofp/consent/webhooks"
+	"github.com/ofp-dev/ofp/internal/backendrpc"
+	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/jobs"
 	"github.com/ofp-dev/ofp/sim/spi"
 )
@@ -204,11 +207,27 @@ func (c *clientJWKS) ClientJWKS(ctx context.Context, clientID string) (*jose.JSO
 // SPI in demo) and the webhook deliverer. hc fetches clients' JWKS;
 // hookClient delivers the webhooks (mTLS with the transport certificate).
 func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *paymentsql.Store, km *keys.Manager,
-	clients *dcrsql.Store, hc, hookClient *http.Client, hooks *webhooks.Store, secrets, orgID string, demo bool, sched *jobs.Scheduler) error {
-	if !demo {
-		// A production settlement port (the institution's SPI gateway) is
-		// not built yet: payments are served in demo mode only.
-		h.log.Info("payments API off outside demo: no settlement (SPI) gateway is configured")
+	clients *dcrsql.Store, hc, hookClient *http.Client, hooks *webhooks.Store, secrets, orgID string,
+	backend *backendrpc.Client, demo bool, sched *jobs.Scheduler) error {
+	// The holder's checks and the SPI connection: the institution's back
+	// end, else (demo) the simulated SPI.
+	var (
+		checker     payments.Checker
+		settlement  payments.Settlement
+		runOutcomes func(ctx context.Context, report func(context.Context, payments.SettlementOutcome) error) error
+	)
+	switch {
+	case backend != nil:
+		c := settlehttp.New(backend, time.Second, h.log.With("component", "settlement"))
+		checker, settlement, runOutcomes = c, c, c.Run
+	case demo:
+		eng := spi.New(spi.Options{CheckDelay: 200 * time.Millisecond, SettleDelay: 2 * time.Second})
+		checker, settlement = eng, eng
+		runOutcomes = func(ctx context.Context, report func(context.Context, payments.SettlementOutcome) error) error {
+			return eng.Run(ctx, report)
+		}
+	default:
+		h.log.Info("payments API off: set --" + config.FlagBackendURL + " to the institution's back end (its payment checks and Pix (SPI) connection)")
 		return nil
 	}
 	keySrc := &clientJWKS{registeredClients: registeredClients{clients, h.Brands}, http: hc, byURI: map[string]*dcr.URLKeys{}}
@@ -220,8 +239,7 @@ func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *p
 	if err != nil {
 		return err
 	}
-	eng := spi.New(spi.Options{CheckDelay: 200 * time.Millisecond, SettleDelay: 2 * time.Second})
-	proc, err := payments.NewProcessor(store, eng, eng, payments.ProcessorOptions{Logger: h.log.With("component", "payments")})
+	proc, err := payments.NewProcessor(store, checker, settlement, payments.ProcessorOptions{Logger: h.log.With("component", "payments")})
 	if err != nil {
 		return err
 	}
@@ -253,7 +271,7 @@ func (h *holder) startPayments(ctx context.Context, mux *http.ServeMux, store *p
 	runCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context) error{
-		func(ctx context.Context) error { return eng.Run(ctx, proc.Complete) },
+		func(ctx context.Context) error { return runOutcomes(ctx, proc.Complete) },
 		proc.Run, d.Run,
 	} {
 		wg.Add(1)

@@ -10,19 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/fapi"
 )
 
-// TestServeReadsCustomersFromTheBackEnd runs `ofp serve` configured as in
-// production with --backend-url at the simulated back end (`ofp sim
-// backend`, over the back-end contract): the customer logs in with the
-// back end's credentials, the consent page offers the back end's
-// accounts, and the accounts API answers the back end's data. The
-// back-end token is never printed.
-func TestServeReadsCustomersFromTheBackEnd(t *testing.T) {
+// TestServeServesCustomersAndPaymentsFromTheBackEnd runs `ofp serve`
+// configured as in production with --backend-url at the simulated back
+// end (`ofp sim backend`, over the back-end contract): the customer logs
+// in with the back end's credentials, the consent page offers the back
+// end's accounts, the accounts API answers the back end's data, and a Pix
+// payment from the institution's ISPB is checked and settled by the back
+// end. The back-end token is never printed.
+func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	ctx := context.Background()
 	const token = "backend-token-never-printed-0123456789"
 	backendURL, logins, stop, err := startSimBackend("127.0.0.1:0", token)
@@ -40,7 +42,7 @@ func TestServeReadsCustomersFromTheBackEnd(t *testing.T) {
 	dir := t.TempDir()
 	a := newServeAnchors(t, dir)
 	args := append(a.args(filepath.Join(dir, "data")), "--org-id", a.transport.OrgID, "--transport-cert", a.transportCert,
-		"--transport-key", a.transportKey, "--backend-url", backendURL)
+		"--transport-key", a.transportKey, "--backend-url", backendURL, "--ispb", "12345678")
 	cmd := ofpCommand(args...)
 	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("s", 40), "OFP_BACKEND_TOKEN="+token)
 	var out, stderr bytes.Buffer
@@ -95,6 +97,35 @@ func TestServeReadsCustomersFromTheBackEnd(t *testing.T) {
 	wantBal, err := core.AccountBalances(ctx, owner, list.Data[0].AccountID)
 	require.NoError(t, err)
 	require.Equal(t, wantBal.AvailableAmount, bal.Data.AvailableAmount)
+
+	// A Pix payment: the back end checks it and settles it through its
+	// (simulated) SPI; the holder learns the outcome by polling it.
+	host := newJWKSHost(t, a.bundle)
+	payer := newPaymentsTPPAt(t, a.bundle, info.HolderURL, "acme", a.transport.OrgID, host, "payer", "")
+	pcc, err := payer.ClientCredentials(ctx, "payments")
+	require.NoError(t, err)
+	pc, err := payer.CreatePaymentConsent(ctx, pcc.AccessToken, uuid.NewString(), demoPixConsent(cpf, "1.23"))
+	require.NoError(t, err)
+	pr, err := payer.PushAuthorization(ctx, pc.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
+	require.NoError(t, err)
+	ploc, _ := payApprove(t, a.bundle, payer.AuthorizeURL(pr.RequestURI), pr.RedirectURI, cpf, password)
+	pcb, err := payer.HandleCallback(ctx, ploc, pr)
+	require.NoError(t, err)
+	ptok, err := payer.Exchange(ctx, pcb.Code, pr)
+	require.NoError(t, err)
+	authorised, err := payer.GetPaymentConsent(ctx, pcc.AccessToken, pc.ConsentID)
+	require.NoError(t, err)
+	require.NotNil(t, authorised.DebtorAccount)
+	require.Equal(t, "12345678", authorised.DebtorAccount.ISPB, "the institution's ISPB (--ispb)")
+	ps, err := payer.InitiatePixPayments(ctx, ptok.AccessToken, uuid.NewString(), []fapi.PixPaymentRequest{demoPixItem(pc.ConsentID, "1.23")})
+	require.NoError(t, err)
+	settled := waitFor(t, 20*time.Second, func() (fapi.PixPayment, bool) {
+		cur, err := payer.GetPixPayment(ctx, pcc.AccessToken, ps[0].PaymentID)
+		require.NoError(t, err)
+		require.NotEqual(t, fapi.PixRejected, cur.Status, "rejected: %+v", cur.RejectionReason)
+		return cur, cur.Status == fapi.PixSettled
+	})
+	require.Equal(t, "1.23", settled.Payment.Amount)
 
 	require.NotContains(t, out.String()+stderr.String(), token, "the back-end token is never printed")
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/ofp-dev/ofp/authz/idp/idphttp"
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/corebank/corehttp"
+	"github.com/ofp-dev/ofp/consent/payments/settlehttp"
 	"github.com/ofp-dev/ofp/internal/config"
+	"github.com/ofp-dev/ofp/sim/spi"
 )
 
 // runSimBackend serves the back-end contract (core reads and customer
@@ -24,13 +26,15 @@ import (
 // front of its systems, to try `ofp serve --backend-url` against.
 func runSimBackend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim backend [flags]",
-		"Serves the back-end contract the data holder reads customers and their data through\n"+
-			"(POST /core/v1/<method>, POST /idp/v1/authenticate; see connectors/corebank/corehttp and\n"+
-			"authz/idp/idphttp) from the synthetic core: 10,000 SYNTHETIC customers, one password and one\n"+
-			"one-time code for all, printed at start. It speaks plain HTTP, so it listens on loopback only.",
+		"Serves the back-end contract the data holder reads customers and their data through, checks\n"+
+			"and settles Pix payments through (POST /core/v1/<method>, /idp/v1/authenticate,\n"+
+			"/payments/v1/{check,submit,outcomes,outcomes/ack}; see connectors/corebank/corehttp,\n"+
+			"authz/idp/idphttp, consent/payments/settlehttp) from the synthetic core and a simulated SPI:\n"+
+			"10,000 SYNTHETIC customers, one password and one one-time code for all, printed at start.\n"+
+			"It speaks plain HTTP, so it listens on loopback only.",
 		"  export OFP_BACKEND_TOKEN=$(openssl rand -hex 16)\n"+
 			"  ofp sim backend --listen 127.0.0.1:8091 &\n"+
-			"  ofp serve --backend-url http://127.0.0.1:8091 ...",
+			"  ofp serve --backend-url http://127.0.0.1:8091 --ispb 12345678 ...",
 		stderr)
 	listen := fs.String("listen", "127.0.0.1:8091", "loopback address to serve on")
 	token := fs.String("token", "", "bearer token callers must present; empty: $OFP_BACKEND_TOKEN, else none")
@@ -81,8 +85,17 @@ func startSimBackend(addr, token string) (string, []idp.TestCredential, func(), 
 	mux := http.NewServeMux()
 	corehttp.Register(mux, core, token)
 	idphttp.Register(mux, demo, token)
+	// Payments: the simulated SPI checks and settles (amounts listed in
+	// sim/spi force other outcomes); the holder polls its outcomes.
+	eng := spi.New(spi.Options{CheckDelay: 50 * time.Millisecond, SettleDelay: 500 * time.Millisecond})
+	settle := settlehttp.NewServer(eng, eng)
+	settle.Register(mux, token)
+	spiCtx, stopSPI := context.WithCancel(context.Background())
+	spiDone := make(chan struct{})
+	go func() { defer close(spiDone); _ = eng.Run(spiCtx, settle.Report) }()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		stopSPI()
 		return "", nil, nil, fmt.Errorf("listen for the simulated back end on %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -96,6 +109,8 @@ func startSimBackend(addr, token string) (string, []idp.TestCredential, func(), 
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
+		stopSPI()
+		<-spiDone
 	}
 	return "http://" + ln.Addr().String(), logins, stop, nil
 }

@@ -24,7 +24,8 @@
 //   - The ports to the rest of the bank: Checker (the holder's balance,
 //     limit and fraud checks) and Settlement (the SPI), and the Processor
 //     that drives payments through them (sim/spi implements both for demo
-//     and tests).
+//     and tests; consent/payments/settlehttp carries both to the
+//     institution's back end in production).
 //
 // What it never does: touch a database (consent/payments/paymentsql
 // stores), speak HTTP or JOSE (consent/payments/paymentshttp and

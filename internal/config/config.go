@@ -59,6 +59,7 @@ type Config struct {
 	BackendCert  string // client certificate (PEM) presented to the back end; empty = none
 	BackendKey   string `secret:"true"` // path of its key; redacted as a matter of habit
 	BackendToken string `secret:"true"` // bearer token sent to the back end
+	ISPB         string // this institution's ISPB (Pix participant code); empty in demo = a demo ISPB
 
 	// Collector politeness.
 	Institutions            int
@@ -127,12 +128,13 @@ const (
 	FlagBackendCert         = "backend-cert"
 	FlagBackendKey          = "backend-key"
 	FlagBackendToken        = "backend-token"
+	FlagISPB                = "ispb"
 )
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
 	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime,
-	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken}
+	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken, FlagISPB}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -207,7 +209,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagAccessTokenLifetime:
 			str(&c.AccessTokenLifetime, n, "access-token lifetime, 300s to 900s (5m, 900s)")
 		case FlagBackendURL:
-			str(&c.BackendURL, n, "base URL of the institution's back end (core banking and customer logins, the contract of `ofp sim backend`): https://core.bank.internal/ofp; empty = the synthetic core, and customers log in only in demo")
+			str(&c.BackendURL, n, "base URL of the institution's back end (core banking, customer logins, payment checks and its Pix (SPI) connection: the contract `ofp sim backend` serves): https://core.bank.internal/ofp; empty = the synthetic core, and customers log in only in demo")
 		case FlagBackendCA:
 			str(&c.BackendCA, n, "CA bundle (PEM file) trusted for the back end's certificate; empty = the system roots")
 		case FlagBackendCert:
@@ -216,6 +218,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.BackendKey, n, "the back-end client certificate's private key (PEM file)")
 		case FlagBackendToken:
 			str(&c.BackendToken, n, "bearer token sent to the back end (prefer the environment variable)")
+		case FlagISPB:
+			str(&c.ISPB, n, "this institution's ISPB, the 8-digit Pix participant code of its customers' accounts in payments (required with --backend-url); empty in demo = 99999004")
 		default:
 			panic("config: unknown flag " + n) // programming error in a command's wiring
 		}
