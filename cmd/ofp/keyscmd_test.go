@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,24 +40,8 @@ func TestServeReplicasShareTheirKeys(t *testing.T) {
 	var holders []string
 	for i := range 2 {
 		data := filepath.Join(dir, fmt.Sprintf("replica-%d", i))
-		cmd := ofpCommand(append(a.args(data), "--database-url", dsn, "--org-id", a.transport.OrgID,
-			"--transport-cert", a.transportCert, "--transport-key", a.transportKey)...)
-		cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+sessionKey)
-		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("replica %d stderr:\n%s", i, stderr.String())
-			}
-		})
-		info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
-			raw, err := os.ReadFile(filepath.Join(data, "server.json"))
-			var si serverInfo
-			return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
-		})
+		info, _ := startServe(t, data, append(a.args(data), "--database-url", dsn, "--org-id", a.transport.OrgID,
+			"--transport-cert", a.transportCert, "--transport-key", a.transportKey), "OFP_SESSION_KEY="+sessionKey)
 		holders = append(holders, info.HolderURL)
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: a.bundle.RootPool(), MinVersion: tls.VersionTLS12}}}

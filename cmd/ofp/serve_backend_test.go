@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,23 +40,7 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	a := newServeAnchors(t, dir)
 	args := append(a.args(filepath.Join(dir, "data")), "--org-id", a.transport.OrgID, "--transport-cert", a.transportCert,
 		"--transport-key", a.transportKey, "--backend-url", backendURL, "--ispb", "12345678")
-	cmd := ofpCommand(args...)
-	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("s", 40), "OFP_BACKEND_TOKEN="+token)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
-	info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
-		raw, err := os.ReadFile(filepath.Join(dir, "data", "server.json"))
-		var si serverInfo
-		return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
-	})
+	info, out := startServe(t, filepath.Join(dir, "data"), args, "OFP_SESSION_KEY="+strings.Repeat("s", 40), "OFP_BACKEND_TOKEN="+token)
 
 	c, cfg := registerTestTPP(t, ctx, a.bundle, info.HolderURL, "acme", "openid consents resources accounts")
 	cc, err := c.ClientCredentials(ctx, "consents")
@@ -127,5 +108,5 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	})
 	require.Equal(t, "1.23", settled.Payment.Amount)
 
-	require.NotContains(t, out.String()+stderr.String(), token, "the back-end token is never printed")
+	require.NotContains(t, out.String(), token, "the back-end token is never printed")
 }

@@ -44,25 +44,9 @@ func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	require.Error(t, cmd.Run())
 	require.Contains(t, stderr.String(), "--transport-cert")
 
-	cmd = ofpCommand(append(args, "--org-id", transport.OrgID, "--transport-cert", transportCert)...)
-	cmd.Env = append(cmd.Env, "OFP_TRANSPORT_KEY="+transportKey)
-	cmd.Env = append(cmd.Env, "OFP_SESSION_KEY="+strings.Repeat("z", 40))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
-	info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
-		raw, err := os.ReadFile(filepath.Join(dir, "data", "server.json"))
-		var si serverInfo
-		return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
-	})
-	require.NotContains(t, out.String()+stderr.String(), strings.Repeat("z", 40), "the session key is never printed")
+	info, out := startServe(t, filepath.Join(dir, "data"), append(args, "--org-id", transport.OrgID, "--transport-cert", transportCert),
+		"OFP_TRANSPORT_KEY="+transportKey, "OFP_SESSION_KEY="+strings.Repeat("z", 40))
+	require.NotContains(t, out.String(), strings.Repeat("z", 40), "the session key is never printed")
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: b.RootPool(), MinVersion: tls.VersionTLS12}}}
 	for _, brand := range []string{"acme", "acme-pj"} {
@@ -94,6 +78,32 @@ func TestServeTakesEveryTrustAnchorFromConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// startServe runs `ofp` with args (a serve on dataDir) and the extra
+// environment env, stops it when the test ends (its output logged if the
+// test failed), and waits for its server.json. It returns the server's
+// addresses and its output, stdout and stderr together.
+func startServe(t *testing.T, dataDir string, args []string, env ...string) (serverInfo, *bytes.Buffer) {
+	t.Helper()
+	cmd := ofpCommand(args...)
+	cmd.Env = append(cmd.Env, env...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("ofp %s output:\n%s", filepath.Base(dataDir), out.String())
+		}
+	})
+	info := waitFor(t, 60*time.Second, func() (serverInfo, bool) {
+		raw, err := os.ReadFile(filepath.Join(dataDir, "server.json"))
+		var si serverInfo
+		return si, err == nil && json.Unmarshal(raw, &si) == nil && si.HolderURL != ""
+	})
+	return info, out
 }
 
 // serveAnchors are the trust anchors and operators of an `ofp serve`
