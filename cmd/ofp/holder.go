@@ -339,7 +339,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		ispb = cfg.ISPB
 		hc, err := backendrpc.HTTPClient(cfg.BackendCA, cfg.BackendCert, cfg.BackendKey)
 		if err != nil {
-			return h, fmt.Errorf("--%s: %w", config.FlagBackendCert, err)
+			return h, fmt.Errorf("back-end TLS settings (--%s, --%s, --%s): %w", config.FlagBackendCA, config.FlagBackendCert, config.FlagBackendKey, err)
 		}
 		if backend, err = backendrpc.NewClient(backendrpc.Options{BaseURL: cfg.BackendURL, Token: cfg.BackendToken, HTTPClient: hc,
 			Logger: log.With("component", "backend")}); err != nil {

@@ -140,8 +140,9 @@ func (g paymentGate) Authorised(ctx context.Context, id string) (bool, error) {
 	return ok, err
 }
 
-// coreDebtor resolves a chosen account of the synthetic core to a Pix
-// account. ispb is the institution's ISPB.
+// coreDebtor resolves a chosen account of the core (the synthetic one, or
+// the institution's over --backend-url) to a Pix account. ispb is the
+// institution's ISPB.
 func coreDebtor(core corebank.Core, ispb string) func(context.Context, server.Customer, string) (payments.Account, error) {
 	return func(ctx context.Context, c server.Customer, id string) (payments.Account, error) {
 		owner := corebank.Owner{CPF: c.CPF, CNPJ: c.CNPJ}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,17 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	a := newServeAnchors(t, dir)
 	args := append(a.args(filepath.Join(dir, "data")), "--org-id", a.transport.OrgID, "--transport-cert", a.transportCert,
 		"--transport-key", a.transportKey, "--backend-url", backendURL, "--ispb", "12345678")
+	// Without the institution's ISPB it refuses, saying what to set.
+	noISPB := ofpCommand(args[:len(args)-2]...)
+	noISPB.Env = append(noISPB.Env, "OFP_SESSION_KEY="+strings.Repeat("s", 40))
+	var msg bytes.Buffer
+	noISPB.Stdout, noISPB.Stderr = &msg, &msg
+	require.NoError(t, noISPB.Start())
+	stopped := time.AfterFunc(30*time.Second, func() { _ = noISPB.Process.Kill() }) // a serve that started anyway
+	require.Error(t, noISPB.Wait())
+	stopped.Stop()
+	require.Contains(t, msg.String(), "--ispb")
+
 	info, out := startServe(t, filepath.Join(dir, "data"), args, "OFP_SESSION_KEY="+strings.Repeat("s", 40), "OFP_BACKEND_TOKEN="+token)
 
 	c, cfg := registerTestTPP(t, ctx, a.bundle, info.HolderURL, "acme", "openid consents resources accounts")
