@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/fapi"
+	"github.com/ofp-dev/ofp/internal/backendrpc"
+	"github.com/ofp-dev/ofp/internal/backendrpc/backendrpctest"
 )
 
 // TestServeServesCustomersAndPaymentsFromTheBackEnd runs `ofp serve`
@@ -25,7 +29,12 @@ import (
 func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	ctx := context.Background()
 	const token = "backend-token-never-printed-0123456789"
-	backendURL, logins, stop, err := startSimBackend("127.0.0.1:0", token)
+	var checked *backendrpctest.Counter
+	backendURL, logins, stop, err := startSimBackend("127.0.0.1:0", token, func(h http.Handler) http.Handler {
+		v, c := backendrpctest.Validating(t, h)
+		checked = c
+		return v
+	})
 	require.NoError(t, err)
 	t.Cleanup(stop)
 	var cpf, password string
@@ -121,4 +130,12 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	require.Equal(t, "1.23", settled.Payment.Amount)
 
 	require.NotContains(t, out.String(), token, "the back-end token is never printed")
+	// Every call the holder made was the contract document's (logins, core
+	// reads, checks, submission, outcomes, acknowledgements).
+	require.GreaterOrEqual(t, checked.N(), 8, "exchanges checked against the contract document")
+	resp, err := http.Get(backendURL + "/openapi.yaml")
+	require.NoError(t, err)
+	doc, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, backendrpc.Contract, doc, "the simulated back end publishes the contract")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/corebank/corehttp"
 	"github.com/ofp-dev/ofp/consent/payments/settlehttp"
+	"github.com/ofp-dev/ofp/internal/backendrpc"
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/sim/spi"
 )
@@ -44,12 +45,12 @@ func runSimBackend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *token == "" {
 		*token = os.Getenv(config.EnvName(config.FlagBackendToken))
 	}
-	base, creds, stop, err := startSimBackend(*listen, *token)
+	base, creds, stop, err := startSimBackend(*listen, *token, nil)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "simulated back end on %s (SYNTHETIC customers)\n  ofp serve --backend-url %s", base, base)
+	fmt.Fprintf(stdout, "simulated back end on %s (SYNTHETIC customers)\n  contract: %s/openapi.yaml\n  ofp serve --backend-url %s --ispb <8 digits>", base, base, base)
 	if *token != "" {
 		fmt.Fprintf(stdout, "  (and OFP_BACKEND_TOKEN)")
 	}
@@ -60,9 +61,11 @@ func runSimBackend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// startSimBackend serves the contract on addr (loopback only) and returns
-// its base URL, a few test logins and a stop function.
-func startSimBackend(addr, token string) (string, []idp.TestCredential, func(), error) {
+// startSimBackend serves the contract on addr (loopback only), and its
+// OpenAPI document at /openapi.yaml, and returns its base URL, a few test
+// logins and a stop function. wrap, when set, wraps the contract's
+// handler (the tests check the traffic against the document).
+func startSimBackend(addr, token string, wrap func(http.Handler) http.Handler) (string, []idp.TestCredential, func(), error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("--listen %q: %w", addr, err)
@@ -98,7 +101,17 @@ func startSimBackend(addr, token string) (string, []idp.TestCredential, func(), 
 		stopSPI()
 		return "", nil, nil, fmt.Errorf("listen for the simulated back end on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	var contract http.Handler = mux
+	if wrap != nil {
+		contract = wrap(mux)
+	}
+	root := http.NewServeMux()
+	root.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(backendrpc.Contract)
+	})
+	root.Handle("/", contract)
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Println("simulated back end stopped:", err)

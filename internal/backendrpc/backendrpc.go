@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,12 @@ import (
 	"strings"
 	"time"
 )
+
+// Contract is the contract's OpenAPI 3.0 document (contract.yaml): what an
+// institution implements; `ofp sim backend` serves it at /openapi.yaml.
+//
+//go:embed contract.yaml
+var Contract []byte
 
 // Error is a failure the back end reported in the contract's error body
 // {"error":{"code":"…","message":"…"}}, with the HTTP status it came with

@@ -2,6 +2,11 @@
 // holder calls the institution's own systems (core banking in
 // connectors/corebank/corehttp, customer identity in authz/idp/idphttp).
 //
+// The contract's OpenAPI 3.0 document is contract.yaml (Contract; `ofp sim
+// backend` serves it at /openapi.yaml): what an institution implements,
+// and what backendrpctest checks the adapters' traffic against in their
+// tests and in the end-to-end test of `ofp serve --backend-url`.
+//
 // Every call is POST <base URL><path> with a JSON body and answers 200 with
 // a JSON body, or an error status with {"error":{"code":"…","message":"…"}}
 // whose code the adapters map to their port's errors. The contract is small

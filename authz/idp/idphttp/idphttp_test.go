@@ -11,6 +11,7 @@ import (
 	"github.com/ofp-dev/ofp/authz/idp"
 	"github.com/ofp-dev/ofp/authz/idp/idphttp"
 	"github.com/ofp-dev/ofp/internal/backendrpc"
+	"github.com/ofp-dev/ofp/internal/backendrpc/backendrpctest"
 )
 
 const token = "idp-test-token-0123456789"
@@ -34,7 +35,13 @@ func TestAuthenticateOverHTTPMatchesTheProvider(t *testing.T) {
 	demo := idp.NewDemo()
 	mux := http.NewServeMux()
 	idphttp.Register(mux, demo, token)
-	cl := client(t, mux)
+	h, checked := backendrpctest.Validating(t, mux)
+	cl := client(t, h)
+	defer func() {
+		if checked.N() < 5*len(demo.TestCredentials()) {
+			t.Errorf("%d exchanges checked against the contract document", checked.N())
+		}
+	}()
 	for _, tc := range demo.TestCredentials() {
 		base := idp.Credentials{CPF: tc.CPF, CNPJ: tc.CNPJ, Password: tc.Password}
 		withOTP := base

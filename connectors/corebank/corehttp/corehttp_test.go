@@ -15,6 +15,7 @@ import (
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/corebank/corehttp"
 	"github.com/ofp-dev/ofp/internal/backendrpc"
+	"github.com/ofp-dev/ofp/internal/backendrpc/backendrpctest"
 )
 
 const token = "test-backend-token-0123456789"
@@ -36,7 +37,12 @@ func serve(t *testing.T, core corebank.Core, wrap func(http.Handler) http.Handle
 	t.Helper()
 	mux := http.NewServeMux()
 	corehttp.Register(mux, core, token)
-	var h http.Handler = mux
+	h, checked := backendrpctest.Validating(t, mux)
+	t.Cleanup(func() {
+		if checked.N() == 0 {
+			t.Error("no exchange was checked against the contract document")
+		}
+	})
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/payments/settlehttp"
 	"github.com/ofp-dev/ofp/internal/backendrpc"
+	"github.com/ofp-dev/ofp/internal/backendrpc/backendrpctest"
 	"github.com/ofp-dev/ofp/sim/spi"
 )
 
@@ -29,7 +30,13 @@ func start(t *testing.T, eng *spi.Engine) (*settlehttp.Client, *settlehttp.Serve
 	srv := settlehttp.NewServer(eng, eng)
 	mux := http.NewServeMux()
 	srv.Register(mux, token)
-	hs := httptest.NewServer(mux)
+	h, checked := backendrpctest.Validating(t, mux)
+	t.Cleanup(func() {
+		if checked.N() == 0 {
+			t.Error("no exchange was checked against the contract document")
+		}
+	})
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	rpc, err := backendrpc.NewClient(backendrpc.Options{BaseURL: hs.URL, Token: token, Backoff: time.Millisecond})
 	if err != nil {
