@@ -153,6 +153,9 @@ func servePlatform(ctx context.Context, cfg config.Config, log *slog.Logger, std
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	p.registerMetrics(reg)
+	if h != nil && h.backend != nil {
+		reg.MustRegister(backendCollector{h.backend})
+	}
 
 	mux := http.NewServeMux()
 	// The jobs admin API: viewers read, operators run; local commands use

@@ -73,6 +73,8 @@ func isISPB(s string) bool {
 // holder is the regulated interface: the authorization server, the consent
 // service and its portal, on a TLS listener of their own.
 type holder struct {
+	// backend is the institution's back end (--backend-url); nil without.
+	backend   *backendrpc.Client
 	URL       string // base URL of the TLS listener
 	Brands    []keys.Brand
 	PKIDir    string // demo: where the generated test PKI is
@@ -345,6 +347,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 			Logger: log.With("component", "backend")}); err != nil {
 			return h, fmt.Errorf("--%s: %w", config.FlagBackendURL, err)
 		}
+		h.backend = backend
 		core = corehttp.New(backend)
 		identity = &customerIdentity{Provider: idphttp.New(backend), core: core}
 		log.Info("customers and their data come from the back end", "url", cfg.BackendURL)

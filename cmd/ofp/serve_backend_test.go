@@ -133,7 +133,23 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	// Every call the holder made was the contract document's (logins, core
 	// reads, checks, submission, outcomes, acknowledgements).
 	require.GreaterOrEqual(t, checked.N(), 8, "exchanges checked against the contract document")
-	resp, err := http.Get(backendURL + "/openapi.yaml")
+	// Operators see the back end's calls in /metrics.
+	req, _ := http.NewRequest(http.MethodGet, info.URL+"/metrics", nil)
+	req.SetBasicAuth("ops", "s3cret-operator")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		`ofp_backend_calls_total{outcome="ok",path="/idp/v1/authenticate"} 2`,
+		`ofp_backend_calls_total{outcome="ok",path="/payments/v1/submit"} 1`,
+		`ofp_backend_call_seconds_count{path="/core/v1/accounts"}`,
+	} {
+		require.Contains(t, string(metrics), want)
+	}
+
+	resp, err = http.Get(backendURL + "/openapi.yaml")
 	require.NoError(t, err)
 	doc, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

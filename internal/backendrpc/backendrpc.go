@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,6 +88,68 @@ type Options struct {
 type Client struct {
 	base *url.URL
 	o    Options
+
+	mu    sync.Mutex
+	stats map[string]*PathStats
+}
+
+// LatencyBuckets are the upper bounds, in seconds, of PathStats.Buckets.
+var LatencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// PathStats counts the calls of one path since the Client was made.
+type PathStats struct {
+	OK          uint64 // answered 200
+	Refused     uint64 // a contract error (*Error): the back end said no
+	Unavailable uint64 // no usable answer after the retries (ErrUnavailable)
+	Retries     uint64 // attempts beyond the first
+	Seconds     float64
+	// Buckets[i] counts the calls that took at most LatencyBuckets[i]
+	// (cumulative, as Prometheus histograms are), retries included.
+	Buckets []uint64
+}
+
+// Stats returns a copy of the counts per path (what /metrics exports as
+// ofp_backend_*).
+func (c *Client) Stats() map[string]PathStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]PathStats, len(c.stats))
+	for p, st := range c.stats {
+		cp := *st
+		cp.Buckets = append([]uint64(nil), st.Buckets...)
+		out[p] = cp
+	}
+	return out
+}
+
+func (c *Client) record(path string, took time.Duration, retries int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stats == nil {
+		c.stats = map[string]*PathStats{}
+	}
+	st := c.stats[path]
+	if st == nil {
+		st = &PathStats{Buckets: make([]uint64, len(LatencyBuckets))}
+		c.stats[path] = st
+	}
+	var be *Error
+	switch {
+	case err == nil:
+		st.OK++
+	case errors.As(err, &be):
+		st.Refused++
+	default:
+		st.Unavailable++
+	}
+	st.Retries += uint64(retries)
+	sec := took.Seconds()
+	st.Seconds += sec
+	for i, le := range LatencyBuckets {
+		if sec <= le {
+			st.Buckets[i]++
+		}
+	}
 }
 
 // NewClient checks o and returns a Client.
@@ -141,11 +204,13 @@ func (c *Client) Call(ctx context.Context, path string, in, out any, idempotent 
 	if err != nil {
 		return fmt.Errorf("back end %s: encode the request: %w", path, err)
 	}
+	start := time.Now()
 	wait := c.o.Backoff
 	for attempt := 0; ; attempt++ {
 		err := c.once(ctx, path, body, out)
 		var be *Error
 		if err == nil || errors.As(err, &be) || !idempotent || attempt >= c.o.Retries || ctx.Err() != nil {
+			c.record(path, time.Since(start), attempt, err)
 			return err
 		}
 		c.o.Logger.Warn("back end did not answer; retrying", "path", path, "attempt", attempt+1, "err", err)
@@ -153,6 +218,7 @@ func (c *Client) Call(ctx context.Context, path string, in, out any, idempotent 
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			c.record(path, time.Since(start), attempt, err)
 			return err
 		case <-t.C:
 		}

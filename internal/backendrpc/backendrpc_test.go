@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewClientRefusesUnsafeURLs(t *testing.T) {
@@ -80,6 +81,38 @@ func TestCallAnswersErrorsAndLimits(t *testing.T) {
 	}
 	if err := c.Call(ctx, "/nowhere", echo{"hi"}, &out, true); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("an unknown path: %v", err)
+	}
+	// What /metrics exports: per path, answered, refused, unavailable.
+	st := c.Stats()["/echo"]
+	if st.OK != 1 || st.Refused != 1 || st.Unavailable != 2 || st.Retries != 0 {
+		t.Fatalf("stats of /echo: %+v, want 1 ok, 1 refused, 2 unavailable", st)
+	}
+	if last := st.Buckets[len(st.Buckets)-1]; last != 4 || st.Seconds <= 0 {
+		t.Fatalf("latency of /echo: %d calls within %gs, %g s in all; want 4", last, LatencyBuckets[len(LatencyBuckets)-1], st.Seconds)
+	}
+}
+
+func TestStatsCountRetries(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls < 3 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`{"value":"x"}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{BaseURL: srv.URL, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out echo
+	if err := c.Call(context.Background(), "/r", echo{}, &out, true); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats()["/r"]; st.OK != 1 || st.Retries != 2 {
+		t.Fatalf("stats: %+v, want 1 ok after 2 retries", st)
 	}
 }
 

@@ -18,7 +18,9 @@
 // bearer token (never logged, never in an error), a per-attempt timeout,
 // retries with backoff for idempotent calls only (core reads; a login is
 // never sent twice), a cap on answer size. Any failure to get an answer
-// wraps ErrUnavailable; a contract error is an *Error.
+// wraps ErrUnavailable; a contract error is an *Error. Stats counts the
+// calls per path (answered, refused, unavailable, retries, a latency
+// histogram); `ofp serve` exports them as ofp_backend_* in /metrics.
 //
 // Handle serves one endpoint of the contract from a Go function, with the
 // bearer token checked in constant time; it is what the simulated back end
