@@ -14,6 +14,13 @@
 // brand's row lock in authz_key_brands, so that all replicas sign, publish
 // and decrypt with the same keys.
 //
+// The seal key rotates: Options.PreviousSealKeys open what older keys
+// sealed (nothing is sealed with them), and KeyStore.Reseal and
+// ResealGrants rewrite every sealed key and pending refresh token under
+// the current one, after which the previous keys can be dropped (`ofp keys
+// reseal`). The login limiter's HMACs are not carried over: failure counts
+// restart with a new key.
+//
 // Store.LoginLimiter is the failed-login limiter the replicas share
 // (authz/server.LoginLimiter, login.Limiter's rules): one row per failure
 // and key in authz_login_failures, the CPF and the client address kept

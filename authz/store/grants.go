@@ -280,3 +280,48 @@ func markRedeemed(g *goidc.Grant) {
 	m[RedeemedMarker] = true
 	g.Store = m
 }
+
+// ResealGrants rewrites, under the current seal key, the refresh tokens
+// kept sealed between an authorization and its code redemption (every
+// brand), so that a previous seal key can be dropped; it returns how many
+// it rewrote. A token redeemed or rewritten meanwhile is left as it is.
+func (s *Store) ResealGrants(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, pending_refresh_token FROM authz_grants WHERE pending_refresh_token LIKE 's:%'`)
+	if err != nil {
+		return 0, fmt.Errorf("store: read the sealed refresh tokens: %w", err)
+	}
+	type row struct{ id, sealed string }
+	var pending []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.sealed); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: read the sealed refresh tokens: %w", err)
+		}
+		pending = append(pending, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: read the sealed refresh tokens: %w", err)
+	}
+	n := 0
+	for _, r := range pending {
+		plain, err := s.seal.open(r.id, "grant "+r.id+" refresh token", r.sealed)
+		if err != nil {
+			return n, err
+		}
+		resealed, err := s.seal.seal(r.id, plain)
+		if err != nil {
+			return n, err
+		}
+		res, err := s.db.ExecContext(ctx, s.d.Q(`UPDATE authz_grants SET pending_refresh_token = ? WHERE id = ? AND pending_refresh_token = ?`),
+			resealed, r.id, r.sealed)
+		if err != nil {
+			return n, fmt.Errorf("store: reseal grant %s: %w", r.id, err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -14,25 +14,48 @@ import (
 // between authorization and code redemption, and the server's private keys
 // (keys.go). AES-256-GCM bound to the row (its id as associated data) when
 // a key is set, as is otherwise. Stored values say which ("s:" sealed,
-// "p:" plain).
-type sealer struct{ aead cipher.AEAD }
+// "p:" plain). It seals with the current key and opens with it or any
+// previous one (a key being rotated out: Options.PreviousSealKeys).
+type sealer struct {
+	aead     cipher.AEAD
+	previous []cipher.AEAD
+}
 
-func newSealer(key []byte) (sealer, error) {
+func newSealer(key []byte, previous [][]byte) (sealer, error) {
 	if len(key) == 0 {
+		if len(previous) > 0 {
+			return sealer{}, errors.New("store: Options.PreviousSealKeys without a SealKey: give the current key too")
+		}
 		return sealer{}, nil
 	}
+	aead, err := newAEAD(key, "Options.SealKey")
+	if err != nil {
+		return sealer{}, err
+	}
+	s := sealer{aead: aead}
+	for i, p := range previous {
+		a, err := newAEAD(p, fmt.Sprintf("Options.PreviousSealKeys[%d]", i))
+		if err != nil {
+			return sealer{}, err
+		}
+		s.previous = append(s.previous, a)
+	}
+	return s, nil
+}
+
+func newAEAD(key []byte, name string) (cipher.AEAD, error) {
 	if len(key) != 32 {
-		return sealer{}, fmt.Errorf("store: Options.SealKey must be 32 bytes (AES-256), got %d", len(key))
+		return nil, fmt.Errorf("store: %s must be 32 bytes (AES-256), got %d", name, len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return sealer{}, fmt.Errorf("store: seal key: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return sealer{}, fmt.Errorf("store: seal key: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
-	return sealer{aead: aead}, nil
+	return aead, nil
 }
 
 func (s sealer) seal(bound, secret string) (string, error) {
@@ -63,11 +86,13 @@ func (s sealer) open(bound, what, stored string) (string, error) {
 			return "", errors.New("store: " + what + " is sealed but corrupt")
 		}
 		n := s.aead.NonceSize()
-		plain, err := s.aead.Open(nil, raw[:n], raw[n:], []byte(bound))
-		if err != nil {
-			return "", errors.New("store: " + what + " does not open with Options.SealKey (was the key changed? restore the previous one)")
+		for _, a := range append([]cipher.AEAD{s.aead}, s.previous...) {
+			if plain, err := a.Open(nil, raw[:n], raw[n:], []byte(bound)); err == nil {
+				return string(plain), nil
+			}
 		}
-		return string(plain), nil
+		return "", errors.New("store: " + what + " does not open with Options.SealKey or a previous key (was the key changed? " +
+			"run with the new key and the old one as a previous key, then reseal)")
 	}
 	return "", errors.New("store: " + what + " is in an unknown format")
 }

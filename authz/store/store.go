@@ -39,6 +39,11 @@ type Options struct {
 	// kept between the authorization and the code redemption. Without it
 	// that token is stored as is for that window (the code's lifetime).
 	SealKey []byte
+	// PreviousSealKeys open what earlier seal keys sealed, so that the seal
+	// key can be rotated: run with the new SealKey and the old one here,
+	// reseal (KeyStore.Reseal, ResealGrants), then drop it. Nothing is
+	// sealed with them.
+	PreviousSealKeys [][]byte
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// MaxOpenConns bounds the pool; default 10 (PostgreSQL) or 4 (SQLite).
@@ -104,7 +109,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 }
 
 func open(ctx context.Context, d sqlstore.Dialect, location string, opts Options) (*Store, error) {
-	seal, err := newSealer(opts.SealKey)
+	seal, err := newSealer(opts.SealKey, opts.PreviousSealKeys)
 	if err != nil {
 		return nil, err
 	}

@@ -281,7 +281,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	if err != nil {
 		return h, err
 	}
-	azOpts := store.Options{SealKey: sealHex, Logger: log}
+	azOpts := store.Options{SealKey: sealHex, PreviousSealKeys: previousSealKeys(cfg), Logger: log}
 	azStore, err := openStore(h, pg, func() (*store.Store, error) { return store.OpenPostgres(ctx, pg, azOpts) },
 		func() (*store.Store, error) { return store.OpenSQLite(ctx, cfg.Path("authz.db"), azOpts) })
 	if err != nil {
@@ -636,6 +636,17 @@ func (h *holder) sealKey(cfg config.Config, secrets string, demo bool) ([]byte, 
 func sealKeyFrom(src string) []byte {
 	k := sha256.Sum256([]byte("ofp authz seal\x00" + src))
 	return k[:]
+}
+
+// previousSealKeys derives the seal keys of --previous-session-keys.
+func previousSealKeys(cfg config.Config) [][]byte {
+	var out [][]byte
+	for _, k := range strings.Split(cfg.PreviousSessionKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, sealKeyFrom(k))
+		}
+	}
+	return out
 }
 
 // users loads the operators file, or in demo writes one with an admin

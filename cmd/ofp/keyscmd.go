@@ -54,14 +54,14 @@ func moveFileKeys(ctx context.Context, dir string, to *store.KeyStore, brands []
 }
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	name, rest, err := subcommand("keys", args, stdout, "list", "rotate")
+	name, rest, err := subcommand("keys", args, stdout, "list", "rotate", "reseal")
 	if err != nil {
 		return err
 	}
 	cfg := config.Default()
 	var brand, use string
 	fs := newFlagSet("keys "+name+" [flags]", keysSynopsis[name], keysExamples[name], stderr)
-	cfg.Register(fs, config.FlagDataDir, config.FlagDatabaseURL, config.FlagSessionKey, config.FlagLogLevel, config.FlagLogFormat)
+	cfg.Register(fs, config.FlagDataDir, config.FlagDatabaseURL, config.FlagSessionKey, config.FlagPreviousSessionKeys, config.FlagLogLevel, config.FlagLogFormat)
 	if name == "rotate" {
 		fs.StringVar(&brand, "brand", "", "the brand whose key to rotate (required)")
 		fs.StringVar(&use, "use", "sig", "which key: sig (signs tokens) or enc (clients encrypt request objects to it)")
@@ -75,8 +75,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	if name == "list" {
+	switch name {
+	case "list":
 		return listKeys(ctx, st.Keys(), stdout)
+	case "reseal":
+		return reseal(ctx, st, cfg, stdout)
 	}
 	if brand == "" {
 		return exitError{2, errors.New("--brand is required: `ofp keys list` shows the brands")}
@@ -95,11 +98,36 @@ var keysSynopsis = map[string]string{
 		"server publishes it within " + keyReloadInterval.String() + " and uses it " + keyPublishAhead.String() + " after the rotation; the previous\n" +
 		"key stays published (tokens it signed keep verifying) for the retention (7 days). The servers keep\n" +
 		"running; --session-key must be theirs (in demo it is read from --data-dir).",
+	"reseal": "Rotates the session key's seal: re-encrypts, under --session-key, everything the authz store keeps\n" +
+		"sealed (the servers' private keys, refresh tokens awaiting their code's redemption) that was sealed\n" +
+		"with one of --previous-session-keys. Steps: restart the servers with the new --session-key and the\n" +
+		"old one in --previous-session-keys; run this; restart them with the new key alone. Portal sessions\n" +
+		"are not carried over (users sign in again) and failed-login counts restart.",
+}
+
+// reseal moves everything the store keeps sealed under the current seal
+// key, so that the previous session keys can be dropped.
+func reseal(ctx context.Context, st *store.Store, cfg config.Config, out io.Writer) error {
+	if strings.TrimSpace(cfg.PreviousSessionKeys) == "" {
+		return exitError{2, errors.New("--previous-session-keys is required: the keys being rotated out (prefer OFP_PREVIOUS_SESSION_KEYS)")}
+	}
+	nk, err := st.Keys().Reseal(ctx)
+	if err != nil {
+		return err
+	}
+	ng, err := st.ResealGrants(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "resealed %d keys and %d pending refresh tokens under the current --session-key.\n", nk, ng)
+	fmt.Fprintf(out, "Next: restart every server with the new --session-key alone (drop --previous-session-keys).\n")
+	return nil
 }
 
 var keysExamples = map[string]string{
 	"list":   "  ofp keys list                              # the demo's keys in ./var\n  ofp keys list --database-url postgres://ofp@db/ofp --session-key \"$OFP_SESSION_KEY\"",
 	"rotate": "  ofp keys rotate --brand ofp                # new signing key for brand ofp\n  ofp keys rotate --brand ofp --use enc      # new encryption key",
+	"reseal": "  OFP_SESSION_KEY=$NEW OFP_PREVIOUS_SESSION_KEYS=$OLD ofp keys reseal --database-url postgres://ofp@db/ofp",
 }
 
 // openKeyStore opens the authz store the servers use: PostgreSQL with
@@ -114,7 +142,7 @@ func openKeyStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*st
 		}
 		src = strings.TrimSpace(string(b))
 	}
-	opts := store.Options{SealKey: sealKeyFrom(src), Logger: log}
+	opts := store.Options{SealKey: sealKeyFrom(src), PreviousSealKeys: previousSealKeys(cfg), Logger: log}
 	if cfg.DatabaseURL != "" {
 		return store.OpenPostgres(ctx, cfg.DatabaseURL, opts)
 	}

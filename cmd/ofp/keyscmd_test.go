@@ -128,3 +128,50 @@ func TestKeysOfAnEarlierVersionMoveIntoTheStore(t *testing.T) {
 	require.NoError(t, moveFileKeys(ctx, filepath.Join(dir, "none"), st.Keys(), brands, slog.New(slog.DiscardHandler)))
 	require.NoDirExists(t, filepath.Join(dir, "none"))
 }
+
+// TestKeysResealRotatesTheSessionKey: after a change of --session-key,
+// the stored keys open only with the old one passed as a previous key;
+// `ofp keys reseal` moves them under the new one, which then suffices.
+// Neither key is ever printed.
+func TestKeysResealRotatesTheSessionKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	oldKey, newKey := strings.Repeat("o", 40), strings.Repeat("n", 40)
+	brands := []keys.Brand{{ID: "ofp", Issuer: "https://localhost/ofp", DisplayName: "OFP"}}
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "authz.db"), store.Options{SealKey: sealKeyFrom(oldKey), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, err = keys.NewManager(ctx, st.Keys(), brands, keys.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	run := func(env []string, args ...string) (string, error) {
+		cmd := ofpCommand(append([]string{"keys"}, append(args, "--data-dir", dir)...)...)
+		cmd.Env = append(cmd.Env, env...)
+		out, err := cmd.CombinedOutput()
+		require.NotContains(t, string(out), oldKey)
+		require.NotContains(t, string(out), newKey)
+		return string(out), err
+	}
+	newOnly := []string{"OFP_SESSION_KEY=" + newKey}
+	both := []string{"OFP_SESSION_KEY=" + newKey, "OFP_PREVIOUS_SESSION_KEYS=" + oldKey}
+
+	out, err := run(newOnly, "list")
+	require.Error(t, err, "the new key alone does not open keys sealed with the old one")
+	require.Contains(t, out, "previous key")
+	out, err = run(newOnly, "reseal")
+	require.Error(t, err)
+	require.Contains(t, out, "--previous-session-keys is required")
+
+	out, err = run(both, "list")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "ofp")
+	out, err = run(both, "reseal")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "resealed 2 keys")
+
+	out, err = run(newOnly, "list")
+	require.NoError(t, err, "after the reseal the new key suffices: %s", out)
+	require.Contains(t, out, "sig")
+	_, err = run([]string{"OFP_SESSION_KEY=" + oldKey}, "list")
+	require.Error(t, err, "the old key no longer opens them")
+}

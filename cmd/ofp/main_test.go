@@ -28,7 +28,7 @@ func ofpCommand(args ...string) *exec.Cmd {
 }
 
 func TestEveryCommandHasHelpWithExamples(t *testing.T) {
-	for _, c := range []string{"demo", "serve", "collect opendata", "pipeline opendata", "warehouse rebuild", "report fees", "report rates", "sim", "sim backend", "keys list", "keys rotate", "config", "bench"} {
+	for _, c := range []string{"demo", "serve", "collect opendata", "pipeline opendata", "warehouse rebuild", "report fees", "report rates", "sim", "sim backend", "keys list", "keys rotate", "keys reseal", "config", "bench"} {
 		var out bytes.Buffer
 		code := run(append(strings.Fields(c), "--help"), &out, &out)
 		require.Equal(t, 0, code, c)

@@ -50,6 +50,7 @@ type Config struct {
 	DirectoryIssuer     string // iss of software statements
 	UsersFile           string // operators and their roles (internal/rbac JSON)
 	SessionKey          string `secret:"true"` // portal session key (≥ 32 bytes); empty in demo = generated
+	PreviousSessionKeys string `secret:"true"` // comma-separated session keys being rotated out: what they sealed still opens
 	AccessTokenLifetime string // Go duration, 300s–900s
 
 	// The institution's own systems behind the holder (core banking and
@@ -122,6 +123,7 @@ const (
 	FlagDirectoryIssuer     = "directory-issuer"
 	FlagUsersFile           = "users-file"
 	FlagSessionKey          = "session-key"
+	FlagPreviousSessionKeys = "previous-session-keys"
 	FlagAccessTokenLifetime = "access-token-lifetime"
 	FlagBackendURL          = "backend-url"
 	FlagBackendCA           = "backend-ca"
@@ -133,7 +135,7 @@ const (
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
-	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagAccessTokenLifetime,
+	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagPreviousSessionKeys, FlagAccessTokenLifetime,
 	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken, FlagISPB}
 
 // EnvName is the environment variable that sets a flag.
@@ -205,11 +207,13 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagUsersFile:
 			str(&c.UsersFile, n, "operators and roles (JSON, bcrypt hashes); empty in demo = generated admin user in <data-dir>")
 		case FlagSessionKey:
-			str(&c.SessionKey, n, "session key, ≥ 32 bytes, the same on every replica: signs portal sessions and seals the authorization server's keys in the database (keep it: another key cannot open them; prefer the environment variable)")
+			str(&c.SessionKey, n, "session key, ≥ 32 bytes, the same on every replica: signs portal sessions and seals the authorization server's keys in the database (to change it, see 'ofp keys reseal --help'; prefer the environment variable)")
+		case FlagPreviousSessionKeys:
+			str(&c.PreviousSessionKeys, n, "to rotate the session key: the previous session keys, comma-separated; what they sealed still opens until 'ofp keys reseal' has moved it under --session-key (portal sessions are not carried over: users sign in again)")
 		case FlagAccessTokenLifetime:
 			str(&c.AccessTokenLifetime, n, "access-token lifetime, 300s to 900s (5m, 900s)")
 		case FlagBackendURL:
-			str(&c.BackendURL, n, "base URL of the institution's back end (core banking, customer logins, payment checks and its Pix (SPI) connection: the contract `ofp sim backend` serves): https://core.bank.internal/ofp; empty = the synthetic core, and customers log in only in demo")
+			str(&c.BackendURL, n, "base URL of the institution's back end (core banking, customer logins, payment checks and its Pix (SPI) connection: the contract 'ofp sim backend' serves): https://core.bank.internal/ofp; empty = the synthetic core, and customers log in only in demo")
 		case FlagBackendCA:
 			str(&c.BackendCA, n, "CA bundle (PEM file) trusted for the back end's certificate; empty = the system roots")
 		case FlagBackendCert:

@@ -489,6 +489,22 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Open) {
 		require.ErrorContains(t, err, "SealKey")
 		_, err = open(t, store.Options{}).GrantByAuthCode(ctx, code)
 		require.ErrorContains(t, err, "SealKey")
+
+		// The seal key rotates: the old one as a previous key opens the
+		// token, ResealGrants moves it under the new key, then the old key
+		// is no longer needed (and no longer opens it).
+		rotated := open(t, store.Options{SealKey: other, PreviousSealKeys: [][]byte{key}})
+		got, err = rotated.GrantByAuthCode(ctx, code)
+		require.NoError(t, err)
+		require.Equal(t, rt, got.RefreshToken)
+		n, err := rotated.ResealGrants(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		got, err = open(t, store.Options{SealKey: other}).GrantByAuthCode(ctx, code)
+		require.NoError(t, err)
+		require.Equal(t, rt, got.RefreshToken)
+		_, err = open(t, store.Options{SealKey: key}).GrantByAuthCode(ctx, code)
+		require.ErrorContains(t, err, "previous key")
 	})
 
 	runKeys(t, newDatabase)

@@ -56,6 +56,33 @@ func runKeys(t *testing.T, newDatabase func(t *testing.T) Open) {
 		}
 	})
 
+	t.Run("the seal key rotates: the old one opens until the keys are resealed", func(t *testing.T) {
+		open := newDatabase(t)
+		clock := NewClock(start)
+		newKey := make([]byte, 32)
+		_, _ = rand.Read(newKey)
+		manager(t, open(t, store.Options{SealKey: sealKey}), clock, 0)
+		before, err := open(t, store.Options{SealKey: sealKey}).Keys().LoadBrand(ctx, keyBrand.ID)
+		require.NoError(t, err)
+		require.Len(t, before, 2)
+
+		_, err = open(t, store.Options{SealKey: newKey}).Keys().LoadBrand(ctx, keyBrand.ID)
+		require.ErrorContains(t, err, "previous key", "the new key alone does not open them, and the error says what to do")
+		rotated := open(t, store.Options{SealKey: newKey, PreviousSealKeys: [][]byte{sealKey}})
+		got, err := rotated.Keys().LoadBrand(ctx, keyBrand.ID)
+		require.NoError(t, err)
+		require.Equal(t, before, got)
+		n, err := rotated.Keys().Reseal(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+
+		got, err = open(t, store.Options{SealKey: newKey}).Keys().LoadBrand(ctx, keyBrand.ID)
+		require.NoError(t, err)
+		require.Equal(t, before, got, "the same keys, now under the new seal key alone")
+		_, err = open(t, store.Options{SealKey: sealKey}).Keys().LoadBrand(ctx, keyBrand.ID)
+		require.Error(t, err, "the old seal key no longer opens them")
+	})
+
 	t.Run("a rotation is published on every replica before any signs with it", func(t *testing.T) {
 		open := newDatabase(t)
 		clock := NewClock(start)
