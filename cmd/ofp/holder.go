@@ -425,6 +425,11 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	// from the core through its port; each route checks its own token
 	// requirement, consent, permission and resource.
 	limit := customerdata.DefaultLimitOptions()
+	if cfg.ClientRateLimit != "" {
+		if limit, err = customerdata.ParseLimit(cfg.ClientRateLimit); err != nil {
+			return h, fmt.Errorf("--%s: %w", config.FlagClientRateLimit, err)
+		}
+	}
 	if hk.limit != nil {
 		limit = *hk.limit
 	}

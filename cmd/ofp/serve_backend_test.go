@@ -49,7 +49,7 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	dir := t.TempDir()
 	a := newServeAnchors(t, dir)
 	args := append(a.args(filepath.Join(dir, "data")), "--org-id", a.transport.OrgID, "--transport-cert", a.transportCert,
-		"--transport-key", a.transportKey, "--backend-url", backendURL, "--ispb", "12345678")
+		"--transport-key", a.transportKey, "--client-rate-limit", "10:4", "--backend-url", backendURL, "--ispb", "12345678")
 	// Without the institution's ISPB it refuses, saying what to set.
 	noISPB := ofpCommand(args[:len(args)-2]...)
 	noISPB.Env = append(noISPB.Env, "OFP_SESSION_KEY="+strings.Repeat("s", 40))
@@ -99,6 +99,20 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	wantBal, err := core.AccountBalances(ctx, owner, list.Data[0].AccountID)
 	require.NoError(t, err)
 	require.Equal(t, wantBal.AvailableAmount, bal.Data.AvailableAmount)
+
+	// The operator's rate limit (--client-rate-limit 10:4) holds: calls in
+	// a burst beyond it get 429 with Retry-After (the default, 100:200,
+	// would take them all).
+	var limited *fapi.Response
+	for i := 0; i < 20 && limited == nil; i++ {
+		if resp, err := c.Get(ctx, tok.AccessToken, info.HolderURL+"/open-banking/accounts/v2/accounts"); err != nil {
+			require.NotNil(t, resp, "%v", err)
+			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%v", err)
+			limited = resp
+		}
+	}
+	require.NotNil(t, limited, "20 calls at once, and none over a limit of 10 a second with bursts of 4")
+	require.NotEmpty(t, limited.Header.Get("Retry-After"))
 
 	// A Pix payment: the back end checks it and settles it through its
 	// (simulated) SPI; the holder learns the outcome by polling it.

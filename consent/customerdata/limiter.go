@@ -2,6 +2,10 @@ package customerdata
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,4 +99,31 @@ func (l *Limiter) sweep(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// minPerSecond is the floor of the old portal rule: holders accept at
+// least 500 calls a minute per receiver (BRIEF §5).
+const minPerSecond = 500.0 / 60
+
+// ParseLimit reads an operator's limit, "<calls per second>[:<burst>]"
+// ("100:200", "50"; the burst defaults to twice the rate). A rate below
+// the 500-calls-a-minute floor is refused, saying so.
+func ParseLimit(s string) (LimitOptions, error) {
+	rate, burst, hasBurst := strings.Cut(strings.TrimSpace(s), ":")
+	perSecond, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
+	if err != nil || perSecond <= 0 || math.IsInf(perSecond, 0) || math.IsNaN(perSecond) {
+		return LimitOptions{}, fmt.Errorf("rate limit %q: want <calls per second>[:<burst>], e.g. 100:200", s)
+	}
+	if perSecond < minPerSecond {
+		return LimitOptions{}, fmt.Errorf("rate limit %q: %g calls a second is below the 500 a minute (%.2f a second) holders must accept per receiver", s, perSecond, minPerSecond)
+	}
+	o := LimitOptions{PerSecond: perSecond, Burst: int(math.Ceil(2 * perSecond))}
+	if hasBurst {
+		b, err := strconv.Atoi(strings.TrimSpace(burst))
+		if err != nil || b < 1 {
+			return LimitOptions{}, fmt.Errorf("rate limit %q: the burst must be a whole number of calls, at least 1", s)
+		}
+		o.Burst = b
+	}
+	return o, nil
 }

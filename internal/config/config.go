@@ -62,6 +62,10 @@ type Config struct {
 	BackendToken string `secret:"true"` // bearer token sent to the back end
 	ISPB         string // this institution's ISPB (Pix participant code); empty in demo = a demo ISPB
 
+	// ClientRateLimit is each receiver's limit on the customer-data APIs,
+	// per replica: "<calls per second>[:<burst>]"; empty = 100:200.
+	ClientRateLimit string
+
 	// Collector politeness.
 	Institutions            int
 	EndpointsPerInstitution int
@@ -131,12 +135,13 @@ const (
 	FlagBackendKey          = "backend-key"
 	FlagBackendToken        = "backend-token"
 	FlagISPB                = "ispb"
+	FlagClientRateLimit     = "client-rate-limit"
 )
 
 // HolderFlags are the settings of the regulated interface.
 var HolderFlags = []string{FlagHolderListen, FlagHolderURL, FlagBrands, FlagOrgID, FlagTLSCert, FlagTLSKey,
 	FlagClientCA, FlagJWKSTrust, FlagTransportCert, FlagTransportKey, FlagDirectoryJWKS, FlagDirectoryIssuer, FlagUsersFile, FlagSessionKey, FlagPreviousSessionKeys, FlagAccessTokenLifetime,
-	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken, FlagISPB}
+	FlagBackendURL, FlagBackendCA, FlagBackendCert, FlagBackendKey, FlagBackendToken, FlagISPB, FlagClientRateLimit}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -222,6 +227,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			str(&c.BackendKey, n, "the back-end client certificate's private key (PEM file)")
 		case FlagBackendToken:
 			str(&c.BackendToken, n, "bearer token sent to the back end (prefer the environment variable)")
+		case FlagClientRateLimit:
+			str(&c.ClientRateLimit, n, "each receiver's call limit on the customer-data APIs, per replica: <calls per second>[:<burst>], at least 500 a minute (8.34); above it, 429 with Retry-After; empty = 100:200")
 		case FlagISPB:
 			str(&c.ISPB, n, "this institution's ISPB, the 8-digit Pix participant code of its customers' accounts in payments (required with --backend-url); empty in demo = 99999004")
 		default:
