@@ -124,12 +124,20 @@ func secretFile(dir, name string, n int) (string, error) {
 	if b, err := os.ReadFile(p); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
+	s, err := randomHex(n)
+	if err != nil {
+		return "", err
+	}
+	return s, os.WriteFile(p, []byte(s+"\n"), 0o600)
+}
+
+// randomHex is n random bytes in hex: a test secret.
+func randomHex(n int) (string, error) {
 	buf := make([]byte, n)
 	if _, err := rand.Read(buf); err != nil {
 		return "", err
 	}
-	s := hex.EncodeToString(buf)
-	return s, os.WriteFile(p, []byte(s+"\n"), 0o600)
+	return hex.EncodeToString(buf), nil
 }
 
 // holderHooks change how the regulated interface runs, for `ofp bench`.

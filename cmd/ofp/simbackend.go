@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -70,21 +68,22 @@ func startSimBackend(addr, token string, wrap func(http.Handler) http.Handler) (
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("--listen %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !backendrpc.Loopback(host) {
 		return "", nil, nil, fmt.Errorf("--listen %q: the simulated back end speaks plain HTTP and listens on loopback only (127.0.0.1:8091)", addr)
 	}
 	core, err := corebank.NewSynthetic(corebank.DefaultOptions())
 	if err != nil {
 		return "", nil, nil, err
 	}
-	pw, otp := make([]byte, 6), make([]byte, 3)
-	if _, err := rand.Read(pw); err != nil {
+	pw, err := randomHex(6)
+	if err != nil {
 		return "", nil, nil, err
 	}
-	if _, err := rand.Read(otp); err != nil {
+	otp, err := randomHex(3)
+	if err != nil {
 		return "", nil, nil, err
 	}
-	demo := newDemoIdentity(core, hex.EncodeToString(pw), hex.EncodeToString(otp))
+	demo := newDemoIdentity(core, pw, otp)
 	mux := http.NewServeMux()
 	corehttp.Register(mux, core, token)
 	idphttp.Register(mux, demo, token)

@@ -158,16 +158,14 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("back-end URL %q: want https://host[:port][/path]", o.BaseURL)
 	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
+	if u.Scheme == "http" && !Loopback(u.Hostname()) {
 		return nil, fmt.Errorf("back-end URL %q: plain http is accepted only for a loopback host (a sidecar); use https", o.BaseURL)
 	}
 	if u.User != nil {
 		return nil, errors.New("back-end URL: put credentials in the token setting, not in the URL")
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, TLSClientConfig: DefaultTLS(), MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
-		}}
+		o.HTTPClient, _ = HTTPClient("", "", "") // no files to read: it cannot fail
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
@@ -187,7 +185,9 @@ func NewClient(o Options) (*Client, error) {
 	return &Client{base: u, o: o}, nil
 }
 
-func loopback(host string) bool {
+// Loopback reports whether host names this machine (localhost, 127/8,
+// ::1): the only place the contract may travel as plain HTTP.
+func Loopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
