@@ -6,6 +6,12 @@
 // parsing and validation of the posted forms, and the per-user and
 // per-address limiter of failed logins.
 //
+// A payment consent's page reviews the payment itself before the choice of
+// the account to pay from (Payment, payment.go): the amount in reais
+// (FormatMoney, from the consent's decimal string, never through a float),
+// the payee's name and document (a CPF masked as Pix apps show it), the Pix
+// key, the payee's account and the day or days of the payment.
+//
 // It never decides anything about OAuth, consent state or identity: the
 // login policy in authz/server calls it to render and parse, authz/idp
 // checks credentials, and the consent service owns consents. It never

@@ -70,7 +70,11 @@ type ConsentPage struct {
 	// SingleAccount: exactly one of Accounts is chosen (radio buttons: the
 	// account a payment is debited from).
 	SingleAccount bool
-	// Expires is the consent's expirationDateTime; zero = open-ended.
+	// Payment is set for a payment consent: what the customer is asked to
+	// pay (the page then reviews a payment instead of shared data).
+	Payment *Payment
+	// Expires is the consent's expirationDateTime; zero = open-ended. For a
+	// payment consent it is the deadline to authorise.
 	Expires time.Time
 	Error   string
 }
@@ -116,7 +120,8 @@ func (p *Pages) Consent(w http.ResponseWriter, status int, d ConsentPage) error 
 		ConsentPage
 		Title   string
 		Expires string
-	}{d, "Autorizar / Authorise", expires})
+		Pay     *paymentView
+	}{d, "Autorizar / Authorise", expires, d.Payment.view()})
 }
 
 // Error writes the error page with status.

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/ofp-dev/ofp/authz/login"
 )
 
 // ConsentGate is how authz asks the consent service about consent:<urn>
-// scopes. Only standard-library types cross it; cmd/ofp implements it over
+// scopes. Only standard-library types and login.Payment (what the consent
+// page shows of a payment) cross it; cmd/ofp implements it over
 // the consent store. authz never writes consent state except through
 // Authorise and Reject, the two customer decisions taken on its pages.
 type ConsentGate interface {
@@ -41,6 +44,9 @@ type ConsentInfo struct {
 	BusinessRel          string
 	// ExpiresAt is zero for open-ended consents.
 	ExpiresAt time.Time
+	// Payment is set for a payment consent: what the consent page shows
+	// the customer is asked to pay.
+	Payment *login.Payment
 }
 
 // Customer is the authenticated customer taking a decision.

@@ -380,7 +380,7 @@ func (f *brandFlow) showConsent(w http.ResponseWriter, r *http.Request, as *goid
 	page := login.ConsentPage{Brand: f.style, Action: f.action(as), CSRF: storeString(as.Store, keyCSRF), ClientName: clientName(c),
 		CustomerName: storeString(as.Store, keyName), CNPJ: storeString(as.Store, keyCNPJ),
 		Groups: login.Describe(info.Permissions), NeedAccounts: need, SingleAccount: login.SingleResource(info.Permissions),
-		Expires: info.ExpiresAt, Error: msg}
+		Payment: info.Payment, Expires: info.ExpiresAt, Error: msg}
 	for _, a := range accounts {
 		page.Accounts = append(page.Accounts, login.AccountChoice{ID: a.ID, Label: a.Label})
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
+	"github.com/ofp-dev/ofp/authz/login"
 	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
@@ -75,7 +76,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	r, err := alice.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
 	require.Equal(t, "openid payments consent:"+created.ConsentID, r.Scope)
-	loc, chosen := payApprove(t, b, alice.AuthorizeURL(r.RequestURI), r.RedirectURI, customer.CPF, customer.Password)
+	loc, chosen := payApprove(t, b, alice.AuthorizeURL(r.RequestURI), r.RedirectURI, customer.CPF, customer.Password, "0.42")
 	cb, err := alice.HandleCallback(ctx, loc, r)
 	require.NoError(t, err)
 	tok, err := alice.Exchange(ctx, cb.Code, r)
@@ -173,7 +174,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.NoError(t, err)
 	br, err := bob.PushAuthorization(ctx, bobConsent.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
-	loc, _ = payApprove(t, b, bob.AuthorizeURL(br.RequestURI), br.RedirectURI, customer.CPF, customer.Password)
+	loc, _ = payApprove(t, b, bob.AuthorizeURL(br.RequestURI), br.RedirectURI, customer.CPF, customer.Password, "0.43")
 	bcb, err := bob.HandleCallback(ctx, loc, br)
 	require.NoError(t, err)
 	btok, err := bob.Exchange(ctx, bcb.Code, br)
@@ -351,12 +352,21 @@ func newPaymentsTPPAt(t *testing.T, b *pki.Bundle, holderURL, brand, holderOrg s
 	return c
 }
 
-// payApprove is the customer's browser on a payment consent: login, then
-// the one account to pay from (a radio choice). It returns where the
-// holder redirected to and the chosen resource id.
-func payApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password string) (string, string) {
+// payApprove is the customer's browser on a payment consent of
+// demoPixConsent: login, a page that shows the payment (amount, payee,
+// Pix key, date), then the one account to pay from (a radio choice). It
+// returns where the holder redirected to and the chosen resource id.
+func payApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password, amount string) (string, string) {
 	page, post := holderLogin(t, b, authorizeURL, redirect, cpf, password)
 	require.Contains(t, page, `data-permission="PAYMENTS_INITIATE"`, "the page says what is authorised")
+	require.Contains(t, page, `data-amount="`+amount+`"`, "the page shows the consent's amount")
+	require.Contains(t, page, `<dd class="amount">`+login.FormatMoney(amount, "BRL")+`</dd>`)
+	require.Contains(t, page, "Maria Recebedora")
+	require.Contains(t, page, "CPF ***.982.247-**", "the payee's CPF, masked")
+	require.NotContains(t, page, "52998224725")
+	require.Contains(t, page, "maria@example.com", "the Pix key")
+	require.Contains(t, page, "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)")
+	require.Contains(t, page, `<span class="date">`+payments.DateOf(time.Now()).Start().Format("02/01/2006")+`</span>`)
 	accounts := radioValues(t, page, "resource")
 	require.NotEmpty(t, accounts, "the customer has accounts to pay from")
 	status, page, header := post(page, "consent", url.Values{"decision": {"approve"}, "resource": accounts[:1]})

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ofp-dev/ofp/authz/idp"
 	"github.com/ofp-dev/ofp/authz/server"
@@ -87,12 +88,27 @@ func (d *customerIdentity) Accounts(ctx context.Context, who idp.Identity) ([]id
 	}
 	out := make([]idp.Account, 0, len(accts)+len(cards))
 	for _, a := range accts {
-		out = append(out, idp.Account{ID: a.AccountID, Type: "ACCOUNT", Label: fmt.Sprintf("%s %s %s-%s", accountLabel(a.Type), a.BranchCode, a.Number, a.CheckDigit)})
+		out = append(out, idp.Account{ID: a.AccountID, Type: "ACCOUNT", Label: accountChoiceLabel(a)})
 	}
 	for _, c := range cards {
 		out = append(out, idp.Account{ID: c.CreditCardAccountID, Type: "CREDIT_CARD_ACCOUNT", Label: fmt.Sprintf("Cartão %s %s", c.Name, c.ProductType)})
 	}
 	return out, nil
+}
+
+// accountChoiceLabel is how the consent page names an account:
+// "Conta corrente · agência 3001 · 1000000000-8" (a prepaid account has
+// no branch).
+func accountChoiceLabel(a corebank.Account) string {
+	parts := []string{accountLabel(a.Type)}
+	if a.BranchCode != "" {
+		parts = append(parts, "agência "+a.BranchCode)
+	}
+	number := a.Number
+	if a.CheckDigit != "" {
+		number += "-" + a.CheckDigit
+	}
+	return strings.Join(append(parts, number), " · ")
 }
 
 func accountLabel(t string) string {

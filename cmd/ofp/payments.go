@@ -13,6 +13,7 @@ import (
 	"github.com/ofp-dev/ofp/authz/dcr"
 	"github.com/ofp-dev/ofp/authz/dcr/dcrsql"
 	"github.com/ofp-dev/ofp/authz/keys"
+	"github.com/ofp-dev/ofp/authz/login"
 	"github.com/ofp-dev/ofp/authz/server"
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/consent/payments"
@@ -108,11 +109,37 @@ func (g paymentGate) CheckPending(ctx context.Context, clientID, id string) (ser
 	info := server.ConsentInfo{ID: c.ID, ClientID: c.ClientID, Status: string(c.Status),
 		Permissions:        []string{"PAYMENTS_INITIATE"},
 		LoggedUserDocument: c.LoggedUser.Identification, LoggedUserRel: c.LoggedUser.Rel,
-		ExpiresAt: c.ExpirationDateTime}
+		ExpiresAt: c.ExpirationDateTime, Payment: paymentShown(c)}
 	if c.BusinessEntity != nil {
 		info.BusinessDocument, info.BusinessRel = c.BusinessEntity.Identification, c.BusinessEntity.Rel
 	}
 	return info, nil
+}
+
+// paymentShown is what the consent page shows of a payment consent: the
+// amount, the payee and the day or days of the payment.
+func paymentShown(c payments.Consent) *login.Payment {
+	p := c.Payment
+	a := p.Details.CreditorAccount
+	out := &login.Payment{Amount: p.Amount, Currency: p.Currency, CreditorName: c.Creditor.Name, CreditorDocument: c.Creditor.CpfCnpj,
+		Proxy: p.Details.Proxy, LocalInstrument: p.Details.LocalInstrument,
+		CreditorAccount: login.PaymentAccount{ISPB: a.ISPB, Branch: a.Issuer, Number: a.Number, Type: a.AccountType}}
+	switch {
+	case p.Date != nil:
+		out.Dates = []time.Time{p.Date.Start()}
+	case p.Schedule != nil:
+		out.Scheduled = true
+		// The schedule was checked when the consent was created; a
+		// schedule that cannot be listed shows no dates.
+		dates, _ := p.Schedule.Dates()
+		for _, d := range dates {
+			out.Dates = append(out.Dates, d.Start())
+		}
+		if p.Schedule.Custom != nil {
+			out.Note = p.Schedule.Custom.AdditionalInformation
+		}
+	}
+	return out
 }
 
 func (g paymentGate) Authorise(ctx context.Context, id string, c server.Customer, res []string) error {

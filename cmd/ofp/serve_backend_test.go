@@ -124,7 +124,7 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	require.NoError(t, err)
 	pr, err := payer.PushAuthorization(ctx, pc.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
-	ploc, _ := payApprove(t, a.bundle, payer.AuthorizeURL(pr.RequestURI), pr.RedirectURI, cpf, password)
+	ploc, _ := payApprove(t, a.bundle, payer.AuthorizeURL(pr.RequestURI), pr.RedirectURI, cpf, password, "1.23")
 	pcb, err := payer.HandleCallback(ctx, ploc, pr)
 	require.NoError(t, err)
 	ptok, err := payer.Exchange(ctx, pcb.Code, pr)

@@ -1,0 +1,158 @@
+package login
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Payment is what a payment consent asks the customer to pay: the consent
+// page shows it above the choice of the account to pay from, so that the
+// customer checks the amount, the payee and the date at the institution
+// that moves the money, not only at the initiator (Open Finance Brasil's
+// customer experience guide asks for the same items).
+type Payment struct {
+	// Amount is the consent's decimal amount with two places ("1234.56");
+	// Currency its ISO code (BRL).
+	Amount, Currency string
+	// CreditorName and CreditorDocument (CPF, 11 digits, or CNPJ, 14)
+	// are the payee. A payee's CPF is shown masked, as Pix apps do.
+	CreditorName, CreditorDocument string
+	// Proxy is the payee's Pix key (DICT, QRDN, QRES); empty for MANU/INIC.
+	Proxy string
+	// LocalInstrument is the spec's MANU | DICT | QRDN | QRES | INIC.
+	LocalInstrument string
+	// CreditorAccount is the payee's account.
+	CreditorAccount PaymentAccount
+	// Dates are the days (Brasília) the payment is made: one for an
+	// immediate payment or a single scheduled one, several for a
+	// recurring schedule.
+	Dates []time.Time
+	// Scheduled is true for a scheduled payment (payment.schedule), false
+	// for an immediate one (payment.date).
+	Scheduled bool
+	// Note is the schedule's additionalInformation, when any.
+	Note string
+}
+
+// PaymentAccount is a Pix account as the spec gives it.
+type PaymentAccount struct {
+	ISPB, Branch, Number, Type string
+}
+
+// paymentView is Payment as the template prints it.
+type paymentView struct {
+	Amount      string // "R$ 1.234,56"
+	RawAmount   string // the consent's amount, for data-amount
+	Creditor    string
+	Document    string // "CPF ***.982.247-**" or "CNPJ 12.345.678/0001-90"
+	ProxyLabel  string // "Chave Pix / Pix key", "QR Code" ...
+	Proxy       string
+	Account     string // "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)"
+	DateLabelPT string
+	DateLabelEN string
+	Dates       []string // "26/11/2026"
+	Note        string
+}
+
+func (p *Payment) view() *paymentView {
+	if p == nil {
+		return nil
+	}
+	v := &paymentView{Amount: FormatMoney(p.Amount, p.Currency), RawAmount: p.Amount, Creditor: p.CreditorName,
+		Document: FormatDocument(p.CreditorDocument), Proxy: p.Proxy, Note: p.Note}
+	switch p.LocalInstrument {
+	case "QRDN", "QRES":
+		v.ProxyLabel = "Chave Pix do QR Code / QR code's Pix key"
+	default:
+		v.ProxyLabel = "Chave Pix / Pix key"
+	}
+	a := p.CreditorAccount
+	var parts []string
+	if a.ISPB != "" {
+		parts = append(parts, "ISPB "+a.ISPB)
+	}
+	if a.Branch != "" {
+		parts = append(parts, "agência "+a.Branch)
+	}
+	if a.Number != "" {
+		parts = append(parts, "conta "+a.Number)
+	}
+	v.Account = strings.Join(parts, " · ")
+	if t := accountTypes[a.Type]; t != "" && v.Account != "" {
+		v.Account += " (" + t + ")"
+	}
+	for _, d := range p.Dates {
+		v.Dates = append(v.Dates, d.Format("02/01/2006"))
+	}
+	switch {
+	case !p.Scheduled:
+		v.DateLabelPT, v.DateLabelEN = "Data", "Date"
+	case len(p.Dates) == 1:
+		v.DateLabelPT, v.DateLabelEN = "Agendado para", "Scheduled for"
+	default:
+		v.DateLabelPT, v.DateLabelEN = "Agendados para", "Scheduled for"
+	}
+	return v
+}
+
+var accountTypes = map[string]string{"CACC": "conta corrente", "SVGS": "poupança", "TRAN": "conta de pagamento"}
+
+var moneyPattern = regexp.MustCompile(`^(\d{1,16})\.(\d{2})$`)
+
+// FormatMoney writes a decimal amount with two places the Brazilian way:
+// "1234.56", "BRL" -> "R$ 1.234,56". Another currency is written before the
+// amount by its code. An amount not in that shape is returned as given
+// (after the currency), never rounded: what the customer reads is what
+// the consent says.
+func FormatMoney(amount, currency string) string {
+	symbol := currency + " "
+	if currency == "BRL" || currency == "" {
+		symbol = "R$ "
+	}
+	m := moneyPattern.FindStringSubmatch(amount)
+	if m == nil {
+		return symbol + amount
+	}
+	whole := strings.TrimLeft(m[1], "0")
+	if whole == "" {
+		whole = "0"
+	}
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(r)
+	}
+	return symbol + b.String() + "," + m[2]
+}
+
+// FormatDocument writes a CPF masked as Pix apps show a payee's
+// ("***.982.247-**": the customer can check it without the page disclosing
+// it whole) and a CNPJ in full ("12.345.678/0001-90"). Anything else is
+// returned as given.
+func FormatDocument(doc string) string {
+	if !allDigits(doc) {
+		return doc
+	}
+	switch len(doc) {
+	case 11:
+		return "CPF ***." + doc[3:6] + "." + doc[6:9] + "-**"
+	case 14:
+		return "CNPJ " + doc[0:2] + "." + doc[2:5] + "." + doc[5:8] + "/" + doc[8:12] + "-" + doc[12:14]
+	}
+	return doc
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
