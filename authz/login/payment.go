@@ -24,6 +24,9 @@ type Payment struct {
 	LocalInstrument string
 	// CreditorAccount is the payee's account.
 	CreditorAccount PaymentAccount
+	// DebtorAccount is set when the initiator named the account to pay
+	// from: the page shows it, and offers only that account.
+	DebtorAccount *PaymentAccount
 	// Dates are the days (Brasília) the payment is made: one for an
 	// immediate payment or a single scheduled one, several for a
 	// recurring schedule.
@@ -40,6 +43,26 @@ type PaymentAccount struct {
 	ISPB, Branch, Number, Type string
 }
 
+// String is how the page names the account:
+// "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)".
+func (a PaymentAccount) String() string {
+	var parts []string
+	if a.ISPB != "" {
+		parts = append(parts, "ISPB "+a.ISPB)
+	}
+	if a.Branch != "" {
+		parts = append(parts, "agência "+a.Branch)
+	}
+	if a.Number != "" {
+		parts = append(parts, "conta "+a.Number)
+	}
+	s := strings.Join(parts, " · ")
+	if t := accountTypes[a.Type]; t != "" && s != "" {
+		s += " (" + t + ")"
+	}
+	return s
+}
+
 // paymentView is Payment as the template prints it.
 type paymentView struct {
 	Amount      string // "R$ 1.234,56"
@@ -49,6 +72,7 @@ type paymentView struct {
 	ProxyLabel  string // "Chave Pix / Pix key", "QR Code" ...
 	Proxy       string
 	Account     string // "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)"
+	Debtor      string // the account named by the initiator, "" when none
 	DateLabelPT string
 	DateLabelEN string
 	Dates       []string // "26/11/2026"
@@ -67,20 +91,9 @@ func (p *Payment) view() *paymentView {
 	default:
 		v.ProxyLabel = "Chave Pix / Pix key"
 	}
-	a := p.CreditorAccount
-	var parts []string
-	if a.ISPB != "" {
-		parts = append(parts, "ISPB "+a.ISPB)
-	}
-	if a.Branch != "" {
-		parts = append(parts, "agência "+a.Branch)
-	}
-	if a.Number != "" {
-		parts = append(parts, "conta "+a.Number)
-	}
-	v.Account = strings.Join(parts, " · ")
-	if t := accountTypes[a.Type]; t != "" && v.Account != "" {
-		v.Account += " (" + t + ")"
+	v.Account = p.CreditorAccount.String()
+	if p.DebtorAccount != nil {
+		v.Debtor = p.DebtorAccount.String()
 	}
 	for _, d := range p.Dates {
 		v.Dates = append(v.Dates, d.Format("02/01/2006"))

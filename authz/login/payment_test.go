@@ -100,6 +100,25 @@ func TestConsentPageShowsThePayment(t *testing.T) {
 	require.Contains(t, body, "CNPJ 11.222.333/0001-81")
 	require.Contains(t, body, "Mensalidade")
 
+	// The initiator named the account to pay from: the page names it; when
+	// the customer has no such account, only a refusal is offered.
+	page.Payment.DebtorAccount = &PaymentAccount{ISPB: "87654321", Branch: "3001", Number: "10000000008", Type: "CACC"}
+	page.Accounts = []AccountChoice{{ID: "acc-1", Label: "Conta 1", Checked: true}}
+	rec = httptest.NewRecorder()
+	require.NoError(t, p.Consent(rec, 200, page))
+	body = rec.Body.String()
+	require.Contains(t, body, `<dd id="debtor">ISPB 87654321 · agência 3001 · conta 10000000008 (conta corrente)</dd>`)
+	require.Contains(t, body, `value="acc-1" required checked`)
+	require.Contains(t, body, `value="approve"`)
+	page.Accounts = nil
+	rec = httptest.NewRecorder()
+	require.NoError(t, p.Consent(rec, 200, page))
+	body = rec.Body.String()
+	require.Contains(t, body, `id="no-debtor"`)
+	require.NotContains(t, body, `value="approve"`)
+	require.Contains(t, body, `value="deny"`)
+	page.Payment.DebtorAccount = nil
+
 	// A data-sharing consent page is unchanged: no payment section.
 	page.Payment = nil
 	rec = httptest.NewRecorder()

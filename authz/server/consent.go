@@ -49,6 +49,16 @@ type ConsentInfo struct {
 	Payment *login.Payment
 }
 
+// ResourceNarrower is a ConsentGate that narrows, per consent, which of
+// the customer's resources may be chosen on the consent page: a payment
+// consent whose initiator named the debtor account offers that account
+// only, so the customer cannot pick one the consent would refuse. ids are
+// the customer's resources of the permissions' types; the answer keeps
+// their order.
+type ResourceNarrower interface {
+	Choosable(ctx context.Context, consentID string, customer Customer, ids []string) ([]string, error)
+}
+
 // Customer is the authenticated customer taking a decision.
 type Customer struct {
 	// Subject is the customer's stable sub; CPF always set; CNPJ set for a

@@ -16,6 +16,10 @@
 //     (consentGrants), and tokens of a consent that is not AUTHORISED are
 //     refused at the token endpoint, introspect inactive and fail Protect.
 //     RevokeConsentTokens satisfies consent/consenthttp.TokenRevoker.
+//     A gate that is also a ResourceNarrower narrows the resources the
+//     consent page offers (a payment consent that names its debtor account
+//     offers that account only); ConsentInfo.Payment is what the page
+//     shows of a payment.
 //   - The login-and-consent policy per brand: authz/login pages and forms,
 //     customers authenticated by an authz/idp Provider, failed logins
 //     limited, acr loa2/loa3 and auth_time in id_tokens.

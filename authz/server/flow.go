@@ -344,6 +344,29 @@ func (f *brandFlow) login(w http.ResponseWriter, r *http.Request, as *goidc.Auth
 	return goidc.StatusPending, nil
 }
 
+// choosable lists the resources the customer may choose for the consent:
+// theirs of the types its permissions need (shareable), narrowed by the
+// consent gate when it is a ResourceNarrower.
+func (f *brandFlow) choosable(ctx context.Context, as *goidc.AuthnSession, info ConsentInfo) ([]idp.Account, bool, error) {
+	accounts, need, err := f.shareable(ctx, as, info.Permissions)
+	if err != nil || len(accounts) == 0 {
+		return accounts, need, err
+	}
+	n, ok := f.s.opts.Consent.(ResourceNarrower)
+	if !ok {
+		return accounts, need, nil
+	}
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.ID
+	}
+	keep, err := n.Choosable(ctx, info.ID, f.customer(as), ids)
+	if err != nil {
+		return nil, need, err
+	}
+	return slices.DeleteFunc(accounts, func(a idp.Account) bool { return !slices.Contains(keep, a.ID) }), need, nil
+}
+
 // shareable lists the customer's resources of the types the permissions need.
 func (f *brandFlow) shareable(ctx context.Context, as *goidc.AuthnSession, perms []string) ([]idp.Account, bool, error) {
 	types := login.ResourceTypes(perms)
@@ -373,7 +396,7 @@ func (f *brandFlow) showConsent(w http.ResponseWriter, r *http.Request, as *goid
 		}
 		return goidc.StatusFailure, err
 	}
-	accounts, need, err := f.shareable(ctx, as, info.Permissions)
+	accounts, need, err := f.choosable(ctx, as, info)
 	if err != nil {
 		return f.unavailable(w, err)
 	}
@@ -382,7 +405,9 @@ func (f *brandFlow) showConsent(w http.ResponseWriter, r *http.Request, as *goid
 		Groups: login.Describe(info.Permissions), NeedAccounts: need, SingleAccount: login.SingleResource(info.Permissions),
 		Payment: info.Payment, Expires: info.ExpiresAt, Error: msg}
 	for _, a := range accounts {
-		page.Accounts = append(page.Accounts, login.AccountChoice{ID: a.ID, Label: a.Label})
+		// The one account a single choice can take is ticked already.
+		checked := page.SingleAccount && len(accounts) == 1
+		page.Accounts = append(page.Accounts, login.AccountChoice{ID: a.ID, Label: a.Label, Checked: checked})
 	}
 	if err := f.s.pages.Consent(w, status, page); err != nil {
 		f.s.opts.Logger.Error("render consent page", "brand", f.brand.ID, "err", err)
@@ -418,7 +443,7 @@ func (f *brandFlow) consent(w http.ResponseWriter, r *http.Request, as *goidc.Au
 		}
 		return goidc.StatusFailure, err
 	}
-	accounts, _, err := f.shareable(ctx, as, info.Permissions)
+	accounts, _, err := f.choosable(ctx, as, info)
 	if err != nil {
 		return f.unavailable(w, err)
 	}
@@ -427,11 +452,16 @@ func (f *brandFlow) consent(w http.ResponseWriter, r *http.Request, as *goidc.Au
 			return f.showConsent(w, r, as, c, http.StatusBadRequest, "Produto desconhecido. / Unknown product.")
 		}
 	}
-	if len(accounts) > 0 && len(form.Resources) == 0 {
-		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha ao menos um produto para compartilhar. / Choose at least one product to share.")
-	}
-	if login.SingleResource(info.Permissions) && len(form.Resources) > 1 {
+	single := login.SingleResource(info.Permissions)
+	switch {
+	case single && len(form.Resources) > 1:
 		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha uma única conta. / Choose a single account.")
+	case single && len(form.Resources) == 0 && len(login.ResourceTypes(info.Permissions)) > 0:
+		// Nothing to pay from (none chosen, or none the consent accepts):
+		// approving could only fail when the consent is authorised.
+		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha a conta de pagamento. / Choose the account to pay from.")
+	case len(accounts) > 0 && len(form.Resources) == 0:
+		return f.showConsent(w, r, as, c, http.StatusBadRequest, "Escolha ao menos um produto para compartilhar. / Choose at least one product to share.")
 	}
 	ap, err := json.Marshal(approval{ConsentID: id, Subject: who.Subject, CPF: who.CPF, CNPJ: who.CNPJ, Resources: form.Resources})
 	if err != nil {

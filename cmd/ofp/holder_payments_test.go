@@ -90,6 +90,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.Equal(t, demoISPB, got.DebtorAccount.ISPB)
 	require.NotEqual(t, demoCreditorAccount, *got.DebtorAccount)
 	t.Logf("customer paid from resource %s = account %+v", chosen, *got.DebtorAccount)
+	debtor := *got.DebtorAccount
 
 	// Initiation with the consent's authorization_code token.
 	payKey := uuid.NewString()
@@ -122,6 +123,46 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fapi.PaymentConsentConsumed, got.Status)
 	spec.answer(t, http.MethodGet, "/consents/"+created.ConsentID, got.Answer)
+
+	// An initiator that names the account to pay from: the page shows it
+	// and offers that account only, ticked. One that names an account the
+	// customer does not hold leaves the customer only a refusal.
+	named := demoPixConsent(customer.CPF, "0.44")
+	named.DebtorAccount = &debtor
+	nc, err := alice.CreatePaymentConsent(ctx, cc.AccessToken, uuid.NewString(), named)
+	require.NoError(t, err)
+	nr, err := alice.PushAuthorization(ctx, nc.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
+	require.NoError(t, err)
+	page, post := holderLogin(t, b, alice.AuthorizeURL(nr.RequestURI), nr.RedirectURI, customer.CPF, customer.Password)
+	require.Equal(t, []string{chosen}, radioValues(t, page, "resource"), "only the account the initiator named")
+	require.Contains(t, page, `value="`+chosen+`" required checked`)
+	require.Contains(t, page, `id="debtor"`)
+	status, body, header := post(page, "consent", url.Values{"decision": {"approve"}, "resource": {chosen}})
+	require.Contains(t, []int{http.StatusFound, http.StatusSeeOther}, status, body)
+	ncb, err := alice.HandleCallback(ctx, header.Get("Location"), nr)
+	require.NoError(t, err)
+	_, err = alice.Exchange(ctx, ncb.Code, nr)
+	require.NoError(t, err)
+	nGot, err := alice.GetPaymentConsent(ctx, cc.AccessToken, nc.ConsentID)
+	require.NoError(t, err)
+	require.Equal(t, fapi.PaymentConsentAuthorised, nGot.Status)
+
+	elsewhere := demoPixConsent(customer.CPF, "0.45")
+	elsewhere.DebtorAccount = &fapi.PaymentAccount{ISPB: debtor.ISPB, Issuer: "0001", Number: "99999999", AccountType: "CACC"}
+	ec, err := alice.CreatePaymentConsent(ctx, cc.AccessToken, uuid.NewString(), elsewhere)
+	require.NoError(t, err)
+	er, err := alice.PushAuthorization(ctx, ec.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
+	require.NoError(t, err)
+	page, post = holderLogin(t, b, alice.AuthorizeURL(er.RequestURI), er.RedirectURI, customer.CPF, customer.Password)
+	require.Empty(t, radioValues(t, page, "resource"))
+	require.Contains(t, page, `id="no-debtor"`)
+	require.NotContains(t, page, `value="approve"`, "nothing to approve with")
+	status, body, _ = post(page, "consent", url.Values{"decision": {"approve"}})
+	require.Equal(t, http.StatusBadRequest, status, "an approval posted anyway is refused on the page")
+	require.Contains(t, body, "Escolha a conta de pagamento")
+	eGot, err := alice.GetPaymentConsent(ctx, cc.AccessToken, ec.ConsentID)
+	require.NoError(t, err)
+	require.Equal(t, fapi.PaymentConsentAwaitingAuthorisation, eGot.Status)
 
 	// Alice registered a webhook URI: the holder notified her of the
 	// payment over mTLS, presenting its own transport certificate

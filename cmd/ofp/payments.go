@@ -76,6 +76,17 @@ func (g routedGate) RefreshAllowed(ctx context.Context, id string) (bool, error)
 
 var _ server.RefreshGate = routedGate{}
 
+// Choosable narrows the accounts a payment consent may be paid from (see
+// paymentGate.Choosable); a data consent may share any of them.
+func (g routedGate) Choosable(ctx context.Context, id string, c server.Customer, ids []string) ([]string, error) {
+	if n, ok := g.pick(id).(server.ResourceNarrower); ok {
+		return n.Choosable(ctx, id, c, ids)
+	}
+	return ids, nil
+}
+
+var _ server.ResourceNarrower = routedGate{}
+
 // paymentGate is authz's view of payment consents.
 type paymentGate struct {
 	store *paymentsql.Store
@@ -124,6 +135,9 @@ func paymentShown(c payments.Consent) *login.Payment {
 	out := &login.Payment{Amount: p.Amount, Currency: p.Currency, CreditorName: c.Creditor.Name, CreditorDocument: c.Creditor.CpfCnpj,
 		Proxy: p.Details.Proxy, LocalInstrument: p.Details.LocalInstrument,
 		CreditorAccount: login.PaymentAccount{ISPB: a.ISPB, Branch: a.Issuer, Number: a.Number, Type: a.AccountType}}
+	if d := c.DebtorAccount; d != nil {
+		out.DebtorAccount = &login.PaymentAccount{ISPB: d.ISPB, Branch: d.Issuer, Number: d.Number, Type: d.AccountType}
+	}
 	switch {
 	case p.Date != nil:
 		out.Dates = []time.Time{p.Date.Start()}
@@ -140,6 +154,33 @@ func paymentShown(c payments.Consent) *login.Payment {
 		}
 	}
 	return out
+}
+
+// Choosable keeps, when the initiator named the debtor account in the
+// consent, only the customer's account that is that Pix account: any other
+// choice would be refused when the consent is authorised.
+func (g paymentGate) Choosable(ctx context.Context, id string, c server.Customer, ids []string) ([]string, error) {
+	pc, err := g.store.GetConsent(ctx, id)
+	if err != nil {
+		return nil, mapPaymentErr(err)
+	}
+	if pc.DebtorAccount == nil {
+		return ids, nil
+	}
+	var keep []string
+	for _, rid := range ids {
+		acct, err := g.debtor(ctx, c, rid)
+		if errors.Is(err, server.ErrCustomerMismatch) {
+			continue // an account that cannot pay
+		}
+		if err != nil {
+			return nil, err
+		}
+		if acct == *pc.DebtorAccount {
+			keep = append(keep, rid)
+		}
+	}
+	return keep, nil
 }
 
 func (g paymentGate) Authorise(ctx context.Context, id string, c server.Customer, res []string) error {
