@@ -281,3 +281,32 @@ func TestClientRetriesReadsWhileTheBackEndCannotAnswer(t *testing.T) {
 		t.Fatalf("a wrong token: %v, want ErrUnavailable saying to check the token, without it", err)
 	}
 }
+
+// failingCore is a core whose account list fails the way a real core's
+// can: an error the contract has no code for.
+type failingCore struct{ *corebank.Synthetic }
+
+func (failingCore) Accounts(context.Context, corebank.Owner) ([]corebank.Account, error) {
+	return nil, errors.New("core banking: connection pool exhausted")
+}
+
+func TestServerFailureIsAContract5xxAndNeverAnAnswer(t *testing.T) {
+	ctx := context.Background()
+	core := synthetic(t)
+	var calls atomic.Int64
+	count := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); h.ServeHTTP(w, r) })
+	}
+	// Validating (in serve) fails the test if the 500 is not the contract's.
+	cl := serve(t, failingCore{core}, count, backendrpc.Options{Backoff: time.Millisecond})
+	_, err := cl.Accounts(ctx, core.Customer(0).Owner())
+	if !errors.Is(err, backendrpc.ErrUnavailable) {
+		t.Fatalf("a failing core: %v, want ErrUnavailable", err)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("%d attempts, want 3 (a read is retried)", calls.Load())
+	}
+	if strings.Contains(err.Error(), "connection pool") {
+		t.Fatalf("the core's own error crossed the contract: %v", err)
+	}
+}
