@@ -8,7 +8,7 @@
 //
 // A payment consent's page reviews the payment itself before the choice of
 // the account to pay from (Payment, payment.go): the amount in reais
-// (FormatMoney, from the consent's decimal string, never through a float),
+// (brtext.Money, from the consent's decimal string, never through a float),
 // the payee's name and document (a CPF masked as Pix apps show it), the Pix
 // key, the payee's account and the day or days of the payment.
 //

@@ -576,6 +576,10 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		}
 		sessionKey = []byte(s)
 	}
+	var customerPayments portal.Payments // the payments API is on: customers see and cancel theirs
+	if backend != nil || demo {
+		customerPayments = portalPayments{store: pay, names: registeredClients{clients, h.Brands}}
+	}
 	var customers portal.CustomerAuthenticator = noCustomers{}
 	if identity != nil {
 		customers = identity
@@ -583,6 +587,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	if h.portal, err = portal.New(portal.Options{
 		Store: h.consents, Purposes: ps, Institution: "ofp", Customers: customers, Staff: staff, Tokens: h.az,
 		ClientNames: registeredClients{clients, h.Brands}, SessionKey: sessionKey, InsecureCookies: demo, Logger: log.With("component", "portal"),
+		Payments: customerPayments,
 	}); err != nil {
 		return h, err
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -28,10 +29,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
-	"github.com/ofp-dev/ofp/authz/login"
 	"github.com/ofp-dev/ofp/connectors/fapi"
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/payments/paymentshttp"
+	"github.com/ofp-dev/ofp/internal/brtext"
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/internal/pki"
 )
@@ -76,7 +77,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	r, err := alice.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
 	require.Equal(t, "openid payments consent:"+created.ConsentID, r.Scope)
-	loc, chosen := payApprove(t, b, alice.AuthorizeURL(r.RequestURI), r.RedirectURI, customer.CPF, customer.Password, "0.42")
+	loc, chosen := payApprove(t, b, alice.AuthorizeURL(r.RequestURI), r.RedirectURI, customer.CPF, customer.Password, "0.42", payments.DateOf(time.Now()))
 	cb, err := alice.HandleCallback(ctx, loc, r)
 	require.NoError(t, err)
 	tok, err := alice.Exchange(ctx, cb.Code, r)
@@ -215,7 +216,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.NoError(t, err)
 	br, err := bob.PushAuthorization(ctx, bobConsent.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
-	loc, _ = payApprove(t, b, bob.AuthorizeURL(br.RequestURI), br.RedirectURI, customer.CPF, customer.Password, "0.43")
+	loc, _ = payApprove(t, b, bob.AuthorizeURL(br.RequestURI), br.RedirectURI, customer.CPF, customer.Password, "0.43", payments.DateOf(time.Now()))
 	bcb, err := bob.HandleCallback(ctx, loc, br)
 	require.NoError(t, err)
 	btok, err := bob.Exchange(ctx, bcb.Code, br)
@@ -234,6 +235,99 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	spec.apiError(t, http.MethodPost, "/consents", ae)
 
 	require.Less(t, d.interrupt(), 10*time.Second)
+}
+
+// A customer cancels a scheduled Pix payment in the holder's own portal:
+// the initiator reads it CANC, cancelled from DETENTORA by the customer,
+// and is notified by webhook.
+func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d := startDemo(t, dir)
+	info := waitHolder(t, dir)
+	b, err := pki.Load(filepath.Join(dir, "pki"))
+	require.NoError(t, err)
+	customer := holderTestCustomer(t, dir)
+	host := newJWKSHost(t, b)
+	hooks := newWebhookReceiver(t, b)
+	carol := newPaymentsTPP(t, b, info.HolderURL, host, "carol", hooks.url)
+
+	cc, err := carol.ClientCredentials(ctx, "payments")
+	require.NoError(t, err)
+	day := payments.DateOf(time.Now()).AddDays(3)
+	req := demoPixConsent(customer.CPF, "12.34")
+	req.Payment.Date = ""
+	req.Payment.Schedule = &fapi.PaymentSchedule{Single: &fapi.ScheduleSingle{Date: day.String()}}
+	created, err := carol.CreatePaymentConsent(ctx, cc.AccessToken, uuid.NewString(), req)
+	require.NoError(t, err)
+	r, err := carol.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
+	require.NoError(t, err)
+	loc, _ := payApprove(t, b, carol.AuthorizeURL(r.RequestURI), r.RedirectURI, customer.CPF, customer.Password, "12.34", day)
+	cb, err := carol.HandleCallback(ctx, loc, r)
+	require.NoError(t, err)
+	tok, err := carol.Exchange(ctx, cb.Code, r)
+	require.NoError(t, err)
+	item := demoPixItem(created.ConsentID, "12.34")
+	item.EndToEndID = "E12345678" + time.Date(day.Year, day.Month, day.Day, 15, 0, 0, 0, time.UTC).Format("200601021504") + item.EndToEndID[21:]
+	ps, err := carol.InitiatePixPayments(ctx, tok.AccessToken, uuid.NewString(), []fapi.PixPaymentRequest{item})
+	require.NoError(t, err)
+	id := ps[0].PaymentID
+	waitFor(t, 15*time.Second, func() (fapi.PixPayment, bool) {
+		cur, err := carol.GetPixPayment(ctx, cc.AccessToken, id)
+		require.NoError(t, err)
+		require.NotEqual(t, fapi.PixRejected, cur.Status, "rejected: %+v", cur.RejectionReason)
+		return cur, cur.Status == fapi.PixScheduled
+	})
+
+	// The customer's portal lists it, and cancels it after a confirmation.
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		resp, err := browser.Get(d.url + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	resp, err := browser.PostForm(d.url+"/portal/login", url.Values{"document": {customer.CPF}, "password": {customer.Password}})
+	require.NoError(t, err)
+	home, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", home)
+	require.Contains(t, string(home), `id="pay-`+id+`"`, "the scheduled payment is listed")
+	require.Contains(t, string(home), "R$ 12,34 para Maria Recebedora")
+	require.Contains(t, string(home), "Data: "+day.Start().Format("02/01/2006"))
+	require.Contains(t, string(home), "Iniciado por Pay carol")
+	require.Contains(t, string(home), `href="/portal/payments/`+id+`/cancel"`)
+
+	status, confirm := get("/portal/payments/" + id + "/cancel")
+	require.Equal(t, http.StatusOK, status, confirm)
+	require.Contains(t, confirm, "Cancelar este pagamento?")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(confirm)
+	require.Len(t, csrf, 2, confirm)
+	resp, err = browser.PostForm(d.url+"/portal/payments/"+id+"/cancel", url.Values{"csrf": {csrf[1]}})
+	require.NoError(t, err)
+	done, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", done)
+	require.Equal(t, "/portal/", resp.Request.URL.Path)
+	require.Contains(t, string(done), "o pagamento foi cancelado")
+	require.NotContains(t, string(done), `id="pay-`+id+`"`)
+
+	got, err := carol.GetPixPayment(ctx, cc.AccessToken, id)
+	require.NoError(t, err)
+	require.Equal(t, "CANC", got.Status)
+	require.NotNil(t, got.Cancellation)
+	require.Equal(t, "DETENTORA", got.Cancellation.CancelledFrom)
+	require.Equal(t, "CANCELADO_AGENDAMENTO", got.Cancellation.Reason)
+	require.Equal(t, customer.CPF, got.Cancellation.CancelledBy.Document.Identification)
+	hook := "/open-banking/webhook/v1/payments/v4/pix/payments/" + id
+	waitFor(t, 15*time.Second, func() (webhookCall, bool) { return hooks.find(hook) })
+
+	// Twice: it is no longer the customer's to cancel.
+	status, again := get("/portal/payments/" + id + "/cancel")
+	require.Equal(t, http.StatusNotFound, status, again)
 }
 
 // demoCreditorAccount is where the demo payments go: another institution.
@@ -397,17 +491,17 @@ func newPaymentsTPPAt(t *testing.T, b *pki.Bundle, holderURL, brand, holderOrg s
 // demoPixConsent: login, a page that shows the payment (amount, payee,
 // Pix key, date), then the one account to pay from (a radio choice). It
 // returns where the holder redirected to and the chosen resource id.
-func payApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password, amount string) (string, string) {
+func payApprove(t *testing.T, b *pki.Bundle, authorizeURL, redirect, cpf, password, amount string, day payments.Date) (string, string) {
 	page, post := holderLogin(t, b, authorizeURL, redirect, cpf, password)
 	require.Contains(t, page, `data-permission="PAYMENTS_INITIATE"`, "the page says what is authorised")
 	require.Contains(t, page, `data-amount="`+amount+`"`, "the page shows the consent's amount")
-	require.Contains(t, page, `<dd class="amount">`+login.FormatMoney(amount, "BRL")+`</dd>`)
+	require.Contains(t, page, `<dd class="amount">`+brtext.Money(amount, "BRL")+`</dd>`)
 	require.Contains(t, page, "Maria Recebedora")
 	require.Contains(t, page, "CPF ***.982.247-**", "the payee's CPF, masked")
 	require.NotContains(t, page, "52998224725")
 	require.Contains(t, page, "maria@example.com", "the Pix key")
 	require.Contains(t, page, "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)")
-	require.Contains(t, page, `<span class="date">`+payments.DateOf(time.Now()).Start().Format("02/01/2006")+`</span>`)
+	require.Contains(t, page, `<span class="date">`+day.Start().Format("02/01/2006")+`</span>`)
 	accounts := radioValues(t, page, "resource")
 	require.NotEmpty(t, accounts, "the customer has accounts to pay from")
 	status, page, header := post(page, "consent", url.Values{"decision": {"approve"}, "resource": accounts[:1]})

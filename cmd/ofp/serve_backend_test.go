@@ -15,6 +15,7 @@ import (
 
 	"github.com/ofp-dev/ofp/connectors/corebank"
 	"github.com/ofp-dev/ofp/connectors/fapi"
+	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/internal/backendrpc"
 	"github.com/ofp-dev/ofp/internal/backendrpc/backendrpctest"
 )
@@ -124,7 +125,7 @@ func TestServeServesCustomersAndPaymentsFromTheBackEnd(t *testing.T) {
 	require.NoError(t, err)
 	pr, err := payer.PushAuthorization(ctx, pc.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
 	require.NoError(t, err)
-	ploc, _ := payApprove(t, a.bundle, payer.AuthorizeURL(pr.RequestURI), pr.RedirectURI, cpf, password, "1.23")
+	ploc, _ := payApprove(t, a.bundle, payer.AuthorizeURL(pr.RequestURI), pr.RedirectURI, cpf, password, "1.23", payments.DateOf(time.Now()))
 	pcb, err := payer.HandleCallback(ctx, ploc, pr)
 	require.NoError(t, err)
 	ptok, err := payer.Exchange(ctx, pcb.Code, pr)

@@ -103,6 +103,8 @@ func (p *Portal) customerRoutes(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.customerConsent(w, r, base, prin.CustomerDocument, id, action)
+	case strings.HasPrefix(path, PortalPrefix+"payments/"):
+		p.customerPayment(w, r, base, prin.CustomerDocument, strings.TrimPrefix(path, PortalPrefix+"payments/"))
 	case strings.HasPrefix(path, PortalPrefix+"purposes/"):
 		id, action, ok := splitAction(strings.TrimPrefix(path, PortalPrefix+"purposes/"))
 		if !ok {
@@ -128,6 +130,10 @@ func splitAction(rest string) (id, action string, ok bool) {
 type homeData struct {
 	Held, Received []consentView
 	Purposes       []purposeView
+	// Payments are the Pix payments still to be made; ShowPayments is
+	// false when the portal has no Payments.
+	Payments     []paymentView
+	ShowPayments bool
 }
 
 func (p *Portal) home(w http.ResponseWriter, r *http.Request, base page, doc string) {
@@ -148,6 +154,13 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request, base page, doc str
 	}
 	for _, pc := range all.Purposes {
 		d.Purposes = append(d.Purposes, p.purposeView(r.Context(), pc))
+	}
+	d.ShowPayments = p.o.Payments != nil
+	if d.Payments, err = p.pendingPayments(r.Context(), doc); err != nil {
+		// The consents still show; the section says payments are unavailable.
+		p.o.Logger.Error("portal: customer payments", "err", err)
+		d.Payments, d.ShowPayments = nil, false
+		base.Error = "Seus pagamentos agendados não puderam ser carregados agora."
 	}
 	base.Flash = flashes[r.URL.Query().Get("msg")]
 	base.Data = d

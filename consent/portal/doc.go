@@ -8,7 +8,11 @@
 //     consents — with status, permissions in plain Portuguese, accounts,
 //     renewals, history and expiry; each can be revoked or renewed with one
 //     action and a confirmation page, which also says what happens to
-//     linked consents and asks about ASK_CUSTOMER links;
+//     linked consents and asks about ASK_CUSTOMER links; and, with
+//     Options.Payments, the customer's Pix payments still to be made, a
+//     scheduled one cancellable (with a confirmation) up to the day before
+//     its date: the holder's own channel of Payments 4.0.0, the initiator
+//     reading cancelledFrom DETENTORA and being notified by webhook;
 //   - the operator console (/console/): search by customer, client, status,
 //     role and creation dates; detail with history; revocation with a
 //     required reason (customer request or security) recorded in the audit

@@ -68,10 +68,11 @@ func (p *Portal) forbiddenPage(w http.ResponseWriter, r *http.Request) {
 
 // flashes are the only texts a ?msg= can show (nothing is reflected).
 var flashes = map[string]string{
-	"revoked":         "Pronto: a autorização foi revogada.",
-	"renewed":         "Pronto: a autorização foi renovada.",
-	"already":         "Essa autorização já estava encerrada; nada mudou.",
-	"purpose-revoked": "Pronto: o uso dos seus dados foi revogado.",
+	"revoked":           "Pronto: a autorização foi revogada.",
+	"renewed":           "Pronto: a autorização foi renovada.",
+	"already":           "Essa autorização já estava encerrada; nada mudou.",
+	"purpose-revoked":   "Pronto: o uso dos seus dados foi revogado.",
+	"payment-cancelled": "Pronto: o pagamento foi cancelado e não será feito.",
 }
 
 type choice struct{ Name, Value, Label string }

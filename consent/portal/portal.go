@@ -81,6 +81,9 @@ type Options struct {
 	Tokens TokenRevoker
 	// ClientNames names receivers on the customer's pages; optional.
 	ClientNames ClientNames
+	// Payments lists the customer's Pix payments still to be made and
+	// cancels them (cancelledFrom DETENTORA); optional.
+	Payments Payments
 	// SessionKey signs customer session cookies and CSRF tokens (HMAC-SHA256);
 	// at least 32 random bytes, the same on every replica.
 	SessionKey []byte

@@ -376,6 +376,75 @@ func TestCancellationRules(t *testing.T) {
 	})
 }
 
+func TestCustomerListsAndCancelsScheduledPaymentsAtTheHolder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		clk := newClock(t0)
+		s := b.Open(t, Options{Now: clk.Now})
+		start := payments.DateOf(t0).AddDays(2)
+		c := authorisedConsent(t, s, clk, &payments.Schedule{Daily: &payments.ScheduleDaily{StartDate: start, Quantity: 3}})
+		ps, err := s.CreatePayments(ctx, c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
+		require.NoError(t, err)
+		for _, p := range ps {
+			_, err := s.ApplyPaymentEvent(ctx, p.ID, payments.PaymentRCVD, payments.PaymentEventSchedule, payments.PaymentChange{}, tpp)
+			require.NoError(t, err)
+		}
+		// Another customer's immediate payment is never listed for alice.
+		other := consentReq(t, clk.Now(), nil)
+		other.LoggedUser = payments.Document{Identification: "22222222222", Rel: "CPF"}
+		oc, err := s.CreateConsent(ctx, other, nil, tpp)
+		require.NoError(t, err)
+		_, err = s.Authorise(ctx, oc.ID, payments.Customer{CPF: "22222222222"}, debtorAccount())
+		require.NoError(t, err)
+		ops, err := s.CreatePayments(ctx, oc.ID, "client-a", items(t, oc, clk.Now(), 2), nil, tpp)
+		require.NoError(t, err)
+
+		aliceDoc := payments.Document{Identification: alice.CPF, Rel: "CPF"}
+		list, err := s.CustomerPayments(ctx, aliceDoc)
+		require.NoError(t, err)
+		require.Len(t, list, 3, "alice's three scheduled payments, nobody else's")
+		for i, cp := range list {
+			require.Equal(t, ps[i].ID, cp.Payment.ID, "soonest first")
+			require.Equal(t, payments.PaymentSCHD, cp.Payment.Status)
+			require.Equal(t, "Loja Exemplo", cp.Consent.Creditor.Name)
+		}
+		none, err := s.CustomerPayments(ctx, payments.Document{Identification: "33333333333", Rel: "CPF"})
+		require.NoError(t, err)
+		require.Empty(t, none)
+
+		holder := payments.Actor{Who: "user:" + alice.CPF, InteractionID: "portal"}
+		// Another customer's payment is not found, exactly like a missing one.
+		_, err = s.CancelForCustomer(ctx, ops[0].ID, aliceDoc, holder)
+		require.ErrorIs(t, err, payments.ErrNotFound)
+		_, err = s.CancelForCustomer(ctx, "pay-missing", aliceDoc, holder)
+		require.ErrorIs(t, err, payments.ErrNotFound)
+
+		one, err := s.CancelForCustomer(ctx, ps[0].ID, aliceDoc, holder)
+		require.NoError(t, err)
+		require.Equal(t, payments.PaymentCANC, one.Status)
+		require.Equal(t, payments.CancelledFromHolder, one.Cancellation.From, "cancelledFrom DETENTORA")
+		require.Equal(t, aliceDoc, one.Cancellation.By)
+		notices, err := s.NoticesOf(ctx, one.ID)
+		require.NoError(t, err)
+		require.NotEmpty(t, notices, "the initiator is notified")
+		list, err = s.CustomerPayments(ctx, aliceDoc)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+
+		// On a payment's day it is too late to cancel it.
+		clk.Set(start.AddDays(1).Start().Add(time.Hour))
+		_, err = s.CancelForCustomer(ctx, ps[1].ID, aliceDoc, holder)
+		re, ok := payments.AsRuleError(err)
+		require.True(t, ok, "%v", err)
+		require.Equal(t, payments.CodeCancelNotAllowed, re.Code)
+		// Twice is refused too.
+		_, err = s.CancelForCustomer(ctx, ps[0].ID, aliceDoc, holder)
+		re, ok = payments.AsRuleError(err)
+		require.True(t, ok, "%v", err)
+		require.Equal(t, payments.CodeCancelNotAllowed, re.Code)
+	})
+}
+
 func TestNoticeClaimsRetriesAndLeases(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, b backend) {
 		ctx := context.Background()

@@ -324,19 +324,85 @@ func (s *Store) CancelPayment(ctx context.Context, id, clientID string, by payme
 		if before.ClientID != clientID {
 			return fmt.Errorf("paymentsql: payment %s: %w", id, payments.ErrOtherClient)
 		}
-		p := before
-		err = payments.ApplyPayment(&p, payments.PaymentEventCancel, now, payments.PaymentChange{CancelledBy: by, CancelledFrom: from})
-		var ite *payments.IllegalTransitionError
-		var pe *payments.PreconditionError
-		switch {
-		case errors.As(err, &ite):
-			return cancelNotAllowed(fmt.Sprintf("Pagamento não permite cancelamento (status %s).", before.Status))
-		case errors.As(err, &pe):
-			return cancelNotAllowed("Pagamento não permite cancelamento: o prazo para cancelar o agendamento terminou às 23:59 (horário de Brasília) do dia anterior.")
-		case err != nil:
+		out, err = s.cancelLocked(ctx, tx, before, by, from, now, actor)
+		return err
+	})
+	return out, err
+}
+
+// cancelLocked cancels the locked payment before at now.
+func (s *Store) cancelLocked(ctx context.Context, tx *sql.Tx, before payments.Payment, by payments.Document, from payments.CancelledFrom, now time.Time, actor payments.Actor) (payments.Payment, error) {
+	p := before
+	err := payments.ApplyPayment(&p, payments.PaymentEventCancel, now, payments.PaymentChange{CancelledBy: by, CancelledFrom: from})
+	var ite *payments.IllegalTransitionError
+	var pe *payments.PreconditionError
+	switch {
+	case errors.As(err, &ite):
+		return payments.Payment{}, cancelNotAllowed(fmt.Sprintf("Pagamento não permite cancelamento (status %s).", before.Status))
+	case errors.As(err, &pe):
+		return payments.Payment{}, cancelNotAllowed("Pagamento não permite cancelamento: o prazo para cancelar o agendamento terminou às 23:59 (horário de Brasília) do dia anterior.")
+	case err != nil:
+		return payments.Payment{}, err
+	}
+	return s.savePayment(ctx, tx, before, p, payments.PaymentEventCancel, now, actor)
+}
+
+// CustomerPayment is a payment still to be made with the consent it was
+// initiated under (its payee, its initiator).
+type CustomerPayment struct {
+	Payment payments.Payment
+	Consent payments.Consent
+}
+
+// CustomerPayments lists the payments still to be made (SCHD, PDNG) under
+// the consents customer authorised as the logged user, soonest first:
+// what the holder's own channels show the customer, who may cancel them
+// there (CancelForCustomer).
+func (s *Store) CustomerPayments(ctx context.Context, customer payments.Document) ([]CustomerPayment, error) {
+	ps, err := s.queryPayments(ctx, s.db, `SELECT `+paymentColumns+` FROM pix_payments
+		WHERE status IN ('SCHD', 'PDNG') AND consent_id IN (SELECT id FROM payment_consents WHERE logged_user = ?)
+		ORDER BY scheduled_date, creation_date_time, id`, encodeDoc(customer))
+	if err != nil {
+		return nil, fmt.Errorf("paymentsql: payments of a customer: %w", err)
+	}
+	consents := map[string]payments.Consent{}
+	out := make([]CustomerPayment, 0, len(ps))
+	for _, p := range ps {
+		c, ok := consents[p.ConsentID]
+		if !ok {
+			if c, err = s.GetConsent(ctx, p.ConsentID); err != nil {
+				return nil, err
+			}
+			consents[p.ConsentID] = c
+		}
+		out = append(out, CustomerPayment{Payment: p, Consent: c})
+	}
+	return out, nil
+}
+
+// CancelForCustomer cancels payment id at the holder's own channel on
+// behalf of customer, the logged user of its consent (cancelledFrom
+// DETENTORA, cancelledBy the customer); the initiator learns it from its
+// webhook and its next read. A payment that is not the customer's is
+// payments.ErrNotFound, exactly like one that does not exist; one that can
+// no longer be cancelled is a *payments.RuleError
+// PAGAMENTO_NAO_PERMITE_CANCELAMENTO.
+func (s *Store) CancelForCustomer(ctx context.Context, id string, customer payments.Document, actor payments.Actor) (payments.Payment, error) {
+	now := s.clock()
+	var out payments.Payment
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := s.lockPayment(ctx, tx, id)
+		if err != nil {
 			return err
 		}
-		out, err = s.savePayment(ctx, tx, before, p, payments.PaymentEventCancel, now, actor)
+		c, err := scanConsent(tx.QueryRowContext(ctx, s.d.Q(`SELECT `+consentColumns+` FROM payment_consents WHERE id = ?`), before.ConsentID))
+		if err != nil {
+			return fmt.Errorf("paymentsql: consent of payment %s: %w", id, err)
+		}
+		if c.LoggedUser != customer {
+			return fmt.Errorf("paymentsql: payment %s: %w", id, payments.ErrNotFound)
+		}
+		out, err = s.cancelLocked(ctx, tx, before, customer, payments.CancelledFromHolder, now, actor)
 		return err
 	})
 	return out, err

@@ -1,0 +1,156 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ofp-dev/ofp/internal/brtext"
+	"github.com/ofp-dev/ofp/internal/rbac"
+)
+
+// Payments is what the customer portal needs of the Pix payments the
+// institution holds (cmd/ofp adapts consent/payments/paymentsql). Optional:
+// without it the portal shows no payments.
+type Payments interface {
+	// PendingPayments lists the customer's payments still to be made
+	// (scheduled or pending), soonest first.
+	PendingPayments(ctx context.Context, document string) ([]Payment, error)
+	// CancelPayment cancels one of them at the holder, on the customer's
+	// behalf. It returns ErrPaymentNotFound when the payment is not the
+	// customer's (or does not exist), and an error wrapping
+	// ErrPaymentNotCancellable, whose text says why, when it can no longer
+	// be cancelled.
+	CancelPayment(ctx context.Context, document, id string) error
+}
+
+// Payment is a payment still to be made, as the portal shows it.
+type Payment struct {
+	ID string
+	// Initiator is who initiated it (the initiator's client name).
+	Initiator string
+	// Amount is a decimal with two places ("1234.56"); Currency its ISO code.
+	Amount, Currency string
+	// Creditor and CreditorDocument (CPF or CNPJ digits) are the payee.
+	Creditor, CreditorDocument string
+	// Date is the day the payment is made (Brasília), zero when unknown.
+	Date time.Time
+	// Scheduled is true for a scheduled payment, false for a pending one.
+	Scheduled bool
+	// Cancellable: the customer may still cancel it here (a scheduled
+	// payment up to the day before its date).
+	Cancellable bool
+}
+
+// Errors a Payments returns.
+var (
+	ErrPaymentNotFound       = errors.New("portal: payment not found")
+	ErrPaymentNotCancellable = errors.New("portal: payment cannot be cancelled")
+)
+
+// paymentView is a Payment as the home page prints it.
+type paymentView struct {
+	ID, Initiator, Amount, Creditor, Document, Date, State string
+	Cancellable                                            bool
+}
+
+func viewPayment(p Payment) paymentView {
+	v := paymentView{ID: p.ID, Initiator: or(p.Initiator, "Uma iniciadora de pagamentos"), Amount: brtext.Money(p.Amount, p.Currency),
+		Creditor: p.Creditor, Document: brtext.Document(p.CreditorDocument), Cancellable: p.Cancellable, State: "Pendente"}
+	if !p.Date.IsZero() {
+		v.Date = p.Date.Format("02/01/2006")
+	}
+	if p.Scheduled {
+		v.State = "Agendado"
+	}
+	return v
+}
+
+func (p *Portal) pendingPayments(ctx context.Context, doc string) ([]paymentView, error) {
+	if p.o.Payments == nil {
+		return nil, nil
+	}
+	ps, err := p.o.Payments.PendingPayments(ctx, doc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]paymentView, len(ps))
+	for i, pay := range ps {
+		out[i] = viewPayment(pay)
+	}
+	return out, nil
+}
+
+// paymentIDPattern is the shape of a paymentId (a UUID) in a portal path.
+var paymentIDPattern = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
+
+// customerPayment serves /portal/payments/<id>/cancel: a confirmation page
+// (GET), then the cancellation (POST).
+func (p *Portal) customerPayment(w http.ResponseWriter, r *http.Request, base page, doc, rest string) {
+	id, ok := strings.CutSuffix(rest, "/cancel")
+	if !ok || !paymentIDPattern.MatchString(id) || p.o.Payments == nil {
+		p.message(w, r, http.StatusNotFound, base, "Página não encontrada", "Esta página não existe.", PortalPrefix)
+		return
+	}
+	ps, err := p.o.Payments.PendingPayments(r.Context(), doc)
+	if err != nil {
+		p.o.Logger.Error("portal: customer payments", "err", err)
+		p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível carregar seus pagamentos agora.", PortalPrefix)
+		return
+	}
+	var pay *Payment
+	for i := range ps {
+		if ps[i].ID == id {
+			pay = &ps[i]
+		}
+	}
+	if pay == nil {
+		// Not the customer's, or no longer to be made: the same answer.
+		p.customers.Deny(r, rbac.RoleCustomer, "a payment that is not the customer's pending one")
+		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os seus pagamentos a realizar.", PortalPrefix)
+		return
+	}
+	v := viewPayment(*pay)
+	if r.Method == http.MethodPost {
+		err := p.o.Payments.CancelPayment(r.Context(), doc, id)
+		switch {
+		case err == nil:
+			p.o.Logger.Info("portal: payment cancelled by the customer", "payment_id", id)
+			http.Redirect(w, r, PortalPrefix+"?msg=payment-cancelled", http.StatusSeeOther)
+		case errors.Is(err, ErrPaymentNotCancellable):
+			p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", cancelReason(err), PortalPrefix)
+		case errors.Is(err, ErrPaymentNotFound):
+			p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os seus pagamentos a realizar.", PortalPrefix)
+		default:
+			p.o.Logger.Error("portal: cancel payment", "payment_id", id, "err", err)
+			p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível cancelar agora. Tente de novo em instantes.", PortalPrefix)
+		}
+		return
+	}
+	if !pay.Cancellable {
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar",
+			"Um pagamento agendado só pode ser cancelado até as 23:59 (horário de Brasília) do dia anterior à data dele.", PortalPrefix)
+		return
+	}
+	subject := "Pagamento Pix de " + v.Amount + " para " + v.Creditor
+	if v.Date != "" {
+		subject += ", agendado para " + v.Date
+	}
+	base.Data = confirmation{Question: "Cancelar este pagamento?", Subject: subject + ".", Action: r.URL.Path,
+		CSRF: p.sessions.csrf(r), Button: "Sim, cancelar o pagamento", ButtonClass: "danger", Back: PortalPrefix,
+		Notes: []string{v.Initiator + ", que iniciou o pagamento, será avisada do cancelamento. O dinheiro não sairá da sua conta."}}
+	p.render(w, r, http.StatusOK, "confirm", base)
+}
+
+// cancelReason is the text after ErrPaymentNotCancellable's, when the
+// Payments gave one.
+func cancelReason(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ErrPaymentNotCancellable.Error()+": "); i >= 0 {
+		return msg[i+len(ErrPaymentNotCancellable.Error())+2:]
+	}
+	return "Esse pagamento não pode mais ser cancelado."
+}
