@@ -46,16 +46,9 @@ import (
 // signature. Every answer is checked against the official spec.
 func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	d := startDemo(t, dir)
-	info := waitHolder(t, dir)
-	b, err := pki.Load(filepath.Join(dir, "pki"))
-	require.NoError(t, err)
-	customer := holderTestCustomer(t, dir)
+	env := startPaymentsDemo(t)
+	d, info, b, customer, host, hooks := env.demo, env.info, env.bundle, env.customer, env.host, env.hooks
 	spec := newPaymentsSpec(t, info.HolderURL)
-
-	host := newJWKSHost(t, b)
-	hooks := newWebhookReceiver(t, b)
 	alice := newPaymentsTPP(t, b, info.HolderURL, host, "alice", hooks.url)
 	bob := newPaymentsTPP(t, b, info.HolderURL, host, "bob", "")
 
@@ -237,19 +230,33 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 	require.Less(t, d.interrupt(), 10*time.Second)
 }
 
-// A customer cancels a scheduled Pix payment in the holder's own portal:
-// the initiator reads it CANC, cancelled from DETENTORA by the customer,
-// and is notified by webhook.
-func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
-	ctx := context.Background()
+// paymentsDemo is a demo holder with what its payments tests use: its PKI,
+// a test customer, a host of initiators' JWKS and a webhook receiver.
+type paymentsDemo struct {
+	demo     *demoProcess
+	info     serverInfo
+	bundle   *pki.Bundle
+	customer struct{ CPF, Password string }
+	host     *jwksHost
+	hooks    *webhookReceiver
+}
+
+func startPaymentsDemo(t *testing.T) paymentsDemo {
 	dir := t.TempDir()
 	d := startDemo(t, dir)
 	info := waitHolder(t, dir)
 	b, err := pki.Load(filepath.Join(dir, "pki"))
 	require.NoError(t, err)
-	customer := holderTestCustomer(t, dir)
-	host := newJWKSHost(t, b)
-	hooks := newWebhookReceiver(t, b)
+	return paymentsDemo{demo: d, info: info, bundle: b, customer: holderTestCustomer(t, dir), host: newJWKSHost(t, b), hooks: newWebhookReceiver(t, b)}
+}
+
+// A customer cancels a scheduled Pix payment in the holder's own portal:
+// the initiator reads it CANC, cancelled from DETENTORA by the customer,
+// and is notified by webhook.
+func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
+	ctx := context.Background()
+	env := startPaymentsDemo(t)
+	d, info, b, customer, host, hooks := env.demo, env.info, env.bundle, env.customer, env.host, env.hooks
 	carol := newPaymentsTPP(t, b, info.HolderURL, host, "carol", hooks.url)
 
 	cc, err := carol.ClientCredentials(ctx, "payments")

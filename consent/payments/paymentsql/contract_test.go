@@ -322,15 +322,12 @@ func TestCancellationRules(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(t0)
 		s := b.Open(t, Options{Now: clk.Now})
-		start := payments.DateOf(t0).AddDays(2)
-		c := authorisedConsent(t, s, clk, &payments.Schedule{Daily: &payments.ScheduleDaily{StartDate: start, Quantity: 3}})
-		ps, err := s.CreatePayments(ctx, c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
-		require.NoError(t, err)
+		start, c, ps := threeDailyPayments(t, s, clk)
 		require.Len(t, ps, 3)
 		by := payments.Document{Identification: alice.CPF, Rel: "CPF"}
 
 		// RCVD cannot be cancelled.
-		_, err = s.CancelPayment(ctx, ps[0].ID, "client-a", by, payments.CancelledFromInitiator, tpp)
+		_, err := s.CancelPayment(ctx, ps[0].ID, "client-a", by, payments.CancelledFromInitiator, tpp)
 		re, ok := payments.AsRuleError(err)
 		require.True(t, ok, "%v", err)
 		require.Equal(t, payments.CodeCancelNotAllowed, re.Code)
@@ -381,10 +378,7 @@ func TestCustomerListsAndCancelsScheduledPaymentsAtTheHolder(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock(t0)
 		s := b.Open(t, Options{Now: clk.Now})
-		start := payments.DateOf(t0).AddDays(2)
-		c := authorisedConsent(t, s, clk, &payments.Schedule{Daily: &payments.ScheduleDaily{StartDate: start, Quantity: 3}})
-		ps, err := s.CreatePayments(ctx, c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
-		require.NoError(t, err)
+		start, _, ps := threeDailyPayments(t, s, clk)
 		for _, p := range ps {
 			_, err := s.ApplyPaymentEvent(ctx, p.ID, payments.PaymentRCVD, payments.PaymentEventSchedule, payments.PaymentChange{}, tpp)
 			require.NoError(t, err)

@@ -110,6 +110,17 @@ func authorisedConsent(t *testing.T, s *Store, clk *testClock, sched *payments.S
 	return c
 }
 
+// threeDailyPayments authorises a consent of three daily payments from
+// two days after t0 and creates them (RCVD).
+func threeDailyPayments(t *testing.T, s *Store, clk *testClock) (payments.Date, payments.Consent, []payments.Payment) {
+	t.Helper()
+	start := payments.DateOf(t0).AddDays(2)
+	c := authorisedConsent(t, s, clk, &payments.Schedule{Daily: &payments.ScheduleDaily{StartDate: start, Quantity: 3}})
+	ps, err := s.CreatePayments(context.Background(), c.ID, "client-a", items(t, c, clk.Now(), 1), nil, tpp)
+	require.NoError(t, err)
+	return start, c, ps
+}
+
 func idemFor(endpoint, key, hash string) *payments.IdempotencyRecord {
 	return &payments.IdempotencyRecord{IdempotencyKey: payments.IdempotencyKey{Endpoint: endpoint, OrgID: "org-a", Key: key}, RequestHash: hash}
 }
