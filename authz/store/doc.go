@@ -26,8 +26,14 @@
 // and key in authz_login_failures, the CPF and the client address kept
 // only as an HMAC-SHA-256 keyed with Options.SealKey.
 //
+// Store.ClientRateLimiter is the customer-data APIs' token bucket per
+// client id the replicas share (consent/customerdata.RateLimiter): one row
+// per client in authz_client_buckets; each replica leases a few tokens at
+// a time, so the shared budget is never exceeded and the database sees
+// about one transaction per lease, not per call.
+//
 // It owns the authz_sessions, authz_grants, authz_jti, authz_keys,
-// authz_key_brands and authz_login_failures tables and their
+// authz_key_brands, authz_login_failures and authz_client_buckets tables and their
 // migrations (embedded, applied by internal/sqlstore at open, recorded in
 // authz_store_migrations). go-oidc's objects are stored as JSON documents;
 // lookup keys and the fields the store enforces are columns, which win

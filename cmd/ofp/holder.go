@@ -441,9 +441,17 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	if hk.limit != nil {
 		limit = *hk.limit
 	}
-	lim, err := customerdata.NewLimiter(limit)
+	local, err := customerdata.NewLimiter(limit)
 	if err != nil {
 		return h, err
+	}
+	// On PostgreSQL the replicas share each receiver's budget; the
+	// per-process limiter counts while the database cannot be reached.
+	var lim customerdata.RateLimiter = local
+	if pg != "" {
+		if lim, err = azStore.ClientRateLimiter(store.ClientRateOptions{PerSecond: limit.PerSecond, Burst: limit.Burst, Fallback: local}); err != nil {
+			return h, err
+		}
 	}
 	pagSecret := sha256.Sum256(append([]byte("ofp pagination\x00"), sealHex...))
 	cdOpts := customerdata.Options{

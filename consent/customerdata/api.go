@@ -93,9 +93,11 @@ type Options struct {
 	// caller must protect the handler as a whole; Caller then trusts
 	// whatever identifies the client.
 	Guard Guard
-	// Limiter limits calls per client id (429 above it); share one Limiter
-	// between the APIs so a client's budget is global. nil: no limit.
-	Limiter *Limiter
+	// Limiter limits calls per client id (429 above it): a Limiter per
+	// process, or authz/store.ClientRateLimiter shared by the replicas.
+	// Share one between the APIs so a client's budget is global. nil: no
+	// limit.
+	Limiter RateLimiter
 	// PublicURL is the scheme and host of links ("https://api.bank.com.br"),
 	// the host the directory publishes. Set it in production: credit-cards
 	// 2.3.1 links must match a pattern that wants a domain name with a TLD,
@@ -134,6 +136,9 @@ func (o Options) validate() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if l, ok := o.Limiter.(*Limiter); ok && l == nil {
+		o.Limiter = nil // a nil *Limiter is no limit
 	}
 	if o.PaginationKeyTTL <= 0 {
 		o.PaginationKeyTTL = time.Hour

@@ -20,8 +20,10 @@
 //     echoed), Accept allows JSON (406).
 //  3. Options.Caller names the client and consent (401), the client is
 //     within its rate limit (429 with Retry-After; a token bucket per
-//     client id, Limiter, shared by all APIs, per process; ParseLimit reads
-//     the operator's setting and refuses one below the 500-a-minute floor).
+//     client id shared by all APIs: Limiter per process, or
+//     authz/store.ClientRateLimiter shared by the replicas through the
+//     database; ParseLimit reads the operator's setting and refuses one
+//     below the 500-a-minute floor).
 //  4. The consent exists, is a HOLDER consent of this client, is AUTHORISED
 //     and not past its expirationDateTime (401 UNAUTHORIZED — the guidance
 //     tables answer 401 for a consent that is not authorised, revoked or

@@ -1,6 +1,7 @@
 package customerdata
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -64,9 +65,19 @@ func NewLimiter(opts LimitOptions) (*Limiter, error) {
 // sweepEvery is how many calls pass between sweeps of idle buckets.
 const sweepEvery = 4096
 
+// RateLimiter limits calls per client id: Allow takes one call of client's
+// budget, or returns false and how long until one is due (Retry-After).
+// Limiter counts per process; authz/store.ClientRateLimiter shares the
+// budget between replicas through the database.
+type RateLimiter interface {
+	Allow(ctx context.Context, client string) (bool, time.Duration)
+}
+
+var _ RateLimiter = (*Limiter)(nil)
+
 // Allow takes one token from client's bucket. When it is empty it returns
 // false and how long until a token is back (for Retry-After).
-func (l *Limiter) Allow(client string) (bool, time.Duration) {
+func (l *Limiter) Allow(_ context.Context, client string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -1,6 +1,7 @@
 package customerdata
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,7 @@ func TestLimiterConcurrentBurst(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 100 {
-				if ok, _ := l.Allow("c"); ok {
+				if ok, _ := l.Allow(context.Background(), "c"); ok {
 					allowed.Add(1)
 				}
 			}
@@ -28,15 +29,15 @@ func TestLimiterConcurrentBurst(t *testing.T) {
 	}
 	wg.Wait()
 	require.EqualValues(t, 50, allowed.Load(), "exactly the burst passes while the clock stands still")
-	ok, wait := l.Allow("c")
+	ok, wait := l.Allow(context.Background(), "c")
 	require.False(t, ok)
 	require.Equal(t, 100*time.Millisecond, wait, "one token every 100 ms")
 	clock.Advance(250 * time.Millisecond)
 	for i := 0; i < 2; i++ {
-		ok, _ = l.Allow("c")
+		ok, _ = l.Allow(context.Background(), "c")
 		require.True(t, ok)
 	}
-	ok, _ = l.Allow("c")
+	ok, _ = l.Allow(context.Background(), "c")
 	require.False(t, ok)
 }
 
@@ -45,11 +46,11 @@ func TestLimiterForgetsIdleClients(t *testing.T) {
 	l, err := NewLimiter(LimitOptions{PerSecond: 1, Burst: 1, Now: clock.Now})
 	require.NoError(t, err)
 	for i := range sweepEvery - 1 {
-		l.Allow(string(rune('a' + i%26)))
+		l.Allow(context.Background(), string(rune('a'+i%26)))
 	}
 	require.Len(t, l.buckets, 26)
 	clock.Advance(time.Minute)
-	l.Allow("z")
+	l.Allow(context.Background(), "z")
 	require.Len(t, l.buckets, 1, "buckets full again are dropped")
 }
 
@@ -60,6 +61,6 @@ func TestLimiterOptions(t *testing.T) {
 	require.Error(t, err)
 	l, err := NewLimiter(DefaultLimitOptions())
 	require.NoError(t, err)
-	ok, _ := l.Allow("x")
+	ok, _ := l.Allow(context.Background(), "x")
 	require.True(t, ok)
 }

@@ -216,7 +216,7 @@ func (rq *request) begin(perm string) bool {
 	}
 	rq.call.Set("consentId", id.ConsentID)
 	if l := rq.s.opts.Limiter; l != nil {
-		if ok, wait := l.Allow(id.ClientID); !ok {
+		if ok, wait := l.Allow(rq.ctx(), id.ClientID); !ok {
 			secs := int((wait + time.Second - 1) / time.Second)
 			rq.w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 			rq.fail(http.StatusTooManyRequests, CodeTooManyRequests, "Muitas requisições", "the call limit of this client was reached; retry after the time in Retry-After")

@@ -66,6 +66,9 @@ func New(core Core, opts customerdata.Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if l, ok := opts.Limiter.(*customerdata.Limiter); ok && l == nil {
+		opts.Limiter = nil // a nil *Limiter is no limit
+	}
 	h := &Handler{core: core, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
 	var list http.Handler = http.HandlerFunc(h.list)
 	if opts.Guard != nil {
@@ -175,7 +178,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	call.Set("consentId", id.ConsentID)
 	if l := h.opts.Limiter; l != nil {
-		if ok, wait := l.Allow(id.ClientID); !ok {
+		if ok, wait := l.Allow(r.Context(), id.ClientID); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int((wait+time.Second-1)/time.Second), 1)))
 			rq.fail(http.StatusTooManyRequests, customerdata.CodeTooManyRequests, "Muitas requisições", "the call limit of this client was reached; retry after the time in Retry-After")
 			return

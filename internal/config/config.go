@@ -63,7 +63,8 @@ type Config struct {
 	ISPB         string // this institution's ISPB (Pix participant code); empty in demo = a demo ISPB
 
 	// ClientRateLimit is each receiver's limit on the customer-data APIs,
-	// per replica: "<calls per second>[:<burst>]"; empty = 100:200.
+	// shared by the replicas on PostgreSQL, else per process:
+	// "<calls per second>[:<burst>]"; empty = 100:200.
 	ClientRateLimit string
 
 	// Collector politeness.
@@ -228,7 +229,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagBackendToken:
 			str(&c.BackendToken, n, "bearer token sent to the back end (prefer the environment variable)")
 		case FlagClientRateLimit:
-			str(&c.ClientRateLimit, n, "each receiver's call limit on the customer-data APIs, per replica: <calls per second>[:<burst>], at least 500 a minute (8.34); above it, 429 with Retry-After; empty = 100:200")
+			str(&c.ClientRateLimit, n, "each receiver's call limit on the customer-data APIs: <calls per second>[:<burst>], at least 500 a minute (8.34); above it, 429 with Retry-After; shared by the replicas with --database-url, else per process; empty = 100:200")
 		case FlagISPB:
 			str(&c.ISPB, n, "this institution's ISPB, the 8-digit Pix participant code of its customers' accounts in payments (required with --backend-url); empty in demo = 99999004")
 		default:

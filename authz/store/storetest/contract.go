@@ -509,6 +509,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Open) {
 
 	runKeys(t, newDatabase)
 	runLoginLimiter(t, newDatabase)
+	runClientRateLimit(t, newDatabase)
 }
 
 func random() string {
