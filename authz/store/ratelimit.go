@@ -141,14 +141,13 @@ func (l *ClientRateLimiter) take(ctx context.Context, client string, now time.Ti
 	var wait time.Duration
 	nowMS := now.UnixMilli()
 	err := l.s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, l.s.d.Q(`INSERT INTO authz_client_buckets (client_id, tokens, updated_ms) VALUES (?, ?, ?)
-ON CONFLICT (client_id) DO NOTHING`), client, float64(l.opts.Burst), nowMS); err != nil {
-			return err
-		}
+		// One statement creates a full bucket or locks the client's row
+		// (the no-op update) and reads it.
 		var tokens float64
 		var updated int64
-		if err := tx.QueryRowContext(ctx, l.s.d.Q(`SELECT tokens, updated_ms FROM authz_client_buckets WHERE client_id = ?`+l.s.d.ForUpdate),
-			client).Scan(&tokens, &updated); err != nil {
+		if err := tx.QueryRowContext(ctx, l.s.d.Q(`INSERT INTO authz_client_buckets (client_id, tokens, updated_ms) VALUES (?, ?, ?)
+ON CONFLICT (client_id) DO UPDATE SET client_id = excluded.client_id RETURNING tokens, updated_ms`),
+			client, float64(l.opts.Burst), nowMS).Scan(&tokens, &updated); err != nil {
 			return err
 		}
 		if elapsed := nowMS - updated; elapsed > 0 {
