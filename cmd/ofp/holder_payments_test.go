@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -233,6 +234,7 @@ func TestDemoHolderInitiatesAPixPaymentForAnOutsideClient(t *testing.T) {
 // paymentsDemo is a demo holder with what its payments tests use: its PKI,
 // a test customer, a host of initiators' JWKS and a webhook receiver.
 type paymentsDemo struct {
+	dir      string
 	demo     *demoProcess
 	info     serverInfo
 	bundle   *pki.Bundle
@@ -247,7 +249,7 @@ func startPaymentsDemo(t *testing.T) paymentsDemo {
 	info := waitHolder(t, dir)
 	b, err := pki.Load(filepath.Join(dir, "pki"))
 	require.NoError(t, err)
-	return paymentsDemo{demo: d, info: info, bundle: b, customer: holderTestCustomer(t, dir), host: newJWKSHost(t, b), hooks: newWebhookReceiver(t, b)}
+	return paymentsDemo{dir: dir, demo: d, info: info, bundle: b, customer: holderTestCustomer(t, dir), host: newJWKSHost(t, b), hooks: newWebhookReceiver(t, b)}
 }
 
 // A customer cancels a scheduled Pix payment in the holder's own portal:
@@ -262,9 +264,10 @@ func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
 	cc, err := carol.ClientCredentials(ctx, "payments")
 	require.NoError(t, err)
 	day := payments.DateOf(time.Now()).AddDays(3)
+	days := []payments.Date{day, day.AddDays(1)}
 	req := demoPixConsent(customer.CPF, "12.34")
 	req.Payment.Date = ""
-	req.Payment.Schedule = &fapi.PaymentSchedule{Single: &fapi.ScheduleSingle{Date: day.String()}}
+	req.Payment.Schedule = &fapi.PaymentSchedule{Custom: &fapi.ScheduleCustom{Dates: []string{days[0].String(), days[1].String()}, AdditionalInformation: "Duas parcelas"}}
 	created, err := carol.CreatePaymentConsent(ctx, cc.AccessToken, uuid.NewString(), req)
 	require.NoError(t, err)
 	r, err := carol.PushAuthorization(ctx, created.ConsentID, fapi.AuthOptions{Scopes: []string{"payments"}})
@@ -274,17 +277,24 @@ func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := carol.Exchange(ctx, cb.Code, r)
 	require.NoError(t, err)
-	item := demoPixItem(created.ConsentID, "12.34")
-	item.EndToEndID = "E12345678" + time.Date(day.Year, day.Month, day.Day, 15, 0, 0, 0, time.UTC).Format("200601021504") + item.EndToEndID[21:]
-	ps, err := carol.InitiatePixPayments(ctx, tok.AccessToken, uuid.NewString(), []fapi.PixPaymentRequest{item})
+	var items []fapi.PixPaymentRequest
+	for _, d := range days {
+		item := demoPixItem(created.ConsentID, "12.34")
+		item.EndToEndID = "E12345678" + time.Date(d.Year, d.Month, d.Day, 15, 0, 0, 0, time.UTC).Format("200601021504") + item.EndToEndID[21:]
+		items = append(items, item)
+	}
+	ps, err := carol.InitiatePixPayments(ctx, tok.AccessToken, uuid.NewString(), items)
 	require.NoError(t, err)
-	id := ps[0].PaymentID
-	waitFor(t, 15*time.Second, func() (fapi.PixPayment, bool) {
-		cur, err := carol.GetPixPayment(ctx, cc.AccessToken, id)
-		require.NoError(t, err)
-		require.NotEqual(t, fapi.PixRejected, cur.Status, "rejected: %+v", cur.RejectionReason)
-		return cur, cur.Status == fapi.PixScheduled
-	})
+	require.Len(t, ps, 2)
+	id, id2 := ps[0].PaymentID, ps[1].PaymentID
+	for _, pid := range []string{id, id2} {
+		waitFor(t, 15*time.Second, func() (fapi.PixPayment, bool) {
+			cur, err := carol.GetPixPayment(ctx, cc.AccessToken, pid)
+			require.NoError(t, err)
+			require.NotEqual(t, fapi.PixRejected, cur.Status, "rejected: %+v", cur.RejectionReason)
+			return cur, cur.Status == fapi.PixScheduled
+		})
+	}
 
 	// The customer's portal lists it, and cancels it after a confirmation.
 	jar, err := cookiejar.New(nil)
@@ -335,6 +345,49 @@ func TestCustomerCancelsAScheduledPixPaymentInThePortal(t *testing.T) {
 	// Twice: it is no longer the customer's to cancel.
 	status, again := get("/portal/payments/" + id + "/cancel")
 	require.Equal(t, http.StatusNotFound, status, again)
+
+	// The customer calls the bank: an operator cancels the second payment
+	// from the console, with a reason, on the customer's behalf.
+	pw, err := os.ReadFile(filepath.Join(env.dir, "secrets", "admin-password"))
+	require.NoError(t, err)
+	staff := func(method, path string, form url.Values) (int, string, *http.Response) {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, d.url+path, body)
+		require.NoError(t, err)
+		req.SetBasicAuth("admin", strings.TrimSpace(string(pw)))
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out), resp
+	}
+	status, page, _ := staff(http.MethodGet, "/console/customers/"+customer.CPF, nil)
+	require.Equal(t, http.StatusOK, status, page)
+	require.Contains(t, page, `id="pay-`+id2+`"`)
+	require.NotContains(t, page, `id="pay-`+id+`"`, "the cancelled one is no longer to be made")
+	cancelPath := "/console/customers/" + customer.CPF + "/payments/" + id2 + "/cancel"
+	require.Contains(t, page, `href="`+cancelPath+`"`)
+	status, page, _ = staff(http.MethodGet, cancelPath, nil)
+	require.Equal(t, http.StatusOK, status, page)
+	csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	require.Len(t, csrf, 2, page)
+	status, page, _ = staff(http.MethodPost, cancelPath, url.Values{"csrf": {csrf[1]}, "kind": {"CUSTOMER_REQUEST"}})
+	require.Equal(t, http.StatusBadRequest, status, "a reason is required: %s", page)
+	status, page, resp = staff(http.MethodPost, cancelPath, url.Values{"csrf": {csrf[1]}, "kind": {"CUSTOMER_REQUEST"}, "reason": {"Cliente pediu por telefone"}})
+	require.Equal(t, http.StatusOK, status, page)
+	require.Equal(t, "/console/customers/"+customer.CPF, resp.Request.URL.Path)
+	require.Contains(t, page, "o pagamento foi cancelado")
+	got, err = carol.GetPixPayment(ctx, cc.AccessToken, id2)
+	require.NoError(t, err)
+	require.Equal(t, "CANC", got.Status)
+	require.Equal(t, "DETENTORA", got.Cancellation.CancelledFrom)
+	require.Equal(t, customer.CPF, got.Cancellation.CancelledBy.Document.Identification, "cancelled on the customer's behalf")
 }
 
 // demoCreditorAccount is where the demo payments go: another institution.

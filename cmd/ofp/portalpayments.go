@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/ofp-dev/ofp/consent/payments"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/portal"
@@ -50,8 +52,8 @@ func (pp portalPayments) PendingPayments(ctx context.Context, document string) (
 	return out, nil
 }
 
-func (pp portalPayments) CancelPayment(ctx context.Context, document, id string) error {
-	actor := payments.Actor{Who: "user:" + document, InteractionID: "portal"}
+func (pp portalPayments) CancelPayment(ctx context.Context, document, id string, by portal.Actor) error {
+	actor := payments.Actor{Who: by.Who, Reason: by.Reason, InteractionID: uuid.NewString()}
 	_, err := pp.store.CancelForCustomer(ctx, id, customerDocument(document), actor)
 	if re, ok := payments.AsRuleError(err); ok {
 		return fmt.Errorf("%w: %s", portal.ErrPaymentNotCancellable, re.Detail)

@@ -10,10 +10,14 @@ import (
 
 // Actor says who caused a change, for the audit history.
 type Actor struct {
-	// Who is "tpp:<clientId>", "user:<cpf>", "system:processor", ... — free text.
+	// Who is "tpp:<clientId>", "user:<cpf>", "operator:<name>",
+	// "system:processor", ... — free text.
 	Who           string
 	ClientID      string
 	InteractionID string
+	// Reason, when set, is recorded as the history row's detail (an
+	// operator's reason for acting on a customer's behalf).
+	Reason string
 }
 
 // DueQuery selects the payments a Processor must act on.

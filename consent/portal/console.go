@@ -55,6 +55,14 @@ func (p *Portal) consoleRoutes(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esta página não existe.", ConsolePrefix)
+	case strings.HasPrefix(path, ConsolePrefix+"customers/") && strings.Contains(path, "/payments/"):
+		doc, rest, _ := strings.Cut(strings.TrimPrefix(path, ConsolePrefix+"customers/"), "/payments/")
+		id, ok := strings.CutSuffix(rest, "/cancel")
+		if !ok || doc != digits(doc) || doc == "" {
+			p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esta página não existe.", ConsolePrefix)
+			return
+		}
+		p.consolePayment(w, r, base, prin, doc, id)
 	case strings.HasPrefix(path, ConsolePrefix+"customers/") && r.Method != http.MethodPost:
 		p.consoleCustomer(w, r, base, prin, strings.TrimPrefix(path, ConsolePrefix+"customers/"))
 	case strings.HasPrefix(path, ConsolePrefix+"purposes/"):
@@ -279,6 +287,11 @@ type consoleCustomerData struct {
 	Consents []consentView
 	Purposes []purposeView
 	Operator bool
+	// Payments are the customer's Pix payments still to be made;
+	// ShowPayments is false without Options.Payments.
+	Payments     []paymentView
+	ShowPayments bool
+	Doc          string
 }
 
 func (p *Portal) consoleCustomer(w http.ResponseWriter, r *http.Request, base page, prin rbac.Principal, doc string) {
@@ -295,6 +308,12 @@ func (p *Portal) consoleCustomer(w http.ResponseWriter, r *http.Request, base pa
 	}
 	for _, pc := range all.Purposes {
 		d.Purposes = append(d.Purposes, p.purposeView(r.Context(), pc))
+	}
+	d.Doc, d.ShowPayments = doc, p.o.Payments != nil
+	if d.Payments, err = p.pendingPayments(r.Context(), doc); err != nil {
+		p.o.Logger.Error("portal: console customer payments", "err", err)
+		d.Payments, d.ShowPayments = nil, false
+		base.Error = "Os pagamentos agendados do cliente não puderam ser carregados agora."
 	}
 	base.Heading = consoleHeading + " · cliente " + doc
 	base.Flash = flashes[r.URL.Query().Get("msg")]

@@ -16,7 +16,9 @@
 //   - the operator console (/console/): search by customer, client, status,
 //     role and creation dates; detail with history; revocation with a
 //     required reason (customer request or security) recorded in the audit
-//     history; a customer's whole picture;
+//     history; a customer's whole picture, with their Pix payments still
+//     to be made, which an operator may cancel on the customer's behalf
+//     with a required reason (kept in the payment's history);
 //   - the consent admin API (JSON, /admin/v1/consents, /customers/{doc}/consents,
 //     /purpose-consents), and the purposes registry admin API, mounted guarded.
 //

@@ -20,11 +20,12 @@ type Payments interface {
 	// (scheduled or pending), soonest first.
 	PendingPayments(ctx context.Context, document string) ([]Payment, error)
 	// CancelPayment cancels one of them at the holder, on the customer's
-	// behalf. It returns ErrPaymentNotFound when the payment is not the
-	// customer's (or does not exist), and an error wrapping
-	// ErrPaymentNotCancellable, whose text says why, when it can no longer
-	// be cancelled.
-	CancelPayment(ctx context.Context, document, id string) error
+	// behalf; by says who acted (the customer, or an operator and why),
+	// for the payment's history. It returns ErrPaymentNotFound when the
+	// payment is not the customer's (or does not exist), and an error
+	// wrapping ErrPaymentNotCancellable, whose text says why, when it can
+	// no longer be cancelled.
+	CancelPayment(ctx context.Context, document, id string, by Actor) error
 }
 
 // Payment is a payment still to be made, as the portal shows it.
@@ -44,6 +45,10 @@ type Payment struct {
 	// payment up to the day before its date).
 	Cancellable bool
 }
+
+// Actor is who cancels a payment: Who is "user:<document>" or
+// "operator:<name>"; Reason is an operator's.
+type Actor struct{ Who, Reason string }
 
 // Errors a Payments returns.
 var (
@@ -95,39 +100,14 @@ func (p *Portal) customerPayment(w http.ResponseWriter, r *http.Request, base pa
 		p.message(w, r, http.StatusNotFound, base, "Página não encontrada", "Esta página não existe.", PortalPrefix)
 		return
 	}
-	ps, err := p.o.Payments.PendingPayments(r.Context(), doc)
-	if err != nil {
-		p.o.Logger.Error("portal: customer payments", "err", err)
-		p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível carregar seus pagamentos agora.", PortalPrefix)
+	deny := func() { p.customers.Deny(r, rbac.RoleCustomer, "a payment that is not the customer's pending one") }
+	pay, ok := p.pendingPayment(w, r, base, doc, id, PortalPrefix, deny)
+	if !ok {
 		return
 	}
-	var pay *Payment
-	for i := range ps {
-		if ps[i].ID == id {
-			pay = &ps[i]
-		}
-	}
-	if pay == nil {
-		// Not the customer's, or no longer to be made: the same answer.
-		p.customers.Deny(r, rbac.RoleCustomer, "a payment that is not the customer's pending one")
-		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os seus pagamentos a realizar.", PortalPrefix)
-		return
-	}
-	v := viewPayment(*pay)
+	v := viewPayment(pay)
 	if r.Method == http.MethodPost {
-		err := p.o.Payments.CancelPayment(r.Context(), doc, id)
-		switch {
-		case err == nil:
-			p.o.Logger.Info("portal: payment cancelled by the customer", "payment_id", id)
-			http.Redirect(w, r, PortalPrefix+"?msg=payment-cancelled", http.StatusSeeOther)
-		case errors.Is(err, ErrPaymentNotCancellable):
-			p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", cancelReason(err), PortalPrefix)
-		case errors.Is(err, ErrPaymentNotFound):
-			p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os seus pagamentos a realizar.", PortalPrefix)
-		default:
-			p.o.Logger.Error("portal: cancel payment", "payment_id", id, "err", err)
-			p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível cancelar agora. Tente de novo em instantes.", PortalPrefix)
-		}
+		p.cancelPayment(w, r, base, doc, id, Actor{Who: "user:" + doc}, PortalPrefix)
 		return
 	}
 	if !pay.Cancellable {
@@ -142,6 +122,82 @@ func (p *Portal) customerPayment(w http.ResponseWriter, r *http.Request, base pa
 	base.Data = confirmation{Question: "Cancelar este pagamento?", Subject: subject + ".", Action: r.URL.Path,
 		CSRF: p.sessions.csrf(r), Button: "Sim, cancelar o pagamento", ButtonClass: "danger", Back: PortalPrefix,
 		Notes: []string{v.Initiator + ", que iniciou o pagamento, será avisada do cancelamento. O dinheiro não sairá da sua conta."}}
+	p.render(w, r, http.StatusOK, "confirm", base)
+}
+
+// pendingPayment finds payment id among doc's pending payments; when it is
+// not there (another customer's, or no longer to be made: the same answer)
+// it calls notFound (when set), answers 404 and returns false.
+func (p *Portal) pendingPayment(w http.ResponseWriter, r *http.Request, base page, doc, id, back string, notFound func()) (Payment, bool) {
+	ps, err := p.o.Payments.PendingPayments(r.Context(), doc)
+	if err != nil {
+		p.o.Logger.Error("portal: customer payments", "err", err)
+		p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível carregar os pagamentos agora.", back)
+		return Payment{}, false
+	}
+	for _, pay := range ps {
+		if pay.ID == id {
+			return pay, true
+		}
+	}
+	if notFound != nil {
+		notFound()
+	}
+	p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os pagamentos a realizar deste cliente.", back)
+	return Payment{}, false
+}
+
+// cancelPayment cancels doc's payment id as by and answers: back with a
+// flash, or why it could not be done.
+func (p *Portal) cancelPayment(w http.ResponseWriter, r *http.Request, base page, doc, id string, by Actor, back string) {
+	err := p.o.Payments.CancelPayment(r.Context(), doc, id, by)
+	switch {
+	case err == nil:
+		p.o.Logger.Info("portal: payment cancelled at the holder", "payment_id", id, "by", by.Who)
+		http.Redirect(w, r, back+"?msg=payment-cancelled", http.StatusSeeOther)
+	case errors.Is(err, ErrPaymentNotCancellable):
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", cancelReason(err), back)
+	case errors.Is(err, ErrPaymentNotFound):
+		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os pagamentos a realizar deste cliente.", back)
+	default:
+		p.o.Logger.Error("portal: cancel payment", "payment_id", id, "err", err)
+		p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível cancelar agora. Tente de novo em instantes.", back)
+	}
+}
+
+// consolePayment serves /console/customers/<doc>/payments/<id>/cancel for
+// operators: a confirmation asking the reason (GET), then the
+// cancellation on the customer's behalf (POST), recorded with the
+// operator's name and reason in the payment's history.
+func (p *Portal) consolePayment(w http.ResponseWriter, r *http.Request, base page, prin rbac.Principal, doc, id string) {
+	back := ConsolePrefix + "customers/" + doc
+	if p.o.Payments == nil || !paymentIDPattern.MatchString(id) {
+		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esta página não existe.", ConsolePrefix)
+		return
+	}
+	pay, ok := p.pendingPayment(w, r, base, doc, id, back, nil)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodPost {
+		kind, reason, ok := revokeReason(r)
+		if !ok {
+			p.message(w, r, http.StatusBadRequest, base, "Motivo obrigatório", "Escolha o tipo e descreva o motivo (até 500 caracteres).", r.URL.Path)
+			return
+		}
+		p.cancelPayment(w, r, base, doc, id, Actor{Who: "operator:" + prin.Username, Reason: string(kind) + ": " + reason}, back)
+		return
+	}
+	if !pay.Cancellable {
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar",
+			"Um pagamento agendado só pode ser cancelado até as 23:59 (horário de Brasília) do dia anterior à data dele.", back)
+		return
+	}
+	v := viewPayment(pay)
+	base.Data = confirmation{Question: "Cancelar o pagamento " + id + "?",
+		Subject: "Cliente " + doc + " · " + v.Amount + " para " + v.Creditor + " · " + v.Date + " · iniciado por " + v.Initiator,
+		Notes:   []string{"O pagamento é cancelado em nome do cliente (cancelledFrom DETENTORA); a iniciadora é avisada."},
+		Action:  r.URL.Path, CSRF: p.consoleCSRF(prin.Username), Button: "Cancelar o pagamento", ButtonClass: "danger", Back: back, AskReason: true}
 	p.render(w, r, http.StatusOK, "confirm", base)
 }
 

@@ -204,7 +204,7 @@ func operatorFor(r *http.Request) rbac.Role {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return rbac.RoleOperator
 	}
-	if strings.HasSuffix(r.URL.Path, "/revoke") {
+	if strings.HasSuffix(r.URL.Path, "/revoke") || strings.HasSuffix(r.URL.Path, "/cancel") {
 		return rbac.RoleOperator
 	}
 	return rbac.RoleViewer

@@ -270,6 +270,8 @@ func TestOperatorConsole(t *testing.T) {
 	st, _ = viewer.get(portal.ConsolePrefix + "consents/" + s.Held + "/revoke")
 	require.Equal(t, http.StatusForbidden, st)
 	require.Contains(t, logs.String(), `"user":"vera"`)
+	st, _ = viewer.get(portal.ConsolePrefix + "customers/" + portaltest.CustomerCPF + "/payments/0b3d7a52-4a52-4f8e-9d4b-7d35a1c0b6a1/cancel")
+	require.Equal(t, http.StatusForbidden, st, "cancelling a customer's payment needs an operator")
 	st, page = viewer.get(portal.ConsolePrefix + "customers/" + portaltest.CustomerCPF)
 	require.Equal(t, http.StatusOK, st)
 	require.Contains(t, page, s.PartnerAsk)

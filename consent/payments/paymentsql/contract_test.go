@@ -424,6 +424,17 @@ func TestCustomerListsAndCancelsScheduledPaymentsAtTheHolder(t *testing.T) {
 		list, err = s.CustomerPayments(ctx, aliceDoc)
 		require.NoError(t, err)
 		require.Len(t, list, 2)
+		// An operator acting for the customer is recorded with the reason.
+		op := payments.Actor{Who: "operator:carla", InteractionID: "console", Reason: "CUSTOMER_REQUEST: ligou para cancelar"}
+		two, err := s.CancelForCustomer(ctx, ps[2].ID, aliceDoc, op)
+		require.NoError(t, err)
+		require.Equal(t, aliceDoc, two.Cancellation.By, "cancelledBy is the customer, whoever acted")
+		hist, err := s.PaymentHistory(ctx, two.ID)
+		require.NoError(t, err)
+		last := hist[len(hist)-1]
+		require.Equal(t, "operator:carla", last.Who)
+		require.Equal(t, "CUSTOMER_REQUEST: ligou para cancelar", last.Detail)
+		require.Equal(t, "CANC", last.To)
 
 		// On a payment's day it is too late to cancel it.
 		clk.Set(start.AddDays(1).Start().Add(time.Hour))

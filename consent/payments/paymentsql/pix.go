@@ -259,7 +259,7 @@ func (s *Store) savePayment(ctx context.Context, tx *sql.Tx, before, p payments.
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return payments.Payment{}, fmt.Errorf("paymentsql: update payment %s: version %d changed under a lock (rows %d, %v)", p.ID, before.Version, n, err)
 	}
-	if err := s.paymentHistory(ctx, tx, p, before.Status, ev, now, actor, ""); err != nil {
+	if err := s.paymentHistory(ctx, tx, p, before.Status, ev, now, actor, actor.Reason); err != nil {
 		return payments.Payment{}, err
 	}
 	if err := s.addNotice(ctx, tx, payments.NoticePayment, p.ID, p.ClientID, now); err != nil {
@@ -382,7 +382,8 @@ func (s *Store) CustomerPayments(ctx context.Context, customer payments.Document
 
 // CancelForCustomer cancels payment id at the holder's own channel on
 // behalf of customer, the logged user of its consent (cancelledFrom
-// DETENTORA, cancelledBy the customer); the initiator learns it from its
+// DETENTORA, cancelledBy the customer; actor says who acted: the customer,
+// or an operator with a reason); the initiator learns it from its
 // webhook and its next read. A payment that is not the customer's is
 // payments.ErrNotFound, exactly like one that does not exist; one that can
 // no longer be cancelled is a *payments.RuleError
