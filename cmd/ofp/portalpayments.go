@@ -56,7 +56,7 @@ func (pp portalPayments) CancelPayment(ctx context.Context, document, id string,
 	actor := payments.Actor{Who: by.Who, Reason: by.Reason, InteractionID: uuid.NewString()}
 	_, err := pp.store.CancelForCustomer(ctx, id, customerDocument(document), actor)
 	if re, ok := payments.AsRuleError(err); ok {
-		return fmt.Errorf("%w: %s", portal.ErrPaymentNotCancellable, re.Detail)
+		return &portal.NotCancellable{Reason: re.Detail}
 	}
 	if errors.Is(err, payments.ErrNotFound) {
 		return fmt.Errorf("%w: %s", portal.ErrPaymentNotFound, id)

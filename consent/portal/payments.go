@@ -22,9 +22,8 @@ type Payments interface {
 	// CancelPayment cancels one of them at the holder, on the customer's
 	// behalf; by says who acted (the customer, or an operator and why),
 	// for the payment's history. It returns ErrPaymentNotFound when the
-	// payment is not the customer's (or does not exist), and an error
-	// wrapping ErrPaymentNotCancellable, whose text says why, when it can
-	// no longer be cancelled.
+	// payment is not the customer's (or does not exist), and a
+	// *NotCancellable saying why when it can no longer be cancelled.
 	CancelPayment(ctx context.Context, document, id string, by Actor) error
 }
 
@@ -50,11 +49,17 @@ type Payment struct {
 // "operator:<name>"; Reason is an operator's.
 type Actor struct{ Who, Reason string }
 
-// Errors a Payments returns.
-var (
-	ErrPaymentNotFound       = errors.New("portal: payment not found")
-	ErrPaymentNotCancellable = errors.New("portal: payment cannot be cancelled")
-)
+// ErrPaymentNotFound: the payment is not the customer's, or does not exist.
+var ErrPaymentNotFound = errors.New("portal: payment not found")
+
+// NotCancellable is a payment that can no longer be cancelled; Reason says
+// why, in words for the customer.
+type NotCancellable struct{ Reason string }
+
+func (e *NotCancellable) Error() string { return "portal: payment cannot be cancelled: " + e.Reason }
+
+// tooLate is why a scheduled payment on its day cannot be cancelled.
+const tooLate = "Um pagamento agendado só pode ser cancelado até as 23:59 (horário de Brasília) do dia anterior à data dele."
 
 // paymentView is a Payment as the home page prints it.
 type paymentView struct {
@@ -100,19 +105,17 @@ func (p *Portal) customerPayment(w http.ResponseWriter, r *http.Request, base pa
 		p.message(w, r, http.StatusNotFound, base, "Página não encontrada", "Esta página não existe.", PortalPrefix)
 		return
 	}
-	deny := func() { p.customers.Deny(r, rbac.RoleCustomer, "a payment that is not the customer's pending one") }
-	pay, ok := p.pendingPayment(w, r, base, doc, id, PortalPrefix, deny)
+	pay, ok := p.pendingPayment(w, r, base, doc, id, PortalPrefix, true)
 	if !ok {
 		return
 	}
 	v := viewPayment(pay)
 	if r.Method == http.MethodPost {
-		p.cancelPayment(w, r, base, doc, id, Actor{Who: "user:" + doc}, PortalPrefix)
+		p.cancelPayment(w, r, base, doc, id, Actor{Who: "user:" + doc}, PortalPrefix, true)
 		return
 	}
 	if !pay.Cancellable {
-		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar",
-			"Um pagamento agendado só pode ser cancelado até as 23:59 (horário de Brasília) do dia anterior à data dele.", PortalPrefix)
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", tooLate, PortalPrefix)
 		return
 	}
 	subject := "Pagamento Pix de " + v.Amount + " para " + v.Creditor
@@ -127,8 +130,9 @@ func (p *Portal) customerPayment(w http.ResponseWriter, r *http.Request, base pa
 
 // pendingPayment finds payment id among doc's pending payments; when it is
 // not there (another customer's, or no longer to be made: the same answer)
-// it calls notFound (when set), answers 404 and returns false.
-func (p *Portal) pendingPayment(w http.ResponseWriter, r *http.Request, base page, doc, id, back string, notFound func()) (Payment, bool) {
+// it answers 404 and returns false. On the customer's own portal
+// (customer) the miss is also logged as a denial.
+func (p *Portal) pendingPayment(w http.ResponseWriter, r *http.Request, base page, doc, id, back string, customer bool) (Payment, bool) {
 	ps, err := p.o.Payments.PendingPayments(r.Context(), doc)
 	if err != nil {
 		p.o.Logger.Error("portal: customer payments", "err", err)
@@ -140,25 +144,32 @@ func (p *Portal) pendingPayment(w http.ResponseWriter, r *http.Request, base pag
 			return pay, true
 		}
 	}
-	if notFound != nil {
-		notFound()
-	}
-	p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os pagamentos a realizar deste cliente.", back)
+	p.paymentNotFound(w, r, base, back, customer)
 	return Payment{}, false
 }
 
+func (p *Portal) paymentNotFound(w http.ResponseWriter, r *http.Request, base page, back string, customer bool) {
+	msg := "Esse pagamento não está entre os pagamentos a realizar deste cliente."
+	if customer {
+		p.customers.Deny(r, rbac.RoleCustomer, "a payment that is not the customer's pending one")
+		msg = "Esse pagamento não está entre os seus pagamentos a realizar."
+	}
+	p.message(w, r, http.StatusNotFound, base, "Não encontrado", msg, back)
+}
+
 // cancelPayment cancels doc's payment id as by and answers: back with a
-// flash, or why it could not be done.
-func (p *Portal) cancelPayment(w http.ResponseWriter, r *http.Request, base page, doc, id string, by Actor, back string) {
+// flash, or why it could not be done (customer: on the customer's portal).
+func (p *Portal) cancelPayment(w http.ResponseWriter, r *http.Request, base page, doc, id string, by Actor, back string, customer bool) {
 	err := p.o.Payments.CancelPayment(r.Context(), doc, id, by)
+	var nc *NotCancellable
 	switch {
 	case err == nil:
 		p.o.Logger.Info("portal: payment cancelled at the holder", "payment_id", id, "by", by.Who)
 		http.Redirect(w, r, back+"?msg=payment-cancelled", http.StatusSeeOther)
-	case errors.Is(err, ErrPaymentNotCancellable):
-		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", cancelReason(err), back)
+	case errors.As(err, &nc):
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", nc.Reason, back)
 	case errors.Is(err, ErrPaymentNotFound):
-		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esse pagamento não está entre os pagamentos a realizar deste cliente.", back)
+		p.paymentNotFound(w, r, base, back, customer)
 	default:
 		p.o.Logger.Error("portal: cancel payment", "payment_id", id, "err", err)
 		p.message(w, r, http.StatusInternalServerError, base, "Indisponível", "Não foi possível cancelar agora. Tente de novo em instantes.", back)
@@ -175,7 +186,7 @@ func (p *Portal) consolePayment(w http.ResponseWriter, r *http.Request, base pag
 		p.message(w, r, http.StatusNotFound, base, "Não encontrado", "Esta página não existe.", ConsolePrefix)
 		return
 	}
-	pay, ok := p.pendingPayment(w, r, base, doc, id, back, nil)
+	pay, ok := p.pendingPayment(w, r, base, doc, id, back, false)
 	if !ok {
 		return
 	}
@@ -185,12 +196,11 @@ func (p *Portal) consolePayment(w http.ResponseWriter, r *http.Request, base pag
 			p.message(w, r, http.StatusBadRequest, base, "Motivo obrigatório", "Escolha o tipo e descreva o motivo (até 500 caracteres).", r.URL.Path)
 			return
 		}
-		p.cancelPayment(w, r, base, doc, id, Actor{Who: "operator:" + prin.Username, Reason: string(kind) + ": " + reason}, back)
+		p.cancelPayment(w, r, base, doc, id, Actor{Who: "operator:" + prin.Username, Reason: string(kind) + ": " + reason}, back, false)
 		return
 	}
 	if !pay.Cancellable {
-		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar",
-			"Um pagamento agendado só pode ser cancelado até as 23:59 (horário de Brasília) do dia anterior à data dele.", back)
+		p.message(w, r, http.StatusConflict, base, "Não é possível cancelar", tooLate, back)
 		return
 	}
 	v := viewPayment(pay)
@@ -199,14 +209,4 @@ func (p *Portal) consolePayment(w http.ResponseWriter, r *http.Request, base pag
 		Notes:   []string{"O pagamento é cancelado em nome do cliente (cancelledFrom DETENTORA); a iniciadora é avisada."},
 		Action:  r.URL.Path, CSRF: p.consoleCSRF(prin.Username), Button: "Cancelar o pagamento", ButtonClass: "danger", Back: back, AskReason: true}
 	p.render(w, r, http.StatusOK, "confirm", base)
-}
-
-// cancelReason is the text after ErrPaymentNotCancellable's, when the
-// Payments gave one.
-func cancelReason(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, ErrPaymentNotCancellable.Error()+": "); i >= 0 {
-		return msg[i+len(ErrPaymentNotCancellable.Error())+2:]
-	}
-	return "Esse pagamento não pode mais ser cancelado."
 }
