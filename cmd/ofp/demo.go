@@ -245,7 +245,7 @@ func printHolderBanner(w io.Writer, h *holder, internal string) {
 		fmt.Fprintf(w, "  Test customers (synthetic, for the login page and the portal):\n")
 		printTestCustomers(w, h.Customers)
 	}
-	fmt.Fprintf(w, "  Customer portal      %s/portal/\n", internal)
+	fmt.Fprintf(w, "  Customer portal      %s/portal/   (consents; scheduled Pix payments, cancellable)\n", internal)
 	fmt.Fprintf(w, "  Operator console     %s/console/", internal)
 	if h.Operator[0] != "" {
 		fmt.Fprintf(w, "   (demo operator %s / %s)", h.Operator[0], h.Operator[1])
