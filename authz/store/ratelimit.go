@@ -98,7 +98,9 @@ func (l *ClientRateLimiter) Allow(ctx context.Context, client string) (bool, tim
 
 	took, wait, err := l.take(ctx, client, now)
 	if err != nil {
-		l.warn(err)
+		if ctx.Err() == nil { // not the caller giving up: the database
+			l.warn(err)
+		}
 		if l.opts.Fallback != nil {
 			return l.opts.Fallback.Allow(ctx, client)
 		}
