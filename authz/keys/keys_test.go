@@ -325,31 +325,16 @@ func TestFileStoreRejectsCorruptFileWithoutQuotingIt(t *testing.T) {
 func TestDecryptJWEWithCurrentAndRetiredEncryptionKeys(t *testing.T) {
 	f := newFixture(t)
 	m := f.manager(t, brand("alpha"))
-	encryptTo := func(kid string) string {
-		data, err := m.PublicJWKS("alpha")
-		require.NoError(t, err)
-		set := parseJWKS(t, data)
-		keys := set.Key(kid)
-		require.Len(t, keys, 1)
-		require.Equal(t, "enc", keys[0].Use)
-		enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP, Key: keys[0].Key, KeyID: kid}, nil)
-		require.NoError(t, err)
-		obj, err := enc.Encrypt([]byte("request-object-" + kid))
-		require.NoError(t, err)
-		compact, err := obj.CompactSerialize()
-		require.NoError(t, err)
-		return compact
-	}
 	oldKID, err := m.EncryptionKID("alpha")
 	require.NoError(t, err)
-	toOld := encryptTo(oldKID)
+	toOld := encryptTo(t, m, oldKID, "request-object-"+oldKID)
 
 	newKID, err := m.RotateEncryption(context.Background(), "alpha")
 	require.NoError(t, err)
 	plain, err := m.DecryptJWE("alpha", toOld)
 	require.NoError(t, err)
 	require.Equal(t, "request-object-"+oldKID, string(plain))
-	plain, err = m.DecryptJWE("alpha", encryptTo(newKID))
+	plain, err = m.DecryptJWE("alpha", encryptTo(t, m, newKID, "request-object-"+newKID))
 	require.NoError(t, err)
 	require.Equal(t, "request-object-"+newKID, string(plain))
 
@@ -618,13 +603,15 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// encryptTo encrypts plain to the brand's published encryption key kid.
+// encryptTo encrypts plain to the brand's published encryption key kid
+// (which must be published for encryption).
 func encryptTo(t *testing.T, m *Manager, kid, plain string) string {
 	t.Helper()
 	var set jose.JSONWebKeySet
 	require.NoError(t, json.Unmarshal(must(m.PublicJWKS("alpha")), &set))
 	found := set.Key(kid)
 	require.Len(t, found, 1)
+	require.Equal(t, "enc", found[0].Use)
 	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP, Key: found[0].Key, KeyID: kid}, nil)
 	require.NoError(t, err)
 	obj, err := enc.Encrypt([]byte(plain))

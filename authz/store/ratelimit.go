@@ -129,10 +129,11 @@ func (l *ClientRateLimiter) Allow(ctx context.Context, client string) (bool, tim
 		le.tokens, le.refused = 0, now.Add(wait)
 		return false, wait
 	}
-	if !live {
-		le.tokens = 0
+	left := took - 1
+	if live {
+		left += le.tokens
 	}
-	le.tokens, le.expires, le.refused = le.tokens+took-1, now.Add(l.opts.LeaseTTL), time.Time{}
+	le.tokens, le.expires, le.refused = left, now.Add(l.opts.LeaseTTL), time.Time{}
 	return true, 0
 }
 

@@ -395,7 +395,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 		pages[b.ID] = login.Brand{Name: b.DisplayName, Colour: login.DefaultColour}
 	}
 	gate := consentGate{store: h.consents}
-	payGate := paymentGate{store: pay, debtor: coreDebtor(core, ispb)}
+	payGate := paymentGate{store: pay, debtors: coreDebtors(core, ispb)}
 	opts := server.Options{
 		Keys: keyMgr, Clients: clients, Registration: registration, AccessTokenLifetime: lifetime,
 		StorageFor: func(brand string) *server.Storage {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -90,8 +91,9 @@ var _ server.ResourceNarrower = routedGate{}
 // paymentGate is authz's view of payment consents.
 type paymentGate struct {
 	store *paymentsql.Store
-	// debtor turns the account the customer chose into the Pix debtor account.
-	debtor func(ctx context.Context, c server.Customer, resourceID string) (payments.Account, error)
+	// debtors turns accounts the customer may choose into Pix debtor
+	// accounts (coreDebtors), leaving out the ids that cannot pay.
+	debtors func(ctx context.Context, c server.Customer, resourceIDs []string) (map[string]payments.Account, error)
 }
 
 func mapPaymentErr(err error) error {
@@ -167,16 +169,13 @@ func (g paymentGate) Choosable(ctx context.Context, id string, c server.Customer
 	if pc.DebtorAccount == nil {
 		return ids, nil
 	}
+	accts, err := g.debtors(ctx, c, ids)
+	if err != nil {
+		return nil, err
+	}
 	var keep []string
 	for _, rid := range ids {
-		acct, err := g.debtor(ctx, c, rid)
-		if errors.Is(err, server.ErrCustomerMismatch) {
-			continue // an account that cannot pay
-		}
-		if err != nil {
-			return nil, err
-		}
-		if acct == *pc.DebtorAccount {
+		if acct, ok := accts[rid]; ok && acct == *pc.DebtorAccount {
 			keep = append(keep, rid)
 		}
 	}
@@ -187,9 +186,13 @@ func (g paymentGate) Authorise(ctx context.Context, id string, c server.Customer
 	if len(res) == 0 {
 		return fmt.Errorf("%w: choose the account to pay from", server.ErrCustomerMismatch)
 	}
-	debtor, err := g.debtor(ctx, c, res[0])
+	accts, err := g.debtors(ctx, c, res[:1])
 	if err != nil {
 		return err
+	}
+	debtor, ok := accts[res[0]]
+	if !ok {
+		return fmt.Errorf("%w: account %s is not the customer's, or cannot pay", server.ErrCustomerMismatch, res[0])
 	}
 	_, err = g.store.Authorise(ctx, id, payments.Customer{CPF: c.CPF, CNPJ: c.CNPJ}, debtor)
 	return mapPaymentErr(err)
@@ -208,18 +211,19 @@ func (g paymentGate) Authorised(ctx context.Context, id string) (bool, error) {
 	return ok, err
 }
 
-// coreDebtor resolves a chosen account of the core (the synthetic one, or
-// the institution's over --backend-url) to a Pix account. ispb is the
-// institution's ISPB.
-func coreDebtor(core corebank.Core, ispb string) func(context.Context, server.Customer, string) (payments.Account, error) {
-	return func(ctx context.Context, c server.Customer, id string) (payments.Account, error) {
-		owner := corebank.Owner{CPF: c.CPF, CNPJ: c.CNPJ}
-		accts, err := core.Accounts(ctx, owner)
+// coreDebtors resolves chosen accounts of the core (the synthetic one, or
+// the institution's over --backend-url) to Pix accounts, listing the
+// customer's accounts once for all of them; an id that is not the
+// customer's, or cannot pay, is left out. ispb is the institution's ISPB.
+func coreDebtors(core corebank.Core, ispb string) func(context.Context, server.Customer, []string) (map[string]payments.Account, error) {
+	return func(ctx context.Context, c server.Customer, ids []string) (map[string]payments.Account, error) {
+		accts, err := core.Accounts(ctx, corebank.Owner{CPF: c.CPF, CNPJ: c.CNPJ})
 		if err != nil {
-			return payments.Account{}, err
+			return nil, err
 		}
+		out := make(map[string]payments.Account, len(ids))
 		for _, a := range accts {
-			if a.AccountID != id {
+			if !slices.Contains(ids, a.AccountID) {
 				continue
 			}
 			typ := "CACC"
@@ -233,9 +237,9 @@ func coreDebtor(core corebank.Core, ispb string) func(context.Context, server.Cu
 			if typ != "TRAN" {
 				acct.Issuer = a.BranchCode
 			}
-			return acct, nil
+			out[a.AccountID] = acct
 		}
-		return payments.Account{}, fmt.Errorf("%w: account %s is not the customer's, or cannot pay", server.ErrCustomerMismatch, id)
+		return out, nil
 	}
 }
 

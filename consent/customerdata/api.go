@@ -137,9 +137,6 @@ func (o Options) validate() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if l, ok := o.Limiter.(*Limiter); ok && l == nil {
-		o.Limiter = nil // a nil *Limiter is no limit
-	}
 	if o.PaginationKeyTTL <= 0 {
 		o.PaginationKeyTTL = time.Hour
 	}

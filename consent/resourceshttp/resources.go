@@ -66,9 +66,6 @@ func New(core Core, opts customerdata.Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if l, ok := opts.Limiter.(*customerdata.Limiter); ok && l == nil {
-		opts.Limiter = nil // a nil *Limiter is no limit
-	}
 	h := &Handler{core: core, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
 	var list http.Handler = http.HandlerFunc(h.list)
 	if opts.Guard != nil {
