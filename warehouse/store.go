@@ -175,7 +175,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, log: opts.logger(), opts: opts}
+	// DuckDB folds a write-ahead log it finds into the file as it opens
+	// it: the next checkpoint is due checkpointEvery from now, not at the
+	// first load.
+	s := &Store{db: db, path: path, log: opts.logger(), opts: opts, lastCheckpoint: time.Now()}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()

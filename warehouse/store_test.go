@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -171,6 +172,32 @@ func TestLoadThreadsAndCheckpointThreshold(t *testing.T) {
 	_, err := s.Load(context.Background(), DatasetFees, writeParquet(t, DatasetFees, feeRowsRange(5, 6)), SourceRange{Topic: topic, First: 5, Last: 5})
 	require.ErrorIs(t, err, ErrSourceMismatch)
 	require.Equal(t, "2", setting("threads"))
+}
+
+// TestLoadsCheckpointEveryThirtySeconds: loads leave their rows in the
+// write-ahead log and fold it into the file at most every 30 s, counted
+// from Open (which folds any log it finds), not at the first load; a
+// checkpoint of its own empties the log.
+func TestLoadsCheckpointEveryThirtySeconds(t *testing.T) {
+	s, path := openTemp(t)
+	walSize := func() int64 {
+		fi, err := os.Stat(path + ".wal")
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	load(t, s, DatasetFees, feeRowsRange(1, 2), topic, 0, 1, 2)
+	require.Positive(t, walSize(), "the first load after Open checkpointed")
+	require.NoError(t, s.Checkpoint(context.Background()))
+	require.Zero(t, walSize())
+
+	s.ckMu.Lock()
+	s.lastCheckpoint = time.Now().Add(-checkpointEvery)
+	s.ckMu.Unlock()
+	load(t, s, DatasetFees, feeRowsRange(3, 4), topic, 0, 3, 4)
+	require.Zero(t, walSize(), "a load 30 s after the last checkpoint did not checkpoint")
 }
 
 func TestReadOnlyRefusesWrites(t *testing.T) {

@@ -243,11 +243,19 @@ type checker struct {
 	refuted  bool
 	scratch  []byte
 	maxDepth int
+	memo     *elemMemo // when set, array elements that are objects are looked up
+	inElem   bool      // checking an element memoValue did not find
 }
 
 // check runs the compiled check of root over the JSON text s.
 func check(root *cschema, s string) verdict {
-	p := checker{s: s, maxDepth: 1000}
+	return checkMemo(root, s, nil)
+}
+
+// checkMemo is check with the outcomes of array elements remembered in
+// memo (nil: none); its verdict is check's.
+func checkMemo(root *cschema, s string, memo *elemMemo) verdict {
+	p := checker{s: s, maxDepth: 1000, memo: memo}
 	p.ws()
 	p.value(root)
 	p.ws()
@@ -470,7 +478,11 @@ func (p *checker) array(c *cschema) {
 	} else {
 		for {
 			p.ws()
-			p.value(c.items)
+			if p.memo != nil && !p.inElem && c.items != nil && p.i < len(p.s) && p.s[p.i] == '{' {
+				p.memoValue(c.items)
+			} else {
+				p.value(c.items)
+			}
 			if p.bad {
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -238,11 +239,13 @@ func TestCompiledCheckIsSound(t *testing.T) {
 	corpus := simCorpus(t, 8)
 	r := rand.New(rand.NewPCG(1, 2))
 	counts, originals := map[verdict]int{}, map[verdict]int{}
+	var memo elemMemo // shared by the whole corpus and its mutations, as in a Validator
 	checkOne := func(c corpusRecord, raw string, counts map[verdict]int) {
 		var doc any
 		decErr := json.Unmarshal([]byte(raw), &doc)
 		for _, s := range specsOf(t, v, c.family, c.product) {
 			got := check(s.fast[c.product], raw)
+			require.Equal(t, got, checkMemo(s.fast[c.product], raw, &memo), "%s %s %s: the element memo changed the verdict\n%s", c.family, s.ver, c.product, raw)
 			counts[got]++
 			if got == unsure {
 				continue
@@ -330,6 +333,7 @@ func FuzzCompiledCheck(f *testing.F) {
 		}
 	}
 	f.Add(`{"name":"x","type":"CONTA_DEPOSITO_A_VISTA"}`)
+	var memo elemMemo // kept across inputs: the fuzzer's mutations share elements
 	f.Fuzz(func(t *testing.T, raw string) {
 		var doc any
 		decErr := json.Unmarshal([]byte(raw), &doc)
@@ -338,6 +342,9 @@ func FuzzCompiledCheck(f *testing.F) {
 		} {
 			for _, s := range specsOf(t, v, fam.family, fam.product) {
 				got := check(s.fast[fam.product], raw)
+				if m := checkMemo(s.fast[fam.product], raw, &memo); m != got {
+					t.Fatalf("%s %s: verdict %d, with the element memo %d", fam.family, s.ver, got, m)
+				}
 				if got == unsure {
 					continue
 				}
@@ -365,4 +372,166 @@ func BenchmarkValidateJSON(b *testing.B) {
 			b.Fatal(err, res.Violations)
 		}
 	}
+}
+
+// TestElementMemo: an element's findings are looked up, not recomputed,
+// wherever the same text meets the same schema node again, and a refuted
+// element refutes every record it appears in.
+func TestElementMemo(t *testing.T) {
+	v := newValidator(t)
+	var rec map[string]any
+	b, err := os.ReadFile("testdata/ps-business-credit-cards.json")
+	require.NoError(t, err)
+	raws := pageRecords(t, "products-services", b)
+	require.NotEmpty(t, raws)
+	require.NoError(t, json.Unmarshal([]byte(raws[0]), &rec))
+	raw := func(r map[string]any) string {
+		out, err := json.Marshal(r)
+		require.NoError(t, err)
+		return string(out)
+	}
+	valid := raw(rec)
+	var root *cschema // the revision the record is valid against
+	for _, s := range specsOf(t, v, "products-services", "business-credit-cards") {
+		if check(s.fast["business-credit-cards"], valid) == proved {
+			root = s.fast["business-credit-cards"]
+		}
+	}
+	require.NotNil(t, root, "the testdata record is valid against no revision")
+
+	var memo elemMemo
+	require.Equal(t, proved, checkMemo(root, valid, &memo))
+	remembered := len(memo.m)
+	require.Positive(t, remembered, "no element of the record was remembered")
+	require.Equal(t, proved, checkMemo(root, valid, &memo))
+	require.Len(t, memo.m, remembered, "the same record again added entries: its elements were not found")
+
+	// Lookups are what decide: an entry that says "refuted" refutes the
+	// record without the element being checked again.
+	for k := range memo.m {
+		memo.m[k] = elemRefuted
+	}
+	require.Equal(t, refuted, checkMemo(root, valid, &memo))
+
+	// A refuted element, remembered, refutes another record holding it.
+	bad := findElementArray(t, rec)
+	require.NotNil(t, bad, "the record has no array of objects to spoil")
+	elem := bad.arr[0].(map[string]any)
+	var name string
+	for k, val := range elem {
+		if _, ok := val.(string); ok {
+			name = k
+			break
+		}
+	}
+	require.NotEmpty(t, name)
+	elem[name] = strings.Repeat("x", 5000) + "\u0000" // over any maxLength, or unknown to an enum
+	spoiled := raw(rec)
+	want := check(root, spoiled)
+	require.Equal(t, refuted, want, "the spoiled element should break a maxLength or enum rule:\n%s", spoiled)
+	var fresh elemMemo
+	require.Equal(t, want, checkMemo(root, spoiled, &fresh))
+	bad.arr = append(bad.arr, elem) // the spoiled element twice: the second is a lookup
+	bad.set(bad.arr)
+	require.Equal(t, refuted, checkMemo(root, raw(rec), &fresh))
+}
+
+// elementArray is an array of objects somewhere in a decoded record.
+type elementArray struct {
+	arr []any
+	set func([]any)
+}
+
+// findElementArray returns the first array of objects in doc (depth first).
+func findElementArray(t *testing.T, doc map[string]any) *elementArray {
+	t.Helper()
+	for k, v := range doc {
+		switch x := v.(type) {
+		case []any:
+			if len(x) > 0 {
+				if _, ok := x[0].(map[string]any); ok {
+					return &elementArray{arr: x, set: func(a []any) { doc[k] = a }}
+				}
+			}
+		case map[string]any:
+			if e := findElementArray(t, x); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// BenchmarkCompiledCheckCorpus checks the simulator's records with the
+// compiled check alone (the baseline) and through the element memo, in two
+// situations: every record seen for the first time (a first collection:
+// the memo only costs), and every record seen before with one string value
+// changed (a later collection after a participant changed one tariff: the
+// per-record cache of the pipeline misses, the unchanged elements are
+// lookups).
+func BenchmarkCompiledCheckCorpus(b *testing.B) {
+	v := newValidator(b)
+	corpus := simCorpus(b, 8)
+	type job struct {
+		root         *cschema
+		raw, changed string
+	}
+	var jobs []job
+	var size int64
+	for _, c := range corpus {
+		s := specsOf(b, v, c.family, c.product)[0]
+		jobs = append(jobs, job{s.fast[c.product], c.raw, changeOneValue(c.raw)})
+		size += int64(len(c.raw))
+	}
+	b.Run("first-sight/baseline=check", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			for _, j := range jobs {
+				check(j.root, j.raw)
+			}
+		}
+	})
+	b.Run("first-sight/ours=check+memo", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			var memo elemMemo // a fresh memo per pass: every element is a miss
+			for _, j := range jobs {
+				checkMemo(j.root, j.raw, &memo)
+			}
+		}
+	})
+	b.Run("one-value-changed/baseline=check", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			for _, j := range jobs {
+				check(j.root, j.changed)
+			}
+		}
+	})
+	b.Run("one-value-changed/ours=check+memo", func(b *testing.B) {
+		var seen elemMemo
+		for _, j := range jobs {
+			checkMemo(j.root, j.raw, &seen)
+		}
+		b.SetBytes(size)
+		for b.Loop() {
+			b.StopTimer()
+			memo := elemMemo{m: maps.Clone(seen.m)} // the earlier collection's elements, not this pass's
+			b.StartTimer()
+			for _, j := range jobs {
+				checkMemo(j.root, j.changed, &memo)
+			}
+		}
+	})
+}
+
+// changeOneValue inserts a letter into the string value nearest the middle
+// of a record's text.
+func changeOneValue(raw string) string {
+	i := strings.Index(raw[len(raw)/2:], `":"`)
+	if i < 0 {
+		return raw + " "
+	}
+	i += len(raw)/2 + 3
+	return raw[:i] + "Z" + raw[i:]
 }

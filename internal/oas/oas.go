@@ -82,6 +82,9 @@ type Validator struct {
 	// lastOK maps family|product|major to the *spec that last accepted a
 	// record: tried first next time.
 	lastOK sync.Map
+	// elems remembers the compiled check's findings on array elements
+	// (elemmemo.go).
+	elems elemMemo
 
 	// resolved memoises lookup (bounded: declared versions come from data).
 	resolvedMu sync.RWMutex
@@ -416,7 +419,7 @@ func (v *Validator) validateFast(l lookup, product, raw string) (Result, bool) {
 	h, hinted := v.lastOK.Load(l.hintKey)
 	if hinted && h.(*spec) != cands[0] {
 		hs := h.(*spec)
-		switch check(hs.fast[product], raw) {
+		switch checkMemo(hs.fast[product], raw, &v.elems) {
 		case proved:
 			return Result{Version: hs.ver}, true
 		case unsure:
@@ -424,7 +427,7 @@ func (v *Validator) validateFast(l lookup, product, raw string) (Result, bool) {
 		}
 	}
 	for _, s := range cands {
-		switch check(s.fast[product], raw) {
+		switch checkMemo(s.fast[product], raw, &v.elems) {
 		case proved:
 			if !hinted || h.(*spec) != s {
 				v.lastOK.Store(l.hintKey, s)
