@@ -104,9 +104,13 @@
 // Loads run with Options.LoadThreads DuckDB threads (1 by default: they
 // share the host with the pipeline that feeds them) and a large
 // checkpoint_threshold, so that a commit does not also checkpoint: the
-// write-ahead log is folded into the file at most every 30 s, by
+// write-ahead log is folded into the file at most every 30 s from Open, by
 // Checkpoint (with all Threads: it runs when loading is done), and on
-// Close.
+// Close. The file is attached with row groups of RowGroupRows (32,768, a
+// quarter of DuckDB's default): a load that brings a table at least that
+// many rows writes them to the file, compressed, as it goes, instead of
+// logging them at commit and compressing them at the checkpoint, which
+// then has little left to do when the pipeline has finished.
 //
 // A file of an older schema version is recreated empty when opened for
 // writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 // Errors a caller can react to.
@@ -100,7 +101,7 @@ func (o Options) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func (o Options) dsn(path string, readOnly bool) string {
+func (o Options) dsn() string {
 	v := url.Values{}
 	// The lake is read by the caller; DuckDB must never fetch extensions.
 	v.Set("autoinstall_known_extensions", "false")
@@ -114,10 +115,57 @@ func (o Options) dsn(path string, readOnly bool) string {
 	if o.CheckpointThreshold != "" {
 		v.Set("checkpoint_threshold", o.CheckpointThreshold)
 	}
+	return "?" + v.Encode()
+}
+
+// Catalog is the name the warehouse file is attached under (DuckDB's
+// current_database() on every connection of a Store).
+const Catalog = "wh"
+
+// RowGroupRows is the row group size of the warehouse's tables: a quarter
+// of DuckDB's default (122,880). A transaction that appends at least a row
+// group to a table writes it to the file as it goes, compressed, instead of
+// logging the rows in the write-ahead log at commit and compressing them at
+// the next checkpoint: a pipeline load (tens of thousands of items per
+// table) is then written once, beside the pipeline, and the checkpoint has
+// little left. Measured on the benchmark's fee items (312,800 rows in five
+// transactions, one thread): 697 ms of inserts and a 485 ms checkpoint
+// with the default, 888 ms and 5 ms at this size; scans unchanged.
+const RowGroupRows = 32_768
+
+// open opens the DuckDB database that attaches the warehouse file at path
+// (ROW_GROUP_SIZE is an option of ATTACH, not of the main database) and
+// makes it every connection's current database.
+func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
+	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", RowGroupRows)
 	if readOnly {
-		v.Set("access_mode", "read_only")
+		opts += ", READ_ONLY"
 	}
-	return path + "?" + v.Encode()
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s (%s)", quoteLiteral(path), Catalog, opts)
+	c, err := duckdb.NewConnector(o.dsn(), func(ex driver.ExecerContext) error {
+		ctx := context.Background()
+		if _, err := ex.ExecContext(ctx, attach, nil); err != nil {
+			return err
+		}
+		_, err := ex.ExecContext(ctx, "USE "+Catalog, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(c)
+	// Connect now, so that a file that cannot be opened (locked by another
+	// process, not a DuckDB file) fails here.
+	if err := db.Ping(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // Store is a DuckDB warehouse file. It is safe for concurrent use; loads are
@@ -171,7 +219,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("duckdb", opts.dsn(path, false))
+	db, err := opts.open(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
 	}
@@ -212,7 +260,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
 	}
-	db, err := sql.Open("duckdb", opts.dsn(path, true))
+	db, err := opts.open(path, true)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
 	}
@@ -239,7 +287,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 // by an older binary may not have the table: nothing is pending then).
 func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
 	var tables int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`,
 		pendingTable).Scan(&tables); err != nil {
 		return false, fmt.Errorf("warehouse: look for %s in %s: %w", pendingTable, s.path, err)
 	}
@@ -592,7 +640,7 @@ func (s *Store) checkpointLocked(ctx context.Context) error {
 	s.ckMu.Lock()
 	s.lastCheckpoint = time.Now()
 	s.ckMu.Unlock()
-	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	if _, err := s.db.ExecContext(ctx, "CHECKPOINT "+Catalog); err != nil {
 		return fmt.Errorf("warehouse: checkpoint: %w", err)
 	}
 	return nil

@@ -200,6 +200,22 @@ func TestLoadsCheckpointEveryThirtySeconds(t *testing.T) {
 	require.Zero(t, walSize(), "a load 30 s after the last checkpoint did not checkpoint")
 }
 
+// TestRowGroupSize: the warehouse's tables are stored in row groups of
+// RowGroupRows, so that a load of tens of thousands of items is written
+// as it goes rather than logged and compressed at the next checkpoint.
+func TestRowGroupSize(t *testing.T) {
+	s, _ := openTemp(t)
+	db := s.DB()
+	var current string
+	require.NoError(t, db.QueryRow(`SELECT current_database()`).Scan(&current))
+	require.Equal(t, Catalog, current)
+	_, err := db.Exec(`CREATE TABLE rg_probe AS SELECT range AS i FROM range(70000)`)
+	require.NoError(t, err)
+	var groups int
+	require.NoError(t, db.QueryRow(`SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('rg_probe')`).Scan(&groups))
+	require.Equal(t, (70000+RowGroupRows-1)/RowGroupRows, groups)
+}
+
 func TestReadOnlyRefusesWrites(t *testing.T) {
 	s, path := openTemp(t)
 	require.NoError(t, s.Close())
