@@ -136,6 +136,12 @@ const RowGroupRows = 32_768
 // open opens the DuckDB database that attaches the warehouse file at path
 // (ROW_GROUP_SIZE is an option of ATTACH, not of the main database) and
 // makes it every connection's current database.
+//
+// Strings are not FSST-compressed: DuckDB's dictionary compression already
+// covers this data's repetitive strings, and FSST's analysis made up a
+// quarter of writing them. Measured on the benchmark's fee items (312,800
+// rows in five transactions, one thread): commits 535 ms with FSST, 385 ms
+// without; the file 14 MB either way; scans unchanged.
 func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
 	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", RowGroupRows)
 	if readOnly {
@@ -145,6 +151,9 @@ func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
 	c, err := duckdb.NewConnector(o.dsn(), func(ex driver.ExecerContext) error {
 		ctx := context.Background()
 		if _, err := ex.ExecContext(ctx, attach, nil); err != nil {
+			return err
+		}
+		if _, err := ex.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'", nil); err != nil {
 			return err
 		}
 		_, err := ex.ExecContext(ctx, "USE "+Catalog, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,13 +203,17 @@ func TestLoadsCheckpointEveryThirtySeconds(t *testing.T) {
 
 // TestRowGroupSize: the warehouse's tables are stored in row groups of
 // RowGroupRows, so that a load of tens of thousands of items is written
-// as it goes rather than logged and compressed at the next checkpoint.
+// as it goes rather than logged and compressed at the next checkpoint,
+// and without FSST (open says why).
 func TestRowGroupSize(t *testing.T) {
 	s, _ := openTemp(t)
 	db := s.DB()
 	var current string
 	require.NoError(t, db.QueryRow(`SELECT current_database()`).Scan(&current))
 	require.Equal(t, Catalog, current)
+	var disabled string
+	require.NoError(t, db.QueryRow(`SELECT current_setting('disabled_compression_methods')::VARCHAR`).Scan(&disabled))
+	require.Equal(t, "fsst", strings.ToLower(disabled), "FSST compression is not disabled")
 	_, err := db.Exec(`CREATE TABLE rg_probe AS SELECT range AS i FROM range(70000)`)
 	require.NoError(t, err)
 	var groups int
