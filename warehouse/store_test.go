@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -425,4 +426,29 @@ func TestLoadLegacyFiles(t *testing.T) {
 	require.ElementsMatch(t, []string{"Banco Alfa", "Outro"}, names)
 	requireParquetMatchesStore(t, s)
 	requireIndexMatchesItems(t, s)
+}
+
+// TestParquetColumnsOf: the columns of several files read with one query
+// are those of each file described alone, and a file that cannot be read
+// is named in the error.
+func TestParquetColumnsOf(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	files := splitFiles(t, feeRowsRange(1, 3), nil)
+	var paths []string
+	for _, p := range files {
+		paths = append(paths, p)
+	}
+	require.GreaterOrEqual(t, len(paths), 2)
+	got, err := s.parquetColumnsOf(ctx, paths)
+	require.NoError(t, err)
+	require.Len(t, got, len(paths))
+	for _, p := range paths {
+		want, err := s.parquetColumns(ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, want, got[p], p)
+	}
+	missing := filepath.Join(t.TempDir(), "gone.parquet")
+	_, err = s.parquetColumnsOf(ctx, append(paths, missing))
+	require.ErrorContains(t, err, missing)
 }
