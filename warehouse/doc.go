@@ -106,7 +106,7 @@
 // checkpoint_threshold, so that a commit does not also checkpoint: the
 // write-ahead log is folded into the file at most every 30 s from Open, by
 // Checkpoint (with all Threads: it runs when loading is done), and on
-// Close. The file is attached with row groups of RowGroupRows (32,768, a
+// Close. The file is attached with row groups of 32,768 rows (a
 // quarter of DuckDB's default): a load that brings a table at least that
 // many rows writes them to the file, compressed, as it goes, instead of
 // logging them at commit and compressing them at the checkpoint, which

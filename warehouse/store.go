@@ -118,11 +118,11 @@ func (o Options) dsn() string {
 	return "?" + v.Encode()
 }
 
-// Catalog is the name the warehouse file is attached under (DuckDB's
+// catalog is the name the warehouse file is attached under (DuckDB's
 // current_database() on every connection of a Store).
-const Catalog = "wh"
+const catalog = "wh"
 
-// RowGroupRows is the row group size of the warehouse's tables: a quarter
+// rowGroupRows is the row group size of the warehouse's tables: a quarter
 // of DuckDB's default (122,880). A transaction that appends at least a row
 // group to a table writes it to the file as it goes, compressed, instead of
 // logging the rows in the write-ahead log at commit and compressing them at
@@ -131,7 +131,7 @@ const Catalog = "wh"
 // little left. Measured on the benchmark's fee items (312,800 rows in five
 // transactions, one thread): 697 ms of inserts and a 485 ms checkpoint
 // with the default, 888 ms and 5 ms at this size; scans unchanged.
-const RowGroupRows = 32_768
+const rowGroupRows = 32_768
 
 // open opens the DuckDB database that attaches the warehouse file at path
 // (ROW_GROUP_SIZE is an option of ATTACH, not of the main database) and
@@ -143,11 +143,11 @@ const RowGroupRows = 32_768
 // rows in five transactions, one thread): commits 535 ms with FSST, 385 ms
 // without; the file 14 MB either way; scans unchanged.
 func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
-	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", RowGroupRows)
+	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", rowGroupRows)
 	if readOnly {
 		opts += ", READ_ONLY"
 	}
-	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s (%s)", quoteLiteral(path), Catalog, opts)
+	attach := fmt.Sprintf("ATTACH IF NOT EXISTS %s AS %s (%s)", quoteLiteral(path), catalog, opts)
 	c, err := duckdb.NewConnector(o.dsn(), func(ex driver.ExecerContext) error {
 		ctx := context.Background()
 		if _, err := ex.ExecContext(ctx, attach, nil); err != nil {
@@ -156,7 +156,7 @@ func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
 		if _, err := ex.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'", nil); err != nil {
 			return err
 		}
-		_, err := ex.ExecContext(ctx, "USE "+Catalog, nil)
+		_, err := ex.ExecContext(ctx, "USE "+catalog, nil)
 		return err
 	})
 	if err != nil {
@@ -649,7 +649,7 @@ func (s *Store) checkpointLocked(ctx context.Context) error {
 	s.ckMu.Lock()
 	s.lastCheckpoint = time.Now()
 	s.ckMu.Unlock()
-	if _, err := s.db.ExecContext(ctx, "CHECKPOINT "+Catalog); err != nil {
+	if _, err := s.db.ExecContext(ctx, "CHECKPOINT "+catalog); err != nil {
 		return fmt.Errorf("warehouse: checkpoint: %w", err)
 	}
 	return nil

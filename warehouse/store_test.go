@@ -203,7 +203,7 @@ func TestLoadsCheckpointEveryThirtySeconds(t *testing.T) {
 }
 
 // TestRowGroupSize: the warehouse's tables are stored in row groups of
-// RowGroupRows, so that a load of tens of thousands of items is written
+// rowGroupRows, so that a load of tens of thousands of items is written
 // as it goes rather than logged and compressed at the next checkpoint,
 // and without FSST (open says why).
 func TestRowGroupSize(t *testing.T) {
@@ -211,7 +211,7 @@ func TestRowGroupSize(t *testing.T) {
 	db := s.DB()
 	var current string
 	require.NoError(t, db.QueryRow(`SELECT current_database()`).Scan(&current))
-	require.Equal(t, Catalog, current)
+	require.Equal(t, catalog, current)
 	var disabled string
 	require.NoError(t, db.QueryRow(`SELECT current_setting('disabled_compression_methods')::VARCHAR`).Scan(&disabled))
 	require.Equal(t, "fsst", strings.ToLower(disabled), "FSST compression is not disabled")
@@ -219,7 +219,7 @@ func TestRowGroupSize(t *testing.T) {
 	require.NoError(t, err)
 	var groups int
 	require.NoError(t, db.QueryRow(`SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('rg_probe')`).Scan(&groups))
-	require.Equal(t, (70000+RowGroupRows-1)/RowGroupRows, groups)
+	require.Equal(t, (70000+rowGroupRows-1)/rowGroupRows, groups)
 }
 
 func TestReadOnlyRefusesWrites(t *testing.T) {

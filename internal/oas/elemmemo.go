@@ -77,12 +77,10 @@ func (p *checker) memoValue(c *cschema) {
 	k := elemKey{node: c, depth: p.depth, text: xxh3.HashString128(p.s[start:end])}
 	if f, ok := p.memo.get(k); ok {
 		p.i = end
-		p.bad = p.bad || f&elemBad != 0
-		p.unsure = p.unsure || f&elemUnsure != 0
-		p.refuted = p.refuted || f&elemRefuted != 0
+		p.addFlags(f)
 		return
 	}
-	unsure, refuted := p.unsure, p.refuted
+	before := p.flags() // bad is false here
 	p.unsure, p.refuted = false, false
 	p.inElem = true // the elements of this one are not looked up: it is scanned once
 	p.value(c)
@@ -90,6 +88,12 @@ func (p *checker) memoValue(c *cschema) {
 	if !p.bad && p.i != end {
 		p.bad = true // objectEnd and value disagree on the element's end: not modelled
 	}
+	p.memo.put(k, p.flags())
+	p.addFlags(before)
+}
+
+// flags returns the checker's findings so far as elemFlags.
+func (p *checker) flags() elemFlags {
 	var f elemFlags
 	if p.bad {
 		f |= elemBad
@@ -100,8 +104,14 @@ func (p *checker) memoValue(c *cschema) {
 	if p.refuted {
 		f |= elemRefuted
 	}
-	p.memo.put(k, f)
-	p.unsure, p.refuted = p.unsure || unsure, p.refuted || refuted
+	return f
+}
+
+// addFlags adds the findings f to the checker's.
+func (p *checker) addFlags(f elemFlags) {
+	p.bad = p.bad || f&elemBad != 0
+	p.unsure = p.unsure || f&elemUnsure != 0
+	p.refuted = p.refuted || f&elemRefuted != 0
 }
 
 // objectEnd returns the index just past the object that starts at s[i]
