@@ -480,6 +480,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return ErrReadOnly
 	}
 	defer s.lockAll()()
+	start := time.Now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("warehouse: refresh: %w", err)
@@ -491,6 +492,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("warehouse: refresh: %w", err)
 	}
+	s.stats.refresh(time.Since(start))
 	s.dirty.Store(false)
 	s.checkpoint(ctx)
 	return nil
@@ -537,6 +539,7 @@ func (s *Store) refreshPending(ctx context.Context) error {
 		s.dirty.Store(false)
 	}
 	s.dirtyMu.Unlock()
+	s.stats.refresh(time.Since(start))
 	s.log.Debug("warehouse comparison tables refreshed", "took", time.Since(start))
 	return nil
 }

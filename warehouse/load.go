@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -81,11 +82,21 @@ type Batch struct {
 //
 // The keys of the derived comparison tables the call touched are queued
 // for refresh (latest.go says when it runs).
-func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]int64, error) {
+func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (loaded map[string]int64, err error) {
 	if s.readOnly {
 		return nil, ErrReadOnly
 	}
+	var steps LoadSteps
+	defer func() {
+		var rows int64
+		for _, n := range loaded {
+			rows += n
+		}
+		s.stats.load(steps, rows, err == nil)
+	}()
+	start := time.Now()
 	files, err := s.planLoad(ctx, batches)
+	steps.Plan = time.Since(start)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +112,14 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]in
 		return nil, fmt.Errorf("warehouse: load %s: %w", what, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	loaded, queued, err := loadFiles(ctx, tx, files)
+	loaded, queued, err := loadFiles(ctx, tx, files, &steps)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	start = time.Now()
+	err = tx.Commit()
+	steps.Commit = time.Since(start)
+	if err != nil {
 		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
 	}
 	if queued {
@@ -113,7 +127,8 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (map[string]in
 		s.wakeRefresher()
 	}
 	s.maybeCheckpoint(ctx)
-	s.log.Debug("warehouse load", "ranges", what, "rows", loaded)
+	s.log.Debug("warehouse load", "ranges", what, "rows", loaded, "took", steps.Total(), slog.Group("steps",
+		"plan", steps.Plan, "items", steps.Items, "rows", steps.Rows, "queue", steps.Queue, "commit", steps.Commit))
 	return loaded, nil
 }
 
@@ -339,8 +354,8 @@ const pageKeyCols = "organisation_id, institution_cnpj, brand, product, collecti
 // loadFiles loads the planned files inside tx and, when pages or items
 // were among them, queues the keys of the derived comparison tables they
 // touched. It returns the rows inserted per dataset and whether keys were
-// queued.
-func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]int64, bool, error) {
+// queued, and adds the time of its steps to steps.
+func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile, steps *LoadSteps) (map[string]int64, bool, error) {
 	loaded := map[string]int64{}
 	track := false
 	for _, f := range files {
@@ -360,11 +375,14 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]in
 	}
 	for i := 0; i < len(files); {
 		j := groupEnd(files, i)
-		load := loadRows
+		load, step := loadRows, &steps.Rows
 		if files[i].kind.stage() == 0 {
-			load = loadItems
+			load, step = loadItems, &steps.Items
 		}
-		if err := load(ctx, tx, files[i:j], loaded); err != nil {
+		start := time.Now()
+		err := load(ctx, tx, files[i:j], loaded)
+		*step += time.Since(start)
+		if err != nil {
 			return nil, false, err
 		}
 		i = j
@@ -375,7 +393,10 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]in
 	if testHookBeforeQueue != nil {
 		testHookBeforeQueue()
 	}
-	if err := queueLoadRefresh(ctx, tx); err != nil {
+	start := time.Now()
+	err := queueLoadRefresh(ctx, tx)
+	steps.Queue += time.Since(start)
+	if err != nil {
 		return nil, false, err
 	}
 	return loaded, true, nil

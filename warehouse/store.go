@@ -216,6 +216,8 @@ type Store struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	stats statsRecorder
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -646,12 +648,14 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 }
 
 func (s *Store) checkpointLocked(ctx context.Context) error {
+	start := time.Now()
 	s.ckMu.Lock()
-	s.lastCheckpoint = time.Now()
+	s.lastCheckpoint = start
 	s.ckMu.Unlock()
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT "+catalog); err != nil {
 		return fmt.Errorf("warehouse: checkpoint: %w", err)
 	}
+	s.stats.checkpoint(time.Since(start))
 	return nil
 }
 

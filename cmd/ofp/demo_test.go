@@ -172,6 +172,19 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 		require.NoError(t, err)
 		require.Positive(t, secs, "the collection spent time in %s", stage)
 	}
+	// The warehouse's loads, and where their time went.
+	require.Regexp(t, `ofp_warehouse_loads_total [1-9]`, string(metrics))
+	require.Regexp(t, `ofp_warehouse_load_rows_total [1-9]`, string(metrics))
+	require.Regexp(t, `ofp_warehouse_loads_failed_total 0\n`, string(metrics))
+	for _, step := range []string{"plan", "items", "rows", "queue", "commit"} {
+		m := regexp.MustCompile(`ofp_warehouse_load_seconds_total\{step="` + step + `"\} (\S+)`).FindStringSubmatch(string(metrics))
+		require.NotNil(t, m, "step %s is exported", step)
+		secs, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		require.Positive(t, secs, "the loads spent time in %s", step)
+	}
+	require.Regexp(t, `ofp_warehouse_checkpoints_total \d`, string(metrics))
+	require.Regexp(t, `ofp_warehouse_refreshes_total \d`, string(metrics))
 
 	first := collectionIDs(t, d)
 	require.Len(t, first, 1)

@@ -275,17 +275,15 @@ func (p *platform) close(ctx context.Context) {
 	}
 }
 
-// registerMetrics exposes the pipeline's counters and the warehouse's
-// table sizes to Prometheus.
+// registerMetrics exposes the pipelines' counters and the warehouse's
+// (its loads and where their time went, checkpoints, refreshes) to
+// Prometheus.
 func (p *platform) registerMetrics(reg prometheus.Registerer) {
+	p.registerWarehouseMetrics(reg)
 	const stageHelp = "Time spent in each pipeline stage, summed over the goroutines doing it: transform (records to Arrow rows), " +
 		"lake (Parquet encoding, lake upload, local copy), warehouse (loads, one at a time). A stage whose rate approaches 1 s/s " +
 		"(transform: the consumer's cores) bounds the pipeline."
-	metrics := []struct {
-		name, help string
-		labels     prometheus.Labels
-		value      func(pipelines.Stats) float64
-	}{
+	metrics := []counter[pipelines.Stats]{
 		{"records_total", "Kafka records sunk to the lake and the warehouse.", nil, func(s pipelines.Stats) float64 { return float64(s.Records) }},
 		{"rows_total", "Rows written to the lake and loaded into the warehouse.", nil, func(s pipelines.Stats) float64 { return float64(s.Rows) }},
 		{"objects_total", "Parquet objects written to the lake.", nil, func(s pipelines.Stats) float64 { return float64(s.Objects) }},
@@ -298,13 +296,54 @@ func (p *platform) registerMetrics(reg prometheus.Registerer) {
 		if r == nil {
 			continue
 		}
-		for _, m := range metrics {
-			labels := prometheus.Labels{"pipeline": label}
-			maps.Copy(labels, m.labels)
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: "pipeline", Name: m.name, Help: m.help,
-				ConstLabels: labels}, func() float64 { return m.value(r.Stats()) }))
-		}
+		registerCounters(reg, "pipeline", prometheus.Labels{"pipeline": label}, r.Stats, metrics)
 	}
+}
+
+// counter is a Prometheus counter read from a snapshot of stats S.
+type counter[S any] struct {
+	name, help string
+	labels     prometheus.Labels // its own, besides those of registerCounters
+	value      func(S) float64
+}
+
+// registerCounters registers metrics as ofp_<subsystem>_<name> with labels
+// and their own, each read from stats() when scraped.
+func registerCounters[S any](reg prometheus.Registerer, subsystem string, labels prometheus.Labels, stats func() S, metrics []counter[S]) {
+	for _, m := range metrics {
+		all := prometheus.Labels{}
+		maps.Copy(all, labels)
+		maps.Copy(all, m.labels)
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "ofp", Subsystem: subsystem, Name: m.name, Help: m.help,
+			ConstLabels: all}, func() float64 { return m.value(stats()) }))
+	}
+}
+
+// registerWarehouseMetrics exposes warehouse.Store.Stats as ofp_warehouse_*.
+func (p *platform) registerWarehouseMetrics(reg prometheus.Registerer) {
+	if p.wh == nil {
+		return
+	}
+	const stepHelp = "Time the warehouse's loads spent in each step, failed loads included: plan (reading the files' footers), " +
+		"items (finding new contents, inserting their items, indexing them), rows (pages and the other datasets by source range), " +
+		"queue (queueing the comparison keys to refresh), commit (DuckDB compressing and writing what the load did not write as it went)."
+	metrics := []counter[warehouse.Stats]{
+		{"loads_total", "Warehouse loads committed (one per pipeline batch).", nil, func(s warehouse.Stats) float64 { return float64(s.Loads) }},
+		{"loads_failed_total", "Warehouse loads that failed and were rolled back (the pipeline retries them).", nil,
+			func(s warehouse.Stats) float64 { return float64(s.FailedLoads) }},
+		{"load_rows_total", "Rows inserted by the warehouse's committed loads.", nil, func(s warehouse.Stats) float64 { return float64(s.LoadRows) }},
+		{"load_seconds_total", stepHelp, prometheus.Labels{"step": "plan"}, func(s warehouse.Stats) float64 { return s.LoadSteps.Plan.Seconds() }},
+		{"load_seconds_total", stepHelp, prometheus.Labels{"step": "items"}, func(s warehouse.Stats) float64 { return s.LoadSteps.Items.Seconds() }},
+		{"load_seconds_total", stepHelp, prometheus.Labels{"step": "rows"}, func(s warehouse.Stats) float64 { return s.LoadSteps.Rows.Seconds() }},
+		{"load_seconds_total", stepHelp, prometheus.Labels{"step": "queue"}, func(s warehouse.Stats) float64 { return s.LoadSteps.Queue.Seconds() }},
+		{"load_seconds_total", stepHelp, prometheus.Labels{"step": "commit"}, func(s warehouse.Stats) float64 { return s.LoadSteps.Commit.Seconds() }},
+		{"checkpoints_total", "Checkpoints folding the warehouse's write-ahead log into its file.", nil,
+			func(s warehouse.Stats) float64 { return float64(s.Checkpoints) }},
+		{"checkpoint_seconds_total", "Time spent in the warehouse's checkpoints.", nil, func(s warehouse.Stats) float64 { return s.Checkpoint.Seconds() }},
+		{"refreshes_total", "Refreshes of the derived fee and rate comparison tables.", nil, func(s warehouse.Stats) float64 { return float64(s.Refreshes) }},
+		{"refresh_seconds_total", "Time spent refreshing the derived comparison tables.", nil, func(s warehouse.Stats) float64 { return s.Refresh.Seconds() }},
+	}
+	registerCounters(reg, "warehouse", nil, p.wh.Stats, metrics)
 }
 
 // closeWithin closes the platform, giving it at most d.

@@ -317,10 +317,12 @@ func (r report) stagesNote() string {
 	if el > 0 {
 		share = 100 * st.Warehouse.Seconds() / el.Seconds()
 	}
+	ls, round := r.Pipeline.LoadSteps, func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
 	return fmt.Sprintf("Time in the pipeline's stages (summed over the goroutines doing each): transform %s, Parquet + lake + local copy %s,\n"+
-		"warehouse loads %s (one at a time: busy %.0f%% of the elapsed %s), final checkpoint %s.",
-		st.Transform.Round(10*time.Millisecond), st.Lake.Round(10*time.Millisecond), st.Warehouse.Round(10*time.Millisecond), share,
-		el.Round(10*time.Millisecond), r.Pipeline.checkpoint().Round(10*time.Millisecond))
+		"warehouse loads %s (one at a time: busy %.0f%% of the elapsed %s), final checkpoint %s.\n"+
+		"The loads' steps (warehouse.Stats): plan %s, items %s (new contents found, inserted, indexed), other rows %s, refresh queue %s, commit %s.",
+		round(st.Transform), round(st.Lake), round(st.Warehouse), share, round(el), round(r.Pipeline.checkpoint()),
+		round(ls.Plan), round(ls.Items), round(ls.Rows), round(ls.Queue), round(ls.Commit))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -49,6 +49,12 @@ func TestBenchmarkSmoke(t *testing.T) {
 	require.Positive(t, rep.Stats.Lake)
 	require.Positive(t, rep.Stats.Warehouse)
 	require.Less(t, rep.Stats.Warehouse, rep.Pipeline.Elapsed, "loads run one at a time within the run")
+	ls := rep.Pipeline.LoadSteps
+	for name, d := range map[string]time.Duration{"plan": ls.Plan, "items": ls.Items, "rows": ls.Rows, "queue": ls.Queue, "commit": ls.Commit} {
+		require.Positive(t, d, "the round's loads spent time in %s", name)
+	}
+	require.LessOrEqual(t, ls.Total(), rep.Stats.Warehouse, "the loads' steps are within the runner's warehouse time")
+	require.Zero(t, rep.LakeOnly.LoadSteps, "the run without the warehouse loads nothing")
 	require.Equal(t, int(rep.Stats.Objects), rep.RawLoad.Files, "the raw DuckDB load reads every lake object of the run")
 	require.GreaterOrEqual(t, rep.RawLoad.Rows, rep.Stats.Rows, "and stores every row the pipeline stored (without deduplicating)")
 	require.Positive(t, rep.RawLoad.Elapsed)

@@ -40,6 +40,9 @@ type throughput struct {
 	// Pages the pipeline replayed from its Memo (content already seen) and
 	// pages that took the full path.
 	MemoHits, MemoMisses int64
+	// LoadSteps is where the warehouse's loads spent their time
+	// (warehouse.Stats), zero without the warehouse.
+	LoadSteps warehouse.LoadSteps
 }
 
 // checkpoint is the warehouse's final checkpoint: what Elapsed holds
@@ -227,6 +230,10 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		defer pprof.StopCPUProfile()
 	}
 
+	var before warehouse.LoadSteps
+	if !lakeOnly {
+		before = sk.wh.Stats().LoadSteps
+	}
 	s := startSampler(sampleEvery)
 	runCtx, stopRun := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -277,6 +284,11 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	}
 	st := r.Stats()
 	t.MemoHits, t.MemoMisses = memo.Stats()
+	if !lakeOnly {
+		after := sk.wh.Stats().LoadSteps
+		t.LoadSteps = warehouse.LoadSteps{Plan: after.Plan - before.Plan, Items: after.Items - before.Items, Rows: after.Rows - before.Rows,
+			Queue: after.Queue - before.Queue, Commit: after.Commit - before.Commit}
+	}
 	if lakeOnly {
 		t.Records, t.Bytes = st.Records, bytes
 		return t, st, nil
