@@ -123,8 +123,8 @@ func keepColumn(simulated *bool, excludeFlagged bool) string {
 // refreshKeysTable is the per-connection temporary table of the
 // (organisation_id, institution_cnpj, brand, product) keys a refresh
 // recomputes; collectedKeysTable gathers them (with repeats, and the
-// collections the loads brought) while a load runs and again, from
-// pendingTable, when the refresh runs; refreshCollsTable holds the (key,
+// collections the loads brought) from pendingTable when the refresh runs;
+// refreshCollsTable holds the (key,
 // collection) pairs a refresh reads (each key's latest collections).
 const (
 	refreshKeysTable   = "ofp_refresh_keys"
@@ -328,8 +328,8 @@ func refreshAll(ctx context.Context, tx execer) error {
 	return nil
 }
 
-// startRefreshKeys creates the (empty) table the keys of a load are
-// collected in.
+// startRefreshKeys creates the (empty) table the pending keys of a
+// refresh are collected in.
 func (c comparisonSpec) startRefreshKeys(ctx context.Context, tx execer) error {
 	cols := make([]string, 0, len(latestKey)+1)
 	for _, k := range latestKey {
@@ -338,27 +338,6 @@ func (c comparisonSpec) startRefreshKeys(ctx context.Context, tx execer) error {
 	cols = append(cols, "collection_id VARCHAR")
 	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+collectedKeysTable+" ("+strings.Join(cols, ", ")+")"); err != nil {
 		return fmt.Errorf("warehouse: collect keys to refresh in %s: %w", c.table, err)
-	}
-	return nil
-}
-
-// queueRefresh records the keys and collections collected by
-// collectRefreshKeys in pendingTable, with whether the load replaced rows,
-// and drops the collection table. It runs in the load's transaction, so a
-// committed load always has its keys pending until a refresh commits.
-//
-// It never skips a key because it looks pending already: a refresh
-// running beside the load may have taken that row (it refreshed the key
-// as it was before this load) and commit first, and this load's change
-// of the key would be lost. The refresh reads the keys DISTINCT.
-func (c comparisonSpec) queueRefresh(ctx context.Context, tx execer, replaced bool) error {
-	queue := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
-SELECT DISTINCT $1::VARCHAR, %[2]s, $2::BOOLEAN FROM %[3]s`, pendingTable, keyCollCols, collectedKeysTable)
-	if _, err := tx.ExecContext(ctx, queue, c.dataset, replaced); err != nil {
-		return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+collectedKeysTable); err != nil {
-		return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
 	}
 	return nil
 }
@@ -394,7 +373,7 @@ func (c comparisonSpec) refreshPending(ctx context.Context, tx *sql.Tx) error {
 // refreshKeys recomputes the derived rows of the keys in
 // collectedKeysTable: every key whose rows the loads since the key's last
 // refresh changed. Until then the key's derived rows are those of its last
-// refresh: every load records its keys (queueRefresh) and nothing else
+// refresh: every load queues its keys (queueLoadRefresh) and nothing else
 // writes the dataset tables (other writers call Refresh).
 //
 // It reads only the rows of the collections that are a key's latest (of

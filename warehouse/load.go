@@ -337,14 +337,12 @@ func checkColumns(dataset, parquetPath string, got map[string]bool, want []Colum
 // Per-connection temporary tables of a load: the page rows whose view rows
 // the load may change (touchedPagesTable: the replaced ones, read before
 // their delete, and the new ones), the contents that got new items
-// (newContentsTable), the new contents of one item table with the file
-// each is taken from (newItemsTable) and the keys of one comparison
-// (loadKeysTable).
+// (newContentsTable) and the new contents of one item table with the file
+// each is taken from (newItemsTable).
 const (
 	touchedPagesTable = "ofp_load_pages"
 	newContentsTable  = "ofp_load_contents"
 	newItemsTable     = "ofp_load_items"
-	loadKeysTable     = "ofp_load_keys"
 )
 
 // pageKeyCols are the page columns a view row's latest key and collection
@@ -734,32 +732,26 @@ FROM `+DatasetPages+` p SEMI JOIN `+newContentsTable+` n ON n.content_key = p.co
 			return fmt.Errorf("warehouse: read the pages of the new contents: %w", err)
 		}
 	}
+	// One statement per comparison: its keys and collections, each marked
+	// replaced when any view row of the comparison was deleted. A key is
+	// queued even when it looks pending already: a refresh running beside
+	// the load may have taken that row (it refreshed the key as it was
+	// before this load) and commit first, and this load's change of the
+	// key would be lost. The refresh reads the keys DISTINCT.
 	for _, c := range comparisonSpecs {
 		v := views[c.dataset]
-		q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-WITH p AS (SELECT DISTINCT * FROM %[4]s)
-SELECT DISTINCT p.organisation_id, %[2]s AS institution_cnpj, %[3]s AS brand, p.product, p.collection_id, p.replaced
-FROM p JOIN (SELECT * FROM %[5]s WHERE item_table = '%[6]s') i ON i.content_key = p.content_key`,
-			loadKeysTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"), touchedPagesTable,
+		q := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
+WITH p AS (SELECT DISTINCT * FROM %[3]s),
+k AS (SELECT DISTINCT p.organisation_id, %[4]s AS institution_cnpj, %[5]s AS brand, p.product, p.collection_id, p.replaced
+  FROM p JOIN (SELECT * FROM %[6]s WHERE item_table = '%[7]s') i ON i.content_key = p.content_key)
+SELECT DISTINCT $1::VARCHAR, %[2]s, (SELECT coalesce(bool_or(replaced), false) FROM k) FROM k`,
+			pendingTable, keyCollCols, touchedPagesTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"),
 			contentIndexTable, v.items)
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
-		}
-		var replaced bool
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(bool_or(replaced), false) FROM `+loadKeysTable).Scan(&replaced); err != nil {
-			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
-		}
-		if err := c.startRefreshKeys(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+collectedKeysTable+` SELECT DISTINCT `+keyCollCols+` FROM `+loadKeysTable); err != nil {
-			return fmt.Errorf("warehouse: collect the keys to refresh in %s: %w", c.table, err)
-		}
-		if err := c.queueRefresh(ctx, tx, replaced); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, q, c.dataset); err != nil {
+			return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
 		}
 	}
-	for _, t := range []string{loadKeysTable, touchedPagesTable, newContentsTable} {
+	for _, t := range []string{touchedPagesTable, newContentsTable} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 			return fmt.Errorf("warehouse: queue the refresh of the load: %w", err)
 		}
