@@ -47,7 +47,7 @@ func TestContentIndexFollowsTheLoads(t *testing.T) {
 
 // TestVersion5GetsTheContentIndexInPlace: a file of version 5 (no content
 // index) keeps its rows: Open builds the index from the item tables and
-// records version 6; a read-only handle reads it before that; loading the
+// records the current version; a read-only handle reads it before that; loading the
 // same batches again afterwards adds no item.
 func TestVersion5GetsTheContentIndexInPlace(t *testing.T) {
 	ctx := context.Background()

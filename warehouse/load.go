@@ -726,11 +726,32 @@ func queueLoadRefresh(ctx context.Context, tx *sql.Tx) error {
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+newContentsTable).Scan(&newContents); err != nil {
 		return fmt.Errorf("warehouse: queue the refresh of the load: %w", err)
 	}
+	// Pages loaded in earlier calls than their content's new items are
+	// those of the orphan contents among the new ones: only then are the
+	// pages searched. Then this load's pages whose content still has no
+	// fees or rates become orphans.
 	if newContents > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT p.content_key, `+prefixed("p", strings.Split(pageKeyCols, ", "))+`, false
-FROM `+DatasetPages+` p SEMI JOIN `+newContentsTable+` n ON n.content_key = p.content_key`); err != nil {
-			return fmt.Errorf("warehouse: read the pages of the new contents: %w", err)
+		var arrived int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+orphanContentsTable+` o SEMI JOIN `+newContentsTable+
+			` n ON n.content_key = o.content_key`).Scan(&arrived); err != nil {
+			return fmt.Errorf("warehouse: queue the refresh of the load: %w", err)
 		}
+		if arrived > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT p.content_key, `+prefixed("p", strings.Split(pageKeyCols, ", "))+`, false
+FROM `+DatasetPages+` p SEMI JOIN (SELECT o.content_key FROM `+orphanContentsTable+` o SEMI JOIN `+newContentsTable+` n ON n.content_key = o.content_key) a
+  ON a.content_key = p.content_key`); err != nil {
+				return fmt.Errorf("warehouse: read the pages of the new contents: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+orphanContentsTable+` WHERE content_key IN (SELECT content_key FROM `+newContentsTable+`)`); err != nil {
+				return fmt.Errorf("warehouse: read the pages of the new contents: %w", err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+orphanContentsTable+` SELECT DISTINCT t.content_key FROM `+touchedPagesTable+` t
+ANTI JOIN (SELECT content_key FROM `+contentIndexTable+` WHERE item_table IN (`+comparingItemTables()+`)) i ON i.content_key = t.content_key
+ANTI JOIN `+orphanContentsTable+` o ON o.content_key = t.content_key
+WHERE NOT t.replaced AND t.content_key IS NOT NULL`); err != nil {
+		return fmt.Errorf("warehouse: list the orphan contents of the load: %w", err)
 	}
 	// One statement per comparison: its keys and collections, each marked
 	// replaced when any view row of the comparison was deleted. A key is

@@ -9,8 +9,8 @@ import (
 // SchemaVersion is the version of the table layout this code creates. Bump it
 // whenever a dataset column changes; Open recreates the tables of an older
 // warehouse empty (it is derived data: rebuild it from the lake afterwards),
-// except a file of version 5, which gets the content index in place and
-// keeps its rows (OpenReadOnly reads it as it is).
+// except files of versions 5 and 6, upgraded in place with their rows
+// (OpenReadOnly reads them as they are).
 //
 // Version 2 added the derived comparison tables fees_latest and rates_latest;
 // version 3 added their collection_id column; version 4 stores fees and rates
@@ -21,8 +21,9 @@ import (
 // opendata_quarantine_items) and makes opendata_findings and
 // opendata_quarantine views; version 6 adds the content index
 // (opendata_content_index), built in place from the item tables of a
-// version 5 file.
-const SchemaVersion = 6
+// version 5 file; version 7 adds opendata_orphan_contents, filled in place
+// from the pages and the content index of a version 5 or 6 file.
+const SchemaVersion = 7
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {
@@ -333,10 +334,42 @@ const createLoadsSQL = `CREATE TABLE IF NOT EXISTS loads (
 // same transaction as the items.
 const contentIndexTable = "opendata_content_index"
 
-// upgradedInPlace is the one older version whose files keep their rows:
-// Open builds their content index (migrate), OpenReadOnly reads them as
-// they are (reads do not use the index).
+// upgradedInPlace is the oldest version whose files keep their rows: Open
+// builds the content index of a version 5 file and the orphan contents of
+// a version 5 or 6 file (migrate); OpenReadOnly reads them as they are
+// (reads use neither).
 const upgradedInPlace = 5
+
+// orphanContentsTable lists the contents of loaded pages that no
+// comparison's item table (opendata_fee_items, opendata_rate_items) held
+// when the page was loaded: a page loaded before its content's items
+// (another partition's batch, loaded in a later call), or a page whose
+// content has no fees or rates at all (those stay listed: one row per
+// distinct content, few). A load that brings the items of a listed
+// content queues the keys of its pages and removes it, so that only then
+// does a load look through opendata_pages for the pages of a content:
+// otherwise it reads only its own pages, whatever the warehouse holds.
+const orphanContentsTable = "opendata_orphan_contents"
+
+const createOrphanContentsSQL = "CREATE TABLE IF NOT EXISTS " + orphanContentsTable + " (content_key VARCHAR NOT NULL)"
+
+// comparingItemTables is the SQL list of the item tables comparisons are
+// derived from.
+func comparingItemTables() string {
+	var out []string
+	for _, c := range comparisonSpecs {
+		out = append(out, "'"+views[c.dataset].items+"'")
+	}
+	return strings.Join(out, ", ")
+}
+
+// fillOrphanContentsSQL lists the contents of the pages the comparisons'
+// content index lacks (a file of a version before the list).
+func fillOrphanContentsSQL() string {
+	return `INSERT INTO ` + orphanContentsTable + ` SELECT DISTINCT p.content_key FROM ` + DatasetPages + ` p
+ANTI JOIN (SELECT content_key FROM ` + contentIndexTable + ` WHERE item_table IN (` + comparingItemTables() + `)) i ON i.content_key = p.content_key
+WHERE p.content_key IS NOT NULL`
+}
 
 func createContentIndexSQL() string {
 	cols := []string{"item_table VARCHAR NOT NULL", "content_key VARCHAR NOT NULL"}

@@ -281,7 +281,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if v != SchemaVersion && v != upgradedInPlace {
+	if v < upgradedInPlace || v > SchemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
 	}
@@ -452,6 +452,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		s.log.Info("warehouse content index built from the item tables", "path", s.path, "from", v, "to", SchemaVersion)
 	}
+	if v >= upgradedInPlace && v < SchemaVersion {
+		if _, err := tx.ExecContext(ctx, fillOrphanContentsSQL()); err != nil {
+			return fmt.Errorf("warehouse: list the orphan contents: %w", err)
+		}
+		s.log.Info("warehouse orphan contents listed from the pages", "path", s.path, "from", v, "to", SchemaVersion)
+	}
 	if v != SchemaVersion {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, SchemaVersion, time.Now().UTC()); err != nil {
 			return fmt.Errorf("warehouse: record schema version: %w", err)
@@ -495,6 +501,9 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, createContentIndexSQL()); err != nil {
 		return fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
 	}
+	if _, err := tx.ExecContext(ctx, createOrphanContentsSQL); err != nil {
+		return fmt.Errorf("warehouse: create table %s: %w", orphanContentsTable, err)
+	}
 	for _, c := range comparisonSpecs {
 		if _, err := tx.ExecContext(ctx, c.createSQL()); err != nil {
 			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
@@ -511,7 +520,7 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 // file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
 	names := append(Views(), Datasets()...)
-	names = append(names, "loads", pendingTable, contentIndexTable)
+	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}
