@@ -57,10 +57,7 @@ func TestVersion5GetsTheContentIndexInPlace(t *testing.T) {
 	index := dump(t, s, contentIndexTable)
 	fees := dump(t, s, DatasetFees)
 	items := dump(t, s, DatasetFeeItems)
-	for _, q := range []string{"DROP TABLE " + contentIndexTable, "DELETE FROM schema_version", "INSERT INTO schema_version VALUES (5, now())"} {
-		_, err := s.DB().Exec(q)
-		require.NoError(t, err, q)
-	}
+	asVersion(t, s, 5)
 	require.NoError(t, s.Close())
 
 	ro, err := OpenReadOnly(path, DefaultOptions())
@@ -87,4 +84,19 @@ func TestVersion5GetsTheContentIndexInPlace(t *testing.T) {
 	require.Equal(t, items, dump(t, s, DatasetFeeItems))
 	require.Equal(t, index, dump(t, s, contentIndexTable))
 	requireStoreMatchesReference(t, s)
+}
+
+// asVersion makes s's file one of schema version v (5 or 6): it drops the
+// tables later versions added and records v.
+func asVersion(t *testing.T, s *Store, v int) {
+	t.Helper()
+	qs := []string{"DROP TABLE " + orphanContentsTable} // version 7
+	if v < 6 {
+		qs = append(qs, "DROP TABLE "+contentIndexTable)
+	}
+	qs = append(qs, "DELETE FROM schema_version", fmt.Sprintf("INSERT INTO schema_version VALUES (%d, now())", v))
+	for _, q := range qs {
+		_, err := s.DB().Exec(q)
+		require.NoError(t, err, q)
+	}
 }

@@ -748,7 +748,7 @@ FROM `+DatasetPages+` p SEMI JOIN (SELECT o.content_key FROM `+orphanContentsTab
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO `+orphanContentsTable+` SELECT DISTINCT t.content_key FROM `+touchedPagesTable+` t
-ANTI JOIN (SELECT content_key FROM `+contentIndexTable+` WHERE item_table IN (`+comparingItemTables()+`)) i ON i.content_key = t.content_key
+ANTI JOIN (`+comparingContentsSQL()+`) i ON i.content_key = t.content_key
 ANTI JOIN `+orphanContentsTable+` o ON o.content_key = t.content_key
 WHERE NOT t.replaced AND t.content_key IS NOT NULL`); err != nil {
 		return fmt.Errorf("warehouse: list the orphan contents of the load: %w", err)

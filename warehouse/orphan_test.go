@@ -10,25 +10,15 @@ import (
 // orphans returns the listed orphan contents.
 func orphans(t *testing.T, s *Store) []string {
 	t.Helper()
-	var out []string
-	rows, err := s.DB().Query(`SELECT content_key FROM ` + orphanContentsTable + ` ORDER BY content_key`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		require.NoError(t, rows.Scan(&k))
-		out = append(out, k)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return queryStrings(t, s, `SELECT content_key FROM `+orphanContentsTable+` ORDER BY content_key`)
 }
 
 // pageContent returns the content_key of the page at src_offset off.
 func pageContent(t *testing.T, s *Store, off int64) string {
 	t.Helper()
-	var k string
-	require.NoError(t, s.DB().QueryRow(`SELECT DISTINCT content_key FROM `+DatasetPages+` WHERE src_offset = $1`, off).Scan(&k))
-	return k
+	keys := queryStrings(t, s, `SELECT DISTINCT content_key FROM `+DatasetPages+` WHERE src_offset = $1`, off)
+	require.Len(t, keys, 1)
+	return keys[0]
 }
 
 // TestOrphanContents: a page loaded without its content's fees or rates
@@ -74,10 +64,7 @@ func TestOrphanContents(t *testing.T) {
 	require.NoError(t, err)
 	want := orphans(t, s)
 	require.Equal(t, []string{pageContent(t, s, 8)}, want)
-	for _, q := range []string{"DROP TABLE " + orphanContentsTable, "DELETE FROM schema_version", "INSERT INTO schema_version VALUES (6, now())"} {
-		_, err := s.DB().Exec(q)
-		require.NoError(t, err, q)
-	}
+	asVersion(t, s, 6)
 	require.NoError(t, s.Close())
 	ro, err := OpenReadOnly(path, DefaultOptions())
 	require.NoError(t, err, "version 6 reads as it is")

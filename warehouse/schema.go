@@ -353,21 +353,21 @@ const orphanContentsTable = "opendata_orphan_contents"
 
 const createOrphanContentsSQL = "CREATE TABLE IF NOT EXISTS " + orphanContentsTable + " (content_key VARCHAR NOT NULL)"
 
-// comparingItemTables is the SQL list of the item tables comparisons are
-// derived from.
-func comparingItemTables() string {
-	var out []string
+// comparingContentsSQL selects the contents whose items the comparisons'
+// item tables hold (from the content index).
+func comparingContentsSQL() string {
+	var tables []string
 	for _, c := range comparisonSpecs {
-		out = append(out, "'"+views[c.dataset].items+"'")
+		tables = append(tables, "'"+views[c.dataset].items+"'")
 	}
-	return strings.Join(out, ", ")
+	return `SELECT content_key FROM ` + contentIndexTable + ` WHERE item_table IN (` + strings.Join(tables, ", ") + `)`
 }
 
 // fillOrphanContentsSQL lists the contents of the pages the comparisons'
 // content index lacks (a file of a version before the list).
 func fillOrphanContentsSQL() string {
 	return `INSERT INTO ` + orphanContentsTable + ` SELECT DISTINCT p.content_key FROM ` + DatasetPages + ` p
-ANTI JOIN (SELECT content_key FROM ` + contentIndexTable + ` WHERE item_table IN (` + comparingItemTables() + `)) i ON i.content_key = p.content_key
+ANTI JOIN (` + comparingContentsSQL() + `) i ON i.content_key = p.content_key
 WHERE p.content_key IS NOT NULL`
 }
 

@@ -49,6 +49,11 @@ type LoadSteps struct {
 // Total is the time of all steps.
 func (l LoadSteps) Total() time.Duration { return l.Plan + l.Items + l.Rows + l.Queue + l.Commit }
 
+// Sub is the time of each step in l beyond o (l a later Stats than o).
+func (l LoadSteps) Sub(o LoadSteps) LoadSteps {
+	return LoadSteps{Plan: l.Plan - o.Plan, Items: l.Items - o.Items, Rows: l.Rows - o.Rows, Queue: l.Queue - o.Queue, Commit: l.Commit - o.Commit}
+}
+
 func (l *LoadSteps) add(o LoadSteps) {
 	l.Plan += o.Plan
 	l.Items += o.Items

@@ -269,7 +269,13 @@ func dump(t *testing.T, s *Store, table string) []string {
 	if table == "loads" {
 		expr = "ROW(dataset, topic, partition, first_offset, last_offset, rows)"
 	}
-	rows, err := s.DB().Query(`SELECT CAST(` + expr + ` AS VARCHAR) AS r FROM ` + table + ` t ORDER BY r`)
+	return queryStrings(t, s, `SELECT CAST(`+expr+` AS VARCHAR) AS r FROM `+table+` t ORDER BY r`)
+}
+
+// queryStrings returns the one VARCHAR column of q's rows, in order.
+func queryStrings(t *testing.T, s *Store, q string, args ...any) []string {
+	t.Helper()
+	rows, err := s.DB().Query(q, args...)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

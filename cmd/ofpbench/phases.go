@@ -285,9 +285,7 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 	st := r.Stats()
 	t.MemoHits, t.MemoMisses = memo.Stats()
 	if !lakeOnly {
-		after := sk.wh.Stats().LoadSteps
-		t.LoadSteps = warehouse.LoadSteps{Plan: after.Plan - before.Plan, Items: after.Items - before.Items, Rows: after.Rows - before.Rows,
-			Queue: after.Queue - before.Queue, Commit: after.Commit - before.Commit}
+		t.LoadSteps = sk.wh.Stats().LoadSteps.Sub(before)
 	}
 	if lakeOnly {
 		t.Records, t.Bytes = st.Records, bytes
