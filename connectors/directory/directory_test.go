@@ -238,11 +238,13 @@ func TestDiscoverURLEdgeCases(t *testing.T) {
 		"https://x.example/open-banking/products-services/v2/#frag",
 		"://bad",
 		"https:///nohost/v1",
+		"https://x.example/open-banking/products-services}v1/personal-accounts",   // a brace no template explains
+		"https://x.example/open-banking/products-services%7Bv1/personal-accounts", // the same, escaped
 	), DiscoverOptions{})
 	require.Len(t, eps, 12)
 	require.Equal(t, "https://x.example/open-banking/products-services/v2/personal-accounts", eps[0].URL)
 	require.Equal(t, "2", eps[0].Version, "version from the URL when the directory gives none")
-	require.Equal(t, 3, rep.Skipped[SkipURLInvalid])
+	require.Equal(t, 5, rep.Skipped[SkipURLInvalid])
 	require.Equal(t, 1, rep.Skipped[SkipURLScheme])
 	require.Equal(t, 1, rep.Skipped[SkipURLTemplated])
 }

@@ -78,7 +78,7 @@ const (
 	SkipServerRetired     SkipReason = "server_retired"            // RetirementDate is in the past
 	SkipFamilyNotOpenData SkipReason = "family_not_opendata"       // ApiResource of another family (counted, no finding)
 	SkipURLEmpty          SkipReason = "url_empty"                 // ApiEndpoint missing
-	SkipURLInvalid        SkipReason = "url_invalid"               // unparseable, no host, or carries credentials
+	SkipURLInvalid        SkipReason = "url_invalid"               // unparseable, no host, carries credentials, or a stray brace
 	SkipURLScheme         SkipReason = "url_scheme"                // scheme other than https/http
 	SkipURLTemplated      SkipReason = "url_templated"             // path has {param} placeholders
 	SkipURLUnknownProduct SkipReason = "url_unknown_product"       // last segment is no known product nor a vN base
@@ -239,8 +239,8 @@ func expand(raw, family string, products []string) ([]productURL, SkipReason, st
 	if raw == "" {
 		return nil, SkipURLEmpty, ""
 	}
-	if templated.MatchString(raw) {
-		return nil, SkipURLTemplated, ""
+	if reason, detail := braces(raw, ""); reason != "" {
+		return nil, reason, detail
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -253,8 +253,8 @@ func expand(raw, family string, products []string) ([]productURL, SkipReason, st
 	if u.Host == "" || u.User != nil || u.Opaque != "" {
 		return nil, SkipURLInvalid, "no host, or credentials in URL"
 	}
-	if templated.MatchString(u.Path) {
-		return nil, SkipURLTemplated, "encoded placeholder"
+	if reason, detail := braces(u.Path, "encoded "); reason != "" {
+		return nil, reason, detail
 	}
 	u.Scheme = scheme
 	u.Host = strings.ToLower(u.Host)
@@ -282,6 +282,22 @@ func expand(raw, family string, products []string) ([]productURL, SkipReason, st
 		}
 	}
 	return nil, SkipURLUnknownProduct, ""
+}
+
+// braces says why s (a URL, or its decoded path: what names "encoded ")
+// cannot be fetched because of a brace: a {param} placeholder, or a brace
+// no URL may hold (RFC 3986 has none unescaped).
+func braces(s, what string) (SkipReason, string) {
+	switch {
+	case templated.MatchString(s):
+		if what == "" {
+			return SkipURLTemplated, ""
+		}
+		return SkipURLTemplated, what + "placeholder"
+	case strings.ContainsAny(s, "{}"):
+		return SkipURLInvalid, what + "unpaired brace"
+	}
+	return "", ""
 }
 
 func hasActiveRole(claims []OrgDomainRoleClaim) bool {
