@@ -14,8 +14,11 @@
 //     committed everything and the warehouse has checkpointed, with peak
 //     memory of each phase; and the same Runner without the warehouse (its
 //     files uploaded to another bucket and dropped), which says how much
-//     of the gap to the baseline the warehouse makes. The pair (baseline,
-//     pipeline) is measured -rounds times (3 by default), the pipeline into
+//     of the gap to the baseline the warehouse makes, and how much time
+//     the target leaves the warehouse (twice the median round's baseline,
+//     less the run without it; none when that run alone takes longer).
+//     The pair (baseline, pipeline) is measured -rounds times (3 by
+//     default), the pipeline into
 //     a new warehouse and lake each time, and the ratio reported is the
 //     median: single runs move by several points on a shared host. The
 //     Runner's Stats say where the pipeline's time went (transform,

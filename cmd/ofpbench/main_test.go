@@ -143,3 +143,26 @@ func TestMedianAndFormatting(t *testing.T) {
 	require.Equal(t, "999", thousands(999))
 	require.Equal(t, "-1,000", thousands(-1000))
 }
+
+func TestLakeOnlyNoteSaysWhatTheTargetLeavesTheWarehouse(t *testing.T) {
+	run := func(d time.Duration) throughput { return throughput{Records: 1000, Elapsed: d} }
+	r := report{
+		Baseline: run(950 * time.Millisecond),
+		Pipeline: run(2700 * time.Millisecond),
+		Rounds: []round{
+			{Baseline: run(950 * time.Millisecond)}, {Baseline: run(700 * time.Millisecond)}, {Baseline: run(880 * time.Millisecond)},
+		},
+	}
+	// The median round's baseline is 880 ms: the target means 1.76 s.
+	r.LakeOnly = run(1680 * time.Millisecond)
+	note := r.lakeOnlyNote()
+	require.Contains(t, note, "took 1.68s: 56.5% of round 1's")
+	require.Contains(t, note, "52.4% of the median round's (880ms)")
+	require.Contains(t, note, "finishing within 1.76s")
+	require.Contains(t, note, "may add at most 80ms; it added 1.02s.")
+
+	r.LakeOnly = run(1800 * time.Millisecond)
+	note = r.lakeOnlyNote()
+	require.Contains(t, note, "already takes longer")
+	require.NotContains(t, note, "may add")
+}
