@@ -37,6 +37,7 @@ import (
 	"github.com/ofp-dev/ofp/consent/partnerapi"
 	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/portal"
+	"github.com/ofp-dev/ofp/consent/portal/portalpay"
 	"github.com/ofp-dev/ofp/consent/purposes"
 	"github.com/ofp-dev/ofp/consent/resourceshttp"
 	"github.com/ofp-dev/ofp/consent/webhooks"
@@ -586,7 +587,7 @@ func startHolder(ctx context.Context, cfg config.Config, log *slog.Logger, p *pl
 	}
 	var customerPayments portal.Payments // the payments API is on: customers see and cancel theirs
 	if backend != nil || demo {
-		customerPayments = portalPayments{store: pay, names: registeredClients{clients, h.Brands}}
+		customerPayments = portalpay.Payments{Store: pay, Names: registeredClients{clients, h.Brands}}
 	}
 	var customers portal.CustomerAuthenticator = noCustomers{}
 	if identity != nil {

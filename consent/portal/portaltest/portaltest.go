@@ -2,7 +2,9 @@
 // consent store (SQLite or the test PostgreSQL), a real purposes registry,
 // staff users with bcrypt hashes behind internal/rbac, a small customer
 // authenticator, seeded consents of both roles with linked purpose
-// consents, and an httptest server. consent/portal's HTTP tests and the
+// consents, and an httptest server; WithPayments adds a real Pix payments
+// store on the same database, seen through consent/portal/portalpay, with
+// seeded scheduled payments. consent/portal's HTTP tests and the
 // browser tests in consent/portal/browsertest share it. It is imported by
 // tests only.
 package portaltest
@@ -23,7 +25,9 @@ import (
 
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consentsql"
+	"github.com/ofp-dev/ofp/consent/payments/paymentsql"
 	"github.com/ofp-dev/ofp/consent/portal"
+	"github.com/ofp-dev/ofp/consent/portal/portalpay"
 	"github.com/ofp-dev/ofp/consent/purposes"
 	"github.com/ofp-dev/ofp/internal/rbac"
 	"github.com/ofp-dev/ofp/internal/sqltest"
@@ -115,6 +119,9 @@ type Env struct {
 	Tokens   *Tokens
 	Clock    *Clock
 	Seeded   Seeded
+	// Payments and SeededPayments are set by WithPayments only.
+	Payments       *paymentsql.Store
+	SeededPayments SeededPayments
 }
 
 var (
@@ -139,8 +146,13 @@ func staffConfig(t testing.TB) rbac.Config {
 }
 
 // New builds an Env on engine ("sqlite" or "postgres"); logs go to log
-// (nil: discarded).
+// (nil: discarded). Its portal shows no payments (WithPayments does).
 func New(t testing.TB, engine string, log *slog.Logger) *Env {
+	t.Helper()
+	return build(t, engine, log, false)
+}
+
+func build(t testing.TB, engine string, log *slog.Logger, withPayments bool) *Env {
 	t.Helper()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -149,24 +161,31 @@ func New(t testing.TB, engine string, log *slog.Logger) *Env {
 	clk := &Clock{}
 	clk.ns.Store(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC).UnixNano())
 	var (
-		store *consentsql.Store
-		ps    *purposes.Store
-		err   error
+		store    *consentsql.Store
+		ps       *purposes.Store
+		err      error
+		location string // the DSN or the SQLite file
 	)
 	switch engine {
 	case "postgres":
-		dsn := sqltest.PostgresSchema(t, "portal_test")
-		store, err = consentsql.OpenPostgres(ctx, dsn, consentsql.Options{Now: clk.Now, Logger: log})
+		location = sqltest.PostgresSchema(t, "portal_test")
+		store, err = consentsql.OpenPostgres(ctx, location, consentsql.Options{Now: clk.Now, Logger: log})
 		require.NoError(t, err)
-		ps, err = purposes.OpenPostgres(ctx, dsn, purposes.Options{Now: clk.Now, Logger: log})
+		ps, err = purposes.OpenPostgres(ctx, location, purposes.Options{Now: clk.Now, Logger: log})
 	default:
-		path := filepath.Join(t.TempDir(), "ofp.db")
-		store, err = consentsql.OpenSQLite(ctx, path, consentsql.Options{Now: clk.Now, Logger: log})
+		location = filepath.Join(t.TempDir(), "ofp.db")
+		store, err = consentsql.OpenSQLite(ctx, location, consentsql.Options{Now: clk.Now, Logger: log})
 		require.NoError(t, err)
-		ps, err = purposes.OpenSQLite(ctx, path, purposes.Options{Now: clk.Now, Logger: log})
+		ps, err = purposes.OpenSQLite(ctx, location, purposes.Options{Now: clk.Now, Logger: log})
 	}
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close(); ps.Close() })
+	var pays *paymentsql.Store
+	var payView portal.Payments
+	if withPayments {
+		pays = openPayments(t, engine, location, clk, log)
+		payView = portalpay.Payments{Store: pays, Names: ClientNames{PaymentInitiator: PaymentInitiatorName}}
+	}
 
 	auth, err := rbac.NewBasicAuthenticator(staffConfig(t))
 	require.NoError(t, err)
@@ -175,13 +194,16 @@ func New(t testing.TB, engine string, log *slog.Logger) *Env {
 		Store: store, Purposes: ps, Staff: auth, Tokens: tokens, Institution: "ofpbank",
 		Customers:  Customers{CustomerCPF: CustomerPassword, OtherCPF: OtherPassword},
 		SessionKey: []byte("0123456789abcdef0123456789abcdef-test-key"), InsecureCookies: true,
-		Now: clk.Now, Logger: log,
+		Payments: payView, Now: clk.Now, Logger: log,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(p.Handler())
 	t.Cleanup(srv.Close)
-	e := &Env{Store: store, Purposes: ps, Portal: p, Server: srv, Tokens: tokens, Clock: clk}
+	e := &Env{Store: store, Purposes: ps, Portal: p, Server: srv, Tokens: tokens, Clock: clk, Payments: pays}
 	e.seed(t)
+	if withPayments {
+		e.seedPayments(t)
+	}
 	return e
 }
 

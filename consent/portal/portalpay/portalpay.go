@@ -1,4 +1,4 @@
-package main
+package portalpay
 
 import (
 	"context"
@@ -12,27 +12,28 @@ import (
 	"github.com/ofp-dev/ofp/consent/portal"
 )
 
-// portalPayments is the customer portal's view of the Pix payments the
-// holder keeps (portal.Payments): a customer sees the payments still to be
-// made under the consents they authorised, and may cancel a scheduled one
-// at the holder (cancelledFrom DETENTORA).
-type portalPayments struct {
-	store *paymentsql.Store
-	names portal.ClientNames
+// Payments implements portal.Payments over a payments store. Names, when
+// set, gives each payment's initiator its registered client name.
+type Payments struct {
+	Store *paymentsql.Store
+	Names portal.ClientNames
 }
 
-var _ portal.Payments = portalPayments{}
+var _ portal.Payments = Payments{}
 
+// customerDocument is the logged user of a payment consent: the portal's
+// customers log in with their CPF.
 func customerDocument(cpf string) payments.Document {
 	return payments.Document{Identification: cpf, Rel: "CPF"}
 }
 
-func (pp portalPayments) PendingPayments(ctx context.Context, document string) ([]portal.Payment, error) {
-	list, err := pp.store.CustomerPayments(ctx, customerDocument(document))
+// PendingPayments implements portal.Payments.
+func (pp Payments) PendingPayments(ctx context.Context, document string) ([]portal.Payment, error) {
+	list, err := pp.Store.CustomerPayments(ctx, customerDocument(document))
 	if err != nil {
 		return nil, err
 	}
-	now := pp.store.Now()
+	now := pp.Store.Now()
 	out := make([]portal.Payment, 0, len(list))
 	for _, cp := range list {
 		p, c := cp.Payment, cp.Consent
@@ -44,17 +45,20 @@ func (pp portalPayments) PendingPayments(ctx context.Context, document string) (
 		} else if c.Payment.Date != nil {
 			v.Date = c.Payment.Date.Start()
 		}
-		if pp.names != nil {
-			v.Initiator, _ = pp.names.ClientName(ctx, p.ClientID)
+		if pp.Names != nil {
+			v.Initiator, _ = pp.Names.ClientName(ctx, p.ClientID)
 		}
 		out = append(out, v)
 	}
 	return out, nil
 }
 
-func (pp portalPayments) CancelPayment(ctx context.Context, document, id string, by portal.Actor) error {
+// CancelPayment implements portal.Payments: a payment rule that refuses
+// the cancellation becomes a *portal.NotCancellable with its detail, a
+// payment that is not the customer's portal.ErrPaymentNotFound.
+func (pp Payments) CancelPayment(ctx context.Context, document, id string, by portal.Actor) error {
 	actor := payments.Actor{Who: by.Who, Reason: by.Reason, InteractionID: uuid.NewString()}
-	_, err := pp.store.CancelForCustomer(ctx, id, customerDocument(document), actor)
+	_, err := pp.Store.CancelForCustomer(ctx, id, customerDocument(document), actor)
 	if re, ok := payments.AsRuleError(err); ok {
 		return &portal.NotCancellable{Reason: re.Detail}
 	}
