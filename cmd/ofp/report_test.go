@@ -5,7 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"testing"
 
@@ -59,4 +62,151 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	require.Equal(t, "11111111000111", rows[0].InstitutionCNPJ)
 	require.Equal(t, "c1", rows[0].CollectionID)
 	require.Equal(t, "2.500000", *rows[0].WeightedEstimate)
+}
+
+// historyWarehouse is a warehouse of three institutions' personal-accounts
+// TED fee in two collections (10 and 11 March 2026); Banco 0 changed its
+// first band's median (1 -> 1.5) in the second, the others published the
+// same page content twice.
+func historyWarehouse(t *testing.T) (dir, file string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "warehouse.duckdb")
+	opts := warehouse.DefaultOptions()
+	opts.RefreshDelay = 0
+	wh, err := warehouse.Open(file, opts)
+	require.NoError(t, err)
+	require.NoError(t, wh.Close())
+	db, err := sql.Open("duckdb", file)
+	require.NoError(t, err)
+	defer db.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := db.ExecContext(ctx, q, args...)
+		require.NoError(t, err, q)
+	}
+	offset := 0
+	for i := range 3 {
+		org, cnpj, name := fmt.Sprintf("org-%d", i), fmt.Sprintf("1111111100011%d", i), fmt.Sprintf("Banco %d", i)
+		for c, day := range []string{"2026-03-10", "2026-03-11"} {
+			coll, key := fmt.Sprintf("c%d", c+1), fmt.Sprintf("k-%d", i)
+			band1 := "1"
+			if i == 0 {
+				key += "-" + coll
+				if c == 1 {
+					band1 = "1.5"
+				}
+			}
+			offset++
+			exec(`INSERT INTO opendata_pages BY NAME SELECT $1 AS collection_id, CAST($2 || ' 12:00:00+00' AS TIMESTAMPTZ) AS collected_at,
+			  $3 AS organisation_id, $4 AS institution_cnpj, $5 AS institution_name, $5 AS brand, true AS simulated,
+			  'personal-accounts' AS product, 'personal' AS segment, $6 AS content_key,
+			  'ofp.opendata.raw' AS src_topic, 0 AS src_partition, $7 AS src_offset, 0 AS item_index`,
+				coll, day, org, cnpj, name, key, offset)
+			if i != 0 && c == 1 {
+				continue // the same content: its items are stored once
+			}
+			exec(`INSERT INTO opendata_fee_items BY NAME SELECT $1 AS content_key, 0 AS item_index, 'CONTA_DEPOSITO_A_VISTA' AS product_type,
+			  'TED' AS service_code, 'BRL' AS currency, CAST($2 AS DECIMAL(18,6)) AS band1_median, 2 AS band2_median, 3 AS band3_median,
+			  4 AS band4_median, 0.25 AS band1_customers, 0.25 AS band2_customers, 0.25 AS band3_customers, 0.25 AS band4_customers, '' AS flags`,
+				key, band1)
+			exec(`INSERT INTO refresh_pending VALUES ('opendata_fees', $1, $2, $3, 'personal-accounts', $4, false)`, org, cnpj, name, coll)
+		}
+	}
+	return dir, file
+}
+
+func reportJSON[T any](t *testing.T, args ...string) []T {
+	t.Helper()
+	var out bytes.Buffer
+	require.NoError(t, runReport(context.Background(), args, &out, io.Discard))
+	var rows []T
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rows), out.String())
+	return rows
+}
+
+func TestReportHistorySaysWhenAndHowAFeeChanged(t *testing.T) {
+	dir, _ := historyWarehouse(t)
+	points := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--data-dir", dir, "--format", "json")
+	require.Len(t, points, 6, "three institutions, two collections each")
+	var changed []warehouse.FeeHistoryPoint
+	for _, p := range points {
+		if p.Changed {
+			changed = append(changed, p)
+		}
+	}
+	require.Len(t, changed, 1)
+	c := changed[0]
+	require.Equal(t, "Banco 0", c.InstitutionName)
+	require.Equal(t, "c2", c.CollectionID)
+	require.Equal(t, "1.500000", *c.BandMedians[0])
+	require.Equal(t, "1.000000", *c.Previous.BandMedians[0])
+	require.Equal(t, []string{"weighted_estimate", "band1_median"}, c.ChangedFields)
+
+	only := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--changes-only", "--data-dir", dir, "--format", "json")
+	require.Equal(t, []warehouse.FeeHistoryPoint{c}, only)
+
+	var out bytes.Buffer
+	require.NoError(t, runReport(context.Background(), []string{"fees", "--history", "--institution", "Banco 0", "--data-dir", dir}, &out, io.Discard))
+	table := out.String()
+	require.Contains(t, table, "Banco 0 (CNPJ 11111111000110) — personal-accounts / personal / CONTA_DEPOSITO_A_VISTA / TED (BRL)")
+	require.Contains(t, table, "2026-03-10 12:00")
+	require.Contains(t, table, "first")
+	require.Contains(t, table, "weighted_estimate,band1_median")
+	require.Contains(t, table, "2 collection(s), 1 with a change. SIMULATED")
+	require.NotContains(t, table, "Banco 1")
+
+	out.Reset()
+	require.NoError(t, runReport(context.Background(), []string{"fees", "--history", "--institution", "Banco 0", "--data-dir", dir, "--format", "chart"}, &out, io.Discard))
+	require.Contains(t, out.String(), "2026-03-11 12:00 Δ |")
+	require.Contains(t, out.String(), "[SIMULATED]")
+
+	for _, bad := range [][]string{{"fees", "--changes-only"}, {"fees", "--history", "--exclude-flagged"}} {
+		err := runReport(context.Background(), append(bad, "--data-dir", dir), io.Discard, io.Discard)
+		var ee exitError
+		require.ErrorAs(t, err, &ee, "%v", bad)
+		require.Equal(t, 2, ee.code)
+	}
+}
+
+// TestReportReadsEveryPageOfAServer: the analytics API cuts its answers at
+// a limit and links the next page; a report through a server follows the
+// links to the last page.
+func TestReportReadsEveryPageOfAServer(t *testing.T) {
+	dir, file := historyWarehouse(t)
+	local := reportJSON[warehouse.FeeComparison](t, "fees", "--data-dir", dir, "--format", "json")
+	require.Len(t, local, 3)
+	localHistory := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--data-dir", dir, "--format", "json")
+
+	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	srv := httptest.NewServer(warehouse.NewAPI(s, nil))
+	defer srv.Close()
+	defer func(n int) { reportPageSize = n }(reportPageSize)
+	reportPageSize = 1
+
+	require.Equal(t, local, reportJSON[warehouse.FeeComparison](t, "fees", "--server", srv.URL, "--data-dir", dir, "--format", "json"))
+	require.Equal(t, localHistory, reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--server", srv.URL, "--data-dir", dir, "--format", "json"))
+	only := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--changes-only", "--server", srv.URL, "--data-dir", dir, "--format", "json")
+	require.Len(t, only, 1)
+}
+
+func TestNextPageFollowsTheLinkHeader(t *testing.T) {
+	base, _ := url.Parse("http://127.0.0.1:8080")
+	u, err := nextPage(base, `</analytics/v1/fees?limit=1&offset=1>; rel="next"`)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8080/analytics/v1/fees?limit=1&offset=1", u.String())
+	u, err = nextPage(base, `<https://other/x>; rel="prev", </y?offset=2>; title="n"; rel=next`)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8080/y?offset=2", u.String(), "the next one, whatever the order")
+	u, err = nextPage(base, `</z>; rel="prev"`)
+	require.NoError(t, err)
+	require.Nil(t, u, "no next page")
+	u, err = nextPage(base, "")
+	require.NoError(t, err)
+	require.Nil(t, u)
+	_, err = nextPage(base, `/y?offset=2; rel="next"`)
+	require.Error(t, err)
 }

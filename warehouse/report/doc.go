@@ -1,7 +1,10 @@
 // Package report renders warehouse comparison results for people and files:
 // aligned text tables for terminals, CSV and JSON (the same encodings as the
 // analytics API), and plain-text horizontal bar charts of the weighted
-// estimates of one comparison group.
+// estimates of one comparison group; and the same for histories (history.go):
+// a table per series (an institution's fee or rate) with each collection's
+// figures and what changed since the one before, and a chart of its
+// weighted estimate by collection, Δ marking the changes.
 //
 // Every rendering labels simulated figures. Decimals are shown exactly as the
 // warehouse returns them, only trailing zeros beyond two decimals trimmed in

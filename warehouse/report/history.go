@@ -1,0 +1,244 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ofp-dev/ofp/warehouse"
+)
+
+// FeeHistoryJSON writes fee history points as the analytics API does.
+func FeeHistoryJSON(w io.Writer, rows []warehouse.FeeHistoryPoint) error {
+	if rows == nil {
+		rows = []warehouse.FeeHistoryPoint{}
+	}
+	return writeJSON(w, rows)
+}
+
+// RateHistoryJSON writes rate history points as the analytics API does.
+func RateHistoryJSON(w io.Writer, rows []warehouse.RateHistoryPoint) error {
+	if rows == nil {
+		rows = []warehouse.RateHistoryPoint{}
+	}
+	return writeJSON(w, rows)
+}
+
+// FeeHistoryCSV writes fee history points as the analytics API's
+// format=csv does.
+func FeeHistoryCSV(w io.Writer, rows []warehouse.FeeHistoryPoint) error {
+	return warehouse.WriteFeeHistoryCSV(w, rows)
+}
+
+// RateHistoryCSV writes rate history points as the analytics API's
+// format=csv does.
+func RateHistoryCSV(w io.Writer, rows []warehouse.RateHistoryPoint) error {
+	return warehouse.WriteRateHistoryCSV(w, rows)
+}
+
+// collected is how a history prints a collection's time (UTC).
+func collected(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
+
+// changeCell says what changed at a point: "first" without a previous
+// collection, "-" when nothing did, else the changed fields.
+func changeCell(previous bool, fields []string) string {
+	switch {
+	case !previous:
+		return "first"
+	case len(fields) == 0:
+		return "-"
+	}
+	return strings.Join(fields, ",")
+}
+
+// series splits history points into runs of one series (the warehouse
+// returns them series by series, in time order).
+func series[P any](rows []P, key func(P) string, each func([]P) error) error {
+	for start := 0; start < len(rows); {
+		end := start
+		for end < len(rows) && key(rows[end]) == key(rows[start]) {
+			end++
+		}
+		if err := each(rows[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+func feeSeriesKey(p warehouse.FeeHistoryPoint) string {
+	return strings.Join([]string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.ServiceCode, p.Currency}, "\x00")
+}
+
+func rateSeriesKey(p warehouse.RateHistoryPoint) string {
+	return strings.Join([]string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.Indexer}, "\x00")
+}
+
+func institution(name, brand, cnpj string) string {
+	if brand != "" && brand != name {
+		return fmt.Sprintf("%s (%s, CNPJ %s)", name, brand, cnpj)
+	}
+	return fmt.Sprintf("%s (CNPJ %s)", name, cnpj)
+}
+
+// historyFooter counts a series' collections and changes.
+func historyFooter(w io.Writer, points, changes int, sim bool) {
+	fmt.Fprintf(w, "%d collection(s), %d with a change.", points, changes)
+	if sim {
+		fmt.Fprint(w, " SIMULATED: figures from ofp's simulator, not published by a real institution.")
+	}
+	fmt.Fprintln(w)
+}
+
+// FeeHistoryTable writes one table per fee series (an institution's fee):
+// each collection's figures and what changed since the one before.
+func FeeHistoryTable(w io.Writer, rows []warehouse.FeeHistoryPoint) error {
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "no fee history matches\n")
+		return err
+	}
+	header := []string{"COLLECTED (UTC)", "WEIGHTED", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"}
+	right := []bool{false, true, true, true, true, true, true, true, false, false}
+	first := true
+	err := series(rows, feeSeriesKey, func(s []warehouse.FeeHistoryPoint) error {
+		g := s[0]
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		fmt.Fprintf(w, "%s — %s / %s / %s / %s (%s) — %s\n", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
+			g.Product, g.Segment, g.ProductType, g.ServiceCode, g.Currency, g.ServiceName)
+		var cells [][]string
+		changes, sim := 0, false
+		for _, p := range s {
+			sim = sim || p.Simulated
+			if p.Changed {
+				changes++
+			}
+			cells = append(cells, []string{collected(p.CollectedAt), short(p.WeightedEstimate), short(p.Minimum), short(p.Maximum),
+				bandCell(p.BandMedians[0], p.BandCustomerRates[0]), bandCell(p.BandMedians[1], p.BandCustomerRates[1]),
+				bandCell(p.BandMedians[2], p.BandCustomerRates[2]), bandCell(p.BandMedians[3], p.BandCustomerRates[3]),
+				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)})
+		}
+		if err := table(w, header, right, cells); err != nil {
+			return err
+		}
+		historyFooter(w, len(s), changes, sim)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, "BANDn = median@share of customers; CHANGED names what differs from the collection before.")
+	return err
+}
+
+// RateHistoryTable writes one table per interest-rate series.
+func RateHistoryTable(w io.Writer, rows []warehouse.RateHistoryPoint) error {
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "no rate history matches\n")
+		return err
+	}
+	header := []string{"COLLECTED (UTC)", "WEIGHTED", "RATE", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"}
+	right := []bool{false, true, true, true, true, true, true, true, true, false, false}
+	first := true
+	err := series(rows, rateSeriesKey, func(s []warehouse.RateHistoryPoint) error {
+		g := s[0]
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		fmt.Fprintf(w, "%s — %s / %s / %s / %s\n", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
+			g.Product, g.Segment, g.ProductType, g.Indexer)
+		var cells [][]string
+		changes, sim := 0, false
+		for _, p := range s {
+			sim = sim || p.Simulated
+			if p.Changed {
+				changes++
+			}
+			cells = append(cells, []string{collected(p.CollectedAt), short(p.WeightedEstimate), short(p.Rate),
+				short(p.MinimumRate), short(p.MaximumRate),
+				bandCell(p.BandRates[0], p.BandCustomerRates[0]), bandCell(p.BandRates[1], p.BandCustomerRates[1]),
+				bandCell(p.BandRates[2], p.BandCustomerRates[2]), bandCell(p.BandRates[3], p.BandCustomerRates[3]),
+				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)})
+		}
+		if err := table(w, header, right, cells); err != nil {
+			return err
+		}
+		historyFooter(w, len(s), changes, sim)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, "Rates are fractions (0.15 = 15% a.a.). BANDn = rate@share of customers; CHANGED names what differs from the collection before.")
+	return err
+}
+
+// historyLabel is a chart bar's label: the collection's time, marked when
+// a figure changed.
+func historyLabel(at time.Time, changed bool) string {
+	if changed {
+		return collected(at) + " Δ"
+	}
+	return collected(at) + "  "
+}
+
+// FeeHistoryChart draws, per fee series, the weighted estimate of each
+// collection in time order; Δ marks the collections where a figure changed.
+func FeeHistoryChart(w io.Writer, rows []warehouse.FeeHistoryPoint) error {
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "no fee history matches\n")
+		return err
+	}
+	return historyChart(w, rows, feeSeriesKey, func(g warehouse.FeeHistoryPoint) string {
+		return fmt.Sprintf("Weighted fee estimate (%s) by collection — %s — %s / %s / %s / %s", g.Currency,
+			institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ), g.Product, g.Segment, g.ProductType, g.ServiceCode)
+	}, func(p warehouse.FeeHistoryPoint) (time.Time, bool, *string, bool) {
+		return p.CollectedAt, p.Changed, p.WeightedEstimate, p.Simulated
+	})
+}
+
+// RateHistoryChart draws, per rate series, the weighted rate of each
+// collection in time order; Δ marks the collections where a figure changed.
+func RateHistoryChart(w io.Writer, rows []warehouse.RateHistoryPoint) error {
+	if len(rows) == 0 {
+		_, err := io.WriteString(w, "no rate history matches\n")
+		return err
+	}
+	return historyChart(w, rows, rateSeriesKey, func(g warehouse.RateHistoryPoint) string {
+		return fmt.Sprintf("Weighted interest rate (a fraction) by collection — %s — %s / %s / %s / %s",
+			institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ), g.Product, g.Segment, g.ProductType, g.Indexer)
+	}, func(p warehouse.RateHistoryPoint) (time.Time, bool, *string, bool) {
+		return p.CollectedAt, p.Changed, p.WeightedEstimate, p.Simulated
+	})
+}
+
+// historyChart draws one bar chart per series of rows: title names it,
+// point gives a collection's time, whether a figure changed, the value
+// drawn and whether it is simulated.
+func historyChart[P any](w io.Writer, rows []P, key func(P) string, title func(P) string,
+	point func(P) (at time.Time, changed bool, value *string, simulated bool)) error {
+	first := true
+	return series(rows, key, func(s []P) error {
+		t := title(s[0])
+		bars := make([]Bar, len(s))
+		sim := false
+		for i, p := range s {
+			at, changed, v, simulated := point(p)
+			sim = sim || simulated
+			bars[i] = Bar{Label: historyLabel(at, changed), Value: v}
+		}
+		if sim {
+			t += " [SIMULATED]"
+		}
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		return Bars(w, t, bars)
+	})
+}
