@@ -38,7 +38,12 @@
 // some v1 files use) and, for credit cards, interest.rates[] and
 // interest.instalmentRates[] (both as rows of opendata_rates; the contract
 // has no column telling them apart). The indexer is referentialRateIndexer
-// (or the misspelt referentialRateOrIndexer seen in v1 data).
+// (or the misspelt referentialRateOrIndexer seen in v1 data). A group (or
+// the fees or interest object) that is the string "NA" is not applicable:
+// no rows and no quarantine (products-services 1.0.2 requires an
+// interestRate it never declares, and participants send "NA" there beside
+// their interestRates); any other value that is not an array (object) is
+// quarantined whole.
 //
 // # Common columns
 //

@@ -364,6 +364,9 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 			t.feeList(&ctx, "services", false, fm[2])
 		case kNull:
 		default:
+			if notApplicable(d.raw(fees)) {
+				break
+			}
 			t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", d.raw(fees))
 		}
 	}
@@ -377,14 +380,17 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 			t.rateList(&ctx, "interest.instalmentRates", im[1])
 		case kNull:
 		default:
+			if notApplicable(d.raw(interest)) {
+				break
+			}
 			t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", d.raw(interest))
 		}
 	}
 	return true
 }
 
-// feeList is addFees for array node l (rawList semantics: absent or null
-// is empty, anything but an array is quarantined).
+// feeList is addFees for array node l (rawList semantics: absent, null or
+// "NA" is empty, anything else but an array is quarantined).
 func (t *Transformer) feeList(ctx *rowCtx, group string, bundle bool, l int32) {
 	d := &t.body
 	if l < 0 {
@@ -397,6 +403,9 @@ func (t *Transformer) feeList(ctx *rowCtx, group string, bundle bool, l int32) {
 		}
 	case kNull:
 	default:
+		if notApplicable(d.raw(l)) {
+			return
+		}
 		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", d.raw(l))
 	}
 }
@@ -414,6 +423,9 @@ func (t *Transformer) rateList(ctx *rowCtx, group string, l int32) {
 		}
 	case kNull:
 	default:
+		if notApplicable(d.raw(l)) {
+			return
+		}
 		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", d.raw(l))
 	}
 }

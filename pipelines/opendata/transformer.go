@@ -586,7 +586,9 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	}
 
 	if prod.Fees.bad != nil {
-		t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", string(prod.Fees.bad))
+		if !notApplicable(string(prod.Fees.bad)) {
+			t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", string(prod.Fees.bad))
+		}
 	} else if prod.Fees.raw != nil {
 		var fees feesJSON
 		if err := unmarshal(prod.Fees.raw, &fees); err != nil {
@@ -602,7 +604,9 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	t.addRates(&ctx, "interestRates", &prod.InterestRates)
 	t.addRates(&ctx, "interestRate", &prod.InterestRate)
 	if prod.Interest.bad != nil {
-		t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", string(prod.Interest.bad))
+		if !notApplicable(string(prod.Interest.bad)) {
+			t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", string(prod.Interest.bad))
+		}
 	} else if prod.Interest.raw != nil {
 		var in interestJSON
 		if err := unmarshal(prod.Interest.raw, &in); err != nil {
@@ -614,9 +618,19 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	}
 }
 
+// notApplicable reports whether raw, where a fee or rate group (or the fees
+// or interest object) belongs, is the specs' "NA": not applicable, so no
+// figures. products-services 1.0.2 requires properties it never declares
+// (interestRate of loans and overdrafts, beside the interestRates it does
+// declare), and participants fill them with "NA": there is nothing to use
+// and nothing to quarantine.
+func notApplicable(raw string) bool { return raw == `"NA"` }
+
 func (t *Transformer) addFees(ctx *rowCtx, group string, bundle bool, l *rawList) {
 	if l.bad != nil {
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", string(l.bad))
+		if !notApplicable(string(l.bad)) {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", string(l.bad))
+		}
 		return
 	}
 	for _, raw := range l.items {
@@ -648,7 +662,9 @@ func (t *Transformer) addFee(ctx *rowCtx, group string, bundle bool, it item) {
 
 func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
 	if l.bad != nil {
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", string(l.bad))
+		if !notApplicable(string(l.bad)) {
+			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", string(l.bad))
+		}
 		return
 	}
 	for _, raw := range l.items {

@@ -589,3 +589,60 @@ func TestSchemasMatchContract(t *testing.T) {
 	pages := Schema(DatasetPages)
 	require.Equal(t, "content_key", pages.Field(pages.NumFields()-5).Name)
 }
+
+// TestNotApplicableGroupsAreEmpty: products-services 1.0.2 requires an
+// interestRate it never declares (beside interestRates), and participants
+// send "NA" there; a fee or rate group, or the fees object, that is "NA"
+// has no figures: nothing is used and nothing quarantined. Any other
+// non-array is still quarantined.
+func TestNotApplicableGroupsAreEmpty(t *testing.T) {
+	body := readTestdata(t, "ps-personal-loans.json")
+	wantFees, wantRates := countElements(t, body, "personalLoans")
+	withNA := func(first string) string {
+		return mutateJSON(t, body, func(d map[string]any) {
+			for ci, c := range d["data"].(map[string]any)["brand"].(map[string]any)["companies"].([]any) {
+				for pi, p := range c.(map[string]any)["personalLoans"].([]any) {
+					p.(map[string]any)["interestRate"] = "NA"
+					if ci == 0 && pi == 0 {
+						p.(map[string]any)["interestRate"] = first
+					}
+					// 1.0.2 wants each service's customers: the page is then
+					// valid, and read by the compiled check's path.
+					for _, s := range p.(map[string]any)["fees"].(map[string]any)["services"].([]any) {
+						s.(map[string]any)["customers"] = map[string]any{"rate": "0.2500"}
+					}
+				}
+			}
+		})
+	}
+
+	tr, _ := newTestTransformer(t)
+	tr.Add("ofp.opendata.raw", 1, 100, pageValue(t, page("products-services", "1.0.2", "personal-loans", withNA("NA"))))
+	got := flush(t, tr)
+	require.Empty(t, got[DatasetFindings], "a valid page")
+	require.Empty(t, got[DatasetQuarantine], "an NA group is no defect")
+	require.Len(t, got[DatasetFees], wantFees)
+	require.Len(t, got[DatasetRates], wantRates, "the interestRates beside it are all used")
+
+	tr, _ = newTestTransformer(t)
+	tr.Add("ofp.opendata.raw", 1, 101, pageValue(t, page("products-services", "1.0.2", "personal-loans", withNA("N/A"))))
+	got = flush(t, tr)
+	q := only(t, got[DatasetQuarantine], func(map[string]any) bool { return true })
+	require.Equal(t, KindRate, q["kind"])
+	require.Equal(t, "unknown rate shape: interestRate is not an array", q["reason"])
+	require.Equal(t, `"N/A"`, q["raw"])
+	require.Len(t, got[DatasetRates], wantRates)
+
+	// The fees object "NA" (schema-invalid: the record takes the path that
+	// does not trust the compiled check) is empty too.
+	feesNA := mutateJSON(t, withNA("NA"), func(d map[string]any) {
+		p := d["data"].(map[string]any)["brand"].(map[string]any)["companies"].([]any)[0].(map[string]any)["personalLoans"].([]any)[0]
+		p.(map[string]any)["fees"] = "NA"
+	})
+	tr, _ = newTestTransformer(t)
+	tr.Add("ofp.opendata.raw", 1, 102, pageValue(t, page("products-services", "1.0.2", "personal-loans", feesNA)))
+	got = flush(t, tr)
+	require.Empty(t, got[DatasetQuarantine])
+	require.Less(t, len(got[DatasetFees]), wantFees)
+	require.NotEmpty(t, got[DatasetFindings], "the schema violation is a finding")
+}
