@@ -92,7 +92,14 @@ func nextURL(current *url.URL, number int, p pagination) (string, error) {
 		}
 		u := current.ResolveReference(ref)
 		u.Fragment, u.RawFragment = "", ""
-		return u.String(), nil
+		next := u.String()
+		// url.Parse accepts some references (a host of stray bytes and
+		// colons) whose resolved form it then refuses: no request could
+		// be made of it.
+		if _, err := url.Parse(next); err != nil {
+			return "", fmt.Errorf("links.next %q is not a usable URL: %w", truncate(p.Next, 200), err)
+		}
+		return next, nil
 	}
 	if p.HasTotalPages && p.TotalPages > number {
 		u := *current

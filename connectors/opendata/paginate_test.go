@@ -60,6 +60,10 @@ func TestNextURL(t *testing.T) {
 
 	_, err = nextURL(cur, 2, pagination{Next: "http://[::1"})
 	require.Error(t, err)
+
+	// Parsed as a reference, refused once resolved (FuzzPagination).
+	_, err = nextURL(cur, 2, pagination{Next: "//\xa4e&::?x@y/z"})
+	require.ErrorContains(t, err, "not a usable URL")
 }
 
 func FuzzPagination(f *testing.F) {
