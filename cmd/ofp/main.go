@@ -38,7 +38,7 @@ func commands() []command {
 		{"collect", "collect data now: `ofp collect opendata --once`", runCollect},
 		{"pipeline", "run only a pipeline (Kafka → lake → warehouse): `ofp pipeline opendata`", runPipeline},
 		{"warehouse", "manage the warehouse: `ofp warehouse rebuild`", runWarehouse},
-		{"report", "print analytics: `ofp report fees`, `ofp report rates`", runReport},
+		{"report", "print analytics: `ofp report fees`, `rates` (with `--history`), `quality`, `collections`, `quarantine`", runReport},
 		{"sim", "run only the simulated ecosystem (directory and institutions)", runSim},
 		{"keys", "list or rotate the authorization server's keys: `ofp keys rotate --brand ofp`", runKeys},
 		{"config", "print the effective configuration, secrets redacted", runConfig},

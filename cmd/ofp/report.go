@@ -21,9 +21,12 @@ import (
 )
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	kind, rest, err := subcommand("report", args, stdout, "fees", "rates")
+	kind, rest, err := subcommand("report", args, stdout, "fees", "rates", "quality", "collections", "quarantine")
 	if err != nil {
 		return err
+	}
+	if kind != "fees" && kind != "rates" {
+		return runReportOps(ctx, kind, rest, stdout, stderr)
 	}
 	cfg := config.Default()
 	fs := newFlagSet("report "+kind+" [flags]",
@@ -184,6 +187,12 @@ var reportPageSize = warehouse.MaxLimit
 // fetchAll reads every page of an analytics API answer: the API cuts its
 // answers at a limit and links the next page.
 func fetchAll[T any](ctx context.Context, server, path string, q url.Values, token string) ([]T, error) {
+	return fetchAllUpTo[T](ctx, server, path, q, token, 0)
+}
+
+// fetchAllUpTo is fetchAll stopping at max rows (0: no limit). Pages hold
+// q's limit rows, reportPageSize without one.
+func fetchAllUpTo[T any](ctx context.Context, server, path string, q url.Values, token string, max int) ([]T, error) {
 	base, err := url.Parse(server)
 	if err != nil {
 		return nil, fmt.Errorf("--server %q: %w", server, err)
@@ -192,7 +201,9 @@ func fetchAll[T any](ctx context.Context, server, path string, q url.Values, tok
 	for k, v := range q {
 		first[k] = v
 	}
-	first.Set("limit", strconv.Itoa(reportPageSize))
+	if first.Get("limit") == "" {
+		first.Set("limit", strconv.Itoa(reportPageSize))
+	}
 	next := base.JoinPath(path)
 	next.RawQuery = first.Encode()
 	rows := []T{}
@@ -207,6 +218,9 @@ func fetchAll[T any](ctx context.Context, server, path string, q url.Values, tok
 			return nil, err
 		}
 		rows = append(rows, page...)
+		if max > 0 && len(rows) >= max {
+			return rows[:max], nil
+		}
 		if next, err = nextPage(base, link); err != nil {
 			return nil, fmt.Errorf("query %s: %w", u, err)
 		}

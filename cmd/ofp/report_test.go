@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,7 +103,8 @@ func historyWarehouse(t *testing.T) (dir, file string) {
 			offset++
 			exec(`INSERT INTO opendata_pages BY NAME SELECT $1 AS collection_id, CAST($2 || ' 12:00:00+00' AS TIMESTAMPTZ) AS collected_at,
 			  $3 AS organisation_id, $4 AS institution_cnpj, $5 AS institution_name, $5 AS brand, true AS simulated,
-			  'personal-accounts' AS product, 'personal' AS segment, $6 AS content_key,
+			  'personal-accounts' AS product, 'personal' AS segment, $6 AS content_key, 200 AS status_code,
+			  'https://' || $3 || '.example/open-banking/opendata-accounts/v1/personal-accounts' AS url, 1 AS page,
 			  'ofp.opendata.raw' AS src_topic, 0 AS src_partition, $7 AS src_offset, 0 AS item_index`,
 				coll, day, org, cnpj, name, key, offset)
 			if i != 0 && c == 1 {
@@ -209,4 +212,76 @@ func TestNextPageFollowsTheLinkHeader(t *testing.T) {
 	require.Nil(t, u)
 	_, err = nextPage(base, `/y?offset=2; rel="next"`)
 	require.Error(t, err)
+}
+
+// TestReportQualityCollectionsAndQuarantine: the operators' reports read
+// the same warehouse as the analytics API, locally or through a server.
+func TestReportQualityCollectionsAndQuarantine(t *testing.T) {
+	ctx := context.Background()
+	dir, file := historyWarehouse(t)
+	db, err := sql.Open("duckdb", file)
+	require.NoError(t, err)
+	for i := range 3 { // Banco 1's content (in both collections) had three rates it could not read
+		_, err := db.ExecContext(ctx, `INSERT INTO opendata_quarantine_items BY NAME SELECT 'k-1' AS content_key, $1 AS item_index,
+		  0 AS record_index, 'rate' AS kind, 'missing referentialRateIndexer' AS reason, '{"rate":"0.1"}' AS raw`, 10+i)
+		require.NoError(t, err)
+	}
+	for i := range 3 {
+		for c, day := range []string{"2026-03-10", "2026-03-11"} {
+			_, err := db.ExecContext(ctx, `INSERT INTO opendata_collections BY NAME SELECT $1 AS collection_id, $2 AS organisation_id,
+			  $3 AS organisation_name, $4 AS institution_cnpj, $3 AS brand, true AS simulated,
+			  CAST($5 || ' 12:00:00+00' AS TIMESTAMPTZ) AS started_at, CAST($5 || ' 12:00:02+00' AS TIMESTAMPTZ) AS finished_at,
+			  'ok' AS status, 12 AS endpoints, 12 AS pages, 0 AS failed_pages, 0 AS retries, '' AS errors,
+			  'ofp.opendata.status' AS src_topic, 0 AS src_partition, $6 AS src_offset, 0 AS item_index`,
+				fmt.Sprintf("c%d", c+1), fmt.Sprintf("org-%d", i), fmt.Sprintf("Banco %d", i), fmt.Sprintf("1111111100011%d", i), day, 10*i+c)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, db.Close())
+
+	items := reportJSON[warehouse.QuarantinedItem](t, "quarantine", "--data-dir", dir, "--format", "json", "--limit", "0")
+	require.Len(t, items, 6, "three items of a content in two collections' pages")
+	require.Equal(t, "c2", items[0].CollectionID, "newest first")
+	require.Equal(t, `{"rate":"0.1"}`, items[0].Raw)
+	var out bytes.Buffer
+	require.NoError(t, runReport(ctx, []string{"quarantine", "--data-dir", dir, "--limit", "4"}, &out, io.Discard))
+	require.Equal(t, 4, strings.Count(out.String(), "missing referentialRateIndexer"))
+	require.Contains(t, out.String(), "The 4 newest items; --limit 0 shows them all.")
+
+	quality := reportJSON[warehouse.QualityRow](t, "quality", "--data-dir", dir, "--institution", "Banco 1", "--format", "json")
+	var quarantined, pages int64
+	for _, r := range quality {
+		require.Equal(t, "c2", r.CollectionID, "the latest collection only")
+		switch r.Category {
+		case warehouse.QualityQuarantine:
+			quarantined += r.Count
+		case warehouse.QualityPages:
+			pages += r.Count
+		}
+	}
+	require.Equal(t, int64(3), quarantined)
+	require.Equal(t, int64(1), pages)
+	require.Len(t, reportJSON[warehouse.CollectionRun](t, "collections", "--data-dir", dir, "--format", "json"), 3)
+	runs := reportJSON[warehouse.CollectionRun](t, "collections", "--all", "--data-dir", dir, "--format", "json")
+	require.Len(t, runs, 6)
+	require.Equal(t, 2*time.Second, runs[0].FinishedAt.Sub(runs[0].StartedAt))
+
+	// Through a server: every page, or the newest --limit.
+	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	srv := httptest.NewServer(warehouse.NewAPI(s, nil))
+	defer srv.Close()
+	defer func(n int) { reportPageSize = n }(reportPageSize)
+	reportPageSize = 1
+	require.Equal(t, items, reportJSON[warehouse.QuarantinedItem](t, "quarantine", "--server", srv.URL, "--data-dir", dir, "--format", "json", "--limit", "0"))
+	require.Equal(t, items[:4], reportJSON[warehouse.QuarantinedItem](t, "quarantine", "--server", srv.URL, "--data-dir", dir, "--format", "json", "--limit", "4"))
+	require.Equal(t, runs, reportJSON[warehouse.CollectionRun](t, "collections", "--all", "--server", srv.URL, "--data-dir", dir, "--format", "json"))
+
+	for _, bad := range [][]string{{"quarantine", "--kind", "bank"}, {"quarantine", "--limit", "-1"}, {"quality", "--format", "chart"}} {
+		err := runReport(ctx, append(bad, "--data-dir", dir), io.Discard, io.Discard)
+		var ee exitError
+		require.ErrorAs(t, err, &ee, "%v", bad)
+		require.Equal(t, 2, ee.code, "%v", bad)
+	}
 }

@@ -4,7 +4,9 @@
 // estimates of one comparison group; and the same for histories (history.go):
 // a table per series (an institution's fee or rate) with each collection's
 // figures and what changed since the one before, and a chart of its
-// weighted estimate by collection, Δ marking the changes.
+// weighted estimate by collection, Δ marking the changes; and for operators
+// (ops.go) the data-quality report per institution and collection, the
+// collection runs and the quarantined items.
 //
 // Every rendering labels simulated figures. Decimals are shown exactly as the
 // warehouse returns them, only trailing zeros beyond two decimals trimmed in
