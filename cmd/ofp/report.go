@@ -130,15 +130,7 @@ func runHistory(ctx context.Context, w io.Writer, kind, format, server string, q
 		if err != nil {
 			return err
 		}
-		switch format {
-		case "csv":
-			return report.FeeHistoryCSV(w, rows)
-		case "json":
-			return report.FeeHistoryJSON(w, rows)
-		case "chart":
-			return report.FeeHistoryChart(w, rows)
-		}
-		return report.FeeHistoryTable(w, rows)
+		return render(w, format, rows, report.FeeHistoryCSV, report.FeeHistoryJSON, report.FeeHistoryTable, report.FeeHistoryChart)
 	}
 	f.ServiceCode = ""
 	rows, err := fetchRows(ctx, server, warehouse.PathRateHistory, q, cfg, func(s *warehouse.Store) ([]warehouse.RateHistoryPoint, error) {
@@ -147,15 +139,7 @@ func runHistory(ctx context.Context, w io.Writer, kind, format, server string, q
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "csv":
-		return report.RateHistoryCSV(w, rows)
-	case "json":
-		return report.RateHistoryJSON(w, rows)
-	case "chart":
-		return report.RateHistoryChart(w, rows)
-	}
-	return report.RateHistoryTable(w, rows)
+	return render(w, format, rows, report.RateHistoryCSV, report.RateHistoryJSON, report.RateHistoryTable, report.RateHistoryChart)
 }
 
 // fetchRows asks a running server when there is one (every page of the
@@ -292,25 +276,9 @@ func fetchPage[T any](ctx context.Context, u, token string) ([]T, string, error)
 }
 
 func renderFees(w io.Writer, format string, rows []warehouse.FeeComparison) error {
-	switch format {
-	case "csv":
-		return report.FeeCSV(w, rows)
-	case "json":
-		return report.FeeJSON(w, rows)
-	case "chart":
-		return report.Chart(w, rows)
-	}
-	return report.FeeTable(w, rows)
+	return render(w, format, rows, report.FeeCSV, report.FeeJSON, report.FeeTable, report.Chart)
 }
 
 func renderRates(w io.Writer, format string, rows []warehouse.RateComparison) error {
-	switch format {
-	case "csv":
-		return report.RateCSV(w, rows)
-	case "json":
-		return report.RateJSON(w, rows)
-	case "chart":
-		return report.RateChart(w, rows)
-	}
-	return report.RateTable(w, rows)
+	return render(w, format, rows, report.RateCSV, report.RateJSON, report.RateTable, report.RateChart)
 }

@@ -25,13 +25,7 @@ import (
 // answers from a refreshed snapshot copy instead.
 func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "warehouse.duckdb")
-	opts := warehouse.DefaultOptions()
-	opts.RefreshDelay = 0
-	wh, err := warehouse.Open(file, opts)
-	require.NoError(t, err)
-	require.NoError(t, wh.Close())
+	dir, file := emptyWarehouse(t)
 
 	// What a load leaves behind when its process dies before the refresh:
 	// a page, its content's fee item and its key pending in refresh_pending.
@@ -52,7 +46,7 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	}
 	require.NoError(t, db.Close())
 
-	ro, err := warehouse.OpenReadOnly(file, opts)
+	ro, err := warehouse.OpenReadOnly(file, warehouse.DefaultOptions())
 	require.NoError(t, err, "a read-only handle answers from the views")
 	require.NoError(t, ro.Close())
 
@@ -66,6 +60,18 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	require.Equal(t, "2.500000", *rows[0].WeightedEstimate)
 }
 
+// emptyWarehouse creates a warehouse file of the current schema in a new
+// data dir, and closes it.
+func emptyWarehouse(t *testing.T) (dir, file string) {
+	t.Helper()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "warehouse.duckdb")
+	wh, err := warehouse.Open(file, warehouse.DefaultOptions())
+	require.NoError(t, err)
+	require.NoError(t, wh.Close())
+	return dir, file
+}
+
 // historyWarehouse is a warehouse of three institutions' personal-accounts
 // TED fee in two collections (10 and 11 March 2026); Banco 0 changed its
 // first band's median (1 -> 1.5) in the second, the others published the
@@ -73,13 +79,7 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 func historyWarehouse(t *testing.T) (dir, file string) {
 	t.Helper()
 	ctx := context.Background()
-	dir = t.TempDir()
-	file = filepath.Join(dir, "warehouse.duckdb")
-	opts := warehouse.DefaultOptions()
-	opts.RefreshDelay = 0
-	wh, err := warehouse.Open(file, opts)
-	require.NoError(t, err)
-	require.NoError(t, wh.Close())
+	dir, file = emptyWarehouse(t)
 	db, err := sql.Open("duckdb", file)
 	require.NoError(t, err)
 	defer db.Close()
@@ -182,18 +182,25 @@ func TestReportReadsEveryPageOfAServer(t *testing.T) {
 	require.Len(t, local, 3)
 	localHistory := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--data-dir", dir, "--format", "json")
 
-	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
-	require.NoError(t, err)
-	defer s.Close()
-	srv := httptest.NewServer(warehouse.NewAPI(s, nil))
-	defer srv.Close()
-	defer func(n int) { reportPageSize = n }(reportPageSize)
-	reportPageSize = 1
+	srv := pagingServer(t, file)
 
 	require.Equal(t, local, reportJSON[warehouse.FeeComparison](t, "fees", "--server", srv.URL, "--data-dir", dir, "--format", "json"))
 	require.Equal(t, localHistory, reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--server", srv.URL, "--data-dir", dir, "--format", "json"))
 	only := reportJSON[warehouse.FeeHistoryPoint](t, "fees", "--history", "--changes-only", "--server", srv.URL, "--data-dir", dir, "--format", "json")
 	require.Len(t, only, 1)
+}
+
+// pagingServer serves the analytics API over a snapshot of file, and has
+// the reports ask it for one row at a time until the test ends.
+func pagingServer(t *testing.T, file string) *httptest.Server {
+	t.Helper()
+	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
+	require.NoError(t, err)
+	srv := httptest.NewServer(warehouse.NewAPI(s, nil))
+	n := reportPageSize
+	reportPageSize = 1
+	t.Cleanup(func() { reportPageSize = n; srv.Close(); s.Close() })
+	return srv
 }
 
 func TestNextPageFollowsTheLinkHeader(t *testing.T) {
@@ -267,13 +274,7 @@ func TestReportQualityCollectionsAndQuarantine(t *testing.T) {
 	require.Equal(t, 2*time.Second, runs[0].FinishedAt.Sub(runs[0].StartedAt))
 
 	// Through a server: every page, or the newest --limit.
-	s, err := warehouse.OpenSnapshot(file, warehouse.DefaultOptions())
-	require.NoError(t, err)
-	defer s.Close()
-	srv := httptest.NewServer(warehouse.NewAPI(s, nil))
-	defer srv.Close()
-	defer func(n int) { reportPageSize = n }(reportPageSize)
-	reportPageSize = 1
+	srv := pagingServer(t, file)
 	require.Equal(t, items, reportJSON[warehouse.QuarantinedItem](t, "quarantine", "--server", srv.URL, "--data-dir", dir, "--format", "json", "--limit", "0"))
 	require.Equal(t, items[:4], reportJSON[warehouse.QuarantinedItem](t, "quarantine", "--server", srv.URL, "--data-dir", dir, "--format", "json", "--limit", "4"))
 	require.Equal(t, runs, reportJSON[warehouse.CollectionRun](t, "collections", "--all", "--server", srv.URL, "--data-dir", dir, "--format", "json"))

@@ -80,7 +80,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 		if err != nil {
 			return err
 		}
-		return render(stdout, *format, rows, warehouse.WriteQualityCSV, report.QualityJSON, report.QualityTable)
+		return render(stdout, *format, rows, warehouse.WriteQualityCSV, report.QualityJSON, report.QualityTable, nil)
 	case "collections":
 		if *all {
 			q.Set("all", "true")
@@ -93,7 +93,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 		if err != nil {
 			return err
 		}
-		return render(stdout, *format, rows, warehouse.WriteCollectionsCSV, report.CollectionsJSON, report.CollectionsTable)
+		return render(stdout, *format, rows, warehouse.WriteCollectionsCSV, report.CollectionsJSON, report.CollectionsTable, nil)
 	}
 	if *qkind != "" {
 		q.Set("kind", *qkind)
@@ -109,7 +109,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	if err := render(stdout, *format, rows, warehouse.WriteQuarantineCSV, report.QuarantineJSON, report.QuarantineTable); err != nil {
+	if err := render(stdout, *format, rows, warehouse.WriteQuarantineCSV, report.QuarantineJSON, report.QuarantineTable, nil); err != nil {
 		return err
 	}
 	if *format == "table" && *limit > 0 && len(rows) == *limit {
@@ -126,13 +126,17 @@ func badFilter(err error) error {
 	return nil
 }
 
-// render writes rows in format with the matching writer.
-func render[T any](w io.Writer, format string, rows []T, csv, json, tbl func(io.Writer, []T) error) error {
-	switch format {
-	case "csv":
+// render writes rows in format (csv, json, chart, else table) with the
+// matching writer; chart is nil where a report has none (its --format
+// refuses "chart").
+func render[T any](w io.Writer, format string, rows []T, csv, json, tbl, chart func(io.Writer, []T) error) error {
+	switch {
+	case format == "csv":
 		return csv(w, rows)
-	case "json":
+	case format == "json":
 		return json(w, rows)
+	case format == "chart" && chart != nil:
+		return chart(w, rows)
 	}
 	return tbl(w, rows)
 }

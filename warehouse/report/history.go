@@ -95,75 +95,75 @@ func historyFooter(w io.Writer, points, changes int, sim bool) {
 // FeeHistoryTable writes one table per fee series (an institution's fee):
 // each collection's figures and what changed since the one before.
 func FeeHistoryTable(w io.Writer, rows []warehouse.FeeHistoryPoint) error {
-	if len(rows) == 0 {
-		_, err := io.WriteString(w, "no fee history matches\n")
-		return err
-	}
-	header := []string{"COLLECTED (UTC)", "WEIGHTED", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"}
-	right := []bool{false, true, true, true, true, true, true, true, false, false}
-	first := true
-	err := series(rows, feeSeriesKey, func(s []warehouse.FeeHistoryPoint) error {
-		g := s[0]
-		if !first {
-			fmt.Fprintln(w)
-		}
-		first = false
-		fmt.Fprintf(w, "%s — %s / %s / %s / %s (%s) — %s\n", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
-			g.Product, g.Segment, g.ProductType, g.ServiceCode, g.Currency, g.ServiceName)
-		var cells [][]string
-		changes, sim := 0, false
-		for _, p := range s {
-			sim = sim || p.Simulated
-			if p.Changed {
-				changes++
-			}
-			cells = append(cells, []string{collected(p.CollectedAt), short(p.WeightedEstimate), short(p.Minimum), short(p.Maximum),
+	return historyTable(w, rows, "fee", feeSeriesKey,
+		[]string{"COLLECTED (UTC)", "WEIGHTED", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"},
+		func(g warehouse.FeeHistoryPoint) string {
+			return fmt.Sprintf("%s — %s / %s / %s / %s (%s) — %s", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
+				g.Product, g.Segment, g.ProductType, g.ServiceCode, g.Currency, g.ServiceName)
+		},
+		func(p warehouse.FeeHistoryPoint) historyPoint {
+			return historyPoint{changed: p.Changed, simulated: p.Simulated, cells: []string{collected(p.CollectedAt),
+				short(p.WeightedEstimate), short(p.Minimum), short(p.Maximum),
 				bandCell(p.BandMedians[0], p.BandCustomerRates[0]), bandCell(p.BandMedians[1], p.BandCustomerRates[1]),
 				bandCell(p.BandMedians[2], p.BandCustomerRates[2]), bandCell(p.BandMedians[3], p.BandCustomerRates[3]),
-				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)})
-		}
-		if err := table(w, header, right, cells); err != nil {
-			return err
-		}
-		historyFooter(w, len(s), changes, sim)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, "BANDn = median@share of customers; CHANGED names what differs from the collection before.")
-	return err
+				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)}}
+		},
+		"BANDn = median@share of customers; CHANGED names what differs from the collection before.")
 }
 
 // RateHistoryTable writes one table per interest-rate series.
 func RateHistoryTable(w io.Writer, rows []warehouse.RateHistoryPoint) error {
+	return historyTable(w, rows, "rate", rateSeriesKey,
+		[]string{"COLLECTED (UTC)", "WEIGHTED", "RATE", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"},
+		func(g warehouse.RateHistoryPoint) string {
+			return fmt.Sprintf("%s — %s / %s / %s / %s", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
+				g.Product, g.Segment, g.ProductType, g.Indexer)
+		},
+		func(p warehouse.RateHistoryPoint) historyPoint {
+			return historyPoint{changed: p.Changed, simulated: p.Simulated, cells: []string{collected(p.CollectedAt),
+				short(p.WeightedEstimate), short(p.Rate), short(p.MinimumRate), short(p.MaximumRate),
+				bandCell(p.BandRates[0], p.BandCustomerRates[0]), bandCell(p.BandRates[1], p.BandCustomerRates[1]),
+				bandCell(p.BandRates[2], p.BandCustomerRates[2]), bandCell(p.BandRates[3], p.BandCustomerRates[3]),
+				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)}}
+		},
+		"Rates are fractions (0.15 = 15% a.a.). BANDn = rate@share of customers; CHANGED names what differs from the collection before.")
+}
+
+// historyPoint is one collection of a series as a history table shows it.
+type historyPoint struct {
+	cells              []string
+	changed, simulated bool
+}
+
+// historyTable writes one table per series of rows (what names "fee" or
+// "rate"): a title, a line per collection (header's columns; the first is
+// the time, the last what changed, the others figures), and the series'
+// counts; then note.
+func historyTable[P any](w io.Writer, rows []P, what string, key func(P) string, header []string,
+	title func(P) string, point func(P) historyPoint, note string) error {
 	if len(rows) == 0 {
-		_, err := io.WriteString(w, "no rate history matches\n")
+		_, err := fmt.Fprintf(w, "no %s history matches\n", what)
 		return err
 	}
-	header := []string{"COLLECTED (UTC)", "WEIGHTED", "RATE", "MIN", "MAX", "BAND1", "BAND2", "BAND3", "BAND4", "FLAGS", "CHANGED"}
-	right := []bool{false, true, true, true, true, true, true, true, true, false, false}
+	right := make([]bool, len(header))
+	for i := 1; i < len(header)-2; i++ {
+		right[i] = true // the figures; not FLAGS nor CHANGED
+	}
 	first := true
-	err := series(rows, rateSeriesKey, func(s []warehouse.RateHistoryPoint) error {
-		g := s[0]
+	err := series(rows, key, func(s []P) error {
 		if !first {
 			fmt.Fprintln(w)
 		}
 		first = false
-		fmt.Fprintf(w, "%s — %s / %s / %s / %s\n", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
-			g.Product, g.Segment, g.ProductType, g.Indexer)
-		var cells [][]string
+		fmt.Fprintln(w, title(s[0]))
+		cells := make([][]string, len(s))
 		changes, sim := 0, false
-		for _, p := range s {
-			sim = sim || p.Simulated
-			if p.Changed {
+		for i, p := range s {
+			hp := point(p)
+			cells[i], sim = hp.cells, sim || hp.simulated
+			if hp.changed {
 				changes++
 			}
-			cells = append(cells, []string{collected(p.CollectedAt), short(p.WeightedEstimate), short(p.Rate),
-				short(p.MinimumRate), short(p.MaximumRate),
-				bandCell(p.BandRates[0], p.BandCustomerRates[0]), bandCell(p.BandRates[1], p.BandCustomerRates[1]),
-				bandCell(p.BandRates[2], p.BandCustomerRates[2]), bandCell(p.BandRates[3], p.BandCustomerRates[3]),
-				strings.Join(p.Flags, ","), changeCell(p.Previous != nil, p.ChangedFields)})
 		}
 		if err := table(w, header, right, cells); err != nil {
 			return err
@@ -174,7 +174,7 @@ func RateHistoryTable(w io.Writer, rows []warehouse.RateHistoryPoint) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(w, "Rates are fractions (0.15 = 15% a.a.). BANDn = rate@share of customers; CHANGED names what differs from the collection before.")
+	_, err = fmt.Fprintln(w, note)
 	return err
 }
 

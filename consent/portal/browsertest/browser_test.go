@@ -113,6 +113,17 @@ func requireRendered(t *testing.T, img image.Image, name string) {
 	require.Less(t, float64(most)/float64(total), 0.97, "screenshot %s is %.1f%% one colour: blank page?", name, 100*float64(most)/float64(total))
 }
 
+// signInAs makes the browser send a staff user's Basic credentials with
+// every request (the console has no login form).
+func signInAs(t *testing.T, ctx context.Context, user string) {
+	t.Helper()
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+portaltest.StaffPassword(user)))
+	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	require.NoError(t, err)
+	_, err = chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
+	require.NoError(t, err)
+}
+
 func bodyText(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	txt, err := chromedp.Run(ctx, chromedp.Text(css("body")))
@@ -190,11 +201,7 @@ func TestOperatorSearchesAndRevokesWithReason(t *testing.T) {
 	e := portaltest.New(t, "sqlite", nil)
 	s := e.Seeded
 	base := e.Server.URL
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(portaltest.Operator+":"+portaltest.StaffPassword(portaltest.Operator)))
-	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
-	require.NoError(t, err)
-	_, err = chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
-	require.NoError(t, err)
+	signInAs(t, ctx, portaltest.Operator)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(base+"/console/"),
 		chromedp.WaitVisible(css("#search")),

@@ -2,10 +2,8 @@ package browsertest
 
 import (
 	"context"
-	"encoding/base64"
 	"testing"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -88,11 +86,7 @@ func TestOperatorCancelsACustomersPaymentWithReason(t *testing.T) {
 	e := portaltest.WithPayments(t, "sqlite", nil)
 	sp := e.SeededPayments
 	base := e.Server.URL
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(portaltest.Operator+":"+portaltest.StaffPassword(portaltest.Operator)))
-	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
-	require.NoError(t, err)
-	_, err = chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
-	require.NoError(t, err)
+	signInAs(t, ctx, portaltest.Operator)
 
 	cancel := "/console/customers/" + portaltest.CustomerCPF + "/payments/" + sp.Scheduled[1] + "/cancel"
 	require.NoError(t, chromedp.Do(ctx,
