@@ -69,7 +69,11 @@ func QualityTable(w io.Writer, rows []warehouse.QualityRow) error {
 		first = false
 		fmt.Fprintf(w, "%s — collection %s, %s UTC%s\n", institution(g.InstitutionName, g.Brand, g.InstitutionCNPJ),
 			g.CollectionID, collected(g.CollectedAt), simSuffix(g.Simulated))
-		fmt.Fprintf(w, "%d pages, %d with errors; %d findings, %d items quarantined\n", pages, errs, findings, quarantined)
+		fmt.Fprintf(w, "%s, %d with errors; %s, %s quarantined\n", count(pages, "page"), errs, count(findings, "finding"), count(quarantined, "item"))
+		if pages == 0 && len(details) > 0 {
+			fmt.Fprintln(w, "No pages under this CNPJ: its records came in its organisation's pages (a products-services page lists\n"+
+				"the brand's companies, each under its own CNPJ).")
+		}
 		if len(details) == 0 {
 			return nil
 		}
@@ -84,6 +88,14 @@ func QualityTable(w io.Writer, rows []warehouse.QualityRow) error {
 		}
 		return table(w, []string{"COUNT", "WHAT", "KIND", "RULE OR REASON"}, []bool{true, false, false, false}, cells)
 	})
+}
+
+// count is n and the noun, plural unless n is 1.
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func simSuffix(sim bool) string {

@@ -29,10 +29,17 @@ func TestQualityTable(t *testing.T) {
 		row(beta, warehouse.QualityPages, "", "", 4),
 		row(beta, warehouse.QualityPagesWithErrors, "", "", 0),
 	}
+	company := alfa
+	company.InstitutionCNPJ, company.InstitutionName = "11111111000292", "Alfa Financeira" // a company listed in Alfa's pages
+	rows = append(rows, row(company, warehouse.QualityQuarantine, "rate", "missing minimumRate", 1),
+		row(company, warehouse.QualityPages, "", "", 0), row(company, warehouse.QualityPagesWithErrors, "", "", 0))
 	var buf bytes.Buffer
 	require.NoError(t, QualityTable(&buf, rows))
 	sections := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n\n")
-	require.Len(t, sections, 2)
+	require.Len(t, sections, 3)
+	require.Contains(t, sections[2], "0 pages, 0 with errors; 0 findings, 1 item quarantined\nNo pages under this CNPJ")
+	require.NotContains(t, sections[0]+sections[1], "No pages under this CNPJ")
+	sections = sections[:2]
 	a := strings.Split(sections[0], "\n")
 	require.Equal(t, "Banco Alfa (Alfa, CNPJ 11111111000111) — collection c1, 2026-03-10 12:00 UTC", a[0])
 	require.Equal(t, "25 pages, 3 with errors; 2 findings, 7 items quarantined", a[1])
