@@ -92,7 +92,8 @@ func TestPagesRenderWithoutScriptAndWithBrand(t *testing.T) {
 	require.Contains(t, body, `name="resource" value="acc-1"`)
 	require.Contains(t, body, `name="decision" value="approve"`)
 	require.Contains(t, body, `name="decision" value="deny"`)
-	require.Contains(t, body, "02/01/2027 03:04 UTC")
+	require.Contains(t, body, "Válido até 02/01/2027 00:04 (horário de Brasília)")
+	require.Contains(t, body, "Valid until 02/01/2027 00:04 (Brasília time)")
 	require.NotContains(t, strings.ToLower(body), "<script")
 
 	rec = httptest.NewRecorder()

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/ofp-dev/ofp/internal/brtext"
 )
 
 //go:embed templates/*.html
@@ -112,16 +114,17 @@ func (p *Pages) Login(w http.ResponseWriter, status int, d LoginPage) error {
 
 // Consent writes the consent page with status.
 func (p *Pages) Consent(w http.ResponseWriter, status int, d ConsentPage) error {
-	expires := ""
+	expires, expiresEN := "", ""
 	if !d.Expires.IsZero() {
-		expires = d.Expires.UTC().Format("02/01/2006 15:04 UTC")
+		expires, expiresEN = brtext.DateTime(d.Expires), brtext.DateTimeEN(d.Expires)
 	}
 	return p.render(w, status, "consent.html", struct {
 		ConsentPage
-		Title   string
-		Expires string
-		Pay     *paymentView
-	}{d, "Autorizar / Authorise", expires, d.Payment.view()})
+		Title     string
+		Expires   string
+		ExpiresEN string
+		Pay       *paymentView
+	}{d, "Autorizar / Authorise", expires, expiresEN, d.Payment.view()})
 }
 
 // Error writes the error page with status.

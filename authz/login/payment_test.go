@@ -34,7 +34,7 @@ func TestConsentPageShowsThePayment(t *testing.T) {
 	require.Contains(t, body, "maria@example.com")
 	require.Contains(t, body, "ISPB 12345678 · agência 0001 · conta 9876543 (conta corrente)")
 	require.Contains(t, body, `<span class="date">26/11/2026</span>`)
-	require.Contains(t, body, "Autorize até 26/11/2026 15:04 UTC")
+	require.Contains(t, body, "Autorize até 26/11/2026 12:04 (horário de Brasília)")
 	require.Contains(t, body, `type="radio" name="resource" value="acc-2"`)
 	require.Contains(t, body, "Autorizar pagamento")
 	require.NotContains(t, strings.ToLower(body), "<script")

@@ -5,12 +5,15 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/ofp-dev/ofp/internal/brtext"
 )
 
 // Brasilia is the time zone the spec reasons about dates in (America/Sao_Paulo,
-// UTC-3 since daylight saving was abolished in 2019). A fixed zone keeps the
-// binary free of a tzdata dependency.
-var Brasilia = time.FixedZone("BRT", -3*60*60)
+// UTC-3 since daylight saving was abolished in 2019): brtext.Brasilia, the
+// zone the customer pages write times in. A fixed zone keeps the binary
+// free of a tzdata dependency.
+var Brasilia = brtext.Brasilia
 
 // Date is a calendar date (the spec's format: date, "YYYY-MM-DD").
 type Date struct {

@@ -131,7 +131,7 @@ func testCustomerPortal(t *testing.T, engine string) {
 		"Dados enviados para Fintech Boa", "Dados trazidos de Banco Distante S.A.", "Dados enviados para Outra Receptora",
 		"Os saldos das suas contas", // plain-language permission
 		"Conta ag0001-cc12345", "Cartão de crédito cartao-9876",
-		"Ativo", "Aguardando autorização", "Válido até 06/09/2026", "Sem prazo de validade",
+		"Ativo", "Aguardando autorização", "Válido até 06/09/2026 09:00 (horário de Brasília)", "Sem prazo de validade",
 		"Ofertas personalizadas", "Compartilhamento com parceiro", "Estudos internos", "Histórico",
 		s.Held, s.Received,
 	} {

@@ -8,13 +8,14 @@ import (
 	"github.com/ofp-dev/ofp/consent"
 	"github.com/ofp-dev/ofp/consent/consentsql"
 	"github.com/ofp-dev/ofp/consent/purposes"
+	"github.com/ofp-dev/ofp/internal/brtext"
 )
 
 // What people read: plain Portuguese, no codes.
 
-const dateLayout = "02/01/2006 15:04 UTC"
-
-func fmtDate(t time.Time) string { return t.UTC().Format(dateLayout) }
+// fmtDate is a time as the portal's readers (customers and the
+// institution's staff, in Brazil) read it: Brasília's.
+func fmtDate(t time.Time) string { return brtext.DateTime(t) }
 
 func fmtExpiry(t *time.Time) string {
 	if t == nil {

@@ -1,7 +1,8 @@
-// Package brtext writes money and documents the way Brazilian customers
-// read them on the pages ofp serves: "R$ 1.234,56" from a decimal string
-// (never through a float: the page shows what the consent says), a CPF
-// masked as Pix apps show a payee's, a CNPJ in full.
+// Package brtext writes money, documents and times the way Brazilian
+// customers read them on the pages ofp serves: "R$ 1.234,56" from a decimal
+// string (never through a float: the page shows what the consent says), a
+// CPF masked as Pix apps show a payee's, a CNPJ in full, a time in
+// Brasília's (the data stays UTC; only the words change).
 //
 // It never parses user input and never rounds.
 package brtext
@@ -9,7 +10,24 @@ package brtext
 import (
 	"regexp"
 	"strings"
+	"time"
 )
+
+// Brasilia is Brasília's time (UTC−3; Brazil has kept no daylight saving
+// time since 2019): the days of Pix payments, the times customers read.
+var Brasilia = time.FixedZone("BRT", -3*60*60)
+
+// DateTime writes t as a customer in Brazil reads it:
+// "10/03/2026 09:00 (horário de Brasília)" for 12:00 UTC.
+func DateTime(t time.Time) string {
+	return t.In(Brasilia).Format("02/01/2006 15:04") + " (horário de Brasília)"
+}
+
+// DateTimeEN is DateTime for the English half of a bilingual page:
+// "10/03/2026 09:00 (Brasília time)".
+func DateTimeEN(t time.Time) string {
+	return t.In(Brasilia).Format("02/01/2006 15:04") + " (Brasília time)"
+}
 
 var moneyPattern = regexp.MustCompile(`^(\d{1,16})\.(\d{2})$`)
 

@@ -3,6 +3,7 @@ package brtext
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -52,4 +53,11 @@ func FuzzMoney(f *testing.F) {
 		require.Equal(t, strings.TrimLeft(want, "0"), strings.TrimLeft(digits, "0"))
 		require.Equal(t, amount[len(amount)-2:], got[len(got)-2:])
 	})
+}
+
+func TestDateTime(t *testing.T) {
+	require.Equal(t, "10/03/2026 09:00 (horário de Brasília)", DateTime(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)))
+	require.Equal(t, "09/03/2026 23:30 (horário de Brasília)", DateTime(time.Date(2026, 3, 10, 2, 30, 0, 0, time.UTC)), "the day before in Brasília")
+	require.Equal(t, "15/01/2026 21:00 (horário de Brasília)", DateTime(time.Date(2026, 1, 16, 0, 0, 0, 0, time.UTC)), "no daylight saving time")
+	require.Equal(t, "10/03/2026 09:00 (Brasília time)", DateTimeEN(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)))
 }
