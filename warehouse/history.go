@@ -113,7 +113,9 @@ type FeeHistoryPoint struct {
 	ChangedFields []string `json:"changed_fields"`
 }
 
-func (p FeeHistoryPoint) seriesKey() []string {
+// SeriesKey names the point's series: an institution's fee (organisation,
+// CNPJ, brand, product, segment, product type, service code, currency).
+func (p FeeHistoryPoint) SeriesKey() []string {
 	return []string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.ServiceCode, p.Currency}
 }
 
@@ -151,7 +153,7 @@ func (s *Store) FeeHistory(ctx context.Context, f HistoryFilter) ([]FeeHistoryPo
 		p.CollectedAt = p.CollectedAt.UTC()
 		p.Flags = splitFlags(flags)
 		p.ChangedFields = []string{}
-		if !first && slices.Equal(prev.seriesKey(), p.seriesKey()) {
+		if !first && slices.Equal(prev.SeriesKey(), p.SeriesKey()) {
 			pv, at := prev.FeeValues, prev.CollectedAt
 			p.Previous, p.PreviousCollectedAt = &pv, &at
 			p.ChangedFields = p.FeeValues.changes(pv)
@@ -225,7 +227,9 @@ type RateHistoryPoint struct {
 	ChangedFields       []string    `json:"changed_fields"`
 }
 
-func (p RateHistoryPoint) seriesKey() []string {
+// SeriesKey names the point's series: an institution's rate (organisation,
+// CNPJ, brand, product, segment, product type, indexer).
+func (p RateHistoryPoint) SeriesKey() []string {
 	return []string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.Indexer}
 }
 
@@ -263,7 +267,7 @@ func (s *Store) RateHistory(ctx context.Context, f HistoryFilter) ([]RateHistory
 		p.CollectedAt = p.CollectedAt.UTC()
 		p.Flags = splitFlags(flags)
 		p.ChangedFields = []string{}
-		if !first && slices.Equal(prev.seriesKey(), p.seriesKey()) {
+		if !first && slices.Equal(prev.SeriesKey(), p.SeriesKey()) {
 			pv, at := prev.RateValues, prev.CollectedAt
 			p.Previous, p.PreviousCollectedAt = &pv, &at
 			p.ChangedFields = p.RateValues.changes(pv)

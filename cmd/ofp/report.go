@@ -101,7 +101,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if kind == "fees" {
 		f := warehouse.FeeFilter{Product: *product, Segment: *segment, ProductType: *productType, ServiceCode: *serviceCode,
 			Institution: *institution, ExcludeFlagged: *excludeFlagged}
-		rows, err := fetchRows(ctx, src, warehouse.PathFees, q, cfg, func(s *warehouse.Store) ([]warehouse.FeeComparison, error) { return s.Fees(ctx, f) })
+		rows, err := fetchRows(ctx, src, warehouse.PathFees, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.FeeComparison, error) { return s.Fees(ctx, f) })
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	f := warehouse.RateFilter{Product: *product, Segment: *segment, ProductType: *productType, Indexer: *indexer,
 		Institution: *institution, ExcludeFlagged: *excludeFlagged}
-	rows, err := fetchRows(ctx, src, warehouse.PathRates, q, cfg, func(s *warehouse.Store) ([]warehouse.RateComparison, error) { return s.Rates(ctx, f) })
+	rows, err := fetchRows(ctx, src, warehouse.PathRates, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.RateComparison, error) { return s.Rates(ctx, f) })
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func runHistory(ctx context.Context, w io.Writer, kind, format, server string, q
 	}
 	if kind == "fees" {
 		f.Indexer = ""
-		rows, err := fetchRows(ctx, server, warehouse.PathFeeHistory, q, cfg, func(s *warehouse.Store) ([]warehouse.FeeHistoryPoint, error) {
+		rows, err := fetchRows(ctx, server, warehouse.PathFeeHistory, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.FeeHistoryPoint, error) {
 			return s.FeeHistory(ctx, f)
 		})
 		if err != nil {
@@ -133,7 +133,7 @@ func runHistory(ctx context.Context, w io.Writer, kind, format, server string, q
 		return render(w, format, rows, report.FeeHistoryCSV, report.FeeHistoryJSON, report.FeeHistoryTable, report.FeeHistoryChart)
 	}
 	f.ServiceCode = ""
-	rows, err := fetchRows(ctx, server, warehouse.PathRateHistory, q, cfg, func(s *warehouse.Store) ([]warehouse.RateHistoryPoint, error) {
+	rows, err := fetchRows(ctx, server, warehouse.PathRateHistory, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.RateHistoryPoint, error) {
 		return s.RateHistory(ctx, f)
 	})
 	if err != nil {
@@ -143,11 +143,12 @@ func runHistory(ctx context.Context, w io.Writer, kind, format, server string, q
 }
 
 // fetchRows asks a running server when there is one (every page of the
-// answer), and otherwise queries the warehouse file directly.
-func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cfg config.Config, local func(*warehouse.Store) ([]T, error)) ([]T, error) {
+// answer, or its first max rows when max > 0), and otherwise queries the
+// warehouse file directly (local applies its own limit).
+func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cfg config.Config, max int, local func(*warehouse.Store) ([]T, error)) ([]T, error) {
 	if server != "" {
 		tok, _ := cliToken(cfg.DataDir) // the server answers 401 without it
-		return fetchAll[T](ctx, server, path, q, tok)
+		return fetchAll[T](ctx, server, path, q, tok, max)
 	}
 	file := cfg.Path("warehouse.duckdb")
 	if _, err := os.Stat(file); err != nil {
@@ -168,15 +169,10 @@ func fetchRows[T any](ctx context.Context, server, path string, q url.Values, cf
 // follows the answer's Link rel="next" until the last page.
 var reportPageSize = warehouse.MaxLimit
 
-// fetchAll reads every page of an analytics API answer: the API cuts its
-// answers at a limit and links the next page.
-func fetchAll[T any](ctx context.Context, server, path string, q url.Values, token string) ([]T, error) {
-	return fetchAllUpTo[T](ctx, server, path, q, token, 0)
-}
-
-// fetchAllUpTo is fetchAll stopping at max rows (0: no limit). Pages hold
-// q's limit rows, reportPageSize without one.
-func fetchAllUpTo[T any](ctx context.Context, server, path string, q url.Values, token string, max int) ([]T, error) {
+// fetchAll reads every page of an analytics API answer (the API cuts its
+// answers at a limit and links the next page), stopping at max rows when
+// max > 0. Pages hold reportPageSize rows, or max when fewer.
+func fetchAll[T any](ctx context.Context, server, path string, q url.Values, token string, max int) ([]T, error) {
 	base, err := url.Parse(server)
 	if err != nil {
 		return nil, fmt.Errorf("--server %q: %w", server, err)
@@ -185,9 +181,11 @@ func fetchAllUpTo[T any](ctx context.Context, server, path string, q url.Values,
 	for k, v := range q {
 		first[k] = v
 	}
-	if first.Get("limit") == "" {
-		first.Set("limit", strconv.Itoa(reportPageSize))
+	page := reportPageSize
+	if max > 0 {
+		page = min(page, max)
 	}
+	first.Set("limit", strconv.Itoa(page))
 	next := base.JoinPath(path)
 	next.RawQuery = first.Encode()
 	rows := []T{}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 
 	"github.com/ofp-dev/ofp/internal/config"
 	"github.com/ofp-dev/ofp/warehouse"
@@ -76,7 +75,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 		if err := badFilter(f.Validate()); err != nil {
 			return err
 		}
-		rows, err := fetchRows(ctx, src, warehouse.PathQuality, q, cfg, func(s *warehouse.Store) ([]warehouse.QualityRow, error) { return s.Quality(ctx, f) })
+		rows, err := fetchRows(ctx, src, warehouse.PathQuality, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.QualityRow, error) { return s.Quality(ctx, f) })
 		if err != nil {
 			return err
 		}
@@ -89,7 +88,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 		if err := badFilter(f.Validate()); err != nil {
 			return err
 		}
-		rows, err := fetchRows(ctx, src, warehouse.PathCollections, q, cfg, func(s *warehouse.Store) ([]warehouse.CollectionRun, error) { return s.Collections(ctx, f) })
+		rows, err := fetchRows(ctx, src, warehouse.PathCollections, q, cfg, 0, func(s *warehouse.Store) ([]warehouse.CollectionRun, error) { return s.Collections(ctx, f) })
 		if err != nil {
 			return err
 		}
@@ -105,7 +104,7 @@ func runReportOps(ctx context.Context, kind string, args []string, stdout, stder
 	if err := badFilter(f.Validate()); err != nil {
 		return err
 	}
-	rows, err := fetchRowsUpTo(ctx, src, warehouse.PathQuarantine, q, cfg, *limit, func(s *warehouse.Store) ([]warehouse.QuarantinedItem, error) { return s.Quarantine(ctx, f) })
+	rows, err := fetchRows(ctx, src, warehouse.PathQuarantine, q, cfg, *limit, func(s *warehouse.Store) ([]warehouse.QuarantinedItem, error) { return s.Quarantine(ctx, f) })
 	if err != nil {
 		return err
 	}
@@ -139,15 +138,4 @@ func render[T any](w io.Writer, format string, rows []T, csv, json, tbl, chart f
 		return chart(w, rows)
 	}
 	return tbl(w, rows)
-}
-
-// fetchRowsUpTo is fetchRows for at most max rows (0: all): a server is
-// asked for pages of at most max rows, and no more once max are read.
-func fetchRowsUpTo[T any](ctx context.Context, server, path string, q url.Values, cfg config.Config, max int, local func(*warehouse.Store) ([]T, error)) ([]T, error) {
-	if server == "" || max <= 0 {
-		return fetchRows(ctx, server, path, q, cfg, local)
-	}
-	q.Set("limit", strconv.Itoa(min(max, reportPageSize)))
-	tok, _ := cliToken(cfg.DataDir)
-	return fetchAllUpTo[T](ctx, server, path, q, tok, max)
 }

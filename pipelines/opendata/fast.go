@@ -364,10 +364,7 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 			t.feeList(&ctx, "services", false, fm[2])
 		case kNull:
 		default:
-			if notApplicable(d.raw(fees)) {
-				break
-			}
-			t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", d.raw(fees))
+			t.wrongShape(&rc, idx, KindFee, "fees is not an object", d.raw(fees))
 		}
 	}
 	t.feeList(&ctx, "serviceBundles", true, m[4])
@@ -380,10 +377,7 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 			t.rateList(&ctx, "interest.instalmentRates", im[1])
 		case kNull:
 		default:
-			if notApplicable(d.raw(interest)) {
-				break
-			}
-			t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", d.raw(interest))
+			t.wrongShape(&rc, idx, KindRate, "interest is not an object", d.raw(interest))
 		}
 	}
 	return true
@@ -403,10 +397,7 @@ func (t *Transformer) feeList(ctx *rowCtx, group string, bundle bool, l int32) {
 		}
 	case kNull:
 	default:
-		if notApplicable(d.raw(l)) {
-			return
-		}
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", d.raw(l))
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindFee, group+" is not an array", d.raw(l))
 	}
 }
 
@@ -423,10 +414,7 @@ func (t *Transformer) rateList(ctx *rowCtx, group string, l int32) {
 		}
 	case kNull:
 	default:
-		if notApplicable(d.raw(l)) {
-			return
-		}
-		t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", d.raw(l))
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, group+" is not an array", d.raw(l))
 	}
 }
 

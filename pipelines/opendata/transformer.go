@@ -586,9 +586,7 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	}
 
 	if prod.Fees.bad != nil {
-		if !notApplicable(string(prod.Fees.bad)) {
-			t.quarantine(&rc, idx, KindFee, "unknown fee shape: fees is not an object", string(prod.Fees.bad))
-		}
+		t.wrongShape(&rc, idx, KindFee, "fees is not an object", string(prod.Fees.bad))
 	} else if prod.Fees.raw != nil {
 		var fees feesJSON
 		if err := unmarshal(prod.Fees.raw, &fees); err != nil {
@@ -604,9 +602,7 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	t.addRates(&ctx, "interestRates", &prod.InterestRates)
 	t.addRates(&ctx, "interestRate", &prod.InterestRate)
 	if prod.Interest.bad != nil {
-		if !notApplicable(string(prod.Interest.bad)) {
-			t.quarantine(&rc, idx, KindRate, "unknown rate shape: interest is not an object", string(prod.Interest.bad))
-		}
+		t.wrongShape(&rc, idx, KindRate, "interest is not an object", string(prod.Interest.bad))
 	} else if prod.Interest.raw != nil {
 		var in interestJSON
 		if err := unmarshal(prod.Interest.raw, &in); err != nil {
@@ -618,19 +614,23 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 	}
 }
 
-// notApplicable reports whether raw, where a fee or rate group (or the fees
-// or interest object) belongs, is the specs' "NA": not applicable, so no
-// figures. products-services 1.0.2 requires properties it never declares
-// (interestRate of loans and overdrafts, beside the interestRates it does
-// declare), and participants fill them with "NA": there is nothing to use
-// and nothing to quarantine.
-func notApplicable(raw string) bool { return raw == `"NA"` }
+// wrongShape quarantines raw, found where a fee or rate group (or the fees
+// or interest object) belongs and not of its shape (what says how), as a
+// fee or rate (kind) of unknown shape; unless raw is the specs' "NA": not
+// applicable, so no figures. products-services 1.0.2 requires properties
+// it never declares (interestRate of loans and overdrafts, beside the
+// interestRates it does declare), and participants fill them with "NA":
+// there is nothing to use and nothing to quarantine.
+func (t *Transformer) wrongShape(c *pageCtx, recordIndex int32, kind, what, raw string) {
+	if raw == `"NA"` {
+		return
+	}
+	t.quarantine(c, recordIndex, kind, "unknown "+kind+" shape: "+what, raw)
+}
 
 func (t *Transformer) addFees(ctx *rowCtx, group string, bundle bool, l *rawList) {
 	if l.bad != nil {
-		if !notApplicable(string(l.bad)) {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindFee, "unknown fee shape: "+group+" is not an array", string(l.bad))
-		}
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindFee, group+" is not an array", string(l.bad))
 		return
 	}
 	for _, raw := range l.items {
@@ -662,9 +662,7 @@ func (t *Transformer) addFee(ctx *rowCtx, group string, bundle bool, it item) {
 
 func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
 	if l.bad != nil {
-		if !notApplicable(string(l.bad)) {
-			t.quarantine(ctx.pageCtx, ctx.recordIndex, KindRate, "unknown rate shape: "+group+" is not an array", string(l.bad))
-		}
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, group+" is not an array", string(l.bad))
 		return
 	}
 	for _, raw := range l.items {

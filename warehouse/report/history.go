@@ -68,13 +68,14 @@ func series[P any](rows []P, key func(P) string, each func([]P) error) error {
 	return nil
 }
 
-func feeSeriesKey(p warehouse.FeeHistoryPoint) string {
-	return strings.Join([]string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.ServiceCode, p.Currency}, "\x00")
+// seriesKey joins a history point's series key, for series() to compare.
+func seriesKey(p interface{ SeriesKey() []string }) string {
+	return strings.Join(p.SeriesKey(), "\x00")
 }
 
-func rateSeriesKey(p warehouse.RateHistoryPoint) string {
-	return strings.Join([]string{p.OrganisationID, p.InstitutionCNPJ, p.Brand, p.Product, p.Segment, p.ProductType, p.Indexer}, "\x00")
-}
+func feeSeriesKey(p warehouse.FeeHistoryPoint) string { return seriesKey(p) }
+
+func rateSeriesKey(p warehouse.RateHistoryPoint) string { return seriesKey(p) }
 
 func institution(name, brand, cnpj string) string {
 	if brand != "" && brand != name {
