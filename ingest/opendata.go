@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -236,7 +237,12 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 		go func(ep directory.Endpoint) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			offered := true
 			stats, err := c.fetch.Fetch(ctx, ep, func(p opendata.Page) error {
+				if notOffered(ep, p) {
+					offered = false // an answer, not a page: nothing to land
+					return nil
+				}
 				env, ok, perr := c.landPage(ctx, collectionID, inst, ep, p)
 				if perr != nil {
 					return perr
@@ -263,6 +269,8 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 			switch {
 			case errors.As(err, &ke):
 				sinkErr = ke.err
+			case !offered:
+				st.NotOffered = append(st.NotOffered, ep.Family+"/"+ep.Product)
 			case err != nil:
 				errorsOut = append(errorsOut, ep.Family+"/"+ep.Product+": "+shortError(err))
 			}
@@ -271,6 +279,13 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 	wg.Wait()
 	if sinkErr != nil {
 		return st, acked, good, st.Pages, fmt.Errorf("ingest: landing or publishing a page failed, collection aborted (are Kafka and S3 up?): %w", sinkErr)
+	}
+	sort.Strings(st.NotOffered)
+	if len(st.NotOffered) == len(g.endpoints) {
+		// Every product URL derived from the base answered 404: the base
+		// itself is wrong, which is a failure, not a choice of products.
+		errorsOut = append(errorsOut, "every product URL derived from the directory's base URL answered HTTP 404: "+
+			"check the ApiEndpoint the directory lists for this institution")
 	}
 	sort.Strings(errorsOut)
 	st.Errors = errorsOut
@@ -297,6 +312,15 @@ func (c *Collector) collectInstitution(ctx context.Context, collectionID string,
 			"pages", st.Pages, "failed_pages", st.FailedPages, "errors", summarise(errorsOut, 3))
 	}
 	return st, acked, good, st.Pages, nil
+}
+
+// notOffered reports whether p says that the institution does not offer
+// ep's product: a 404 to the first page of a URL the collector derived from
+// the family's base URL (2021-style directories list no products, so every
+// product of the family is tried). A listed URL that answers 404 stays a
+// failure: the directory says the product is there.
+func notOffered(ep directory.Endpoint, p opendata.Page) bool {
+	return ep.Derived && p.Number == 1 && p.StatusCode == http.StatusNotFound
 }
 
 // landPage stores the raw bytes and builds the page event. ok reports a

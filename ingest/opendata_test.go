@@ -180,3 +180,79 @@ func TestCollectAbortsWhenKafkaRefuses(t *testing.T) {
 	require.ErrorContains(t, err, "NOT_ENOUGH_REPLICAS")
 	require.ErrorContains(t, err, "Kafka")
 }
+
+// TestCollectTellsNotOfferedFromFailed: a 2021-style directory lists only a
+// family's base URL, so the collector tries every product of the family; a
+// 404 to the first page of such a derived URL means the institution does
+// not offer the product: no page, no error, listed in NotOffered. A 404 at
+// a URL the directory lists, or after the first page, is still a failure;
+// and an institution none of whose derived URLs answers has a wrong base.
+func TestCollectTellsNotOfferedFromFailed(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path + "?" + r.URL.RawQuery {
+		case "/a/personal-accounts?", "/c/personal-accounts?":
+			_, _ = io.WriteString(w, `{"data":[],"links":{},"meta":{"totalRecords":0,"totalPages":1}}`)
+		case "/a/personal-loans?":
+			_, _ = io.WriteString(w, `{"data":[],"links":{"next":"http://`+r.Host+`/a/personal-loans?page=2"},"meta":{"totalRecords":50,"totalPages":2}}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ep := func(org, product string, derived bool) directory.Endpoint {
+		return directory.Endpoint{OrganisationID: org, OrganisationName: "Bank " + org, CNPJ: "00000000000191", Brand: org,
+			Family: "products-services", Version: "1", Product: product, URL: srv.URL + "/" + org + "/" + product, Derived: derived}
+	}
+	eps := []directory.Endpoint{
+		ep("a", "personal-accounts", true),
+		ep("a", "business-accounts", true),     // 404 at once: not offered
+		ep("a", "personal-loans", true),        // 404 on page 2: failed
+		ep("a", "business-loans", false),       // listed, 404: failed
+		ep("b", "personal-accounts", true),     // every derived URL 404: a wrong base
+		ep("b", "business-accounts", true),     //
+		ep("c", "personal-accounts", true),     // offered
+		ep("c", "business-credit-cards", true), // not offered: still ok
+	}
+	c := ingest.NewCollector(fastFetcher(t), bus.NewPublisher(e.prod), e.lake, slog.New(slog.NewTextHandler(io.Discard, nil)), ingest.Options{})
+	sum, err := c.Collect(context.Background(), eps, nil)
+	require.NoError(t, err)
+	byOrg := map[string]events.CollectionStatus{}
+	for _, st := range sum.Statuses {
+		byOrg[st.Institution.OrganisationID] = st
+	}
+
+	a := byOrg["a"]
+	require.Equal(t, "partial", a.Status)
+	require.Equal(t, []string{"products-services/business-accounts"}, a.NotOffered)
+	require.Equal(t, []string{"products-services/business-loans: HTTP 404", "products-services/personal-loans: HTTP 404"}, a.Errors)
+	require.Equal(t, 4, a.Endpoints)
+	require.Equal(t, 4, a.Pages, "personal-accounts, personal-loans' two pages, business-loans: not the answer of business-accounts")
+	require.Equal(t, 2, a.FailedPages)
+
+	b := byOrg["b"]
+	require.Equal(t, "failed", b.Status)
+	require.Equal(t, []string{"products-services/business-accounts", "products-services/personal-accounts"}, b.NotOffered)
+	require.Len(t, b.Errors, 1)
+	require.Contains(t, b.Errors[0], "every product URL derived from the directory's base URL answered HTTP 404")
+	require.Zero(t, b.Pages)
+
+	cs := byOrg["c"]
+	require.Equal(t, "ok", cs.Status, "a product not offered is no failure")
+	require.Equal(t, []string{"products-services/business-credit-cards"}, cs.NotOffered)
+	require.Empty(t, cs.Errors)
+	require.Equal(t, 1, cs.Pages)
+
+	var pages int
+	for _, env := range readAll(t, e.kafka.Brokers()) {
+		if env.Type != events.TypeOpenDataPage {
+			continue
+		}
+		pages++
+		var p events.OpenDataPage
+		require.NoError(t, json.Unmarshal(env.Payload, &p))
+		require.NotEqual(t, "business-accounts", p.Product, "an answer that the product is not offered is no page")
+		require.NotEqual(t, "business-credit-cards", p.Product)
+	}
+	require.Equal(t, 5, pages)
+}

@@ -19,7 +19,10 @@
 //     one institution (brand) per authorisation server. Style2021 serves the
 //     products-services v1 shape (products-services 1.0.2), StyleCurrent the
 //     opendata-* 1.0.1 shape. Config.CompleteOrgs organisations serve all 12
-//     products; the others a deterministic subset or none (404). Pagination:
+//     products; the others a deterministic subset or none (404: as a
+//     Style2021 directory lists only the base URL, the collector reads a 404
+//     at a product URL it derived as "not offered"; a StyleCurrent
+//     organisation lists only what it serves). Pagination:
 //     page, page-size (default 25, max 1000 else 422), absolute links
 //     (self, first, last always; prev/next when they exist), meta
 //     {totalRecords,totalPages}. A page beyond the last answers 404.

@@ -247,3 +247,69 @@ func TestAPIBadRequests(t *testing.T) {
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	require.Equal(t, http.StatusNotFound, get(t, h, "/analytics/v1/nope").Code)
 }
+
+// TestVersion7GetsNotOfferedInPlace: version 8 adds the products an
+// institution does not offer to its collection runs. A version 7 file
+// reads as it is (none listed), gets the column when opened for writing
+// with its rows kept, and loads lake files written before the column as
+// well as after it.
+func TestVersion7GetsNotOfferedInPlace(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	colRow := func(id, org string, off int64) row {
+		return row{"collection_id": id, "organisation_id": org, "organisation_name": "Banco " + org, "institution_cnpj": "11111111000111",
+			"brand": org, "simulated": false, "started_at": at, "finished_at": at.Add(time.Minute), "status": "ok",
+			"endpoints": int32(12), "pages": int32(6), "failed_pages": int32(0), "retries": int32(0),
+			"src_topic": "t", "src_partition": int32(0), "src_offset": off, "item_index": int32(0)}
+	}
+	with := colRow("c1", "alfa", 1)
+	with["not_offered"] = "products-services/business-accounts\nproducts-services/business-loans"
+	load(t, s, DatasetCollections, []row{with}, "t", 0, 1, 1)
+	notOffered := func(s *Store) map[string][]string {
+		t.Helper()
+		runs, err := s.Collections(ctx, CollectionFilter{All: true})
+		require.NoError(t, err)
+		out := map[string][]string{}
+		for _, r := range runs {
+			out[r.CollectionID] = r.NotOffered
+		}
+		return out
+	}
+	require.Equal(t, map[string][]string{"c1": {"products-services/business-accounts", "products-services/business-loans"}}, notOffered(s))
+
+	asVersion(t, s, 7)
+	require.NoError(t, s.Close())
+	ro, err := OpenReadOnly(path, DefaultOptions())
+	require.NoError(t, err, "version 7 reads as it is")
+	require.Equal(t, map[string][]string{"c1": {}}, notOffered(ro), "no column, nothing listed")
+	require.NoError(t, ro.Close())
+
+	s, err = Open(path, DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	v, err := s.version(ctx)
+	require.NoError(t, err)
+	require.Equal(t, SchemaVersion, v)
+	require.Equal(t, map[string][]string{"c1": {}}, notOffered(s), "the run is kept; what it did not record stays unknown")
+
+	// A lake file written before version 8 has no such column.
+	var before []Column
+	for _, c := range datasets[DatasetCollections] {
+		if c.Name != "not_offered" {
+			before = append(before, c)
+		}
+	}
+	old := writeParquetCols(t, DatasetCollections, before, []row{colRow("c0", "beta", 2)})
+	_, err = s.LoadBatch(ctx, SourceRange{Topic: "t", Partition: 0, First: 2, Last: 2}, map[string]string{DatasetCollections: old})
+	require.NoError(t, err, "a lake file of before version 8 loads")
+	with = colRow("c2", "alfa", 3)
+	with["not_offered"] = "opendata-loans/personal-loans"
+	load(t, s, DatasetCollections, []row{with}, "t", 0, 3, 3)
+	require.Equal(t, map[string][]string{"c0": {}, "c1": {}, "c2": {"opendata-loans/personal-loans"}}, notOffered(s))
+
+	// A file with another unknown column is still refused.
+	odd := writeParquetCols(t, DatasetCollections, append(before, Column{Name: "surprise", Type: typeStr}), []row{colRow("c3", "gama", 4)})
+	_, err = s.LoadBatch(ctx, SourceRange{Topic: "t", Partition: 0, First: 4, Last: 4}, map[string]string{DatasetCollections: odd})
+	require.ErrorContains(t, err, "unexpected [surprise]")
+}

@@ -238,7 +238,9 @@
 //	GET /analytics/v1/collections   ?institution&all (default: latest run per institution)
 //	  [{collection_id, organisation_id, organisation_name, institution_cnpj, brand,
 //	    simulated, started_at, finished_at, status, endpoints, pages, failed_pages,
-//	    retries, errors[]}]
+//	    retries, errors[], not_offered[]}]   not_offered: the products
+//	    ("family/product") whose URL, derived from the family's base URL,
+//	    answered 404: endpoints the institution does not offer, not failures
 //	GET /analytics/v1/quarantine    ?institution&kind (page|record|fee|rate)&collection_id
 //	  [{organisation_id, institution_cnpj, institution_name, brand, simulated,
 //	    collection_id, collected_at, product, url, page, record_index, kind,

@@ -183,14 +183,15 @@ func WriteQualityCSV(w io.Writer, rows []QualityRow) error {
 	})
 }
 
-// WriteCollectionsCSV writes collection runs as CSV (errors "\n"-joined in one cell).
+// WriteCollectionsCSV writes collection runs as CSV (errors and the products
+// not offered "\n"-joined in one cell each).
 func WriteCollectionsCSV(w io.Writer, rows []CollectionRun) error {
 	header := []string{"collection_id", "organisation_id", "organisation_name", "institution_cnpj", "brand", "simulated",
-		"started_at", "finished_at", "status", "endpoints", "pages", "failed_pages", "retries", "errors"}
+		"started_at", "finished_at", "status", "endpoints", "pages", "failed_pages", "retries", "errors", "not_offered"}
 	return writeCSV(w, header, rows, func(r CollectionRun) []string {
 		return []string{r.CollectionID, r.OrganisationID, r.OrganisationName, r.InstitutionCNPJ, r.Brand,
 			strconv.FormatBool(r.Simulated), ts(r.StartedAt), ts(r.FinishedAt), r.Status,
 			strconv.FormatInt(r.Endpoints, 10), strconv.FormatInt(r.Pages, 10), strconv.FormatInt(r.FailedPages, 10),
-			strconv.FormatInt(r.Retries, 10), strings.Join(r.Errors, "\n")}
+			strconv.FormatInt(r.Retries, 10), strings.Join(r.Errors, "\n"), strings.Join(r.NotOffered, "\n")}
 	})
 }

@@ -86,11 +86,14 @@ func TestVersion5GetsTheContentIndexInPlace(t *testing.T) {
 	requireStoreMatchesReference(t, s)
 }
 
-// asVersion makes s's file one of schema version v (5 or 6): it drops the
-// tables later versions added and records v.
+// asVersion makes s's file one of schema version v (5, 6 or 7): it drops
+// the tables and columns later versions added and records v.
 func asVersion(t *testing.T, s *Store, v int) {
 	t.Helper()
-	qs := []string{"DROP TABLE " + orphanContentsTable} // version 7
+	qs := []string{"ALTER TABLE " + DatasetCollections + " DROP COLUMN not_offered"} // version 8
+	if v < 7 {
+		qs = append(qs, "DROP TABLE "+orphanContentsTable)
+	}
 	if v < 6 {
 		qs = append(qs, "DROP TABLE "+contentIndexTable)
 	}

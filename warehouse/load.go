@@ -214,6 +214,11 @@ func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, erro
 				return nil, fmt.Errorf("%w %q (known: %s; and, written before schema version 4, %s)", ErrUnknownDataset, ds,
 					strings.Join(Datasets(), ", "), strings.Join(Views(), ", "))
 			}
+			for _, c := range addedColumns[ds] {
+				if !got[c.Name] { // written before the column: NULL
+					want = without(want, c.Name)
+				}
+			}
 			if err := checkColumns(ds, path, got, want); err != nil {
 				return nil, err
 			}

@@ -280,14 +280,16 @@ ORDER BY s.institution_name, s.brand, s.institution_cnpj, s.collected_at DESC, s
   CASE c.category WHEN 'pages' THEN 1 WHEN 'pages_with_errors' THEN 2 WHEN 'finding' THEN 3 ELSE 4 END, c.kind, c.detail`
 
 // collectionsSQL: collection runs from opendata_collections, deduplicated by
-// collection_id. Parameters: $1 institution, $2 all runs (false = latest per institution).
+// collection_id. Parameters: $1 institution, $2 all runs (false = latest per
+// institution); %s is the not_offered expression (notOfferedExpr).
 const collectionsSQL = `WITH runs AS (
   SELECT * FROM opendata_collections
   QUALIFY row_number() OVER (PARTITION BY collection_id, organisation_id, institution_cnpj, brand ORDER BY src_topic, src_partition, src_offset, item_index) = 1
 )
 SELECT coalesce(collection_id, ''), coalesce(organisation_id, ''), coalesce(organisation_name, ''), coalesce(institution_cnpj, ''),
   coalesce(brand, ''), coalesce(simulated, false), started_at, finished_at, coalesce(status, ''),
-  coalesce(endpoints, 0), coalesce(pages, 0), coalesce(failed_pages, 0), coalesce(retries, 0), coalesce(errors, '')
+  coalesce(endpoints, 0), coalesce(pages, 0), coalesce(failed_pages, 0), coalesce(retries, 0), coalesce(errors, ''),
+  %s
 FROM runs
 WHERE ($1 IS NULL OR institution_cnpj = $1 OR contains(lower(organisation_name), lower($1)) OR contains(lower(brand), lower($1)))
 QUALIFY $2 OR row_number() OVER (PARTITION BY organisation_id, institution_cnpj, brand ORDER BY started_at DESC, collection_id DESC) = 1

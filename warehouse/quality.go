@@ -108,6 +108,10 @@ type CollectionRun struct {
 	FailedPages      int64     `json:"failed_pages"`
 	Retries          int64     `json:"retries"`
 	Errors           []string  `json:"errors"`
+	// NotOffered lists the products ("family/product") the institution
+	// does not offer: derived from the family's base URL, their URL
+	// answered 404. Empty for runs collected before ofp recorded it.
+	NotOffered []string `json:"not_offered"`
 }
 
 // Collections returns the collection runs (latest per institution by default).
@@ -115,7 +119,13 @@ func (s *Store) Collections(ctx context.Context, f CollectionFilter) ([]Collecti
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, collectionsSQL, nullable(f.Institution), f.All)
+	notOffered := "coalesce(not_offered, '')"
+	if ok, err := s.hasColumn(ctx, DatasetCollections, "not_offered"); err != nil {
+		return nil, err
+	} else if !ok { // a file older than version 8, read as it is
+		notOffered = "''"
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(collectionsSQL, notOffered), nullable(f.Institution), f.All)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: collections: %w", err)
 	}
@@ -124,9 +134,9 @@ func (s *Store) Collections(ctx context.Context, f CollectionFilter) ([]Collecti
 	for rows.Next() {
 		var r CollectionRun
 		var started, finished *time.Time
-		var errs string
+		var errs, notOffered string
 		if err := rows.Scan(&r.CollectionID, &r.OrganisationID, &r.OrganisationName, &r.InstitutionCNPJ, &r.Brand,
-			&r.Simulated, &started, &finished, &r.Status, &r.Endpoints, &r.Pages, &r.FailedPages, &r.Retries, &errs); err != nil {
+			&r.Simulated, &started, &finished, &r.Status, &r.Endpoints, &r.Pages, &r.FailedPages, &r.Retries, &errs, &notOffered); err != nil {
 			return nil, fmt.Errorf("warehouse: collections: %w", err)
 		}
 		if started != nil {
@@ -136,6 +146,7 @@ func (s *Store) Collections(ctx context.Context, f CollectionFilter) ([]Collecti
 			r.FinishedAt = finished.UTC()
 		}
 		r.Errors = splitErrors(errs)
+		r.NotOffered = splitErrors(notOffered)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -145,7 +156,7 @@ func (s *Store) Collections(ctx context.Context, f CollectionFilter) ([]Collecti
 }
 
 // splitErrors splits the errors column: newline-joined lines (one per failed
-// endpoint) or a JSON array of strings.
+// endpoint) or a JSON array of strings; and the not_offered column (lines).
 func splitErrors(s string) []string {
 	out := []string{}
 	if strings.HasPrefix(strings.TrimSpace(s), "[") {
@@ -160,4 +171,16 @@ func splitErrors(s string) []string {
 		}
 	}
 	return out
+}
+
+// hasColumn reports whether table has column: false in a file of an older
+// version, opened read-only as it is.
+func (s *Store) hasColumn(ctx context.Context, table, column string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database()
+  AND schema_name = 'main' AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("warehouse: read the columns of %s: %w", table, err)
+	}
+	return n > 0, nil
 }

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -22,8 +23,11 @@ import (
 // opendata_quarantine views; version 6 adds the content index
 // (opendata_content_index), built in place from the item tables of a
 // version 5 file; version 7 adds opendata_orphan_contents, filled in place
-// from the pages and the content index of a version 5 or 6 file.
-const SchemaVersion = 7
+// from the pages and the content index of a version 5 or 6 file; version 8
+// adds the not_offered column of opendata_collections (the products an
+// institution does not offer), added in place to the table of an older file
+// (addedColumns).
+const SchemaVersion = 8
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {
@@ -168,11 +172,34 @@ var datasets = map[string][]Column{
 		"consent_id", typeStr, "person_type", typeStr, "additional_info", typeStr,
 	), commonTrailing...),
 	DatasetAPICallsRejected: append(cols("reason", typeStr, "raw", typeStr), commonTrailing...),
-	DatasetCollections: append(cols(
+	DatasetCollections: slices.Concat(cols(
 		"collection_id", typeStr, "organisation_id", typeStr, "organisation_name", typeStr, "institution_cnpj", typeStr,
 		"brand", typeStr, "simulated", typeBool, "started_at", typeTS, "finished_at", typeTS, "status", typeStr,
 		"endpoints", typeI32, "pages", typeI32, "failed_pages", typeI32, "retries", typeI32, "errors", typeStr,
-	), commonTrailing...),
+	), commonTrailing, addedColumns[DatasetCollections]),
+}
+
+// addedColumns are the columns a dataset gained after its table was first
+// laid out, last in its contract: migrate adds them to the table of an
+// older file (where they are NULL), a lake file written before them loads
+// without them, and a read-only handle on an older file reads them as
+// empty (Store.hasColumn).
+var addedColumns = map[string][]Column{
+	// Version 8: the products the institution does not offer, one
+	// "family/product" per line (events.CollectionStatus.NotOffered).
+	DatasetCollections: cols("not_offered", typeStr),
+}
+
+// addColumnsSQL returns the statements that add to an existing table the
+// added columns it lacks.
+func addColumnsSQL() []string {
+	var out []string
+	for _, ds := range slices.Sorted(maps.Keys(addedColumns)) {
+		for _, c := range addedColumns[ds] {
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", ds, c.Name, c.Type))
+		}
+	}
+	return out
 }
 
 // viewSpec is a view of a page dataset joined to an item dataset, plus,
@@ -339,6 +366,10 @@ const contentIndexTable = "opendata_content_index"
 // a version 5 or 6 file (migrate); OpenReadOnly reads them as they are
 // (reads use neither).
 const upgradedInPlace = 5
+
+// orphansSince is the version that added opendata_orphan_contents: migrate
+// fills it from the pages of an older file.
+const orphansSince = 7
 
 // orphanContentsTable lists the contents of loaded pages that no
 // comparison's item table (opendata_fee_items, opendata_rate_items) held

@@ -452,7 +452,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		s.log.Info("warehouse content index built from the item tables", "path", s.path, "from", v, "to", SchemaVersion)
 	}
-	if v >= upgradedInPlace && v < SchemaVersion {
+	for _, q := range addColumnsSQL() {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: add a column (%s): %w", q, err)
+		}
+	}
+	if v >= upgradedInPlace && v < orphansSince {
 		if _, err := tx.ExecContext(ctx, fillOrphanContentsSQL()); err != nil {
 			return fmt.Errorf("warehouse: list the orphan contents: %w", err)
 		}

@@ -103,13 +103,14 @@ func printSummary(w io.Writer, s ingest.Summary) {
 	fmt.Fprintf(w, "collection %s: %d institutions (%d ok, %d partial, %d failed), %d pages in %s\n",
 		s.CollectionID, s.Institutions, s.OK, s.Partial, s.Failed, s.Pages, s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORGANISATION\tBRAND\tSTATUS\tPAGES\tFAILED\tRETRIES\tERRORS")
+	fmt.Fprintln(tw, "ORGANISATION\tBRAND\tSTATUS\tNOT OFFERED\tPAGES\tFAILED\tRETRIES\tERRORS")
 	for _, st := range s.Statuses {
 		errs := strings.Join(st.Errors, "; ")
 		if len(errs) > 120 {
 			errs = errs[:117] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", st.Institution.OrganisationName, st.Institution.Brand, st.Status, st.Pages, st.FailedPages, st.Retries, errs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", st.Institution.OrganisationName, st.Institution.Brand, st.Status,
+			len(st.NotOffered), st.Pages, st.FailedPages, st.Retries, errs)
 	}
 	_ = tw.Flush()
 }

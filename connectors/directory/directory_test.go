@@ -121,6 +121,7 @@ func TestDiscover2021BaseURLs(t *testing.T) {
 		require.Equal(t, "products-services", e.Family)
 		require.Equal(t, "1", e.Version)
 		require.Regexp(t, `^[0-9]+$`, e.CNPJ)
+		require.True(t, e.Derived, "%s comes from a base URL", e.URL)
 	}
 
 	itau := byURL["https://api.itau/open-banking/products-services/v1/personal-accounts"]
@@ -165,6 +166,7 @@ func TestDiscoverModernRecords(t *testing.T) {
 		require.Equal(t, "12345678000195", e.CNPJ)
 		require.Equal(t, "Moderno", e.Brand)
 		require.Equal(t, "as-moderno-1", e.AuthorisationServerID)
+		require.False(t, e.Derived, "%s is listed as it is", e.URL)
 	}
 	require.Equal(t, []string{
 		"https://api.moderno.example/open-banking/opendata-accounts/v1/personal-accounts",

@@ -51,6 +51,11 @@ type Endpoint struct {
 	Version               string // ApiVersion as text: "1" (2021 style) or "1.0.1"
 	Product               string // e.g. "personal-accounts"
 	URL                   string
+	// Derived is true when the directory listed only the family's base URL
+	// (".../products-services/v1", 2021 style) and this product's URL was
+	// derived from it: the institution may not offer the product, and a
+	// 404 there says so rather than that something failed.
+	Derived bool
 	// SharedWith lists every other (organisation, brand) that publishes the
 	// same URL. The endpoint is attributed to the first listing in
 	// OrganisationId order; the payload's own participant fields say whose
@@ -221,6 +226,7 @@ func Discover(orgs []Organisation, opts DiscoverOptions) ([]Endpoint, DiscoveryR
 							Version:               versionOf(res.APIVersion, pu.url),
 							Product:               pu.product,
 							URL:                   pu.url,
+							Derived:               pu.derived,
 						})
 					}
 				}
@@ -231,7 +237,10 @@ func Discover(orgs []Organisation, opts DiscoverOptions) ([]Endpoint, DiscoveryR
 	return out, rep
 }
 
-type productURL struct{ url, product string }
+type productURL struct {
+	url, product string
+	derived      bool // from a family base URL
+}
 
 // expand turns one ApiEndpoint into product URLs, or returns why it cannot.
 func expand(raw, family string, products []string) ([]productURL, SkipReason, string) {
@@ -266,7 +275,7 @@ func expand(raw, family string, products []string) ([]productURL, SkipReason, st
 		for _, p := range products {
 			pu := *u
 			pu.Path, pu.RawPath = path+"/"+p, ""
-			out = append(out, productURL{url: pu.String(), product: p})
+			out = append(out, productURL{url: pu.String(), product: p, derived: true})
 		}
 		return out, "", ""
 	}

@@ -156,6 +156,11 @@ type CollectionStatus struct {
 	FailedPages  int         `json:"failed_pages"`
 	Retries      int         `json:"retries"`
 	Errors       []string    `json:"errors,omitempty"` // one line per failed endpoint, no secrets
+	// NotOffered lists the products ("family/product") the institution
+	// does not offer: their URL, derived from the family's base URL the
+	// directory lists, answered 404. They are counted in Endpoints, and
+	// are neither pages nor errors.
+	NotOffered []string `json:"not_offered,omitempty"`
 }
 
 // TypeAPICall is the event type of one regulated API call (topic

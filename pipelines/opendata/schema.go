@@ -1,6 +1,8 @@
 package opendata
 
 import (
+	"slices"
+
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
@@ -130,7 +132,9 @@ var schemas = map[string]*arrow.Schema{
 		col("started_at", tTS), col("finished_at", tTS), col("status", tStr),
 		col("endpoints", tI32), col("pages", tI32), col("failed_pages", tI32), col("retries", tI32),
 		nullable("errors", tStr),
-	}, trailingCols...), nil),
+	}, slices.Concat(trailingCols, []arrow.Field{
+		nullable("not_offered", tStr), // added in warehouse schema version 8: after the source columns, as there
+	})...), nil),
 }
 
 // Schema returns the Arrow schema of dataset (nil for an unknown name).

@@ -939,4 +939,5 @@ func (t *Transformer) addCollection(s *events.CollectionStatus) {
 	r.i32(int32(s.Retries))
 	r.optStr(strings.Join(s.Errors, "\n"))
 	t.end(r, DatasetCollections)
+	r.optStr(strings.Join(s.NotOffered, "\n"))
 }

@@ -544,9 +544,10 @@ func TestCollectionStatusRow(t *testing.T) {
 		CollectionID: "col-9", Institution: events.Institution{OrganisationID: "o", OrganisationName: "On", CNPJ: "1", Brand: "B", Simulated: true},
 		StartedAt: fetchedAt, FinishedAt: fetchedAt.Add(90e9), Status: "partial",
 		Endpoints: 12, Pages: 30, FailedPages: 2, Retries: 5, Errors: []string{"a: 500", "b: timeout"},
+		NotOffered: []string{"products-services/business-accounts", "products-services/business-loans"},
 	}
 	tr.Add("ofp.opendata.raw", 0, 3, envelope(t, events.TypeOpenDataCollection, st))
-	st.Errors = nil
+	st.Errors, st.NotOffered = nil, nil
 	tr.Add("ofp.opendata.raw", 0, 4, envelope(t, events.TypeOpenDataCollection, st))
 	got := flush(t, tr)
 	require.Len(t, got, 1)
@@ -558,8 +559,10 @@ func TestCollectionStatusRow(t *testing.T) {
 		"status": "partial", "endpoints": int32(12), "pages": int32(30), "failed_pages": int32(2), "retries": int32(5),
 		"errors": "a: 500\nb: timeout", "src_topic": "ofp.opendata.raw", "src_partition": int32(0),
 		"src_offset": int64(3), "item_index": int32(0),
+		"not_offered": "products-services/business-accounts\nproducts-services/business-loans",
 	}, rows[0])
 	require.Nil(t, rows[1]["errors"])
+	require.Nil(t, rows[1]["not_offered"])
 }
 
 func TestSchemasMatchContract(t *testing.T) {
@@ -577,8 +580,13 @@ func TestSchemasMatchContract(t *testing.T) {
 				[]string{s.Field(0).Name, s.Field(1).Name, s.Field(2).Name, s.Field(3).Name, s.Field(4).Name, s.Field(5).Name}, name)
 			continue
 		}
+		if name == DatasetCollections { // a column added later comes after the source columns
+			require.Equal(t, "not_offered", s.Field(n-1).Name)
+			require.True(t, s.Field(n-1).Nullable)
+			n--
+		}
 		require.Equal(t, []string{"src_topic", "src_partition", "src_offset", "item_index"},
-			[]string{s.Field(n - 4).Name, s.Field(n - 3).Name, s.Field(n - 2).Name, s.Field(n - 1).Name})
+			[]string{s.Field(n - 4).Name, s.Field(n - 3).Name, s.Field(n - 2).Name, s.Field(n - 1).Name}, name)
 	}
 	require.Nil(t, Schema("nope"))
 	require.Nil(t, Schema(DatasetFees), "a warehouse view, not a dataset the Transformer writes")

@@ -106,15 +106,16 @@ func simSuffix(sim bool) string {
 }
 
 // CollectionsTable writes collection runs: one line per institution and
-// run, with its outcome, duration, pages, failures, retries and first
-// error.
+// run, with its outcome, duration, endpoints tried and how many of those
+// products the institution does not offer (404 at a URL derived from a
+// base URL), pages, failures, retries and first error.
 func CollectionsTable(w io.Writer, rows []warehouse.CollectionRun) error {
 	if len(rows) == 0 {
 		_, err := io.WriteString(w, "no collection matches\n")
 		return err
 	}
-	header := []string{"INSTITUTION", "BRAND", "CNPJ", "STATUS", "STARTED (UTC)", "TOOK", "ENDPOINTS", "PAGES", "FAILED", "RETRIES", "DATA", "ERRORS"}
-	right := []bool{false, false, false, false, false, true, true, true, true, true, false, false}
+	header := []string{"INSTITUTION", "BRAND", "CNPJ", "STATUS", "STARTED (UTC)", "TOOK", "ENDPOINTS", "NOT OFFERED", "PAGES", "FAILED", "RETRIES", "DATA", "ERRORS"}
+	right := []bool{false, false, false, false, false, true, true, true, true, true, true, false, false}
 	cells := make([][]string, len(rows))
 	for i, r := range rows {
 		errs := "-"
@@ -125,7 +126,7 @@ func CollectionsTable(w io.Writer, rows []warehouse.CollectionRun) error {
 			}
 		}
 		cells[i] = []string{r.OrganisationName, r.Brand, r.InstitutionCNPJ, r.Status, collected(r.StartedAt),
-			r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String(), fmt.Sprint(r.Endpoints), fmt.Sprint(r.Pages),
+			r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String(), fmt.Sprint(r.Endpoints), fmt.Sprint(len(r.NotOffered)), fmt.Sprint(r.Pages),
 			fmt.Sprint(r.FailedPages), fmt.Sprint(r.Retries), simLabel(r.Simulated), errs}
 	}
 	return table(w, header, right, cells)

@@ -59,7 +59,7 @@ func TestCollectionsTable(t *testing.T) {
 	rows := []warehouse.CollectionRun{
 		{CollectionID: "c1", OrganisationName: "Banco Alfa", Brand: "Alfa", InstitutionCNPJ: "11111111000111", Status: "partial",
 			StartedAt: start, FinishedAt: start.Add(1500 * time.Millisecond), Endpoints: 12, Pages: 30, FailedPages: 2, Retries: 5,
-			Errors: []string{"personal-loans: HTTP 503", "business-loans: HTTP 503"}},
+			Errors: []string{"personal-loans: HTTP 503", "business-loans: HTTP 503"}, NotOffered: []string{"products-services/business-accounts"}},
 		{CollectionID: "c1", OrganisationName: "Banco Beta", Brand: "Beta", InstitutionCNPJ: "22222222000122", Status: "ok", Simulated: true,
 			StartedAt: start, FinishedAt: start.Add(time.Second), Endpoints: 12, Pages: 12, Errors: []string{}},
 	}
@@ -68,7 +68,7 @@ func TestCollectionsTable(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3)
 	require.True(t, strings.HasPrefix(lines[0], "INSTITUTION"))
-	require.Equal(t, []string{"Banco", "Alfa", "Alfa", "11111111000111", "partial", "2026-03-10", "12:00", "1.5s", "12", "30", "2", "5",
+	require.Equal(t, []string{"Banco", "Alfa", "Alfa", "11111111000111", "partial", "2026-03-10", "12:00", "1.5s", "12", "1", "30", "2", "5",
 		"personal-loans:", "HTTP", "503", "(+1", "more)"}, strings.Fields(lines[1]))
 	require.Contains(t, lines[2], "SIMULATED")
 	require.True(t, strings.HasSuffix(lines[2], " -"), lines[2])
