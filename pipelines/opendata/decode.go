@@ -202,6 +202,10 @@ type feesJSON struct {
 type interestJSON struct {
 	Rates           rawList `json:"rates"`
 	InstalmentRates rawList `json:"instalmentRates"`
+	// The products-services 1.0.0 groups (v100InterestGroups), kept raw.
+	FeeRate        json.RawMessage `json:"feeRate"`
+	InstalmentRate json.RawMessage `json:"instalmentRate"`
+	InterestRates  json.RawMessage `json:"interestRates"`
 }
 
 type moneyJSON struct {

@@ -43,7 +43,12 @@
 // no rows and no quarantine (products-services 1.0.2 requires an
 // interestRate it never declares, and participants send "NA" there beside
 // their interestRates); any other value that is not an array (object) is
-// quarantined whole.
+// quarantined whole. products-services 1.0.0's rate layouts carry no
+// indexer, the key rates are compared by, and are quarantined whole with a
+// reason that names them, never dropped unseen: a loan's or financing's
+// interestRate object ({applications: [{interval, rate}], minimumRate,
+// maximumRate}) and a credit card's interest.feeRate, .instalmentRate and
+// .interestRates[] (quartile prices per operation code).
 //
 // # Common columns
 //

@@ -30,7 +30,7 @@ var (
 	productNames     = []string{"product"}
 	typeNames        = []string{"type"}
 	feeGroupNames    = []string{"priorityServices", "otherServices", "services"}
-	interestNames    = []string{"rates", "instalmentRates"}
+	interestNames    = []string{"rates", "instalmentRates", "feeRate", "instalmentRate", "interestRates"} // see v100InterestGroups
 	feeNames         = []string{"name", "code", "chargingTriggerInfo", "prices", "minimum", "maximum"}
 	priceNames       = []string{"interval", "value", "monthlyFee", "currency", "customers"}
 	rateHolderNames  = []string{"rate"}
@@ -348,7 +348,7 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 	if fees >= 0 && d.nodes[fees].kind == kObj && !d.members(fees, feeGroupNames, fm[:]) {
 		return false
 	}
-	var im [2]int32
+	var im [5]int32
 	interest := m[7]
 	if interest >= 0 && d.nodes[interest].kind == kObj && !d.members(interest, interestNames, im[:]) {
 		return false
@@ -375,6 +375,11 @@ func (t *Transformer) addRecordFast(c *pageCtx, idx int32, r *record, schemaBad 
 		case kObj:
 			t.rateList(&ctx, "interest.rates", im[0])
 			t.rateList(&ctx, "interest.instalmentRates", im[1])
+			for i, n := range im[2:] {
+				if n >= 0 && d.nodes[n].kind != kNull {
+					t.v100Interest(&rc, idx, v100InterestGroups[i], d.raw(n))
+				}
+			}
 		case kNull:
 		default:
 			t.wrongShape(&rc, idx, KindRate, "interest is not an object", d.raw(interest))
@@ -414,7 +419,7 @@ func (t *Transformer) rateList(ctx *rowCtx, group string, l int32) {
 		}
 	case kNull:
 	default:
-		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, group+" is not an array", d.raw(l))
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, rateGroupNotArray(group, d.raw(l)), d.raw(l))
 	}
 }
 

@@ -52,7 +52,7 @@ import (
 // change of this package's code changes the rows a content yields, so that
 // content keys (and the stored items they name) of the old rules are not
 // reused for the new.
-const contentRules = "ofp-opendata-rules/2" // 2: a group that is "NA" is no longer quarantined
+const contentRules = "ofp-opendata-rules/3" // 2: a group that is "NA" is no longer quarantined; 3: a 1.0.0 card interest group is quarantined
 
 // DefaultMemoBytes bounds a Memo (an estimate of the tapes' memory).
 const DefaultMemoBytes = 64 << 20

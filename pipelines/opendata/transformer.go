@@ -610,8 +610,37 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 		} else {
 			t.addRates(&ctx, "interest.rates", &in.Rates)
 			t.addRates(&ctx, "interest.instalmentRates", &in.InstalmentRates)
+			for i, raw := range []json.RawMessage{in.FeeRate, in.InstalmentRate, in.InterestRates} {
+				if raw != nil && string(raw) != "null" {
+					t.v100Interest(&rc, idx, v100InterestGroups[i], string(raw))
+				}
+			}
 		}
 	}
+}
+
+// v100InterestGroups are the members of a credit card's interest object in
+// products-services 1.0.0: feeRate and instalmentRate ({prices: [{interval:
+// N_QUARTIL_CLIENTES, rate}], minimumRate, maximumRate}) and interestRates
+// (the same per operation code). They carry no indexer, the key the rate
+// comparison groups by, so they are not read as rates; but they are rates,
+// never dropped unseen: each group is quarantined whole, with the reason.
+var v100InterestGroups = [...]string{"feeRate", "instalmentRate", "interestRates"}
+
+// rateGroupNotArray says what is wrong with the rate group raw, which is no
+// array: a loan's or financing's interestRate object is products-services
+// 1.0.0's layout ({applications: [{interval: N_QUARTIL_CLIENTES, rate}],
+// minimumRate, maximumRate}: no indexer either).
+func rateGroupNotArray(group, raw string) string {
+	if group == "interestRate" && strings.HasPrefix(raw, "{") {
+		return "interestRate is the products-services 1.0.0 layout (one object of quartile bands, no indexer), not read as rates"
+	}
+	return group + " is not an array"
+}
+
+// v100Interest quarantines the 1.0.0 interest group name (raw is its JSON).
+func (t *Transformer) v100Interest(c *pageCtx, recordIndex int32, name, raw string) {
+	t.wrongShape(c, recordIndex, KindRate, "interest."+name+" is the products-services 1.0.0 layout (quartile bands, no indexer), not read as rates", raw)
 }
 
 // wrongShape quarantines raw, found where a fee or rate group (or the fees
@@ -662,7 +691,7 @@ func (t *Transformer) addFee(ctx *rowCtx, group string, bundle bool, it item) {
 
 func (t *Transformer) addRates(ctx *rowCtx, group string, l *rawList) {
 	if l.bad != nil {
-		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, group+" is not an array", string(l.bad))
+		t.wrongShape(ctx.pageCtx, ctx.recordIndex, KindRate, rateGroupNotArray(group, string(l.bad)), string(l.bad))
 		return
 	}
 	for _, raw := range l.items {

@@ -641,6 +641,19 @@ func TestNotApplicableGroupsAreEmpty(t *testing.T) {
 	require.Equal(t, `"N/A"`, q["raw"])
 	require.Len(t, got[DatasetRates], wantRates)
 
+	// products-services 1.0.0's interestRate object says what it is.
+	v100 := mutateJSON(t, withNA("NA"), func(d map[string]any) {
+		p := d["data"].(map[string]any)["brand"].(map[string]any)["companies"].([]any)[0].(map[string]any)["personalLoans"].([]any)[0]
+		p.(map[string]any)["interestRate"] = map[string]any{"applications": []any{map[string]any{"interval": "1_QUARTIL_CLIENTES", "rate": "0.0100"}},
+			"minimumRate": "0.0015", "maximumRate": "0.5100"}
+	})
+	tr, _ = newTestTransformer(t)
+	tr.Add("ofp.opendata.raw", 1, 103, pageValue(t, page("products-services", "1.0.2", "personal-loans", v100)))
+	got = flush(t, tr)
+	q = only(t, got[DatasetQuarantine], func(map[string]any) bool { return true })
+	require.Equal(t, "unknown rate shape: interestRate is the products-services 1.0.0 layout (one object of quartile bands, no indexer), not read as rates", q["reason"])
+	require.JSONEq(t, `{"applications":[{"interval":"1_QUARTIL_CLIENTES","rate":"0.0100"}],"maximumRate":"0.5100","minimumRate":"0.0015"}`, q["raw"].(string))
+
 	// The fees object "NA" (schema-invalid: the record takes the path that
 	// does not trust the compiled check) is empty too.
 	feesNA := mutateJSON(t, withNA("NA"), func(d map[string]any) {
@@ -653,4 +666,62 @@ func TestNotApplicableGroupsAreEmpty(t *testing.T) {
 	require.Empty(t, got[DatasetQuarantine])
 	require.Less(t, len(got[DatasetFees]), wantFees)
 	require.NotEmpty(t, got[DatasetFindings], "the schema violation is a finding")
+}
+
+// TestV100CardInterestIsQuarantinedNotDropped: a products-services 1.0.0
+// credit card's interest holds feeRate, instalmentRate (objects of quartile
+// bands) and interestRates (the same per operation), with no indexer; they
+// were read as no rate at all. Each group is quarantined whole with its
+// reason, by the compiled path and by encoding/json's (an escaped key sends
+// a record there) alike; "NA" or null groups are empty, and 1.0.2's
+// otherCredits (codes, no figures) is still nothing to read.
+func TestV100CardInterestIsQuarantinedNotDropped(t *testing.T) {
+	bands := []any{map[string]any{"interval": "1_QUARTIL_CLIENTES", "rate": "0.1500"}, map[string]any{"interval": "2_QUARTIL_CLIENTES", "rate": "0.2000"},
+		map[string]any{"interval": "3_QUARTIL_CLIENTES", "rate": "0.3500"}, map[string]any{"interval": "4_QUARTIL_CLIENTES", "rate": "0.6800"}}
+	var cards int
+	body := mutateJSON(t, readTestdata(t, "ps-business-credit-cards.json"), func(d map[string]any) {
+		for _, c := range d["data"].(map[string]any)["brand"].(map[string]any)["companies"].([]any) {
+			for _, card := range c.(map[string]any)["businessCreditCards"].([]any) {
+				interest := map[string]any{
+					"feeRate":        map[string]any{"prices": bands, "minimumRate": "0.0450", "maximumRate": "0.7000"},
+					"instalmentRate": "NA",
+					"interestRates": []any{map[string]any{"code": "SAQUE_A_CREDITO", "additionalInfo": "NA", "prices": bands,
+						"minimumRate": "0.0450", "maximumRate": "0.7000"}},
+					"otherCredits": []any{map[string]any{"code": "OUTROS", "additionalInfo": "NA"}},
+				}
+				if cards == 0 {
+					interest["instalmentRate"] = nil
+				}
+				card.(map[string]any)["interest"] = interest
+				cards++
+			}
+		}
+	})
+	require.Greater(t, cards, 2)
+	const feeRate = `{"maximumRate":"0.7000","minimumRate":"0.0450","prices":[{"interval":"1_QUARTIL_CLIENTES","rate":"0.1500"},` +
+		`{"interval":"2_QUARTIL_CLIENTES","rate":"0.2000"},{"interval":"3_QUARTIL_CLIENTES","rate":"0.3500"},{"interval":"4_QUARTIL_CLIENTES","rate":"0.6800"}]}`
+	require.Contains(t, body, `"feeRate":`+feeRate)
+	for _, path := range []struct{ name, body string }{
+		{"compiled", body},
+		{"encoding/json", strings.Replace(body, `"feeRate":`, `"fe\u0065Rate":`, 1)}, // the first card's record only
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			tr, _ := newTestTransformer(t)
+			tr.Add("ofp.opendata.raw", 1, 100, pageValue(t, page("products-services", "1", "business-credit-cards", path.body)))
+			got := flush(t, tr)
+			require.Empty(t, got[DatasetRates], "no band of these is read as a rate")
+			reasons := map[string]int{}
+			for _, q := range got[DatasetQuarantine] {
+				require.Equal(t, KindRate, q["kind"])
+				reasons[q["reason"].(string)]++
+				if strings.Contains(q["reason"].(string), "feeRate") {
+					require.JSONEq(t, feeRate, q["raw"].(string), "the group is kept as received")
+				}
+			}
+			require.Equal(t, map[string]int{
+				"unknown rate shape: interest.feeRate is the products-services 1.0.0 layout (quartile bands, no indexer), not read as rates":       cards,
+				"unknown rate shape: interest.interestRates is the products-services 1.0.0 layout (quartile bands, no indexer), not read as rates": cards,
+			}, reasons, "one row per group and card; the NA and null groups and otherCredits are none")
+		})
+	}
 }
