@@ -290,24 +290,16 @@ func TestGolden(t *testing.T) {
 	tr, _ := newTestTransformer(t)
 	cases := goldenCases(t)
 	got := transformAll(t, tr, cases)
-	if *updateGolden {
-		b, err := json.MarshalIndent(got, "", " ")
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile("testdata/golden.json", b, 0o644))
-	}
-	b, err := os.ReadFile("testdata/golden.json")
-	require.NoError(t, err)
-	var want map[string]map[string][]map[string]any
-	require.NoError(t, json.Unmarshal(b, &want))
 	// Round-trip got through JSON so that types compare equal.
 	gb, err := json.Marshal(got)
 	require.NoError(t, err)
 	var gotJSON map[string]map[string][]map[string]any
 	require.NoError(t, json.Unmarshal(gb, &gotJSON))
-	require.Equal(t, len(want), len(gotJSON))
 	// The golden rows predate content-addressed storage: the views over
 	// pages and items must give exactly its opendata_fees,
-	// opendata_rates, opendata_findings and opendata_quarantine rows.
+	// opendata_rates, opendata_findings and opendata_quarantine rows, so
+	// the item datasets and the pages' content keys are not compared (nor
+	// written by -update-golden).
 	for _, c := range cases {
 		g := gotJSON[c.name]
 		for _, ds := range []string{DatasetFeeItems, DatasetRateItems, DatasetFindingItems, DatasetQuarantineItems, DatasetQuarantineRows} {
@@ -317,6 +309,18 @@ func TestGolden(t *testing.T) {
 			require.Regexp(t, "^[0-9a-f]{32}$", r["content_key"], c.name)
 			delete(r, "content_key")
 		}
-		require.Equal(t, want[c.name], g, c.name)
+	}
+	if *updateGolden {
+		b, err := json.MarshalIndent(gotJSON, "", " ")
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile("testdata/golden.json", append(b, '\n'), 0o644))
+	}
+	b, err := os.ReadFile("testdata/golden.json")
+	require.NoError(t, err)
+	var want map[string]map[string][]map[string]any
+	require.NoError(t, json.Unmarshal(b, &want))
+	require.Equal(t, len(want), len(gotJSON))
+	for _, c := range cases {
+		require.Equal(t, want[c.name], gotJSON[c.name], c.name)
 	}
 }
