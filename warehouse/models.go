@@ -281,7 +281,8 @@ ORDER BY s.institution_name, s.brand, s.institution_cnpj, s.collected_at DESC, s
 
 // collectionsSQL: collection runs from opendata_collections, deduplicated by
 // collection_id. Parameters: $1 institution, $2 all runs (false = latest per
-// institution); %s is the not_offered expression (notOfferedExpr).
+// institution); %s is the not_offered column, or an empty string where an older file
+// opened read-only has none (Collections).
 const collectionsSQL = `WITH runs AS (
   SELECT * FROM opendata_collections
   QUALIFY row_number() OVER (PARTITION BY collection_id, organisation_id, institution_cnpj, brand ORDER BY src_topic, src_partition, src_offset, item_index) = 1

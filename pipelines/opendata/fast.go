@@ -30,7 +30,7 @@ var (
 	productNames     = []string{"product"}
 	typeNames        = []string{"type"}
 	feeGroupNames    = []string{"priorityServices", "otherServices", "services"}
-	interestNames    = []string{"rates", "instalmentRates", "feeRate", "instalmentRate", "interestRates"} // see v100InterestGroups
+	interestNames    = append([]string{"rates", "instalmentRates"}, v100InterestGroups[:]...)
 	feeNames         = []string{"name", "code", "chargingTriggerInfo", "prices", "minimum", "maximum"}
 	priceNames       = []string{"interval", "value", "monthlyFee", "currency", "customers"}
 	rateHolderNames  = []string{"rate"}

@@ -610,7 +610,7 @@ func (t *Transformer) addRecordSlow(c *pageCtx, idx int32, r *record, schemaBad 
 		} else {
 			t.addRates(&ctx, "interest.rates", &in.Rates)
 			t.addRates(&ctx, "interest.instalmentRates", &in.InstalmentRates)
-			for i, raw := range []json.RawMessage{in.FeeRate, in.InstalmentRate, in.InterestRates} {
+			for i, raw := range []json.RawMessage{in.FeeRate, in.InstalmentRate, in.InterestRates} { // v100InterestGroups' order
 				if raw != nil && string(raw) != "null" {
 					t.v100Interest(&rc, idx, v100InterestGroups[i], string(raw))
 				}
