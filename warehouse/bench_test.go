@@ -35,7 +35,7 @@ FROM range(200) i(inst), range(5) c(coll), range(1000) r(k)`
 func BenchmarkFeeComparison(b *testing.B) {
 	s, _ := openTemp(b)
 	ctx := context.Background()
-	insertSplit(b, s.DB(), genFeesSQL, "")
+	insertSplit(b, s, genFeesSQL, "")
 	require.NoError(b, s.Refresh(ctx)) // rows inserted directly, not through Load
 	source := "(" + FeesViewSQL(parquetCopy(b, s, DatasetPages), parquetCopy(b, s, DatasetFeeItems)) + ")"
 	filter := FeeFilter{ServiceCode: "S0042"}
@@ -92,7 +92,7 @@ FROM range(200) i(inst), range(5) c(coll), range(1000) r(k)`
 func BenchmarkRateComparison(b *testing.B) {
 	s, _ := openTemp(b)
 	ctx := context.Background()
-	insertSplit(b, s.DB(), "", genRatesSQL)
+	insertSplit(b, s, "", genRatesSQL)
 	require.NoError(b, s.Refresh(ctx)) // rows inserted directly, not through Load
 	source := "(" + RatesViewSQL(parquetCopy(b, s, DatasetPages), parquetCopy(b, s, DatasetRateItems)) + ")"
 	filter := RateFilter{Indexer: "I0042"}
@@ -146,7 +146,7 @@ func parquetCopy(b testing.TB, s *Store, table string) string {
 func BenchmarkLoadBatch(b *testing.B) {
 	s := openTempWith(b, onDemand())
 	ctx := context.Background()
-	insertSplit(b, s.DB(), genFeesSQL, "")
+	insertSplit(b, s, genFeesSQL, "")
 	require.NoError(b, s.Refresh(ctx))
 	dir := b.TempDir()
 	i := 0

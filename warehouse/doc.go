@@ -40,6 +40,19 @@
 // src_offset, item_index). Every query, model and API reads the views.
 // Datasets lists the tables, Views the views; DatasetColumns knows both.
 //
+// Since schema version 9, the four item tables are views over Parquet
+// files (itemfiles.go): the files the pipeline wrote, copied as they are
+// into the items directory beside the database file (ItemsDir:
+// <file>.items/<table>/), and registered in item_files in the load's
+// transaction; a view reads only registered files, so uncommitted items
+// stay invisible and Open removes the files of a load that crashed.
+// Storing the items in DuckDB's own format had been most of a pipeline
+// load's cost. The file and its items directory move together: Replace
+// (how `ofp warehouse rebuild` swaps in a new warehouse) and Remove;
+// DuckDB's file_search_path is the items directory, so the views name
+// their files relatively. A snapshot copy reads the items of the file it
+// copied (they never change).
+//
 // Since schema version 5, findings and quarantined items are stored the
 // same way (opendata_finding_items, opendata_quarantine_items: schema
 // findings and uninterpretable fees repeat in every collection as the fees
@@ -60,7 +73,10 @@
 // src_partition, src_offset, item_index) exactly once; a file whose rows
 // fall outside its declared range is refused (ErrSourceMismatch). Item
 // files are loaded first: only the items of contents not stored yet are
-// inserted, each (content_key, item_index) once (the pipeline writes a
+// stored, each (content_key, item_index) once — a file all of whose
+// contents are new, each pair once, with the contract's column types, as
+// it is; the new items of another file in a file DuckDB writes, cast to
+// the contract (the pipeline writes a
 // content's items once per process, and again after a batch that held
 // them failed, so they come again after a restart or a failure), and
 // items are never deleted. The contents an item table holds are listed in
@@ -128,10 +144,12 @@
 //
 // A file of an older schema version is recreated empty when opened for
 // writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly
-// refuses it (ErrSchemaMismatch). Versions 5 and 6 are the exception:
+// refuses it (ErrSchemaMismatch). Versions 5 to 8 are the exception:
 // Open builds the content index of a version 5 file from its item tables,
-// lists the orphan contents of either from its pages and keeps every row,
-// and OpenReadOnly reads them as they are.
+// lists the orphan contents of a version 5 or 6 file from its pages, adds
+// the columns added since, moves the rows of the item tables into one
+// item file per table and keeps every row; OpenReadOnly reads them as
+// they are.
 //
 // # Physical design of the comparisons
 //

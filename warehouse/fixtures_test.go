@@ -80,7 +80,11 @@ func insertRows(t testing.TB, conn *sql.Conn, table string, cols []Column, rows 
 // position's items; the items get their row's institution columns as
 // record_* columns. Positions with the same items share their content.
 // The rows of a position must agree on the page columns.
-func splitSQL(view, old string, pageItem int) []string {
+//
+// The items are inserted into the table v.items (of an in-memory
+// database; a Store's item tables are views: insertSplit), skipping those
+// already in itemsRel.
+func splitSQL(view, old string, pageItem int, itemsRel string) []string {
 	v := views[view]
 	var itemCols, itemNames []string
 	for _, c := range datasets[v.items] {
@@ -108,32 +112,44 @@ FROM split_items GROUP BY ALL`,
 FROM ` + old + ` o JOIN split_keys k USING (src_topic, src_partition, src_offset)`,
 		`INSERT INTO ` + v.items + ` BY NAME SELECT DISTINCT ON (k.content_key, s.item_index) k.content_key, s.* EXCLUDE (src_topic, src_partition, src_offset)
 FROM split_items s JOIN split_keys k USING (src_topic, src_partition, src_offset)
-WHERE NOT EXISTS (SELECT 1 FROM ` + v.items + ` i WHERE i.content_key = k.content_key AND i.item_index = s.item_index)`,
+WHERE NOT EXISTS (SELECT 1 FROM ` + itemsRel + ` i WHERE i.content_key = k.content_key AND i.item_index = s.item_index)`,
 		`DROP TABLE split_items`, `DROP TABLE split_keys`,
 	}
 }
 
 // insertSplit inserts the rows of the SELECTs fees and rates (shaped like
-// the views; "" for none) into the pages and items tables of db (see
-// splitSQL).
-func insertSplit(t testing.TB, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, fees, rates string) {
+// the views; "" for none) into the pages and items of s (see splitSQL),
+// the items as an item file registered without a load.
+func insertSplit(t testing.TB, s *Store, fees, rates string) {
 	t.Helper()
 	ctx := context.Background()
+	conn, err := s.DB().Conn(ctx) // one connection: temporary tables
+	require.NoError(t, err)
+	defer conn.Close()
 	for i, v := range []struct{ view, sel string }{{DatasetFees, fees}, {DatasetRates, rates}} {
 		if v.sel == "" {
 			continue
 		}
 		cols, _ := DatasetColumns(v.view)
-		stmts := []string{strings.Replace(contractDDL("split_old", cols), "CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1),
-			"INSERT INTO split_old BY NAME " + v.sel}
-		stmts = append(stmts, splitSQL(v.view, "split_old", i)...)
 		items := views[v.view].items
-		stmts = append(stmts, "DROP TABLE split_old",
-			`DELETE FROM `+contentIndexTable+` WHERE item_table = '`+items+`'`, indexContentsSQL(items, "SELECT * FROM "+items))
+		stmts := []string{strings.Replace(contractDDL("split_old", cols), "CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1),
+			"INSERT INTO split_old BY NAME " + v.sel,
+			strings.Replace(createTableSQL(items), "CREATE TABLE IF NOT EXISTS "+items, "CREATE OR REPLACE TEMP TABLE split_new", 1)}
+		for _, q := range splitSQL(v.view, "split_old", i, items) {
+			stmts = append(stmts, strings.Replace(q, "INSERT INTO "+items+" ", "INSERT INTO split_new ", 1))
+		}
+		name, path := newItemFileName(ItemsDir(s.path), items)
+		stmts = append(stmts, "DROP TABLE split_old", "COPY split_new TO "+quoteLiteral(path)+" (FORMAT parquet)")
 		for _, q := range stmts {
-			_, err := db.ExecContext(ctx, q)
+			_, err := conn.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		var n int64
+		require.NoError(t, conn.QueryRowContext(ctx, "SELECT count(*) FROM split_new").Scan(&n))
+		require.NoError(t, registerItemFile(ctx, conn, items, name, path, n))
+		for _, q := range []string{"DROP TABLE split_new", `DELETE FROM ` + contentIndexTable + ` WHERE item_table = '` + items + `'`,
+			indexContentsSQL(items, "SELECT * FROM "+items)} {
+			_, err := conn.ExecContext(ctx, q)
 			require.NoError(t, err, q)
 		}
 	}
@@ -166,7 +182,7 @@ func splitFiles(t testing.TB, fees, rates []row) map[string]string {
 		_, err := conn.ExecContext(ctx, contractDDL("old", cols))
 		require.NoError(t, err)
 		insertRows(t, conn, "old", cols, v.rows)
-		for _, q := range splitSQL(v.view, "old", i) {
+		for _, q := range splitSQL(v.view, "old", i, views[v.view].items) {
 			_, err := conn.ExecContext(ctx, q)
 			require.NoError(t, err, q)
 		}

@@ -86,11 +86,20 @@ func TestVersion5GetsTheContentIndexInPlace(t *testing.T) {
 	requireStoreMatchesReference(t, s)
 }
 
-// asVersion makes s's file one of schema version v (5, 6 or 7): it drops
-// the tables and columns later versions added and records v.
+// asVersion makes s's file one of schema version v (5 to 8): it stores
+// the item tables' rows in DuckDB tables (before version 9), drops the
+// tables and columns later versions added and records v.
 func asVersion(t *testing.T, s *Store, v int) {
 	t.Helper()
-	qs := []string{"ALTER TABLE " + DatasetCollections + " DROP COLUMN not_offered"} // version 8
+	var qs []string
+	for _, name := range itemTables() { // version 9
+		qs = append(qs, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name,
+			createTableSQL(name), "INSERT INTO "+name+" SELECT * FROM keep", "DROP TABLE keep")
+	}
+	qs = append(qs, "DROP TABLE "+itemFilesTable)
+	if v < 8 {
+		qs = append(qs, "ALTER TABLE "+DatasetCollections+" DROP COLUMN not_offered")
+	}
 	if v < 7 {
 		qs = append(qs, "DROP TABLE "+orphanContentsTable)
 	}

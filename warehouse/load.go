@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -112,14 +113,17 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (loaded map[st
 		return nil, fmt.Errorf("warehouse: load %s: %w", what, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	loaded, queued, err := loadFiles(ctx, tx, files, &steps)
+	sink := &itemSink{dir: ItemsDir(s.path)}
+	loaded, queued, err := loadFiles(ctx, tx, files, &steps, sink)
 	if err != nil {
+		removeFiles(sink.placed)
 		return nil, err
 	}
 	start = time.Now()
 	err = tx.Commit()
 	steps.Commit = time.Since(start)
 	if err != nil {
+		removeFiles(sink.placed)
 		return nil, fmt.Errorf("warehouse: commit load of %s: %w", what, err)
 	}
 	if queued {
@@ -176,14 +180,23 @@ type loadFile struct {
 // its dataset's contract (outside the transaction), and returns the files
 // in load order: items, pages, the rest; per table, in batch order.
 func (s *Store) planLoad(ctx context.Context, batches []Batch) ([]loadFile, error) {
+	batches = slices.Clone(batches)
 	var paths []string
-	for _, b := range batches {
+	for i, b := range batches {
 		if err := b.Range.validate(); err != nil {
 			return nil, err
 		}
-		for _, path := range b.Files {
-			paths = append(paths, path)
+		// Relative paths would resolve in the items directory (Options.open).
+		abs := make(map[string]string, len(b.Files))
+		for ds, path := range b.Files {
+			a, err := filepath.Abs(path)
+			if err != nil {
+				return nil, fmt.Errorf("warehouse: load %s: %w", path, err)
+			}
+			abs[ds] = a
+			paths = append(paths, a)
 		}
+		batches[i].Files = abs
 	}
 	columns, err := s.parquetColumnsOf(ctx, paths)
 	if err != nil {
@@ -342,12 +355,14 @@ func checkColumns(dataset, parquetPath string, got map[string]bool, want []Colum
 // Per-connection temporary tables of a load: the page rows whose view rows
 // the load may change (touchedPagesTable: the replaced ones, read before
 // their delete, and the new ones), the contents that got new items
-// (newContentsTable) and the new contents of one item table with the file
-// each is taken from (newItemsTable).
+// (newContentsTable), and of one item table, the contents of each file
+// (fileContentsTable) and the new contents with the file each is taken
+// from (newItemsTable).
 const (
 	touchedPagesTable = "ofp_load_pages"
 	newContentsTable  = "ofp_load_contents"
 	newItemsTable     = "ofp_load_items"
+	fileContentsTable = "ofp_load_file_contents"
 )
 
 // pageKeyCols are the page columns a view row's latest key and collection
@@ -358,7 +373,7 @@ const pageKeyCols = "organisation_id, institution_cnpj, brand, product, collecti
 // were among them, queues the keys of the derived comparison tables they
 // touched. It returns the rows inserted per dataset and whether keys were
 // queued, and adds the time of its steps to steps.
-func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile, steps *LoadSteps) (map[string]int64, bool, error) {
+func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile, steps *LoadSteps, sink *itemSink) (map[string]int64, bool, error) {
 	loaded := map[string]int64{}
 	track := false
 	for _, f := range files {
@@ -380,7 +395,7 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile, steps *LoadSte
 		j := groupEnd(files, i)
 		load, step := loadRows, &steps.Rows
 		if files[i].kind.stage() == 0 {
-			load, step = loadItems, &steps.Items
+			load, step = sink.loadItems, &steps.Items
 		}
 		start := time.Now()
 		err := load(ctx, tx, files[i:j], loaded)
@@ -500,7 +515,15 @@ func itemColumnExpr(f loadFile, name string) string {
 	return name
 }
 
-// loadItems inserts the items of files (all of one item table) whose
+// itemSink is where a load puts the item files it stores: the items
+// directory, and the files placed there (removed when the load does not
+// commit).
+type itemSink struct {
+	dir    string
+	placed []string
+}
+
+// loadItems stores the items of files (all of one item table) whose
 // content_key the table does not hold yet; of a content in several files,
 // the first file's rows (in batch order), each (content_key, item_index)
 // once. The new contents are added to the content index and recorded in
@@ -510,13 +533,13 @@ func itemColumnExpr(f loadFile, name string) string {
 // A content's items are all in one file (the pipeline writes them
 // together) and never change, so the new contents are found on the
 // content_key column alone, against the content index (about one row per
-// content, where the item table has one per item), and the items are read
-// once, straight into the table: a load costs about what it adds, whatever
-// the warehouse holds, and the usual file (each pair once) is inserted
-// without deduplicating.
-func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
+// content, where the item table has one per item). The usual file, all
+// of whose contents are new, each pair once, with the contract's column
+// types, is copied into the items directory as it is (itemfiles.go);
+// another file's new items are written there by DuckDB. A load costs
+// about what it adds, whatever the warehouse holds.
+func (k *itemSink) loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
 	table := files[0].table
-	full := make([]string, len(files))
 	keys := make([]string, len(files))
 	args := make([]any, len(files))
 	var legacy []loadFile
@@ -530,40 +553,45 @@ func loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[str
 			return err
 		}
 	}
-	for k, f := range files {
-		full[k] = itemSelect(f, fmt.Sprintf("$%d", k+1), k)
-		keys[k] = itemKeySelect(f, fmt.Sprintf("$%d", k+1), k)
-		args[k] = f.path
+	for i, f := range files {
+		keys[i] = itemKeySelect(f, fmt.Sprintf("$%d", i+1), i)
+		args[i] = f.path
 	}
 	fail := func(what string, err error) error {
 		return fmt.Errorf("warehouse: %s the new items of %s into %s: %w", what, describeFiles(files), table, err)
 	}
-	// The new contents, each with the first file that has it and, from
-	// that file, its rows, distinct item indexes and rows with a NULL key
-	// (one read of the key columns); then per file.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT content_key, min(file_no) AS file_no, arg_min(n, file_no) AS n, arg_min(d, file_no) AS d, arg_min(nulls, file_no) AS nulls
-FROM (SELECT content_key, file_no, count(*) AS n, count(DISTINCT item_index) AS d,
-    count(*) FILTER (WHERE content_key IS NULL OR item_index IS NULL) AS nulls
-  FROM (%[2]s) u ANTI JOIN (SELECT content_key FROM %[3]s WHERE item_table = '%[4]s') t ON t.content_key = u.content_key
-  GROUP BY content_key, file_no)
-GROUP BY content_key`, newItemsTable, strings.Join(keys, "\nUNION ALL "), contentIndexTable, table), args...); err != nil {
+	// Per file, its contents with their rows, distinct item indexes and
+	// rows with a NULL key (one read of the key columns); then the new
+	// contents, each with the first file that has it.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS
+SELECT content_key, file_no, count(*) AS n, count(DISTINCT item_index) AS d,
+  count(*) FILTER (WHERE content_key IS NULL OR item_index IS NULL) AS nulls
+FROM (%s) GROUP BY content_key, file_no`, fileContentsTable, strings.Join(keys, "\nUNION ALL ")), args...); err != nil {
 		return fail("find", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT file_no, sum(n), sum(nulls), sum(d) FROM `+newItemsTable+` GROUP BY file_no`)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
+SELECT content_key, min(file_no) AS file_no, arg_min(n, file_no) AS n, arg_min(d, file_no) AS d, arg_min(nulls, file_no) AS nulls
+FROM %[2]s u ANTI JOIN (SELECT content_key FROM %[3]s WHERE item_table = '%[4]s') t ON t.content_key = u.content_key
+GROUP BY content_key`, newItemsTable, fileContentsTable, contentIndexTable, table)); err != nil {
+		return fail("find", err)
+	}
+	type fileCount struct{ contents, rows, newContents, newRows, newDistinct, nulls int64 }
+	counts := make([]fileCount, len(files))
+	rows, err := tx.QueryContext(ctx, `SELECT f.file_no, f.contents, f.n, coalesce(w.contents, 0), coalesce(w.n, 0), coalesce(w.d, 0), coalesce(w.nulls, 0)
+FROM (SELECT file_no, count(*) AS contents, sum(n) AS n FROM `+fileContentsTable+` GROUP BY file_no) f
+LEFT JOIN (SELECT file_no, count(*) AS contents, sum(n) AS n, sum(d) AS d, sum(nulls) AS nulls FROM `+newItemsTable+` GROUP BY file_no) w USING (file_no)`)
 	if err != nil {
 		return fail("count", err)
 	}
-	counts := make([]int64, len(files))
-	var total, nulls int64
+	var nulls int64
 	for rows.Next() {
-		var k int
-		var n, null, distinct int64
-		if err := rows.Scan(&k, &n, &null, &distinct); err != nil {
+		var i int
+		var c fileCount
+		if err := rows.Scan(&i, &c.contents, &c.rows, &c.newContents, &c.newRows, &c.newDistinct, &c.nulls); err != nil {
 			rows.Close()
 			return fail("count", err)
 		}
-		counts[k], total, nulls = distinct, total+n, nulls+null
+		counts[i], nulls = c, nulls+c.nulls
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -572,18 +600,45 @@ GROUP BY content_key`, newItemsTable, strings.Join(keys, "\nUNION ALL "), conten
 	if nulls > 0 {
 		return fmt.Errorf("warehouse: %s: %d items have no content_key or item_index; fix the pipeline that wrote them", describeFiles(files), nulls)
 	}
-	var inserted int64
-	for _, c := range counts {
-		inserted += c
+	typed, err := contractTyped(ctx, tx, files)
+	if err != nil {
+		return fail("describe", err)
 	}
-	distinct := ""
-	if inserted < total { // a pair repeated in a file: keep one
-		distinct = "DISTINCT ON (content_key, item_index) "
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %[1]s BY NAME SELECT %[2]su.* EXCLUDE (file_no) FROM (%[3]s) u
+	added := make([]int64, len(files))
+	for i, f := range files {
+		c := counts[i]
+		if c.newContents == 0 {
+			continue
+		}
+		added[i] = c.newDistinct
+		if typed && f.kind == kindItems && c.newContents == c.contents && c.newRows == c.newDistinct {
+			// Every content of the file is new and each pair is once: the file as it is.
+			name, path, err := placeItemFile(k.dir, table, f.path)
+			if err != nil {
+				return fail("store", err)
+			}
+			k.placed = append(k.placed, path)
+			if err := registerItemFile(ctx, tx, table, name, path, c.newDistinct); err != nil {
+				return err
+			}
+			continue
+		}
+		name, path := newItemFileName(k.dir, table)
+		k.placed = append(k.placed, path)
+		distinct := ""
+		if c.newRows > c.newDistinct { // a pair repeated in the file: keep one
+			distinct = "DISTINCT ON (content_key, item_index) "
+		}
+		// Cast to the contract here: a value that does not fit fails the
+		// load, not every later query of the view.
+		if err := copyTo(ctx, tx, fmt.Sprintf(`SELECT %[1]s%[2]s FROM (%[3]s) u
 SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
-		table, distinct, strings.Join(full, "\nUNION ALL "), newItemsTable), args...); err != nil {
-		return fail("insert", err)
+			distinct, contractCasts(table, "u"), itemSelect(f, quoteLiteral(f.path), i), newItemsTable), path); err != nil {
+			return fail("store", err)
+		}
+		if err := registerItemFile(ctx, tx, table, name, path, c.newDistinct); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, indexContentsSQL(table, fmt.Sprintf(`SELECT u.* FROM (%s) u
 SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable)), args...); err != nil {
@@ -594,10 +649,50 @@ SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`, stri
 			return fail("insert", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE `+newItemsTable); err != nil {
-		return fail("insert", err)
+	for _, t := range []string{newItemsTable, fileContentsTable} {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+t); err != nil {
+			return fail("insert", err)
+		}
 	}
-	return recordLoads(ctx, tx, files, counts, loaded)
+	return recordLoads(ctx, tx, files, added, loaded)
+}
+
+// contractTyped reports whether the item files of kind items among files
+// have their table's contract types in every contract column: such a file
+// can be stored as it is.
+func contractTyped(ctx context.Context, tx *sql.Tx, files []loadFile) (bool, error) {
+	var paths []string
+	for _, f := range files {
+		if f.kind == kindItems {
+			paths = append(paths, quoteLiteral(f.path))
+		}
+	}
+	if len(paths) == 0 {
+		return false, nil
+	}
+	rows, err := tx.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet([`+strings.Join(paths, ", ")+`], union_by_name = true)`)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return false, err
+		}
+		got[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, c := range datasets[files[0].table] {
+		if got[c.Name] != c.Type {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func describeFiles(files []loadFile) string {

@@ -248,7 +248,7 @@ FROM opendata_fees`
 func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	insertSplit(t, s.DB(), `SELECT 'c' || inst || '-' || coll AS collection_id,
+	insertSplit(t, s, `SELECT 'c' || inst || '-' || coll AS collection_id,
   TIMESTAMPTZ '2026-01-01 00:00:00+00' + INTERVAL 1 HOUR * (coll % 3) AS collected_at,
   'org-' || (inst % 7) AS organisation_id, 'Org' AS organisation_name, lpad((inst % 9)::VARCHAR, 14, '0') AS institution_cnpj,
   CASE WHEN inst % 11 = 0 THEN NULL ELSE 'Bank ' || (inst % 5) END AS institution_name, 'Brand ' || (inst % 4) AS brand,
@@ -267,7 +267,7 @@ func TestStoreMatchesReferenceSQLGenerated(t *testing.T) {
 FROM range(30) i(inst), range(4) c(coll), range(40) r(k), range(2) d(dup)
 WHERE dup = 0 OR (inst + k) % 3 = 0`, "")
 	// The rates of the same pages, from the fees just stored.
-	insertSplit(t, s.DB(), "", ratesOfTheFeesSQL)
+	insertSplit(t, s, "", ratesOfTheFeesSQL)
 	require.NoError(t, s.Refresh(ctx))
 
 	total := 0
@@ -345,14 +345,21 @@ func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
 			for _, name := range Views() {
 				stmts = append(stmts, "DROP VIEW "+name)
 			}
-			for _, name := range []string{DatasetFindingItems, DatasetQuarantineItems, DatasetFindingRows, DatasetQuarantineRows} {
+			for _, name := range []string{DatasetFindingItems, DatasetQuarantineItems} {
+				stmts = append(stmts, "DROP VIEW "+name)
+			}
+			for _, name := range []string{DatasetFindingRows, DatasetQuarantineRows} {
 				stmts = append(stmts, "DROP TABLE "+name)
 			}
 			tables := []string{DatasetFindings, DatasetQuarantine}
 			if v <= 3 {
-				stmts = append(stmts, "DROP TABLE "+DatasetFeeItems, "DROP TABLE "+DatasetRateItems, "ALTER TABLE "+DatasetPages+" DROP COLUMN content_key")
+				stmts = append(stmts, "DROP VIEW "+DatasetFeeItems, "DROP VIEW "+DatasetRateItems, "ALTER TABLE "+DatasetPages+" DROP COLUMN content_key")
 				tables = append(tables, DatasetFees, DatasetRates)
-			} else {
+			} else { // version 4: fee and rate items in tables
+				for _, name := range []string{DatasetFeeItems, DatasetRateItems} {
+					stmts = append(stmts, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name,
+						createTableSQL(name), "INSERT INTO "+name+" SELECT * FROM keep", "DROP TABLE keep")
+				}
 				stmts = append(stmts, createViewSQL(DatasetFees), createViewSQL(DatasetRates))
 			}
 			for _, name := range tables {
@@ -360,7 +367,7 @@ func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
 				stmts = append(stmts, contractDDL(name, cols),
 					"INSERT INTO "+name+" BY NAME SELECT 'c1' AS collection_id, 'ofp.opendata.raw' AS src_topic, 0 AS src_partition, 1 AS src_offset, 0 AS item_index")
 			}
-			stmts = append(stmts, "DELETE FROM schema_version", fmt.Sprintf("INSERT INTO schema_version VALUES (%d, now())", v))
+			stmts = append(stmts, "DROP TABLE "+itemFilesTable, "DELETE FROM schema_version", fmt.Sprintf("INSERT INTO schema_version VALUES (%d, now())", v))
 			for _, q := range stmts {
 				_, err := s.DB().Exec(q)
 				require.NoError(t, err, q)
@@ -487,7 +494,7 @@ func TestIncrementalRefreshMatchesReference(t *testing.T) {
 func TestStoreMatchesReferenceSQLPagesOfManyItems(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
-	insertSplit(t, s.DB(), `SELECT 'c' || inst || '-' || coll AS collection_id,
+	insertSplit(t, s, `SELECT 'c' || inst || '-' || coll AS collection_id,
   TIMESTAMPTZ '2026-01-01 00:00:00+00' + INTERVAL 1 HOUR * (coll % 2) AS collected_at,
   'org-' || (inst % 5) AS organisation_id, 'Org' AS organisation_name, lpad((inst % 7)::VARCHAR, 14, '0') AS institution_cnpj,
   'Bank ' || inst AS institution_name, 'Brand ' || (inst % 3) AS brand,
@@ -505,7 +512,7 @@ func TestStoreMatchesReferenceSQLPagesOfManyItems(t *testing.T) {
   'ofp.opendata.raw' AS src_topic, (inst % 2)::INTEGER AS src_partition,
   (inst * 100000 + coll * 1000 + pg)::BIGINT AS src_offset, j::INTEGER AS item_index
 FROM range(12) i(inst), range(3) c(coll), range(5) p(pg), range(12) r(j)`, "")
-	insertSplit(t, s.DB(), "", ratesOfTheFeesSQL)
+	insertSplit(t, s, "", ratesOfTheFeesSQL)
 	require.NoError(t, s.Refresh(ctx))
 
 	var repeated int

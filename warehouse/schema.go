@@ -26,8 +26,10 @@ import (
 // from the pages and the content index of a version 5 or 6 file; version 8
 // adds the not_offered column of opendata_collections (the products an
 // institution does not offer), added in place to the table of an older file
-// (addedColumns).
-const SchemaVersion = 8
+// (addedColumns); version 9 keeps the item datasets as Parquet files in the
+// warehouse's items directory, the item tables becoming views over them
+// (itemfiles.go; migrate moves an older file's item rows into a file).
+const SchemaVersion = 9
 
 // Column is one column of a dataset: its name and DuckDB type.
 type Column struct {

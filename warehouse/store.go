@@ -129,8 +129,10 @@ const catalog = "wh"
 // the next checkpoint: a pipeline load (tens of thousands of items per
 // table) is then written once, beside the pipeline, and the checkpoint has
 // little left. Measured on the benchmark's fee items (312,800 rows in five
-// transactions, one thread): 697 ms of inserts and a 485 ms checkpoint
-// with the default, 888 ms and 5 ms at this size; scans unchanged.
+// transactions, one thread), when items were stored in DuckDB tables
+// (before schema version 9): 697 ms of inserts and a 485 ms checkpoint
+// with the default, 888 ms and 5 ms at this size; scans unchanged. Pages
+// and the other tables still gain from it.
 const rowGroupRows = 32_768
 
 // open opens the DuckDB database that attaches the warehouse file at path
@@ -142,7 +144,12 @@ const rowGroupRows = 32_768
 // quarter of writing them. Measured on the benchmark's fee items (312,800
 // rows in five transactions, one thread): commits 535 ms with FSST, 385 ms
 // without; the file 14 MB either way; scans unchanged.
-func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
+//
+// Relative paths in queries resolve in itemsDir (file_search_path): the
+// item views name their files relative to it, so that a warehouse and its
+// items directory can move together. Every other path the warehouse
+// passes DuckDB is absolute.
+func (o Options) open(path, itemsDir string, readOnly bool) (*sql.DB, error) {
 	opts := fmt.Sprintf("ROW_GROUP_SIZE %d", rowGroupRows)
 	if readOnly {
 		opts += ", READ_ONLY"
@@ -154,6 +161,13 @@ func (o Options) open(path string, readOnly bool) (*sql.DB, error) {
 			return err
 		}
 		if _, err := ex.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'", nil); err != nil {
+			return err
+		}
+		if _, err := ex.ExecContext(ctx, "SET file_search_path = "+quoteLiteral(itemsDir), nil); err != nil {
+			return err
+		}
+		// The item files never change: their footers are read once.
+		if _, err := ex.ExecContext(ctx, "SET parquet_metadata_cache = true", nil); err != nil {
 			return err
 		}
 		_, err := ex.ExecContext(ctx, "USE "+catalog, nil)
@@ -230,15 +244,26 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	db, err := opts.open(path, false)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(ItemsDir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
+	}
+	db, err := opts.open(path, ItemsDir(abs), false)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
 	}
 	// DuckDB folds a write-ahead log it finds into the file as it opens
 	// it: the next checkpoint is due checkpointEvery from now, not at the
 	// first load.
-	s := &Store{db: db, path: path, log: opts.logger(), opts: opts, lastCheckpoint: time.Now()}
+	s := &Store{db: db, path: abs, log: opts.logger(), opts: opts, lastCheckpoint: time.Now()}
 	ctx := context.Background()
+	if err := s.sweepItemFiles(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -265,13 +290,23 @@ func Open(path string, opts Options) (*Store, error) {
 // a read-only handle cannot do, its comparisons read the views: the same
 // answers, more slowly (reference.go).
 func OpenReadOnly(path string, opts Options) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
+	}
+	return openReadOnly(abs, ItemsDir(abs), opts)
+}
+
+// openReadOnly opens the file at path read-only with the item files of
+// itemsDir (a snapshot copy reads those of the file it copied).
+func openReadOnly(path, itemsDir string, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
 	}
-	db, err := opts.open(path, true)
+	db, err := opts.open(path, itemsDir, true)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: open %s read-only: %w", path, err)
 	}
@@ -284,6 +319,15 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 	if v < upgradedInPlace || v > SchemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s has version %d, this binary reads %d; rebuild it with `ofp warehouse rebuild`", ErrSchemaMismatch, path, v, SchemaVersion)
+	}
+	if v >= itemFilesSince {
+		for _, table := range itemTables() {
+			if _, err := os.Stat(filepath.Join(itemsDir, table, schemaFile)); err != nil {
+				_ = db.Close()
+				return nil, fmt.Errorf("warehouse: open %s read-only: its item files are missing (%w); keep %s beside it, or rebuild it with `ofp warehouse rebuild`",
+					path, err, itemsDir)
+			}
+		}
 	}
 	pending, err := s.hasPendingRefresh(context.Background())
 	if err != nil {
@@ -343,7 +387,10 @@ func OpenSnapshot(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("warehouse: snapshot of %s: %w", path, cerr)
 		}
 	}
-	s, err = OpenReadOnly(cp, opts)
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		s, err = openReadOnly(cp, ItemsDir(abs), opts)
+	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("warehouse: open snapshot of %s: %w", path, err)
@@ -357,23 +404,6 @@ func isLockError(err error) bool {
 	m := err.Error()
 	return strings.Contains(m, "Could not set lock") || strings.Contains(m, "Conflicting lock") ||
 		strings.Contains(m, "different configuration")
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		_ = out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // Close stops the background refresh, refreshes the comparison rows loads
@@ -420,7 +450,7 @@ func (s *Store) version(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) (err error) {
 	if _, err := s.db.ExecContext(ctx, createSchemaVersionSQL); err != nil {
 		return fmt.Errorf("warehouse: create schema_version: %w", err)
 	}
@@ -443,7 +473,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := createAll(ctx, tx); err != nil {
+	placed, err := createAll(ctx, tx, ItemsDir(s.path))
+	defer func() {
+		if err != nil {
+			removeFiles(placed)
+		}
+	}()
+	if err != nil {
 		return err
 	}
 	if v == upgradedInPlace {
@@ -489,35 +525,49 @@ func buildContentIndex(ctx context.Context, tx *sql.Tx) error {
 // tables, the views over them (replaced, so that their definition is this
 // binary's), the loads log, the derived comparison tables and the refresh
 // queue.
-func createAll(ctx context.Context, tx *sql.Tx) error {
+//
+// The item tables are views over item files in itemsDir (itemfiles.go):
+// the rows of an item table stored in DuckDB by an older version are
+// moved to a file, and placed lists the files written, to remove if tx
+// does not commit.
+func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) (placed []string, err error) {
 	for _, name := range Datasets() {
-		if _, err := tx.ExecContext(ctx, createTableSQL(name)); err != nil {
-			return fmt.Errorf("warehouse: create table %s: %w", name, err)
+		if _, ok := itemViews[name]; ok {
+			continue
 		}
+		if _, err := tx.ExecContext(ctx, createTableSQL(name)); err != nil {
+			return nil, fmt.Errorf("warehouse: create table %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, createItemFilesSQL); err != nil {
+		return nil, fmt.Errorf("warehouse: create table %s: %w", itemFilesTable, err)
+	}
+	if placed, err = createItemTables(ctx, tx, itemsDir); err != nil {
+		return placed, err
 	}
 	for _, name := range Views() {
 		if _, err := tx.ExecContext(ctx, createViewSQL(name)); err != nil {
-			return fmt.Errorf("warehouse: create view %s: %w", name, err)
+			return placed, fmt.Errorf("warehouse: create view %s: %w", name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
-		return fmt.Errorf("warehouse: create table loads: %w", err)
+		return placed, fmt.Errorf("warehouse: create table loads: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, createContentIndexSQL()); err != nil {
-		return fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
+		return placed, fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
 	}
 	if _, err := tx.ExecContext(ctx, createOrphanContentsSQL); err != nil {
-		return fmt.Errorf("warehouse: create table %s: %w", orphanContentsTable, err)
+		return placed, fmt.Errorf("warehouse: create table %s: %w", orphanContentsTable, err)
 	}
 	for _, c := range comparisonSpecs {
 		if _, err := tx.ExecContext(ctx, c.createSQL()); err != nil {
-			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
+			return placed, fmt.Errorf("warehouse: create table %s: %w", c.table, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, createPendingSQL); err != nil {
-		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
+		return placed, fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
 	}
-	return nil
+	return placed, nil
 }
 
 // dropAll drops the views, the dataset tables, the loads log, the derived
@@ -525,7 +575,7 @@ func createAll(ctx context.Context, tx *sql.Tx) error {
 // file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
 	names := append(Views(), Datasets()...)
-	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable)
+	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable, itemFilesTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}
@@ -577,13 +627,19 @@ func (s *Store) Reset(ctx context.Context) error {
 	if err := dropAll(ctx, tx); err != nil {
 		return err
 	}
-	if err := createAll(ctx, tx); err != nil {
-		return err
+	placed, err := createAll(ctx, tx, ItemsDir(s.path))
+	if err == nil {
+		err = tx.Commit()
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
+		removeFiles(placed)
 		return fmt.Errorf("warehouse: reset: %w", err)
 	}
 	s.dirty.Store(false)
+	// The files of the items dropped are no longer registered.
+	if err := s.sweepItemFiles(ctx); err != nil {
+		return fmt.Errorf("warehouse: reset: %w", err)
+	}
 	s.checkpoint(ctx)
 	return nil
 }

@@ -36,14 +36,14 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 		  'org-a' AS organisation_id, '11111111000111' AS institution_cnpj, 'Banco Alfa' AS institution_name, 'Alfa' AS brand,
 		  true AS simulated, 'personal-accounts' AS product, 'personal' AS segment, 'k1' AS content_key,
 		  'ofp.opendata.raw' AS src_topic, 0 AS src_partition, 1 AS src_offset, 0 AS item_index`,
-		`INSERT INTO opendata_fee_items BY NAME SELECT 'k1' AS content_key, 0 AS item_index, 'CONTA_DEPOSITO_A_VISTA' AS product_type,
-		  'TED' AS service_code, 'BRL' AS currency, 1 AS band1_median, 2 AS band2_median, 3 AS band3_median, 4 AS band4_median,
-		  0.25 AS band1_customers, 0.25 AS band2_customers, 0.25 AS band3_customers, 0.25 AS band4_customers, '' AS flags`,
 		`INSERT INTO refresh_pending VALUES ('opendata_fees', 'org-a', '11111111000111', 'Alfa', 'personal-accounts', 'c1', false)`,
 	} {
 		_, err := db.ExecContext(ctx, q)
 		require.NoError(t, err)
 	}
+	insertItems(t, db, file, "opendata_fee_items", `SELECT 'k1' AS content_key, 0 AS item_index, 'CONTA_DEPOSITO_A_VISTA' AS product_type,
+		  'TED' AS service_code, 'BRL' AS currency, 1 AS band1_median, 2 AS band2_median, 3 AS band3_median, 4 AS band4_median,
+		  0.25 AS band1_customers, 0.25 AS band2_customers, 0.25 AS band3_customers, 0.25 AS band4_customers, '' AS flags`)
 	require.NoError(t, db.Close())
 
 	ro, err := warehouse.OpenReadOnly(file, warehouse.DefaultOptions())
@@ -58,6 +58,32 @@ func TestReportReadsAWarehouseLeftWithPendingRefresh(t *testing.T) {
 	require.Equal(t, "11111111000111", rows[0].InstitutionCNPJ)
 	require.Equal(t, "c1", rows[0].CollectionID)
 	require.Equal(t, "2.500000", *rows[0].WeightedEstimate)
+}
+
+// insertItems stores the rows of sel (some columns of the item table
+// table) in the warehouse file as a loaded item file would be: a Parquet
+// file in its items directory, registered in item_files.
+func insertItems(t *testing.T, db *sql.DB, file, table, sel string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx) // one connection: a temporary table
+	require.NoError(t, err)
+	defer conn.Close()
+	name := fmt.Sprintf("test-%d.parquet", time.Now().UnixNano())
+	path := filepath.Join(warehouse.ItemsDir(file), table, name)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"SET file_search_path = '" + warehouse.ItemsDir(file) + "'", nil},
+		{"CREATE OR REPLACE TEMP TABLE items_in AS SELECT * FROM " + table + " WHERE false", nil}, // the contract's types
+		{"INSERT INTO items_in BY NAME " + sel, args},
+		{"COPY items_in TO '" + path + "' (FORMAT parquet)", nil},
+		{"INSERT INTO item_files SELECT $1, $2, count(*), 0, now() FROM items_in", []any{table, name}},
+	} {
+		_, err := conn.ExecContext(ctx, q.sql, q.args...)
+		require.NoError(t, err, q.sql)
+	}
 }
 
 // emptyWarehouse creates a warehouse file of the current schema in a new
@@ -110,7 +136,7 @@ func historyWarehouse(t *testing.T) (dir, file string) {
 			if i != 0 && c == 1 {
 				continue // the same content: its items are stored once
 			}
-			exec(`INSERT INTO opendata_fee_items BY NAME SELECT $1 AS content_key, 0 AS item_index, 'CONTA_DEPOSITO_A_VISTA' AS product_type,
+			insertItems(t, db, file, "opendata_fee_items", `SELECT $1 AS content_key, 0 AS item_index, 'CONTA_DEPOSITO_A_VISTA' AS product_type,
 			  'TED' AS service_code, 'BRL' AS currency, CAST($2 AS DECIMAL(18,6)) AS band1_median, 2 AS band2_median, 3 AS band3_median,
 			  4 AS band4_median, 0.25 AS band1_customers, 0.25 AS band2_customers, 0.25 AS band3_customers, 0.25 AS band4_customers, '' AS flags`,
 				key, band1)
@@ -229,9 +255,8 @@ func TestReportQualityCollectionsAndQuarantine(t *testing.T) {
 	db, err := sql.Open("duckdb", file)
 	require.NoError(t, err)
 	for i := range 3 { // Banco 1's content (in both collections) had three rates it could not read
-		_, err := db.ExecContext(ctx, `INSERT INTO opendata_quarantine_items BY NAME SELECT 'k-1' AS content_key, $1 AS item_index,
+		insertItems(t, db, file, "opendata_quarantine_items", `SELECT 'k-1' AS content_key, $1 AS item_index,
 		  0 AS record_index, 'rate' AS kind, 'missing referentialRateIndexer' AS reason, '{"rate":"0.1"}' AS raw`, 10+i)
-		require.NoError(t, err)
 	}
 	for i := range 3 {
 		for c, day := range []string{"2026-03-10", "2026-03-11"} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -43,8 +42,9 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer closeLake(context.Background())
 	final := cfg.Path("warehouse.duckdb")
 	tmp := final + ".rebuild"
-	_ = os.Remove(tmp)
-	_ = os.Remove(tmp + ".wal")
+	if err := warehouse.Remove(tmp); err != nil {
+		return err
+	}
 	wh, err := warehouse.Open(tmp, warehouse.DefaultOptions())
 	if err != nil {
 		return err
@@ -59,13 +59,12 @@ func runWarehouse(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		err = cerr
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
+		_ = warehouse.Remove(tmp)
 		return fmt.Errorf("rebuild failed; the old warehouse is untouched: %w", err)
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("replace %s: %w", final, err)
+	if err := warehouse.Replace(tmp, final); err != nil {
+		return err
 	}
-	_ = os.Remove(final + ".wal")
 	fmt.Fprintf(stdout, "warehouse rebuilt from the lake: %d objects, %d rows in %s → %s\n", st.Objects, st.Rows, time.Since(start).Round(time.Millisecond), final)
 	return nil
 }

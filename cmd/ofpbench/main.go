@@ -320,7 +320,7 @@ func (r report) stagesNote() string {
 	ls, round := r.Pipeline.LoadSteps, func(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
 	return fmt.Sprintf("Time in the pipeline's stages (summed over the goroutines doing each): transform %s, Parquet + lake + local copy %s,\n"+
 		"warehouse loads %s (one at a time: busy %.0f%% of the elapsed %s), final checkpoint %s.\n"+
-		"The loads' steps (warehouse.Stats): plan %s, items %s (new contents found, inserted, indexed), other rows %s, refresh queue %s, commit %s.",
+		"The loads' steps (warehouse.Stats): plan %s, items %s (new contents found, their files stored, indexed), other rows %s, refresh queue %s, commit %s.",
 		round(st.Transform), round(st.Lake), round(st.Warehouse), share, round(el), round(r.Pipeline.checkpoint()),
 		round(ls.Plan), round(ls.Items), round(ls.Rows), round(ls.Queue), round(ls.Commit))
 }

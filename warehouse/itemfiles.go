@@ -1,0 +1,395 @@
+package warehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Item files (schema version 9).
+//
+// The item datasets (opendata_fee_items, opendata_rate_items,
+// opendata_finding_items, opendata_quarantine_items) are content: written
+// once, never updated, never deleted but by Reset. They are kept as the
+// Parquet files the pipeline wrote, copied into the warehouse's items
+// directory (ItemsDir: <file>.items/<table>/), and each table name is a
+// view over the files registered in item_files. Storing them in DuckDB's
+// own format cost a pipeline load most of its time (on the benchmark's
+// items, writing them into the file took 3 times as long as the same rows
+// into a temporary table, whatever the compression), while reading them
+// from Parquet costs queries little: the comparisons read the derived
+// tables, and the refresh reads only the contents it needs.
+//
+// A file is placed in the directory before the load's transaction
+// commits and registered in that transaction; the views read only
+// registered files, so a load's items appear when it commits, and a file
+// of a load that failed or crashed is invisible and removed (by the load,
+// or by the next Open: sweepItemFiles). Every table's directory also holds
+// _schema.parquet, an empty file with the table's columns, so that the
+// view has a file to read before the first load and gets a column a later
+// version adds (union_by_name) even from files written without it.
+
+// itemFilesTable registers the item files: one row per file, with the
+// item table it belongs to and its name in that table's directory.
+const itemFilesTable = "item_files"
+
+const createItemFilesSQL = `CREATE TABLE IF NOT EXISTS ` + itemFilesTable + ` (
+  item_table VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  rows BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  added_at TIMESTAMP WITH TIME ZONE NOT NULL
+)`
+
+// itemFilesSince is the schema version that moved the item datasets into
+// item files: migrate moves the rows of an older file's item tables there.
+const itemFilesSince = 9
+
+// schemaFile is the empty file of every item table's directory.
+const schemaFile = "_schema.parquet"
+
+// ItemsDir is the directory of the item files of the warehouse file at
+// path. It belongs to the file: move both together (Replace) or neither.
+func ItemsDir(path string) string { return path + ".items" }
+
+// itemViewSQL is the DDL of the view an item table is: the registered
+// files of its directory (file_search_path is the items directory), with
+// the contract's column types.
+func itemViewSQL(table string) string {
+	return fmt.Sprintf(`CREATE OR REPLACE VIEW %[1]s AS SELECT %[2]s
+FROM read_parquet('%[1]s/*.parquet', filename = true, union_by_name = true) f
+WHERE parse_filename(filename) IN (SELECT name FROM %[3]s WHERE item_table = '%[1]s')`, table, contractCasts(table, "f"), itemFilesTable)
+}
+
+// contractCasts is the select list of table's columns of the relation
+// alias, cast to the contract's types.
+func contractCasts(table, alias string) string {
+	cols := make([]string, len(datasets[table]))
+	for i, c := range datasets[table] {
+		cols[i] = fmt.Sprintf("%s.%s::%s AS %s", alias, c.Name, c.Type, c.Name)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// createItemTables makes every item table a view over its files in dir:
+// it creates the directories and their schema files, moves the rows of an
+// item table stored in DuckDB (a file of a version before itemFilesSince)
+// into a registered file, and replaces the views. It returns the files it
+// wrote, to remove if tx does not commit.
+func createItemTables(ctx context.Context, tx *sql.Tx, dir string) (placed []string, err error) {
+	for _, table := range itemTables() {
+		tdir := filepath.Join(dir, table)
+		if err := os.MkdirAll(tdir, 0o755); err != nil {
+			return placed, fmt.Errorf("warehouse: create the item files directory: %w", err)
+		}
+		cols := make([]string, len(datasets[table]))
+		for i, c := range datasets[table] {
+			cols[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, c.Name)
+		}
+		schema := filepath.Join(tdir, schemaFile)
+		if _, err := os.Stat(schema); err != nil {
+			if err := copyTo(ctx, tx, fmt.Sprintf("SELECT %s WHERE false", strings.Join(cols, ", ")), schema); err != nil {
+				return placed, err
+			}
+		}
+		var typ string
+		err := tx.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, table).Scan(&typ)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return placed, fmt.Errorf("warehouse: look up %s: %w", table, err)
+		case typ != "VIEW":
+			p, err := moveTableToFile(ctx, tx, dir, table)
+			if p != "" {
+				placed = append(placed, p)
+			}
+			if err != nil {
+				return placed, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, itemViewSQL(table)); err != nil {
+			return placed, fmt.Errorf("warehouse: create view %s: %w", table, err)
+		}
+	}
+	return placed, nil
+}
+
+// moveTableToFile writes the rows of the DuckDB table table (if any) to a
+// registered item file and drops the table.
+func moveTableToFile(ctx context.Context, tx *sql.Tx, dir, table string) (placed string, err error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		return "", fmt.Errorf("warehouse: count the rows of %s: %w", table, err)
+	}
+	if n > 0 {
+		name, path := newItemFileName(dir, table)
+		if err := copyTo(ctx, tx, "SELECT * FROM "+table+" ORDER BY content_key, item_index", path); err != nil {
+			return path, err
+		}
+		if err := registerItemFile(ctx, tx, table, name, path, n); err != nil {
+			return path, err
+		}
+		placed = path
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+table); err != nil {
+		return placed, fmt.Errorf("warehouse: drop table %s: %w", table, err)
+	}
+	return placed, nil
+}
+
+// copyTo writes the rows of the query sel to a Parquet file at path:
+// first under a temporary name, that the views' pattern does not match,
+// then renamed, so that no reader ever finds a partial file.
+func copyTo(ctx context.Context, tx execer, sel, path string) error {
+	tmp := path + ".tmp"
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", sel, quoteLiteral(tmp))); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("warehouse: write item file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("warehouse: write item file %s: %w", path, err)
+	}
+	return nil
+}
+
+// newItemFileName returns a new file name in table's directory and its
+// path: unique (time and randomness), so that no two loads, and no
+// rebuild moved beside a file, ever share a name.
+func newItemFileName(dir, table string) (name, path string) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name = time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(b[:]) + ".parquet"
+	return name, filepath.Join(dir, table, name)
+}
+
+// registerItemFile syncs the file at path to disk and registers it in tx.
+func registerItemFile(ctx context.Context, tx execer, table, name, path string, rows int64) error {
+	size, err := syncFile(path)
+	if err != nil {
+		return fmt.Errorf("warehouse: sync item file %s: %w", path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+itemFilesTable+` VALUES ($1, $2, $3, $4, $5)`,
+		table, name, rows, size, time.Now().UTC()); err != nil {
+		return fmt.Errorf("warehouse: register item file %s: %w", path, err)
+	}
+	return nil
+}
+
+// placeItemFile copies src into table's directory under a new name (a
+// copy, not a link: the caller may rewrite its file) and returns the name
+// and path. The copy is written to a temporary name first, so that a
+// partial copy never bears a name the views could read.
+func placeItemFile(dir, table, src string) (name, path string, err error) {
+	name, path = newItemFileName(dir, table)
+	tmp := path + ".tmp"
+	if err := copyFile(src, tmp); err != nil {
+		_ = os.Remove(tmp)
+		return "", "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return "", "", err
+	}
+	return name, path, nil
+}
+
+// syncFile flushes the file at path and its directory to disk and returns
+// its size.
+func syncFile(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return st.Size(), nil
+}
+
+// sweepItemFiles removes the files of the items directory that no row of
+// item_files registers (those of a load that crashed, of a Reset, of the
+// warehouse a rebuild replaced, partial copies) and fails when a
+// registered file is missing: the views would silently lack its items.
+// Open runs it before anything reads the views (binding one reads every
+// file its pattern matches).
+func (s *Store) sweepItemFiles(ctx context.Context) error {
+	registered, err := s.registeredItemFiles(ctx)
+	if err != nil {
+		return err
+	}
+	dir := ItemsDir(s.path)
+	var removed int
+	var missing []string
+	for _, table := range itemTables() {
+		entries, err := os.ReadDir(filepath.Join(dir, table))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("warehouse: list the item files of %s: %w", table, err)
+		}
+		onDisk := map[string]bool{}
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || name == schemaFile {
+				continue
+			}
+			if registered[table][name] {
+				onDisk[name] = true
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, table, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("warehouse: remove an unregistered item file: %w", err)
+			}
+			removed++
+		}
+		for name := range registered[table] {
+			if !onDisk[name] {
+				missing = append(missing, filepath.Join(table, name))
+			}
+		}
+	}
+	if removed > 0 {
+		s.log.Info("warehouse removed item files no load committed", "dir", dir, "files", removed)
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		more := ""
+		if len(missing) > 3 {
+			more = fmt.Sprintf(" (+%d more)", len(missing)-3)
+			missing = missing[:3]
+		}
+		return fmt.Errorf("warehouse: %s lacks item files the warehouse holds: %s%s; rebuild the warehouse from the lake (`ofp warehouse rebuild`)",
+			dir, strings.Join(missing, ", "), more)
+	}
+	return nil
+}
+
+// registeredItemFiles returns the names of the registered files per item table.
+func (s *Store) registeredItemFiles(ctx context.Context) (map[string]map[string]bool, error) {
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`,
+		itemFilesTable).Scan(&tables); err != nil {
+		return nil, fmt.Errorf("warehouse: look for %s: %w", itemFilesTable, err)
+	}
+	out := map[string]map[string]bool{}
+	if tables == 0 { // a file of a version before item files, or a new one
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT item_table, name FROM `+itemFilesTable)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read %s: %w", itemFilesTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, name string
+		if err := rows.Scan(&table, &name); err != nil {
+			return nil, fmt.Errorf("warehouse: read %s: %w", itemFilesTable, err)
+		}
+		if out[table] == nil {
+			out[table] = map[string]bool{}
+		}
+		out[table][name] = true
+	}
+	return out, rows.Err()
+}
+
+// removeFiles removes the files at paths, ignoring errors (the next Open
+// sweeps what is left).
+func removeFiles(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p)
+	}
+}
+
+// Remove deletes the warehouse file at path, its write-ahead log and its
+// item files; what does not exist is skipped.
+func Remove(path string) error {
+	for _, p := range []string{path, path + ".wal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("warehouse: remove %s: %w", p, err)
+		}
+	}
+	if err := os.RemoveAll(ItemsDir(path)); err != nil {
+		return fmt.Errorf("warehouse: remove %s: %w", ItemsDir(path), err)
+	}
+	return nil
+}
+
+// Replace makes the closed warehouse at src the one at dst: its item
+// files move into dst's items directory beside dst's own (their names
+// never collide), then the file is renamed over dst, the step that
+// switches; the next Open of dst removes the item files of the old
+// warehouse, which it no longer registers. A crash before the rename
+// leaves dst as it was (with files it does not register, removed by its
+// next Open).
+func Replace(src, dst string) error {
+	if _, err := os.Stat(src + ".wal"); err == nil {
+		return fmt.Errorf("warehouse: replace %s with %s: %s has a write-ahead log; close it first", dst, src, src)
+	}
+	from, to := ItemsDir(src), ItemsDir(dst)
+	for _, table := range itemTables() {
+		if err := os.MkdirAll(filepath.Join(to, table), 0o755); err != nil {
+			return fmt.Errorf("warehouse: replace %s: %w", dst, err)
+		}
+		entries, err := os.ReadDir(filepath.Join(from, table))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("warehouse: replace %s: %w", dst, err)
+		}
+		for _, e := range entries { // the schema files too: dst may have none yet
+			if e.IsDir() {
+				continue
+			}
+			if err := os.Rename(filepath.Join(from, table, e.Name()), filepath.Join(to, table, e.Name())); err != nil {
+				return fmt.Errorf("warehouse: replace %s: move item file: %w", dst, err)
+			}
+		}
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("warehouse: replace %s: %w", dst, err)
+	}
+	if err := os.Remove(dst + ".wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("warehouse: replace %s: %w", dst, err)
+	}
+	_ = os.RemoveAll(from)
+	return nil
+}
+
+// copyFile copies src to dst (created or truncated); syncFile makes the
+// copy durable when it must be.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}
