@@ -33,7 +33,7 @@ type LoadSteps struct {
 	// contract (before the transaction).
 	Plan time.Duration
 	// Items finds the contents the item files bring that the warehouse
-	// does not hold, inserts their items and indexes them.
+	// does not hold, stores their items (itemfiles.go) and indexes them.
 	Items time.Duration
 	// Rows replaces and inserts the rows of the datasets with source
 	// columns (pages, collections, API calls...), with the loads log.
