@@ -51,6 +51,27 @@ const createItemFilesSQL = `CREATE TABLE IF NOT EXISTS ` + itemFilesTable + ` (
   added_at TIMESTAMP WITH TIME ZONE NOT NULL
 )`
 
+// retiredFilesTable lists the files compaction merged into another: no
+// longer registered, kept for retiredGrace so that a query or snapshot
+// that began before the compaction can still read them, then removed.
+const retiredFilesTable = "item_files_retired"
+
+const createRetiredFilesSQL = `CREATE TABLE IF NOT EXISTS ` + retiredFilesTable + ` (
+  item_table VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  retired_at TIMESTAMP WITH TIME ZONE NOT NULL
+)`
+
+// Compaction: every load that brings new contents adds a file per item
+// table, and every query of a view lists and reads the footers of all of
+// them. When a table has more than compactAt files smaller than
+// compactBelow, a load that added one merges them into one file.
+var (
+	compactAt    = 32
+	compactBelow = int64(64 << 20)
+	retiredGrace = 10 * time.Minute
+)
+
 // itemFilesSince is the schema version that moved the item datasets into
 // item files: migrate moves the rows of an older file's item tables there.
 const itemFilesSince = 9
@@ -146,6 +167,122 @@ func moveTableToFile(ctx context.Context, tx *sql.Tx, dir, table string) (placed
 		return placed, fmt.Errorf("warehouse: drop table %s: %w", table, err)
 	}
 	return placed, nil
+}
+
+// compactItemFiles merges, in each of tables, the files smaller than
+// compactBelow into one file when there are more than compactAt of them,
+// in one transaction: the new file registered, the merged ones retired.
+// It then removes the files retired longer than retiredGrace ago. The
+// caller holds loadMu (no load registers files meanwhile). A failure
+// leaves the files as they were and is only logged: loads go on.
+func (s *Store) compactItemFiles(ctx context.Context, tables []string) {
+	for _, table := range tables {
+		if err := s.compactTable(ctx, table); err != nil {
+			s.log.Warn("warehouse item files not compacted; the next load retries", "table", table, "err", err)
+		}
+	}
+	if err := s.removeRetired(ctx); err != nil {
+		s.log.Warn("warehouse retired item files not removed; the next compaction retries", "err", err)
+	}
+}
+
+func (s *Store) compactTable(ctx context.Context, table string) (err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM `+itemFilesTable+` WHERE item_table = $1 AND bytes < $2 ORDER BY added_at, name`,
+		table, compactBelow)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) <= compactAt {
+		return nil
+	}
+	start := time.Now()
+	dir := ItemsDir(s.path)
+	paths := make([]string, len(names))
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = quoteLiteral(filepath.Join(dir, table, n))
+		quoted[i] = quoteLiteral(n)
+	}
+	merged := "item_table = " + quoteLiteral(table) + " AND name IN (" + strings.Join(quoted, ", ") + ")"
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	name, path := newItemFileName(dir, table)
+	defer func() {
+		if err != nil {
+			_ = os.Remove(path)
+		}
+	}()
+	if err := copyTo(ctx, tx, fmt.Sprintf("SELECT %s FROM read_parquet([%s], union_by_name = true) f ORDER BY content_key, item_index",
+		contractCasts(table, "f"), strings.Join(paths, ", ")), path); err != nil {
+		return err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT sum(rows) FROM `+itemFilesTable+` WHERE `+merged).Scan(&n); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`INSERT INTO ` + retiredFilesTable + ` SELECT item_table, name, now() FROM ` + itemFilesTable + ` WHERE ` + merged,
+		`DELETE FROM ` + itemFilesTable + ` WHERE ` + merged,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if err := registerItemFile(ctx, tx, table, name, path, n); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.log.Info("warehouse item files compacted", "table", table, "files", len(names), "rows", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// removeRetired removes the files retired longer than retiredGrace ago.
+func (s *Store) removeRetired(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT item_table, name FROM `+retiredFilesTable+` WHERE retired_at <= $1`, time.Now().Add(-retiredGrace))
+	if err != nil {
+		return err
+	}
+	type file struct{ table, name string }
+	var files []file
+	for rows.Next() {
+		var f file
+		if err := rows.Scan(&f.table, &f.name); err != nil {
+			rows.Close()
+			return err
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(ItemsDir(s.path), f.table, f.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+retiredFilesTable+` WHERE item_table = $1 AND name = $2`, f.table, f.name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyTo writes the rows of the query sel to a Parquet file at path:
@@ -270,7 +407,14 @@ func (s *Store) sweepItemFiles(ctx context.Context) error {
 		}
 	}
 	if removed > 0 {
-		s.log.Info("warehouse removed item files no load committed", "dir", dir, "files", removed)
+		s.log.Info("warehouse removed item files no load committed (or retired by a compaction)", "dir", dir, "files", removed)
+	}
+	if ok, err := s.hasTable(ctx, retiredFilesTable); err != nil {
+		return err
+	} else if ok { // the retired files are gone
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+retiredFilesTable); err != nil {
+			return fmt.Errorf("warehouse: clear %s: %w", retiredFilesTable, err)
+		}
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
@@ -287,14 +431,9 @@ func (s *Store) sweepItemFiles(ctx context.Context) error {
 
 // registeredItemFiles returns the names of the registered files per item table.
 func (s *Store) registeredItemFiles(ctx context.Context) (map[string]map[string]bool, error) {
-	var tables int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`,
-		itemFilesTable).Scan(&tables); err != nil {
-		return nil, fmt.Errorf("warehouse: look for %s: %w", itemFilesTable, err)
-	}
 	out := map[string]map[string]bool{}
-	if tables == 0 { // a file of a version before item files, or a new one
-		return out, nil
+	if ok, err := s.hasTable(ctx, itemFilesTable); err != nil || !ok { // a file of a version before item files, or a new one
+		return out, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT item_table, name FROM `+itemFilesTable)
 	if err != nil {
@@ -312,6 +451,16 @@ func (s *Store) registeredItemFiles(ctx context.Context) (map[string]map[string]
 		out[table][name] = true
 	}
 	return out, rows.Err()
+}
+
+// hasTable reports whether the warehouse file has the table name.
+func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("warehouse: look for %s in %s: %w", name, s.path, err)
+	}
+	return n > 0, nil
 }
 
 // removeFiles removes the files at paths, ignoring errors (the next Open

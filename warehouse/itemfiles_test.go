@@ -3,10 +3,12 @@ package warehouse
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -233,5 +235,60 @@ func TestVersion8ItemsMoveToFiles(t *testing.T) {
 		require.Len(t, registeredNames(t, s, table), 1, table)
 	}
 	require.Equal(t, fees, dump(t, s, DatasetFees))
+	requireStoreMatchesReference(t, s)
+}
+
+// TestItemFilesAreCompacted: when a table has more than compactAt small
+// files, the load that adds one merges them into one file, every item
+// kept; the merged files stay readable for retiredGrace, then go; Open
+// removes those still there.
+func TestItemFilesAreCompacted(t *testing.T) {
+	at, grace := compactAt, retiredGrace
+	compactAt, retiredGrace = 3, time.Hour
+	t.Cleanup(func() { compactAt, retiredGrace = at, grace })
+	s, path := openTemp(t)
+	ctx := context.Background()
+	load := func(offset int64, b1 string) {
+		t.Helper()
+		_, err := s.LoadBatch(ctx, SourceRange{Topic: topic, First: offset, Last: offset},
+			splitFiles(t, []row{fee(bankA, fmt.Sprint("a", offset), t0.Add(time.Duration(offset)*time.Hour), "TED", offset, vals(b1)...)}, nil))
+		require.NoError(t, err)
+	}
+	for i := range 3 {
+		load(int64(10+i), fmt.Sprintf("1.%d", i))
+	}
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 3, "not more than compactAt yet")
+	load(13, "1.3")
+	items := dump(t, s, DatasetFeeItems)
+	require.Len(t, items, 4)
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 1, "four files merged into one")
+	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 6, "the merged four kept for the grace period, and the schema file")
+	require.Len(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable), 4)
+	requireStoreMatchesReference(t, s)
+
+	// After the grace period, the next compaction pass removes them.
+	retiredGrace = 0
+	load(14, "1.4")
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 2)
+	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 3)
+	require.Empty(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable))
+	require.Len(t, dump(t, s, DatasetFeeItems), 5)
+
+	// Files retired and not yet removed are removed by the next Open.
+	retiredGrace = time.Hour
+	for i := range 3 { // the second merges the four files, the third adds one
+		load(int64(15+i), fmt.Sprintf("1.%d", 5+i))
+	}
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 2)
+	require.Len(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable), 4)
+	items = dump(t, s, DatasetFeeItems)
+	require.Len(t, items, 8)
+	require.NoError(t, s.Close())
+	s, err := Open(path, DefaultOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, append(registeredNames(t, s, DatasetFeeItems), schemaFile), itemFileNames(t, path, DatasetFeeItems))
+	require.Empty(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable))
+	require.Equal(t, items, dump(t, s, DatasetFeeItems))
 	requireStoreMatchesReference(t, s)
 }

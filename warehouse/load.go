@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -129,6 +130,9 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (loaded map[st
 	if queued {
 		s.markDirty()
 		s.wakeRefresher()
+	}
+	if len(sink.tables) > 0 {
+		s.compactItemFiles(ctx, slices.Sorted(maps.Keys(sink.tables)))
 	}
 	s.maybeCheckpoint(ctx)
 	s.log.Debug("warehouse load", "ranges", what, "rows", loaded, "took", steps.Total(), slog.Group("steps",
@@ -521,6 +525,7 @@ func itemColumnExpr(f loadFile, name string) string {
 type itemSink struct {
 	dir    string
 	placed []string
+	tables map[string]bool // the item tables that got files
 }
 
 // loadItems stores the items of files (all of one item table) whose
@@ -618,7 +623,7 @@ LEFT JOIN (SELECT file_no, count(*) AS contents, sum(n) AS n, sum(d) AS d, sum(n
 				return fail("store", err)
 			}
 			k.placed = append(k.placed, path)
-			if err := registerItemFile(ctx, tx, table, name, path, c.newDistinct); err != nil {
+			if err := k.register(ctx, tx, table, name, path, c.newDistinct); err != nil {
 				return err
 			}
 			continue
@@ -636,7 +641,7 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 			distinct, contractCasts(table, "u"), itemSelect(f, quoteLiteral(f.path), i), newItemsTable), path); err != nil {
 			return fail("store", err)
 		}
-		if err := registerItemFile(ctx, tx, table, name, path, c.newDistinct); err != nil {
+		if err := k.register(ctx, tx, table, name, path, c.newDistinct); err != nil {
 			return err
 		}
 	}
@@ -655,6 +660,15 @@ SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`, stri
 		}
 	}
 	return recordLoads(ctx, tx, files, added, loaded)
+}
+
+// register registers a file placed in table's directory.
+func (k *itemSink) register(ctx context.Context, tx *sql.Tx, table, name, path string, rows int64) error {
+	if k.tables == nil {
+		k.tables = map[string]bool{}
+	}
+	k.tables[table] = true
+	return registerItemFile(ctx, tx, table, name, path, rows)
 }
 
 // contractTyped reports whether the item files of kind items among files

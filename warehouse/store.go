@@ -341,13 +341,8 @@ func openReadOnly(path, itemsDir string, opts Options) (*Store, error) {
 // hasPendingRefresh reports whether refresh_pending has rows (a file written
 // by an older binary may not have the table: nothing is pending then).
 func (s *Store) hasPendingRefresh(ctx context.Context) (bool, error) {
-	var tables int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`,
-		pendingTable).Scan(&tables); err != nil {
-		return false, fmt.Errorf("warehouse: look for %s in %s: %w", pendingTable, s.path, err)
-	}
-	if tables == 0 {
-		return false, nil
+	if ok, err := s.hasTable(ctx, pendingTable); err != nil || !ok {
+		return false, err
 	}
 	var pending bool
 	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+pendingTable+`)`).Scan(&pending); err != nil {
@@ -539,8 +534,10 @@ func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) (placed []strin
 			return nil, fmt.Errorf("warehouse: create table %s: %w", name, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, createItemFilesSQL); err != nil {
-		return nil, fmt.Errorf("warehouse: create table %s: %w", itemFilesTable, err)
+	for _, q := range []string{createItemFilesSQL, createRetiredFilesSQL} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("warehouse: create the item file tables: %w", err)
+		}
 	}
 	if placed, err = createItemTables(ctx, tx, itemsDir); err != nil {
 		return placed, err
@@ -575,7 +572,7 @@ func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) (placed []strin
 // file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
 	names := append(Views(), Datasets()...)
-	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable, itemFilesTable)
+	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable, itemFilesTable, retiredFilesTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
 	}
