@@ -45,7 +45,11 @@
 // into the items directory beside the database file (ItemsDir:
 // <file>.items/<table>/), and registered in item_files in the load's
 // transaction; a view reads only registered files, so uncommitted items
-// stay invisible and Open removes the files of a load that crashed.
+// stay invisible and Open removes the files of a load that crashed. A
+// view lists and reads the footers of all its files, so a load that
+// leaves a table more than 16 files under 64 MiB merges them into one
+// (compaction; the merged files are removed 10 minutes later, so that
+// queries and snapshots that began before can still read them).
 // Storing the items in DuckDB's own format had been most of a pipeline
 // load's cost. The file and its items directory move together: Replace
 // (how `ofp warehouse rebuild` swaps in a new warehouse) and Remove;

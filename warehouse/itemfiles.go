@@ -64,10 +64,12 @@ const createRetiredFilesSQL = `CREATE TABLE IF NOT EXISTS ` + retiredFilesTable 
 
 // Compaction: every load that brings new contents adds a file per item
 // table, and every query of a view lists and reads the footers of all of
-// them. When a table has more than compactAt files smaller than
-// compactBelow, a load that added one merges them into one file.
+// them (measured: a count over the fee items view took 3.6 ms with one
+// file, 11 ms with 30, against 0.4 ms for a DuckDB table). When a table
+// has more than compactAt files smaller than compactBelow, a load that
+// added one merges them into one file.
 var (
-	compactAt    = 32
+	compactAt    = 16
 	compactBelow = int64(64 << 20)
 	retiredGrace = 10 * time.Minute
 )
