@@ -178,6 +178,13 @@ type loadFile struct {
 	path    string
 	src     SourceRange
 	batch   int // the index of its batch
+
+	// Of a file with source columns, found before any of the call's files
+	// is loaded (sourceChecks): its rows, and whether its range overlaps
+	// one the loads log had or an earlier file of its table in the call
+	// (its table's rows of that range are replaced).
+	rows     int64
+	replaces bool
 }
 
 // planLoad validates the batches and checks every file's columns against
@@ -394,6 +401,9 @@ func loadFiles(ctx context.Context, tx *sql.Tx, files []loadFile, steps *LoadSte
 				return nil, false, fmt.Errorf("warehouse: prepare the load: %w", err)
 			}
 		}
+	}
+	if err := sourceChecks(ctx, tx, files); err != nil {
+		return nil, false, err
 	}
 	for i := 0; i < len(files); {
 		j := groupEnd(files, i)
@@ -724,23 +734,20 @@ func describeFiles(files []loadFile) string {
 // (the replaced ones marked so). The statements cover all the files at
 // once: a pipeline batch brings one file per partition.
 func loadRows(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
-	counts, err := sourceCounts(ctx, tx, files)
-	if err != nil {
-		return err
-	}
-	overlapping, err := overlappingFiles(ctx, tx, files)
-	if err != nil {
-		return err
-	}
 	table := files[0].table
 	pages := files[0].kind == kindPages || files[0].kind == kindLegacyPages
-	for _, k := range overlapping {
-		src := files[k].src
+	counts := make([]int64, len(files))
+	for k, f := range files {
+		counts[k] = f.rows
+		if !f.replaces {
+			continue
+		}
+		src := f.src
 		if pages {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO `+touchedPagesTable+` SELECT DISTINCT content_key, `+pageKeyCols+`, true
 FROM `+DatasetPages+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
 				src.Topic, src.Partition, src.First, src.Last); err != nil {
-				return fmt.Errorf("warehouse: read the pages %s replaces: %w", files[k].path, err)
+				return fmt.Errorf("warehouse: read the pages %s replaces: %w", f.path, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE src_topic = $1 AND src_partition = $2 AND src_offset BETWEEN $3 AND $4`,
@@ -794,6 +801,42 @@ func groupEnd(files []loadFile, i int) int {
 // overlaps says whether r and o share a source position.
 func (r SourceRange) overlaps(o SourceRange) bool {
 	return r.Topic == o.Topic && r.Partition == o.Partition && r.First <= o.Last && r.Last >= o.First
+}
+
+// sourceChecks reads, in two statements for all the files with source
+// columns of a call, their rows (refusing those with rows outside their
+// range) and whether they replace rows (loadFile.rows, .replaces): a
+// statement costs a load a few milliseconds, whatever it does.
+func sourceChecks(ctx context.Context, tx *sql.Tx, files []loadFile) error {
+	var idx []int
+	var src []loadFile
+	for i, f := range files {
+		if f.kind.stage() > 0 {
+			idx, src = append(idx, i), append(src, f)
+		}
+	}
+	if len(src) == 0 {
+		return nil
+	}
+	counts, err := sourceCounts(ctx, tx, src)
+	if err != nil {
+		return err
+	}
+	overlapping, err := overlappingFiles(ctx, tx, src)
+	if err != nil {
+		return err
+	}
+	for k, i := range idx {
+		files[i].rows = counts[k]
+	}
+	for _, k := range overlapping {
+		files[idx[k]].replaces = true
+	}
+	for k, i := range idx { // an earlier file of the call, loaded first
+		f := files[i]
+		files[i].replaces = f.replaces || slices.ContainsFunc(src[:k], func(o loadFile) bool { return o.table == f.table && o.src.overlaps(f.src) })
+	}
+	return nil
 }
 
 // overlappingFiles returns the indexes of the files whose source range
@@ -867,24 +910,26 @@ ANTI JOIN `+orphanContentsTable+` o ON o.content_key = t.content_key
 WHERE NOT t.replaced AND t.content_key IS NOT NULL`); err != nil {
 		return fmt.Errorf("warehouse: list the orphan contents of the load: %w", err)
 	}
-	// One statement per comparison: its keys and collections, each marked
-	// replaced when any view row of the comparison was deleted. A key is
-	// queued even when it looks pending already: a refresh running beside
-	// the load may have taken that row (it refreshed the key as it was
-	// before this load) and commit first, and this load's change of the
-	// key would be lost. The refresh reads the keys DISTINCT.
+	// One statement for both comparisons (a statement costs a load a few
+	// milliseconds whatever it does): each one's keys and collections,
+	// marked replaced when any view row of that comparison was deleted. A
+	// key is queued even when it looks pending already: a refresh running
+	// beside the load may have taken that row (it refreshed the key as it
+	// was before this load) and commit first, and this load's change of
+	// the key would be lost. The refresh reads the keys DISTINCT.
+	var datasetOf []string
 	for _, c := range comparisonSpecs {
-		v := views[c.dataset]
-		q := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
-WITH p AS (SELECT DISTINCT * FROM %[3]s),
-k AS (SELECT DISTINCT p.organisation_id, %[4]s AS institution_cnpj, %[5]s AS brand, p.product, p.collection_id, p.replaced
-  FROM p JOIN (SELECT * FROM %[6]s WHERE item_table = '%[7]s') i ON i.content_key = p.content_key)
-SELECT DISTINCT $1::VARCHAR, %[2]s, (SELECT coalesce(bool_or(replaced), false) FROM k) FROM k`,
-			pendingTable, keyCollCols, touchedPagesTable, viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"),
-			contentIndexTable, v.items)
-		if _, err := tx.ExecContext(ctx, q, c.dataset); err != nil {
-			return fmt.Errorf("warehouse: queue the refresh of %s: %w", c.table, err)
-		}
+		datasetOf = append(datasetOf, fmt.Sprintf("WHEN '%s' THEN '%s'", views[c.dataset].items, c.dataset))
+	}
+	q := fmt.Sprintf(`INSERT INTO %[1]s (dataset, %[2]s, replaced)
+WITH k AS (SELECT DISTINCT CASE i.item_table %[3]s END AS dataset, p.organisation_id, %[4]s AS institution_cnpj, %[5]s AS brand,
+    p.product, p.collection_id, p.replaced
+  FROM (SELECT DISTINCT * FROM %[6]s) p JOIN (%[7]s) i ON i.content_key = p.content_key)
+SELECT DISTINCT dataset, %[2]s, bool_or(replaced) OVER (PARTITION BY dataset) FROM k`,
+		pendingTable, keyCollCols, strings.Join(datasetOf, " "), viewColumnExpr("institution_cnpj", "p", "i"), viewColumnExpr("brand", "p", "i"),
+		touchedPagesTable, comparingIndexSQL("*"))
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: queue the refresh of the comparisons: %w", err)
 	}
 	for _, t := range []string{touchedPagesTable, newContentsTable} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {

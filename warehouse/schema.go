@@ -388,12 +388,16 @@ const createOrphanContentsSQL = "CREATE TABLE IF NOT EXISTS " + orphanContentsTa
 
 // comparingContentsSQL selects the contents whose items the comparisons'
 // item tables hold (from the content index).
-func comparingContentsSQL() string {
+func comparingContentsSQL() string { return comparingIndexSQL("content_key") }
+
+// comparingIndexSQL selects cols of the content index entries of the
+// comparisons' item tables.
+func comparingIndexSQL(cols string) string {
 	var tables []string
 	for _, c := range comparisonSpecs {
 		tables = append(tables, "'"+views[c.dataset].items+"'")
 	}
-	return `SELECT content_key FROM ` + contentIndexTable + ` WHERE item_table IN (` + strings.Join(tables, ", ") + `)`
+	return `SELECT ` + cols + ` FROM ` + contentIndexTable + ` WHERE item_table IN (` + strings.Join(tables, ", ") + `)`
 }
 
 // fillOrphanContentsSQL lists the contents of the pages the comparisons'
