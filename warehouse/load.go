@@ -504,11 +504,11 @@ func itemSelect(f loadFile, param string, fileNo int) string {
 	return fmt.Sprintf("SELECT %s, %d AS file_no FROM read_parquet(%s)", strings.Join(out, ", "), fileNo, param)
 }
 
-// itemKeySelect is the SELECT of an item file's keys: content_key,
-// item_index, the record overrides of the comparison key (keyOverrides)
-// and file_no.
+// itemKeySelect is the SELECT of an item file's keys: its item_table,
+// content_key, item_index, the record overrides of the comparison key
+// (keyOverrides) and file_no.
 func itemKeySelect(f loadFile, param string, fileNo int) string {
-	cols := []string{itemColumnExpr(f, "content_key") + " AS content_key", "item_index"}
+	cols := []string{quoteLiteral(f.table) + " AS item_table", itemColumnExpr(f, "content_key") + " AS content_key", "item_index"}
 	for _, o := range keyOverrides() {
 		cols = append(cols, itemColumnExpr(f, o)+" AS "+o)
 	}
@@ -538,10 +538,11 @@ type itemSink struct {
 	tables map[string]bool // the item tables that got files
 }
 
-// loadItems stores the items of files (all of one item table) whose
-// content_key the table does not hold yet; of a content in several files,
-// the first file's rows (in batch order), each (content_key, item_index)
-// once. The new contents are added to the content index and recorded in
+// loadItems stores the items of files (the item files of a call, of any
+// item tables) whose content_key their table does not hold yet; of a
+// content in several files of a table, the first file's rows (in batch
+// order), each (content_key, item_index) once. The new contents are added
+// to the content index and, for the comparisons' tables, recorded in
 // newContentsTable. Every file gets a row in the loads log with the items
 // it added.
 //
@@ -552,9 +553,10 @@ type itemSink struct {
 // of whose contents are new, each pair once, with the contract's column
 // types, is copied into the items directory as it is (itemfiles.go);
 // another file's new items are written there by DuckDB. A load costs
-// about what it adds, whatever the warehouse holds.
+// about what it adds, whatever the warehouse holds, and the statements
+// cover every item table at once (a statement costs a few milliseconds
+// whatever it does).
 func (k *itemSink) loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, loaded map[string]int64) error {
-	table := files[0].table
 	keys := make([]string, len(files))
 	args := make([]any, len(files))
 	var legacy []loadFile
@@ -573,21 +575,21 @@ func (k *itemSink) loadItems(ctx context.Context, tx *sql.Tx, files []loadFile, 
 		args[i] = f.path
 	}
 	fail := func(what string, err error) error {
-		return fmt.Errorf("warehouse: %s the new items of %s into %s: %w", what, describeFiles(files), table, err)
+		return fmt.Errorf("warehouse: %s the new items of %s: %w", what, describeFiles(files), err)
 	}
 	// Per file, its contents with their rows, distinct item indexes and
 	// rows with a NULL key (one read of the key columns); then the new
-	// contents, each with the first file that has it.
+	// contents of each table, each with the first file that has it.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS
-SELECT content_key, file_no, count(*) AS n, count(DISTINCT item_index) AS d,
+SELECT item_table, content_key, file_no, count(*) AS n, count(DISTINCT item_index) AS d,
   count(*) FILTER (WHERE content_key IS NULL OR item_index IS NULL) AS nulls
-FROM (%s) GROUP BY content_key, file_no`, fileContentsTable, strings.Join(keys, "\nUNION ALL ")), args...); err != nil {
+FROM (%s) GROUP BY item_table, content_key, file_no`, fileContentsTable, strings.Join(keys, "\nUNION ALL ")), args...); err != nil {
 		return fail("find", err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %[1]s AS
-SELECT content_key, min(file_no) AS file_no, arg_min(n, file_no) AS n, arg_min(d, file_no) AS d, arg_min(nulls, file_no) AS nulls
-FROM %[2]s u ANTI JOIN (SELECT content_key FROM %[3]s WHERE item_table = '%[4]s') t ON t.content_key = u.content_key
-GROUP BY content_key`, newItemsTable, fileContentsTable, contentIndexTable, table)); err != nil {
+SELECT item_table, content_key, min(file_no) AS file_no, arg_min(n, file_no) AS n, arg_min(d, file_no) AS d, arg_min(nulls, file_no) AS nulls
+FROM %[2]s u ANTI JOIN %[3]s t ON t.item_table = u.item_table AND t.content_key = u.content_key
+GROUP BY item_table, content_key`, newItemsTable, fileContentsTable, contentIndexTable)); err != nil {
 		return fail("find", err)
 	}
 	type fileCount struct{ contents, rows, newContents, newRows, newDistinct, nulls int64 }
@@ -626,19 +628,19 @@ LEFT JOIN (SELECT file_no, count(*) AS contents, sum(n) AS n, sum(d) AS d, sum(n
 			continue
 		}
 		added[i] = c.newDistinct
-		if typed && f.kind == kindItems && c.newContents == c.contents && c.newRows == c.newDistinct {
+		if typed[f.table] && f.kind == kindItems && c.newContents == c.contents && c.newRows == c.newDistinct {
 			// Every content of the file is new and each pair is once: the file as it is.
-			name, path, err := placeItemFile(k.dir, table, f.path)
+			name, path, err := placeItemFile(k.dir, f.table, f.path)
 			if err != nil {
 				return fail("store", err)
 			}
 			k.placed = append(k.placed, path)
-			if err := k.register(ctx, tx, table, name, path, c.newDistinct); err != nil {
+			if err := k.register(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
 				return err
 			}
 			continue
 		}
-		name, path := newItemFileName(k.dir, table)
+		name, path := newItemFileName(k.dir, f.table)
 		k.placed = append(k.placed, path)
 		distinct := ""
 		if c.newRows > c.newDistinct { // a pair repeated in the file: keep one
@@ -648,21 +650,22 @@ LEFT JOIN (SELECT file_no, count(*) AS contents, sum(n) AS n, sum(d) AS d, sum(n
 		// load, not every later query of the view.
 		if err := copyTo(ctx, tx, fmt.Sprintf(`SELECT %[1]s%[2]s FROM (%[3]s) u
 SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
-			distinct, contractCasts(table, "u"), itemSelect(f, quoteLiteral(f.path), i), newItemsTable), path); err != nil {
+			distinct, contractCasts(f.table, "u"), itemSelect(f, quoteLiteral(f.path), i), newItemsTable), path); err != nil {
 			return fail("store", err)
 		}
-		if err := k.register(ctx, tx, table, name, path, c.newDistinct); err != nil {
+		if err := k.register(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, indexContentsSQL(table, fmt.Sprintf(`SELECT u.* FROM (%s) u
-SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`, strings.Join(keys, "\nUNION ALL "), newItemsTable)), args...); err != nil {
+	cols := append([]string{"item_table", "content_key"}, keyOverrides()...)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s SELECT DISTINCT %s FROM (%s) u
+SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
+		contentIndexTable, strings.Join(cols, ", "), strings.Join(keys, "\nUNION ALL "), newItemsTable), args...); err != nil {
 		return fail("index", err)
 	}
-	if itemViews[table].comparing { // a comparison's: its pages are queued for refresh
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+newContentsTable+` SELECT content_key FROM `+newItemsTable); err != nil {
-			return fail("insert", err)
-		}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+newContentsTable+` SELECT content_key FROM `+newItemsTable+
+		` WHERE item_table IN (SELECT DISTINCT item_table FROM (`+comparingIndexSQL("item_table")+`))`); err != nil {
+		return fail("insert", err)
 	}
 	for _, t := range []string{newItemsTable, fileContentsTable} {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE `+t); err != nil {
@@ -681,42 +684,44 @@ func (k *itemSink) register(ctx context.Context, tx *sql.Tx, table, name, path s
 	return registerItemFile(ctx, tx, table, name, path, rows)
 }
 
-// contractTyped reports whether the item files of kind items among files
-// have their table's contract types in every contract column: such a file
-// can be stored as it is.
-func contractTyped(ctx context.Context, tx *sql.Tx, files []loadFile) (bool, error) {
-	var paths []string
+// contractTyped reports, per item table, whether its files of kind items
+// among files have the table's contract types in every contract column:
+// such a file can be stored as it is.
+func contractTyped(ctx context.Context, tx *sql.Tx, files []loadFile) (map[string]bool, error) {
+	paths := map[string][]string{}
 	for _, f := range files {
 		if f.kind == kindItems {
-			paths = append(paths, quoteLiteral(f.path))
+			paths[f.table] = append(paths[f.table], quoteLiteral(f.path))
 		}
 	}
-	if len(paths) == 0 {
-		return false, nil
-	}
-	rows, err := tx.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet([`+strings.Join(paths, ", ")+`], union_by_name = true)`)
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	got := map[string]string{}
-	for rows.Next() {
-		var name, typ string
-		var null, key, def, extra sql.NullString
-		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
-			return false, err
+	out := map[string]bool{}
+	for table, ps := range paths {
+		rows, err := tx.QueryContext(ctx, `DESCRIBE SELECT * FROM read_parquet([`+strings.Join(ps, ", ")+`], union_by_name = true)`)
+		if err != nil {
+			return nil, err
 		}
-		got[name] = typ
-	}
-	if err := rows.Err(); err != nil {
-		return false, err
-	}
-	for _, c := range datasets[files[0].table] {
-		if got[c.Name] != c.Type {
-			return false, nil
+		got := map[string]string{}
+		for rows.Next() {
+			var name, typ string
+			var null, key, def, extra sql.NullString
+			if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			got[name] = typ
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		out[table] = true
+		for _, c := range datasets[table] {
+			if got[c.Name] != c.Type {
+				out[table] = false
+			}
 		}
 	}
-	return true, nil
+	return out, nil
 }
 
 func describeFiles(files []loadFile) string {
@@ -781,15 +786,18 @@ FROM `+scan, args...); err != nil {
 }
 
 // groupEnd returns the end of the group of files loaded together from
-// files[i]: the files of one item table (one anti-join), or of one table
-// and kind up to one whose range overlaps another's of the group (that one
+// files[i]: every item file (loadItems), or the files of one table and
+// kind up to one whose range overlaps another's of the group (that one
 // must replace its rows, as if loaded after them).
 func groupEnd(files []loadFile, i int) int {
 	f := files[i]
 	j := i + 1
-	for ; j < len(files) && files[j].table == f.table && files[j].kind.stage() == f.kind.stage(); j++ {
-		if f.kind.stage() == 0 {
+	for ; j < len(files) && files[j].kind.stage() == f.kind.stage(); j++ {
+		if f.kind.stage() == 0 { // every item file: loadItems takes them all
 			continue
+		}
+		if files[j].table != f.table {
+			break
 		}
 		if files[j].kind != f.kind || slices.ContainsFunc(files[i:j], func(o loadFile) bool { return o.src.overlaps(files[j].src) }) {
 			break
