@@ -40,21 +40,23 @@
 // src_offset, item_index). Every query, model and API reads the views.
 // Datasets lists the tables, Views the views; DatasetColumns knows both.
 //
-// Since schema version 9, the four item tables are views over Parquet
-// files (itemfiles.go): the files the pipeline wrote, copied as they are
-// into the items directory beside the database file (ItemsDir:
-// <file>.items/<table>/), and registered in item_files in the load's
-// transaction; a view reads only registered files, so uncommitted items
-// stay invisible and Open removes the files of a load that crashed. A
-// view lists and reads the footers of all its files, so a load that
-// leaves a table more than 16 files under 64 MiB merges them into one
-// (compaction; the merged files are removed 10 minutes later, so that
-// queries and snapshots that began before can still read them).
-// Storing the items in DuckDB's own format had been most of a pipeline
-// load's cost. The file and its items directory move together: Replace
-// (how `ofp warehouse rebuild` swaps in a new warehouse) and Remove;
-// DuckDB's file_search_path is the items directory, so the views name
-// their files relatively. A snapshot copy reads the items of the file it
+// Since schema version 9, the four item tables are views over a DuckDB
+// table (<table>_stored) and Parquet files (itemfiles.go): a load copies
+// the files the pipeline wrote, as they are, into the items directory
+// beside the database file (ItemsDir: <file>.items/<table>/) and
+// registers them in item_files in its transaction; a view reads only
+// registered files, so uncommitted items stay invisible and Open removes
+// the files of a load that crashed. Writing the items into DuckDB's own
+// format had been most of a pipeline load's cost. Many files cost every
+// query of a view, and a refresh that needs old contents would scan them
+// whole, so a load that leaves a table more than 16 files (or more than
+// 500,000 items in files) folds them into its DuckDB table in bulk, as
+// log-structured stores merge; the folded files are removed 10 minutes
+// later, so that queries and snapshots that began before can still read
+// them. The file and its items directory move together: Replace (how
+// `ofp warehouse rebuild` swaps in a new warehouse) and Remove; DuckDB's
+// file_search_path is the items directory, so the views name their files
+// relatively. A snapshot copy reads the items of the file it
 // copied (they never change).
 //
 // Since schema version 5, findings and quarantined items are stored the
@@ -151,9 +153,8 @@
 // refuses it (ErrSchemaMismatch). Versions 5 to 8 are the exception:
 // Open builds the content index of a version 5 file from its item tables,
 // lists the orphan contents of a version 5 or 6 file from its pages, adds
-// the columns added since, moves the rows of the item tables into one
-// item file per table and keeps every row; OpenReadOnly reads them as
-// they are.
+// the columns added since, renames the item tables to their _stored
+// names and keeps every row; OpenReadOnly reads them as they are.
 //
 // # Physical design of the comparisons
 //

@@ -93,7 +93,7 @@ func asVersion(t *testing.T, s *Store, v int) {
 	t.Helper()
 	var qs []string
 	for _, name := range itemTables() { // version 9
-		qs = append(qs, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name,
+		qs = append(qs, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name, "DROP TABLE "+name+storedSuffix,
 			createTableSQL(name), "INSERT INTO "+name+" SELECT * FROM keep", "DROP TABLE keep")
 	}
 	qs = append(qs, "DROP TABLE "+itemFilesTable)

@@ -20,15 +20,20 @@ import (
 //
 // The item datasets (opendata_fee_items, opendata_rate_items,
 // opendata_finding_items, opendata_quarantine_items) are content: written
-// once, never updated, never deleted but by Reset. They are kept as the
-// Parquet files the pipeline wrote, copied into the warehouse's items
-// directory (ItemsDir: <file>.items/<table>/), and each table name is a
-// view over the files registered in item_files. Storing them in DuckDB's
-// own format cost a pipeline load most of its time (on the benchmark's
-// items, writing them into the file took 3 times as long as the same rows
-// into a temporary table, whatever the compression), while reading them
-// from Parquet costs queries little: the comparisons read the derived
-// tables, and the refresh reads only the contents it needs.
+// once, never updated, never deleted but by Reset. A load keeps them as
+// the Parquet files the pipeline wrote, copied into the warehouse's items
+// directory (ItemsDir: <file>.items/<table>/) and registered in
+// item_files; each table name is a view over its DuckDB table
+// (<table>_stored) and its registered files. Writing items into DuckDB's
+// own format had cost a pipeline load most of its time (on the
+// benchmark's items, 3 times as long as the same rows into a temporary
+// table, whatever the compression); a copied file costs about nothing.
+// Reading many files, though, costs every query of the view (listing and
+// footers: a count took 3.6 ms with one file, 11 ms with 30, 0.4 ms on a
+// table) and a refresh that needs old contents scans them whole, so the
+// files are folded into the DuckDB table later, in bulk (foldItemFiles):
+// ingest into small files, merge in the background, as log-structured
+// stores do.
 //
 // A file is placed in the directory before the load's transaction
 // commits and registered in that transaction; the views read only
@@ -38,6 +43,9 @@ import (
 // _schema.parquet, an empty file with the table's columns, so that the
 // view has a file to read before the first load and gets a column a later
 // version adds (union_by_name) even from files written without it.
+
+// storedSuffix names the DuckDB table of an item table's folded rows.
+const storedSuffix = "_stored"
 
 // itemFilesTable registers the item files: one row per file, with the
 // item table it belongs to and its name in that table's directory.
@@ -51,9 +59,9 @@ const createItemFilesSQL = `CREATE TABLE IF NOT EXISTS ` + itemFilesTable + ` (
   added_at TIMESTAMP WITH TIME ZONE NOT NULL
 )`
 
-// retiredFilesTable lists the files compaction merged into another: no
+// retiredFilesTable lists the files folded into the DuckDB table: no
 // longer registered, kept for retiredGrace so that a query or snapshot
-// that began before the compaction can still read them, then removed.
+// that began before the fold can still read them, then removed.
 const retiredFilesTable = "item_files_retired"
 
 const createRetiredFilesSQL = `CREATE TABLE IF NOT EXISTS ` + retiredFilesTable + ` (
@@ -62,20 +70,17 @@ const createRetiredFilesSQL = `CREATE TABLE IF NOT EXISTS ` + retiredFilesTable 
   retired_at TIMESTAMP WITH TIME ZONE NOT NULL
 )`
 
-// Compaction: every load that brings new contents adds a file per item
-// table, and every query of a view lists and reads the footers of all of
-// them (measured: a count over the fee items view took 3.6 ms with one
-// file, 11 ms with 30, against 0.4 ms for a DuckDB table). When a table
-// has more than compactAt files smaller than compactBelow, a load that
-// added one merges them into one file.
+// Folding: when a table has more than foldAt registered files, or they
+// hold more than foldRows items, a load that added one folds them all into
+// the table's DuckDB table.
 var (
-	compactAt    = 16
-	compactBelow = int64(64 << 20)
+	foldAt       = 16
+	foldRows     = int64(500_000)
 	retiredGrace = 10 * time.Minute
 )
 
-// itemFilesSince is the schema version that moved the item datasets into
-// item files: migrate moves the rows of an older file's item tables there.
+// itemFilesSince is the schema version of item files: migrate renames an
+// older file's item tables to their _stored names.
 const itemFilesSince = 9
 
 // schemaFile is the empty file of every item table's directory.
@@ -89,9 +94,10 @@ func ItemsDir(path string) string { return path + ".items" }
 // files of its directory (file_search_path is the items directory), with
 // the contract's column types.
 func itemViewSQL(table string) string {
-	return fmt.Sprintf(`CREATE OR REPLACE VIEW %[1]s AS SELECT %[2]s
+	return fmt.Sprintf(`CREATE OR REPLACE VIEW %[1]s AS SELECT * FROM %[1]s%[4]s
+UNION ALL SELECT %[2]s
 FROM read_parquet('%[1]s/*.parquet', filename = true, union_by_name = true) f
-WHERE parse_filename(filename) IN (SELECT name FROM %[3]s WHERE item_table = '%[1]s')`, table, contractCasts(table, "f"), itemFilesTable)
+WHERE parse_filename(filename) IN (SELECT name FROM %[3]s WHERE item_table = '%[1]s')`, table, contractCasts(table, "f"), itemFilesTable, storedSuffix)
 }
 
 // contractCasts is the select list of table's columns of the relation
@@ -104,11 +110,12 @@ func contractCasts(table, alias string) string {
 	return strings.Join(cols, ", ")
 }
 
-// createItemTables makes every item table a view over its files in dir:
-// it creates the directories and their schema files, moves the rows of an
-// item table stored in DuckDB (a file of a version before itemFilesSince)
-// into a registered file, and replaces the views. It returns the files it
-// wrote, to remove if tx does not commit.
+// createItemTables makes every item table a view over its DuckDB table
+// and its files in dir: it creates the directories and their schema
+// files, renames an item table (a file of a version before
+// itemFilesSince) to its _stored name or creates that table, and replaces
+// the views. It returns the files it wrote, to remove if tx does not
+// commit.
 func createItemTables(ctx context.Context, tx *sql.Tx, dir string) (placed []string, err error) {
 	for _, table := range itemTables() {
 		tdir := filepath.Join(dir, table)
@@ -133,13 +140,12 @@ WHERE table_catalog = current_database() AND table_schema = 'main' AND table_nam
 		case err != nil:
 			return placed, fmt.Errorf("warehouse: look up %s: %w", table, err)
 		case typ != "VIEW":
-			p, err := moveTableToFile(ctx, tx, dir, table)
-			if p != "" {
-				placed = append(placed, p)
+			if _, err := tx.ExecContext(ctx, "ALTER TABLE "+table+" RENAME TO "+table+storedSuffix); err != nil {
+				return placed, fmt.Errorf("warehouse: rename table %s: %w", table, err)
 			}
-			if err != nil {
-				return placed, err
-			}
+		}
+		if _, err := tx.ExecContext(ctx, strings.Replace(createTableSQL(table), " "+table+" (", " "+table+storedSuffix+" (", 1)); err != nil {
+			return placed, fmt.Errorf("warehouse: create table %s%s: %w", table, storedSuffix, err)
 		}
 		if _, err := tx.ExecContext(ctx, itemViewSQL(table)); err != nil {
 			return placed, fmt.Errorf("warehouse: create view %s: %w", table, err)
@@ -148,66 +154,48 @@ WHERE table_catalog = current_database() AND table_schema = 'main' AND table_nam
 	return placed, nil
 }
 
-// moveTableToFile writes the rows of the DuckDB table table (if any) to a
-// registered item file and drops the table.
-func moveTableToFile(ctx context.Context, tx *sql.Tx, dir, table string) (placed string, err error) {
-	var n int64
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		return "", fmt.Errorf("warehouse: count the rows of %s: %w", table, err)
-	}
-	if n > 0 {
-		name, path := newItemFileName(dir, table)
-		if err := copyTo(ctx, tx, "SELECT * FROM "+table+" ORDER BY content_key, item_index", path); err != nil {
-			return path, err
-		}
-		if err := registerItemFile(ctx, tx, table, name, path, n); err != nil {
-			return path, err
-		}
-		placed = path
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+table); err != nil {
-		return placed, fmt.Errorf("warehouse: drop table %s: %w", table, err)
-	}
-	return placed, nil
-}
-
-// compactItemFiles merges, in each of tables, the files smaller than
-// compactBelow into one file when there are more than compactAt of them,
-// in one transaction: the new file registered, the merged ones retired.
-// It then removes the files retired longer than retiredGrace ago. The
-// caller holds loadMu (no load registers files meanwhile). A failure
-// leaves the files as they were and is only logged: loads go on.
-func (s *Store) compactItemFiles(ctx context.Context, tables []string) {
+// foldItemFiles folds, in each of tables with more than foldAt registered
+// files or more than foldRows items in them, every registered file into
+// the table's DuckDB table, in one transaction: the rows inserted, the
+// files retired. It then removes the files retired longer than
+// retiredGrace ago. The caller holds loadMu (no load registers files
+// meanwhile). A failure leaves the files as they were and is only logged:
+// loads go on.
+func (s *Store) foldItemFiles(ctx context.Context, tables []string) {
 	for _, table := range tables {
-		if err := s.compactTable(ctx, table); err != nil {
-			s.log.Warn("warehouse item files not compacted; the next load retries", "table", table, "err", err)
+		if err := s.foldTable(ctx, table, false); err != nil {
+			s.log.Warn("warehouse item files not folded; the next load retries", "table", table, "err", err)
 		}
 	}
 	if err := s.removeRetired(ctx); err != nil {
-		s.log.Warn("warehouse retired item files not removed; the next compaction retries", "err", err)
+		s.log.Warn("warehouse retired item files not removed; the next load retries", "err", err)
 	}
 }
 
-func (s *Store) compactTable(ctx context.Context, table string) (err error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM `+itemFilesTable+` WHERE item_table = $1 AND bytes < $2 ORDER BY added_at, name`,
-		table, compactBelow)
+// foldTable folds table's registered files into its DuckDB table when
+// they are more than foldAt or hold more than foldRows items, or always
+// when all is set.
+func (s *Store) foldTable(ctx context.Context, table string, all bool) (err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, rows FROM `+itemFilesTable+` WHERE item_table = $1 ORDER BY added_at, name`, table)
 	if err != nil {
 		return err
 	}
 	var names []string
+	var items int64
 	for rows.Next() {
 		var name string
-		if err := rows.Scan(&name); err != nil {
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
 			rows.Close()
 			return err
 		}
-		names = append(names, name)
+		names, items = append(names, name), items+n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(names) <= compactAt {
+	if len(names) == 0 || (!all && len(names) <= foldAt && items <= foldRows) {
 		return nil
 	}
 	start := time.Now()
@@ -218,41 +206,28 @@ func (s *Store) compactTable(ctx context.Context, table string) (err error) {
 		paths[i] = quoteLiteral(filepath.Join(dir, table, n))
 		quoted[i] = quoteLiteral(n)
 	}
-	merged := "item_table = " + quoteLiteral(table) + " AND name IN (" + strings.Join(quoted, ", ") + ")"
+	folded := "item_table = " + quoteLiteral(table) + " AND name IN (" + strings.Join(quoted, ", ") + ")"
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	name, path := newItemFileName(dir, table)
-	defer func() {
-		if err != nil {
-			_ = os.Remove(path)
-		}
-	}()
-	if err := copyTo(ctx, tx, fmt.Sprintf("SELECT %s FROM read_parquet([%s], union_by_name = true) f ORDER BY content_key, item_index",
-		contractCasts(table, "f"), strings.Join(paths, ", ")), path); err != nil {
-		return err
-	}
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT sum(rows) FROM `+itemFilesTable+` WHERE `+merged).Scan(&n); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s%s SELECT %s FROM read_parquet([%s], union_by_name = true) f",
+		table, storedSuffix, contractCasts(table, "f"), strings.Join(paths, ", "))); err != nil {
 		return err
 	}
 	for _, q := range []string{
-		`INSERT INTO ` + retiredFilesTable + ` SELECT item_table, name, now() FROM ` + itemFilesTable + ` WHERE ` + merged,
-		`DELETE FROM ` + itemFilesTable + ` WHERE ` + merged,
+		`INSERT INTO ` + retiredFilesTable + ` SELECT item_table, name, now() FROM ` + itemFilesTable + ` WHERE ` + folded,
+		`DELETE FROM ` + itemFilesTable + ` WHERE ` + folded,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
-	if err := registerItemFile(ctx, tx, table, name, path, n); err != nil {
-		return err
-	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.log.Info("warehouse item files compacted", "table", table, "files", len(names), "rows", n, "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("warehouse item files folded into the table", "table", table, "files", len(names), "rows", items, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -409,7 +384,7 @@ func (s *Store) sweepItemFiles(ctx context.Context) error {
 		}
 	}
 	if removed > 0 {
-		s.log.Info("warehouse removed item files no load committed (or retired by a compaction)", "dir", dir, "files", removed)
+		s.log.Info("warehouse removed item files no load committed (or folded into the table)", "dir", dir, "files", removed)
 	}
 	if ok, err := s.hasTable(ctx, retiredFilesTable); err != nil {
 		return err

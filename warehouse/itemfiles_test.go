@@ -201,10 +201,10 @@ func TestReplaceSwitchesWarehouseAndItems(t *testing.T) {
 	}
 }
 
-// TestVersion8ItemsMoveToFiles: a file of version 8 (items in DuckDB
-// tables) reads as it is read-only; opened for writing, its items move to
-// one registered file per table, every row kept.
-func TestVersion8ItemsMoveToFiles(t *testing.T) {
+// TestVersion8ItemsAreKept: a file of version 8 (items in DuckDB tables)
+// reads as it is read-only; opened for writing, its item tables become
+// the DuckDB tables of the item views, every row kept, no file written.
+func TestVersion8ItemsAreKept(t *testing.T) {
 	s, path := openTemp(t)
 	seedTricky(t, s)
 	ctx := context.Background()
@@ -232,20 +232,21 @@ func TestVersion8ItemsMoveToFiles(t *testing.T) {
 	require.Equal(t, SchemaVersion, v)
 	for table, want := range items {
 		require.Equal(t, want, dump(t, s, table), table)
-		require.Len(t, registeredNames(t, s, table), 1, table)
+		require.Equal(t, want, dump(t, s, table+storedSuffix), table)
+		require.Empty(t, registeredNames(t, s, table), table)
 	}
 	require.Equal(t, fees, dump(t, s, DatasetFees))
 	requireStoreMatchesReference(t, s)
 }
 
-// TestItemFilesAreCompacted: when a table has more than compactAt small
-// files, the load that adds one merges them into one file, every item
-// kept; the merged files stay readable for retiredGrace, then go; Open
-// removes those still there.
-func TestItemFilesAreCompacted(t *testing.T) {
-	at, grace := compactAt, retiredGrace
-	compactAt, retiredGrace = 3, time.Hour
-	t.Cleanup(func() { compactAt, retiredGrace = at, grace })
+// TestItemFilesAreFolded: when a table has more than foldAt files (or
+// they hold more than foldRows items), the load that adds one folds them
+// into the DuckDB table, every item kept; the folded files stay readable
+// for retiredGrace, then go; Open removes those still there.
+func TestItemFilesAreFolded(t *testing.T) {
+	at, rows, grace := foldAt, foldRows, retiredGrace
+	foldAt, retiredGrace = 3, time.Hour
+	t.Cleanup(func() { foldAt, foldRows, retiredGrace = at, rows, grace })
 	s, path := openTemp(t)
 	ctx := context.Background()
 	load := func(offset int64, b1 string) {
@@ -254,40 +255,46 @@ func TestItemFilesAreCompacted(t *testing.T) {
 			splitFiles(t, []row{fee(bankA, fmt.Sprint("a", offset), t0.Add(time.Duration(offset)*time.Hour), "TED", offset, vals(b1)...)}, nil))
 		require.NoError(t, err)
 	}
+	stored := func() int {
+		t.Helper()
+		return len(dump(t, s, DatasetFeeItems+storedSuffix))
+	}
 	for i := range 3 {
 		load(int64(10+i), fmt.Sprintf("1.%d", i))
 	}
-	require.Len(t, registeredNames(t, s, DatasetFeeItems), 3, "not more than compactAt yet")
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 3, "not more than foldAt yet")
+	require.Zero(t, stored())
 	load(13, "1.3")
 	items := dump(t, s, DatasetFeeItems)
 	require.Len(t, items, 4)
-	require.Len(t, registeredNames(t, s, DatasetFeeItems), 1, "four files merged into one")
-	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 6, "the merged four kept for the grace period, and the schema file")
+	require.Empty(t, registeredNames(t, s, DatasetFeeItems), "four files folded")
+	require.Equal(t, 4, stored())
+	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 5, "the folded four kept for the grace period, and the schema file")
 	require.Len(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable), 4)
 	requireStoreMatchesReference(t, s)
 
-	// After the grace period, the next compaction pass removes them.
+	// After the grace period, the next fold pass removes them.
 	retiredGrace = 0
 	load(14, "1.4")
-	require.Len(t, registeredNames(t, s, DatasetFeeItems), 2)
-	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 3)
+	require.Len(t, registeredNames(t, s, DatasetFeeItems), 1)
+	require.Len(t, itemFileNames(t, path, DatasetFeeItems), 2)
 	require.Empty(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable))
 	require.Len(t, dump(t, s, DatasetFeeItems), 5)
 
-	// Files retired and not yet removed are removed by the next Open.
-	retiredGrace = time.Hour
-	for i := range 3 { // the second merges the four files, the third adds one
-		load(int64(15+i), fmt.Sprintf("1.%d", 5+i))
-	}
-	require.Len(t, registeredNames(t, s, DatasetFeeItems), 2)
-	require.Len(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable), 4)
+	// Files of many items are folded however few; retired files not yet
+	// removed are removed by the next Open.
+	retiredGrace, foldRows = time.Hour, 1
+	load(15, "1.5")
+	require.Empty(t, registeredNames(t, s, DatasetFeeItems))
+	require.Equal(t, 6, stored())
+	require.Len(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable), 2)
 	items = dump(t, s, DatasetFeeItems)
-	require.Len(t, items, 8)
+	require.Len(t, items, 6)
 	require.NoError(t, s.Close())
 	s, err := Open(path, DefaultOptions())
 	require.NoError(t, err)
 	defer s.Close()
-	require.Equal(t, append(registeredNames(t, s, DatasetFeeItems), schemaFile), itemFileNames(t, path, DatasetFeeItems))
+	require.Equal(t, []string{schemaFile}, itemFileNames(t, path, DatasetFeeItems))
 	require.Empty(t, queryStrings(t, s, `SELECT name FROM `+retiredFilesTable))
 	require.Equal(t, items, dump(t, s, DatasetFeeItems))
 	requireStoreMatchesReference(t, s)

@@ -132,7 +132,7 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (loaded map[st
 		s.wakeRefresher()
 	}
 	if len(sink.tables) > 0 {
-		s.compactItemFiles(ctx, slices.Sorted(maps.Keys(sink.tables)))
+		s.foldItemFiles(ctx, slices.Sorted(maps.Keys(sink.tables)))
 	}
 	s.maybeCheckpoint(ctx)
 	s.log.Debug("warehouse load", "ranges", what, "rows", loaded, "took", steps.Total(), slog.Group("steps",

@@ -346,18 +346,19 @@ func TestOlderVersionsAreRecreatedEmpty(t *testing.T) {
 				stmts = append(stmts, "DROP VIEW "+name)
 			}
 			for _, name := range []string{DatasetFindingItems, DatasetQuarantineItems} {
-				stmts = append(stmts, "DROP VIEW "+name)
+				stmts = append(stmts, "DROP VIEW "+name, "DROP TABLE "+name+storedSuffix)
 			}
 			for _, name := range []string{DatasetFindingRows, DatasetQuarantineRows} {
 				stmts = append(stmts, "DROP TABLE "+name)
 			}
 			tables := []string{DatasetFindings, DatasetQuarantine}
 			if v <= 3 {
-				stmts = append(stmts, "DROP VIEW "+DatasetFeeItems, "DROP VIEW "+DatasetRateItems, "ALTER TABLE "+DatasetPages+" DROP COLUMN content_key")
+				stmts = append(stmts, "DROP VIEW "+DatasetFeeItems, "DROP VIEW "+DatasetRateItems, "DROP TABLE "+DatasetFeeItems+storedSuffix,
+					"DROP TABLE "+DatasetRateItems+storedSuffix, "ALTER TABLE "+DatasetPages+" DROP COLUMN content_key")
 				tables = append(tables, DatasetFees, DatasetRates)
 			} else { // version 4: fee and rate items in tables
 				for _, name := range []string{DatasetFeeItems, DatasetRateItems} {
-					stmts = append(stmts, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name,
+					stmts = append(stmts, "CREATE TEMP TABLE keep AS SELECT * FROM "+name, "DROP VIEW "+name, "DROP TABLE "+name+storedSuffix,
 						createTableSQL(name), "INSERT INTO "+name+" SELECT * FROM keep", "DROP TABLE keep")
 				}
 				stmts = append(stmts, createViewSQL(DatasetFees), createViewSQL(DatasetRates))

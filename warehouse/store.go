@@ -572,6 +572,9 @@ func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) (placed []strin
 // file of version 3, opendata_fees and opendata_rates are tables).
 func dropAll(ctx context.Context, tx *sql.Tx) error {
 	names := append(Views(), Datasets()...)
+	for _, t := range itemTables() {
+		names = append(names, t+storedSuffix)
+	}
 	names = append(names, "loads", pendingTable, contentIndexTable, orphanContentsTable, itemFilesTable, retiredFilesTable)
 	for _, c := range comparisonSpecs {
 		names = append(names, c.table)
