@@ -163,7 +163,7 @@ WHERE table_catalog = current_database() AND table_schema = 'main' AND table_nam
 // loads go on.
 func (s *Store) foldItemFiles(ctx context.Context, tables []string) {
 	for _, table := range tables {
-		if err := s.foldTable(ctx, table, false); err != nil {
+		if err := s.foldTable(ctx, table); err != nil {
 			s.log.Warn("warehouse item files not folded; the next load retries", "table", table, "err", err)
 		}
 	}
@@ -173,9 +173,8 @@ func (s *Store) foldItemFiles(ctx context.Context, tables []string) {
 }
 
 // foldTable folds table's registered files into its DuckDB table when
-// they are more than foldAt or hold more than foldRows items, or always
-// when all is set.
-func (s *Store) foldTable(ctx context.Context, table string, all bool) (err error) {
+// they are more than foldAt or hold more than foldRows items.
+func (s *Store) foldTable(ctx context.Context, table string) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT name, rows FROM `+itemFilesTable+` WHERE item_table = $1 ORDER BY added_at, name`, table)
 	if err != nil {
 		return err
@@ -195,7 +194,7 @@ func (s *Store) foldTable(ctx context.Context, table string, all bool) (err erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(names) == 0 || (!all && len(names) <= foldAt && items <= foldRows) {
+	if len(names) <= foldAt && items <= foldRows {
 		return nil
 	}
 	start := time.Now()

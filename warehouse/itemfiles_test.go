@@ -38,6 +38,19 @@ func vals(b1 string) []string {
 	return []string{"0", "1", b1, "2.00", "3.00", "4.00", "0.25", "0.25", "0.25", "0.25"}
 }
 
+// reopen opens the warehouse at path for writing and requires it brought
+// to SchemaVersion.
+func reopen(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path, DefaultOptions())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	v, err := s.version(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, SchemaVersion, v)
+	return s
+}
+
 func at(offset int64) SourceRange {
 	return SourceRange{Topic: topic, Partition: 0, First: offset, Last: offset}
 }
@@ -224,12 +237,7 @@ func TestVersion8ItemsAreKept(t *testing.T) {
 	require.Equal(t, fees, dump(t, ro, DatasetFees))
 	require.NoError(t, ro.Close())
 
-	s, err = Open(path, DefaultOptions())
-	require.NoError(t, err)
-	defer s.Close()
-	v, err := s.version(ctx)
-	require.NoError(t, err)
-	require.Equal(t, SchemaVersion, v)
+	s = reopen(t, path)
 	for table, want := range items {
 		require.Equal(t, want, dump(t, s, table), table)
 		require.Equal(t, want, dump(t, s, table+storedSuffix), table)
