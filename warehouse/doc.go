@@ -144,9 +144,10 @@
 //
 // Stats (stats.go) counts what a Store has done since it was opened: its
 // loads (committed and failed), the rows they inserted and their time per
-// step (plan, items, other rows, refresh queue, commit), its checkpoints
-// and its refreshes, with their time. cmd/ofp exports them at /metrics as
-// ofp_warehouse_*; ofpbench prints the loads' steps.
+// step (plan, items, other rows, refresh queue, commit), its checkpoints,
+// its refreshes and its folds of item files, with their time. cmd/ofp
+// exports them at /metrics as ofp_warehouse_*; ofpbench prints the loads'
+// steps.
 //
 // A file of an older schema version is recreated empty when opened for
 // writing (with a warning: run `ofp warehouse rebuild`); OpenReadOnly

@@ -226,7 +226,9 @@ func (s *Store) foldTable(ctx context.Context, table string) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.log.Info("warehouse item files folded into the table", "table", table, "files", len(names), "rows", items, "took", time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	s.stats.fold(len(names), items, took)
+	s.log.Info("warehouse item files folded into the table", "table", table, "files", len(names), "rows", items, "took", took.Round(time.Millisecond))
 	return nil
 }
 

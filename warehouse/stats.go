@@ -25,6 +25,10 @@ type Stats struct {
 	// Refresh, Open, Close) and their time.
 	Refreshes int64
 	Refresh   time.Duration
+	// Folds of item files into the item tables' DuckDB tables
+	// (itemfiles.go), the files and items they folded, and their time.
+	Folds, FoldedFiles, FoldedItems int64
+	Fold                            time.Duration
 }
 
 // LoadSteps splits the time of loads by step.
@@ -33,7 +37,8 @@ type LoadSteps struct {
 	// contract (before the transaction).
 	Plan time.Duration
 	// Items finds the contents the item files bring that the warehouse
-	// does not hold, stores their items (itemfiles.go) and indexes them.
+	// does not hold, stores their items (itemfiles.go) and indexes them;
+	// folding files into tables afterwards is Stats.Fold.
 	Items time.Duration
 	// Rows replaces and inserts the rows of the datasets with source
 	// columns (pages, collections, API calls...), with the loads log.
@@ -92,6 +97,15 @@ func (r *statsRecorder) refresh(took time.Duration) {
 	defer r.mu.Unlock()
 	r.s.Refreshes++
 	r.s.Refresh += took
+}
+
+func (r *statsRecorder) fold(files int, items int64, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.s.Folds++
+	r.s.FoldedFiles += int64(files)
+	r.s.FoldedItems += items
+	r.s.Fold += took
 }
 
 // Stats returns what the store has done since it was opened.

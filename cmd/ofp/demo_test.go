@@ -185,6 +185,7 @@ func TestDemoCollectsServesStopsCleanlyAndKeepsDataAcrossRestarts(t *testing.T) 
 	}
 	require.Regexp(t, `ofp_warehouse_checkpoints_total \d`, string(metrics))
 	require.Regexp(t, `ofp_warehouse_refreshes_total \d`, string(metrics))
+	require.Regexp(t, `ofp_warehouse_folds_total \d`, string(metrics), "exported, if none ran yet")
 
 	first := collectionIDs(t, d)
 	require.Len(t, first, 1)

@@ -325,7 +325,7 @@ func (p *platform) registerWarehouseMetrics(reg prometheus.Registerer) {
 		return
 	}
 	const stepHelp = "Time the warehouse's loads spent in each step, failed loads included: plan (reading the files' footers), " +
-		"items (finding new contents, inserting their items, indexing them), rows (pages and the other datasets by source range), " +
+		"items (finding new contents, storing their item files, indexing them), rows (pages and the other datasets by source range), " +
 		"queue (queueing the comparison keys to refresh), commit (DuckDB compressing and writing what the load did not write as it went)."
 	metrics := []counter[warehouse.Stats]{
 		{"loads_total", "Warehouse loads committed (one per pipeline batch).", nil, func(s warehouse.Stats) float64 { return float64(s.Loads) }},
@@ -342,6 +342,10 @@ func (p *platform) registerWarehouseMetrics(reg prometheus.Registerer) {
 		{"checkpoint_seconds_total", "Time spent in the warehouse's checkpoints.", nil, func(s warehouse.Stats) float64 { return s.Checkpoint.Seconds() }},
 		{"refreshes_total", "Refreshes of the derived fee and rate comparison tables.", nil, func(s warehouse.Stats) float64 { return float64(s.Refreshes) }},
 		{"refresh_seconds_total", "Time spent refreshing the derived comparison tables.", nil, func(s warehouse.Stats) float64 { return s.Refresh.Seconds() }},
+		{"folds_total", "Folds of recent item files into the warehouse's item tables.", nil, func(s warehouse.Stats) float64 { return float64(s.Folds) }},
+		{"folded_files_total", "Item files folded into the warehouse's item tables.", nil, func(s warehouse.Stats) float64 { return float64(s.FoldedFiles) }},
+		{"folded_items_total", "Items folded from files into the warehouse's item tables.", nil, func(s warehouse.Stats) float64 { return float64(s.FoldedItems) }},
+		{"fold_seconds_total", "Time spent folding item files into the warehouse's item tables.", nil, func(s warehouse.Stats) float64 { return s.Fold.Seconds() }},
 	}
 	registerCounters(reg, "warehouse", nil, p.wh.Stats, metrics)
 }
