@@ -90,9 +90,9 @@ const schemaFile = "_schema.parquet"
 // path. It belongs to the file: move both together (Replace) or neither.
 func ItemsDir(path string) string { return path + ".items" }
 
-// itemViewSQL is the DDL of the view an item table is: the registered
-// files of its directory (file_search_path is the items directory), with
-// the contract's column types.
+// itemViewSQL is the DDL of the view an item table is: its DuckDB table
+// and the registered files of its directory (file_search_path is the
+// items directory), with the contract's column types.
 func itemViewSQL(table string) string {
 	return fmt.Sprintf(`CREATE OR REPLACE VIEW %[1]s AS SELECT * FROM %[1]s%[4]s
 UNION ALL SELECT %[2]s
@@ -114,44 +114,44 @@ func contractCasts(table, alias string) string {
 // and its files in dir: it creates the directories and their schema
 // files, renames an item table (a file of a version before
 // itemFilesSince) to its _stored name or creates that table, and replaces
-// the views. It returns the files it wrote, to remove if tx does not
-// commit.
-func createItemTables(ctx context.Context, tx *sql.Tx, dir string) (placed []string, err error) {
+// the views.
+func createItemTables(ctx context.Context, tx *sql.Tx, dir string) error {
 	for _, table := range itemTables() {
 		tdir := filepath.Join(dir, table)
 		if err := os.MkdirAll(tdir, 0o755); err != nil {
-			return placed, fmt.Errorf("warehouse: create the item files directory: %w", err)
+			return fmt.Errorf("warehouse: create the item files directory: %w", err)
 		}
-		cols := make([]string, len(datasets[table]))
-		for i, c := range datasets[table] {
-			cols[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, c.Name)
-		}
-		schema := filepath.Join(tdir, schemaFile)
-		if _, err := os.Stat(schema); err != nil {
+		if schema := filepath.Join(tdir, schemaFile); !exists(schema) {
+			cols := make([]string, len(datasets[table]))
+			for i, c := range datasets[table] {
+				cols[i] = fmt.Sprintf("NULL::%s AS %s", c.Type, c.Name)
+			}
 			if err := copyTo(ctx, tx, fmt.Sprintf("SELECT %s WHERE false", strings.Join(cols, ", ")), schema); err != nil {
-				return placed, err
+				return err
 			}
 		}
-		var typ string
-		err := tx.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, table).Scan(&typ)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return placed, fmt.Errorf("warehouse: look up %s: %w", table, err)
-		case typ != "VIEW":
+		typ, err := tableType(ctx, tx, table)
+		if err != nil {
+			return err
+		}
+		if typ != "" && typ != "VIEW" {
 			if _, err := tx.ExecContext(ctx, "ALTER TABLE "+table+" RENAME TO "+table+storedSuffix); err != nil {
-				return placed, fmt.Errorf("warehouse: rename table %s: %w", table, err)
+				return fmt.Errorf("warehouse: rename table %s: %w", table, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, strings.Replace(createTableSQL(table), " "+table+" (", " "+table+storedSuffix+" (", 1)); err != nil {
-			return placed, fmt.Errorf("warehouse: create table %s%s: %w", table, storedSuffix, err)
+			return fmt.Errorf("warehouse: create table %s%s: %w", table, storedSuffix, err)
 		}
 		if _, err := tx.ExecContext(ctx, itemViewSQL(table)); err != nil {
-			return placed, fmt.Errorf("warehouse: create view %s: %w", table, err)
+			return fmt.Errorf("warehouse: create view %s: %w", table, err)
 		}
 	}
-	return placed, nil
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // foldItemFiles folds, in each of tables with more than foldAt registered
@@ -263,20 +263,32 @@ func (s *Store) removeRetired(ctx context.Context) error {
 	return nil
 }
 
-// copyTo writes the rows of the query sel to a Parquet file at path:
-// first under a temporary name, that the views' pattern does not match,
-// then renamed, so that no reader ever finds a partial file.
+// copyTo writes the rows of the query sel to a Parquet file at path
+// (writeRenamed).
 func copyTo(ctx context.Context, tx execer, sel, path string) error {
-	tmp := path + ".tmp"
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", sel, quoteLiteral(tmp))); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("warehouse: write item file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
+	err := writeRenamed(path, func(tmp string) error {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", sel, quoteLiteral(tmp)))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("warehouse: write item file %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeRenamed has write write the file at path under a temporary name
+// (path + ".tmp", which the views' pattern does not match), then renames
+// it, so that no reader ever finds a partial file.
+func writeRenamed(path string, write func(tmp string) error) error {
+	tmp := path + ".tmp"
+	err := write(tmp)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 // newItemFileName returns a new file name in table's directory and its
@@ -304,17 +316,10 @@ func registerItemFile(ctx context.Context, tx execer, table, name, path string, 
 
 // placeItemFile copies src into table's directory under a new name (a
 // copy, not a link: the caller may rewrite its file) and returns the name
-// and path. The copy is written to a temporary name first, so that a
-// partial copy never bears a name the views could read.
+// and path (writeRenamed).
 func placeItemFile(dir, table, src string) (name, path string, err error) {
 	name, path = newItemFileName(dir, table)
-	tmp := path + ".tmp"
-	if err := copyFile(src, tmp); err != nil {
-		_ = os.Remove(tmp)
-		return "", "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
+	if err := writeRenamed(path, func(tmp string) error { return copyFile(src, tmp) }); err != nil {
 		return "", "", err
 	}
 	return name, path, nil
@@ -431,14 +436,27 @@ func (s *Store) registeredItemFiles(ctx context.Context) (map[string]map[string]
 	return out, rows.Err()
 }
 
-// hasTable reports whether the warehouse file has the table name.
+// hasTable reports whether the warehouse file has the table (or view) name.
 func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, name).Scan(&n); err != nil {
-		return false, fmt.Errorf("warehouse: look for %s in %s: %w", name, s.path, err)
+	typ, err := tableType(ctx, s.db, name)
+	return typ != "", err
+}
+
+// tableType returns the type of the table or view name of the warehouse
+// ("BASE TABLE", "VIEW"), or "" when it has none.
+func tableType(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, name string) (string, error) {
+	var typ string
+	err := q.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, name).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	return n > 0, nil
+	if err != nil {
+		return "", fmt.Errorf("warehouse: look up %s: %w", name, err)
+	}
+	return typ, nil
 }
 
 // removeFiles removes the files at paths, ignoring errors (the next Open

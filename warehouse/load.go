@@ -131,8 +131,8 @@ func (s *Store) LoadBatches(ctx context.Context, batches []Batch) (loaded map[st
 		s.markDirty()
 		s.wakeRefresher()
 	}
-	if len(sink.tables) > 0 {
-		s.foldItemFiles(ctx, slices.Sorted(maps.Keys(sink.tables)))
+	if tables := sink.tables(); len(tables) > 0 {
+		s.foldItemFiles(ctx, tables)
 	}
 	s.maybeCheckpoint(ctx)
 	s.log.Debug("warehouse load", "ranges", what, "rows", loaded, "took", steps.Total(), slog.Group("steps",
@@ -366,9 +366,9 @@ func checkColumns(dataset, parquetPath string, got map[string]bool, want []Colum
 // Per-connection temporary tables of a load: the page rows whose view rows
 // the load may change (touchedPagesTable: the replaced ones, read before
 // their delete, and the new ones), the contents that got new items
-// (newContentsTable), and of one item table, the contents of each file
-// (fileContentsTable) and the new contents with the file each is taken
-// from (newItemsTable).
+// (newContentsTable), and of the item files, the contents of each file
+// (fileContentsTable) and the new contents of each item table with the
+// file each is taken from (newItemsTable).
 const (
 	touchedPagesTable = "ofp_load_pages"
 	newContentsTable  = "ofp_load_contents"
@@ -535,7 +535,15 @@ func itemColumnExpr(f loadFile, name string) string {
 type itemSink struct {
 	dir    string
 	placed []string
-	tables map[string]bool // the item tables that got files
+}
+
+// tables returns the item tables that got files, sorted.
+func (k *itemSink) tables() []string {
+	set := map[string]bool{}
+	for _, p := range k.placed {
+		set[filepath.Base(filepath.Dir(p))] = true
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // loadItems stores the items of files (the item files of a call, of any
@@ -635,7 +643,7 @@ LEFT JOIN (SELECT file_no, count(*) AS contents, sum(n) AS n, sum(d) AS d, sum(n
 				return fail("store", err)
 			}
 			k.placed = append(k.placed, path)
-			if err := k.register(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
+			if err := registerItemFile(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
 				return err
 			}
 			continue
@@ -653,7 +661,7 @@ SEMI JOIN %[4]s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 			distinct, contractCasts(f.table, "u"), itemSelect(f, quoteLiteral(f.path), i), newItemsTable), path); err != nil {
 			return fail("store", err)
 		}
-		if err := k.register(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
+		if err := registerItemFile(ctx, tx, f.table, name, path, c.newDistinct); err != nil {
 			return err
 		}
 	}
@@ -673,15 +681,6 @@ SEMI JOIN %s n ON n.content_key = u.content_key AND n.file_no = u.file_no`,
 		}
 	}
 	return recordLoads(ctx, tx, files, added, loaded)
-}
-
-// register registers a file placed in table's directory.
-func (k *itemSink) register(ctx context.Context, tx *sql.Tx, table, name, path string, rows int64) error {
-	if k.tables == nil {
-		k.tables = map[string]bool{}
-	}
-	k.tables[table] = true
-	return registerItemFile(ctx, tx, table, name, path, rows)
 }
 
 // contractTyped reports, per item table, whether its files of kind items

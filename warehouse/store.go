@@ -445,7 +445,7 @@ func (s *Store) version(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-func (s *Store) migrate(ctx context.Context) (err error) {
+func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, createSchemaVersionSQL); err != nil {
 		return fmt.Errorf("warehouse: create schema_version: %w", err)
 	}
@@ -468,13 +468,7 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	placed, err := createAll(ctx, tx, ItemsDir(s.path))
-	defer func() {
-		if err != nil {
-			removeFiles(placed)
-		}
-	}()
-	if err != nil {
+	if err := createAll(ctx, tx, ItemsDir(s.path)); err != nil {
 		return err
 	}
 	if v == upgradedInPlace {
@@ -521,50 +515,48 @@ func buildContentIndex(ctx context.Context, tx *sql.Tx) error {
 // binary's), the loads log, the derived comparison tables and the refresh
 // queue.
 //
-// The item tables are views over item files in itemsDir (itemfiles.go):
-// the rows of an item table stored in DuckDB by an older version are
-// moved to a file, and placed lists the files written, to remove if tx
-// does not commit.
-func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) (placed []string, err error) {
+// The item tables are views over their DuckDB tables and their files in
+// itemsDir (itemfiles.go).
+func createAll(ctx context.Context, tx *sql.Tx, itemsDir string) error {
 	for _, name := range Datasets() {
 		if _, ok := itemViews[name]; ok {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, createTableSQL(name)); err != nil {
-			return nil, fmt.Errorf("warehouse: create table %s: %w", name, err)
+			return fmt.Errorf("warehouse: create table %s: %w", name, err)
 		}
 	}
 	for _, q := range []string{createItemFilesSQL, createRetiredFilesSQL} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("warehouse: create the item file tables: %w", err)
+			return fmt.Errorf("warehouse: create the item file tables: %w", err)
 		}
 	}
-	if placed, err = createItemTables(ctx, tx, itemsDir); err != nil {
-		return placed, err
+	if err := createItemTables(ctx, tx, itemsDir); err != nil {
+		return err
 	}
 	for _, name := range Views() {
 		if _, err := tx.ExecContext(ctx, createViewSQL(name)); err != nil {
-			return placed, fmt.Errorf("warehouse: create view %s: %w", name, err)
+			return fmt.Errorf("warehouse: create view %s: %w", name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, createLoadsSQL); err != nil {
-		return placed, fmt.Errorf("warehouse: create table loads: %w", err)
+		return fmt.Errorf("warehouse: create table loads: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, createContentIndexSQL()); err != nil {
-		return placed, fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
+		return fmt.Errorf("warehouse: create table %s: %w", contentIndexTable, err)
 	}
 	if _, err := tx.ExecContext(ctx, createOrphanContentsSQL); err != nil {
-		return placed, fmt.Errorf("warehouse: create table %s: %w", orphanContentsTable, err)
+		return fmt.Errorf("warehouse: create table %s: %w", orphanContentsTable, err)
 	}
 	for _, c := range comparisonSpecs {
 		if _, err := tx.ExecContext(ctx, c.createSQL()); err != nil {
-			return placed, fmt.Errorf("warehouse: create table %s: %w", c.table, err)
+			return fmt.Errorf("warehouse: create table %s: %w", c.table, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, createPendingSQL); err != nil {
-		return placed, fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
+		return fmt.Errorf("warehouse: create table %s: %w", pendingTable, err)
 	}
-	return placed, nil
+	return nil
 }
 
 // dropAll drops the views, the dataset tables, the loads log, the derived
@@ -580,14 +572,12 @@ func dropAll(ctx context.Context, tx *sql.Tx) error {
 		names = append(names, c.table)
 	}
 	for _, name := range names {
-		var typ string
-		err := tx.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
-WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = $1`, name).Scan(&typ)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
+		typ, err := tableType(ctx, tx, name)
 		if err != nil {
-			return fmt.Errorf("warehouse: look up %s to drop it: %w", name, err)
+			return err
+		}
+		if typ == "" {
+			continue
 		}
 		kind := "TABLE"
 		if typ == "VIEW" {
@@ -627,12 +617,10 @@ func (s *Store) Reset(ctx context.Context) error {
 	if err := dropAll(ctx, tx); err != nil {
 		return err
 	}
-	placed, err := createAll(ctx, tx, ItemsDir(s.path))
-	if err == nil {
-		err = tx.Commit()
+	if err := createAll(ctx, tx, ItemsDir(s.path)); err != nil {
+		return err
 	}
-	if err != nil {
-		removeFiles(placed)
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("warehouse: reset: %w", err)
 	}
 	s.dirty.Store(false)
