@@ -87,13 +87,20 @@ type Config struct {
 	// loads few large batches: it is sunk (Parquet, lake, warehouse, then
 	// the offsets are committed) once the consumed record values reach
 	// FlushBytes (0 means 256 MiB), once FlushInterval has passed since its
-	// first record (0 means 5 s), or as soon as a poll brings nothing for
-	// IdleWait (0 means 100 ms). One batch is sunk in the background while
+	// first record (0 means 5 s), as soon as no poll brings anything for
+	// IdleWait (0 means 100 ms), or at once when it holds FlushBytes/16
+	// and has reached the high watermark of each of its partitions (the
+	// topic's end when they were fetched: waiting could only delay the
+	// batch, as at the end of a collection). One batch is sunk in the background while
 	// the next is gathered. Rebalances wait while anything consumed is not
 	// committed: under continuous input, at most about 2 × FlushInterval.
 	FlushBytes    int64
 	FlushInterval time.Duration
 	IdleWait      time.Duration
+	// PrefetchBytes bounds the record values polled ahead of the batch
+	// being gathered (0 means 64 MiB): Kafka fetches and decompresses the
+	// next records while these are transformed.
+	PrefetchBytes int64
 	// StopFlushTimeout bounds how long a graceful stop spends sinking and
 	// committing the batch in flight and the gathered one (0 means 5 s).
 	StopFlushTimeout time.Duration
@@ -146,9 +153,14 @@ func ClientOpts(group, topic string) []kgo.Opt {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		// Bound what one poll holds in memory: raw pages are large.
-		kgo.FetchMaxBytes(32 << 20),
-		kgo.FetchMaxPartitionBytes(8 << 20),
+		// Fetch sizes count compressed bytes: raw pages compress about
+		// 6:1, so a fetch brings about 25 MB of records. Small fetches
+		// keep the flow to the transformers even (the poller fetches the
+		// next while they work: measured with ofpbench, 4 MiB fetches
+		// beat 32 MiB ones, which stalled the pipeline for a whole
+		// fetch's decompression at a time) and cut the peak memory.
+		kgo.FetchMaxBytes(4 << 20),
+		kgo.FetchMaxPartitionBytes(1 << 20),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A pipeline killed without leaving the group holds its
 		// partitions until the session times out: keep that short.
@@ -185,6 +197,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 5 * time.Second
+	}
+	if cfg.PrefetchBytes <= 0 {
+		cfg.PrefetchBytes = 64 << 20
 	}
 	if cfg.IdleWait <= 0 {
 		cfg.IdleWait = 100 * time.Millisecond
@@ -229,6 +244,18 @@ type pending struct {
 	partition   int32
 	first, last *kgo.Record // nil until a record was added
 	records     int64
+	hwm         int64 // the partition's high watermark at its last fetch
+}
+
+// atEnd reports whether every pending batch has reached its partition's
+// high watermark: the end of what Kafka held when it was fetched.
+func atEnd(pend map[int32]*pending) bool {
+	for _, pe := range pend {
+		if pe.last == nil || pe.last.Offset+1 < pe.hwm {
+			return false
+		}
+	}
+	return len(pend) > 0
 }
 
 func (pe *pending) rng() Range {
@@ -248,6 +275,7 @@ type cut struct {
 
 // flight is a batch being sunk in the background.
 type flight struct {
+	seq  uint64 // the batch's last poll
 	done chan struct{}
 	last []*kgo.Record // to commit, once done without err
 	err  error
@@ -267,24 +295,42 @@ func (f *flight) finished() bool {
 const maxFlights = 2
 
 // Run consumes until ctx is cancelled or the client is closed, and returns
-// nil on a clean stop. While batches are sunk in the background (one
-// staged to Parquet and the lake while the one before it is loaded into
-// the warehouse), the next one is gathered; offsets are committed batch by
-// batch in consumption order, each once it and the ones before it are
-// sunk. Rebalances wait while anything consumed is not committed, at most
-// about twice FlushInterval under continuous input. Cancelling ctx gives
-// the batches in flight and the gathered one StopFlushTimeout to be sunk
-// and committed; what does not make it is consumed again after a restart.
+// nil on a clean stop. A poller fetches ahead (PrefetchBytes); while
+// batches are sunk in the background (one staged to Parquet and the lake
+// while the one before it is loaded into the warehouse), the next one is
+// gathered; offsets are committed batch by batch in consumption order,
+// each once it and the ones before it are sunk. Rebalances wait while
+// anything consumed is not committed, at most about twice FlushInterval
+// under continuous input. Cancelling ctx gives the batches in flight and
+// the gathered one StopFlushTimeout to be sunk and committed; what does
+// not make it is consumed again after a restart.
 func (r *Runner) Run(ctx context.Context) error {
 	cl := r.cfg.Client
 	sinkCtx, cancelSinks := context.WithCancel(context.Background())
 	defer cancelSinks()
+	pl := newPoller(cl, r.cfg.MaxPollRecords, r.cfg.IdleWait, r.cfg.PrefetchBytes)
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	polling := make(chan struct{})
+	go func() {
+		defer close(polling)
+		pl.run(pollCtx)
+	}()
+	// finish stops the poller; then no poll holds a rebalance any more.
+	finish := func() {
+		stopPolling()
+		<-polling
+		r.setBusy(false)
+		cl.AllowRebalance()
+	}
 	var (
-		pend    = map[int32]*pending{}
-		bytes   int64
-		since   time.Time // when the gathered batch got its first record
-		blocked time.Time // since when rebalances wait (zero: they do not)
-		flights []*flight // oldest first
+		pend     = map[int32]*pending{}
+		bytes    int64
+		seq      uint64    // the last poll added to pend
+		since    time.Time // when the gathered batch got its first record
+		lastPoll time.Time // when the last poll with records came
+		blocked  time.Time // since when rebalances wait (zero: they do not)
+		draining bool      // a drain was requested and its marker has not come
+		flights  []*flight // oldest first
 	)
 	// settle waits for the oldest batch in flight and commits its offsets.
 	// Its error is the sink's (sinks only stop when cancelled).
@@ -298,9 +344,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err := cl.CommitRecords(cctx, f.last...); err != nil {
 			// The sink is idempotent: after a crash the batch is simply redone.
 			r.cfg.Log.Warn("commit failed; the next commit covers these offsets", "err", err)
-			return nil
+		} else {
+			r.markCommitted(f.last)
 		}
-		r.markCommitted(f.last)
+		pl.settle(f.seq)
 		return nil
 	}
 	settleAll := func(cctx context.Context) error {
@@ -321,27 +368,31 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	launch := func() {
 		r.cfg.Log.Debug("batch cut", "partitions", len(pend), "bytes", bytes, "gathered_in", time.Since(since), "in_flight", len(flights))
-		flights = append(flights, r.launch(sinkCtx, r.cut(pend)))
+		flights = append(flights, r.launch(sinkCtx, r.cut(pend), seq))
 		clear(pend)
 		bytes, since = 0, time.Time{}
 	}
 	for {
-		var fetches kgo.Fetches
-		polled := false
-		if len(pend) == 0 && len(flights) == 0 {
-			fetches, polled = cl.PollRecords(ctx, r.cfg.MaxPollRecords), true
-		} else {
-			wait := r.cfg.IdleWait
-			if len(pend) > 0 {
-				wait = min(wait, time.Until(since.Add(r.cfg.FlushInterval)))
-			}
-			if wait > 0 {
-				pctx, cancel := context.WithTimeout(ctx, wait)
-				fetches, polled = cl.PollRecords(pctx, r.cfg.MaxPollRecords), true
-				cancel()
-			}
+		var wake <-chan time.Time
+		if len(pend) > 0 {
+			t := time.NewTimer(max(0, min(time.Until(lastPoll.Add(r.cfg.IdleWait)), time.Until(since.Add(r.cfg.FlushInterval)))))
+			wake = t.C
+			defer t.Stop()
 		}
-		if closed := polled && fetches.IsClientClosed(); closed || ctx.Err() != nil {
+		var flightDone <-chan struct{}
+		if len(flights) > 0 {
+			flightDone = flights[0].done
+		}
+		var p poll
+		polled, ended := false, false
+		select {
+		case p, polled = <-pl.out:
+			ended = !polled
+		case <-wake:
+		case <-flightDone:
+		case <-ctx.Done():
+		}
+		if closed := p.closed || ended && ctx.Err() == nil; closed || ctx.Err() != nil {
 			var err error
 			if closed {
 				err = errors.New("client closed") // nothing can be committed any more
@@ -359,36 +410,60 @@ func (r *Runner) Run(ctx context.Context) error {
 				r.cfg.Log.Warn("stopping: what was consumed but not committed is consumed again after a restart", "err", err)
 			}
 			abandon()
-			r.setBusy(false)
-			cl.AllowRebalance()
+			finish()
 			return nil
 		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return
-			}
-			r.cfg.Log.Error("fetch failed", "topic", topic, "partition", p, "err", err)
-		})
-		n := r.add(ctx, fetches, pend)
-		if n > 0 {
-			bytes += n
-			if since.IsZero() {
-				since = time.Now()
+		marker := false
+		if polled {
+			pl.taken(p.bytes)
+			marker = p.drained
+			p.fetches.EachError(func(topic string, part int32, err error) {
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					return
+				}
+				r.cfg.Log.Error("fetch failed", "topic", topic, "partition", part, "err", err)
+			})
+			if p.seq > 0 {
+				r.add(ctx, p.fetches, pend)
+				p.fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+					if pe := pend[fp.Partition]; pe != nil && fp.Err == nil {
+						pe.hwm = fp.HighWatermark
+					}
+				})
+				seq, lastPoll = p.seq, time.Now()
+				bytes += p.bytes
+				if since.IsZero() {
+					since = lastPoll
+				}
 			}
 		}
-		if len(pend) > 0 || len(flights) > 0 {
-			r.setBusy(true)
-			if blocked.IsZero() {
-				blocked = time.Now()
-			}
+		if (len(pend) > 0 || len(flights) > 0) && blocked.IsZero() {
+			blocked = time.Now()
 		}
+		r.setBusy(len(pend) > 0 || len(flights) > 0 || len(pl.out) > 0)
 		var err error
 		for err == nil && len(flights) > 0 && flights[0].finished() {
 			err = settle(ctx)
 		}
-		due := len(pend) > 0 && (n == 0 || bytes >= r.cfg.FlushBytes || time.Since(since) >= r.cfg.FlushInterval)
-		drain := !blocked.IsZero() && time.Since(blocked) >= 2*r.cfg.FlushInterval
-		if err == nil && (due || (drain && len(pend) > 0)) {
+		if err == nil && marker {
+			// Every poll before the marker is here: sink and commit
+			// them all, then the poller lets the rebalance through.
+			if len(pend) > 0 {
+				launch()
+			}
+			if err = settleAll(ctx); err == nil {
+				draining, blocked = false, time.Time{}
+				pl.endDrain()
+			}
+		}
+		if !draining && !blocked.IsZero() && time.Since(blocked) >= 2*r.cfg.FlushInterval {
+			draining = true
+			pl.requestDrain()
+		}
+		idle := time.Since(lastPoll) >= r.cfg.IdleWait && len(pl.out) == 0
+		caughtUp := len(pl.out) == 0 && bytes >= r.cfg.FlushBytes/16 && atEnd(pend)
+		due := len(pend) > 0 && (idle || caughtUp || bytes >= r.cfg.FlushBytes || time.Since(since) >= r.cfg.FlushInterval)
+		if err == nil && due {
 			for err == nil && len(flights) >= maxFlights {
 				err = settle(ctx)
 			}
@@ -396,21 +471,16 @@ func (r *Runner) Run(ctx context.Context) error {
 				launch()
 			}
 		}
-		if err == nil && drain {
-			err = settleAll(ctx)
-		}
 		if err != nil {
 			abandon()
-			cl.AllowRebalance()
+			finish()
 			if ctx.Err() != nil {
 				return nil // stopping: the uncommitted batches are consumed again after restart
 			}
 			return err
 		}
 		if len(pend) == 0 && len(flights) == 0 {
-			r.setBusy(false)
 			blocked = time.Time{}
-			cl.AllowRebalance()
 		}
 	}
 }
@@ -483,8 +553,8 @@ func (r *Runner) cut(pend map[int32]*pending) []cut {
 }
 
 // launch sinks cuts in the background.
-func (r *Runner) launch(ctx context.Context, cuts []cut) *flight {
-	f := &flight{done: make(chan struct{})}
+func (r *Runner) launch(ctx context.Context, cuts []cut, seq uint64) *flight {
+	f := &flight{seq: seq, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		f.last, f.err = r.sinkPartitions(ctx, cuts)

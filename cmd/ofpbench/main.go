@@ -37,6 +37,7 @@ type options struct {
 	Rounds       int    // rounds of the throughput pair (baseline, pipeline); the median ratio is reported
 	CPUProfile   string // file for a CPU profile of the pipeline phase
 	MemProfile   string // file for a heap profile taken at the end of the pipeline phase
+	Trace        string // file for a runtime execution trace of the pipeline phase
 }
 
 func defaultOptions() options {
@@ -167,12 +168,12 @@ func run(ctx context.Context, o options, progress io.Writer) (rep report, err er
 	}
 	defer sk.close()
 	fmt.Fprintf(progress, "· pipeline: Runner -> Transformer -> Parquet -> embedded S3 -> DuckDB, until committed and checkpointed\n")
-	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, o.MemProfile, progress, false, 1); err != nil {
+	if rep.Pipeline, rep.Stats, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, o.CPUProfile, o.MemProfile, o.Trace, progress, false, 1); err != nil {
 		return rep, err
 	}
 	fmt.Fprintf(progress, "· pipeline done in %s (%d objects)\n", rep.Pipeline.Elapsed.Round(time.Millisecond), rep.Stats.Objects)
 	fmt.Fprintf(progress, "· pipeline without the warehouse: Runner -> Transformer -> Parquet -> embedded S3, until committed\n")
-	if rep.LakeOnly, _, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, "", "", progress, true, 1); err != nil {
+	if rep.LakeOnly, _, err = runPipeline(ctx, brokers, validator, sk, rep.Data.Acked, rep.Data.Bytes, "", "", "", progress, true, 1); err != nil {
 		return rep, err
 	}
 	rep.LakeOnly.FeeRows = rep.Data.FeeRows // transformed, not loaded
@@ -239,7 +240,7 @@ func throughputRound(ctx context.Context, brokers []string, v *oas.Validator, d 
 		sk.close()
 		_ = os.RemoveAll(dir)
 	}()
-	if rd.Pipeline, _, err = runPipeline(ctx, brokers, v, sk, d.Acked, d.Bytes, "", "", progress, false, i); err != nil {
+	if rd.Pipeline, _, err = runPipeline(ctx, brokers, v, sk, d.Acked, d.Bytes, "", "", "", progress, false, i); err != nil {
 		return rd, err
 	}
 	if rd.Pipeline.Records != d.Records {
@@ -470,6 +471,7 @@ func realMain() int {
 	fs.IntVar(&o.QueryRuns, "query-runs", o.QueryRuns, "timed runs of each query (the median is reported)")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds of the throughput pair, baseline then pipeline into a new warehouse (the median ratio is reported)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	fs.StringVar(&o.Trace, "trace", "", "write a runtime execution trace of the pipeline phase (round 1) to this file: `go tool trace` shows what each core did")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile (allocations since start) at the end of the pipeline phase to this file")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -182,7 +183,7 @@ func (discardLoader) LoadBatch(context.Context, pipelines.Range, map[string]stri
 // bucket): it stops at the lake, which says how much of the gap to the
 // baseline the warehouse makes.
 func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *sinks, acked bus.Acked, bytes int64,
-	cpuProfile, memProfile string, logw io.Writer, lakeOnly bool, round int) (throughput, pipelines.Stats, error) {
+	cpuProfile, memProfile, traceFile string, logw io.Writer, lakeOnly bool, round int) (throughput, pipelines.Stats, error) {
 	var t throughput
 	debug := os.Getenv("OFPBENCH_DEBUG") != ""
 	level := slog.LevelWarn
@@ -230,6 +231,17 @@ func runPipeline(ctx context.Context, brokers []string, v *oas.Validator, sk *si
 		defer pprof.StopCPUProfile()
 	}
 
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			return t, pipelines.Stats{}, fmt.Errorf("create the execution trace: %w", err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return t, pipelines.Stats{}, fmt.Errorf("start the execution trace: %w", err)
+		}
+		defer trace.Stop()
+	}
 	var before warehouse.LoadSteps
 	if !lakeOnly {
 		before = sk.wh.Stats().LoadSteps

@@ -1,0 +1,144 @@
+package pipelines_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/events"
+	"github.com/ofp-dev/ofp/pipelines"
+	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
+	"github.com/ofp-dev/ofp/pipelines/whload"
+)
+
+// TestCaughtUpBatchIsCutAtOnce: a batch that has reached the end of its
+// partitions is sunk without waiting for IdleWait (an hour here), once it
+// holds FlushBytes/16; below that it waits (TestGracefulStopSinksTheGatheredBatch).
+func TestCaughtUpBatchIsCutAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e := newSinkEnv(t, ctx)
+	pages := testPages(t)
+	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, pages...)
+	require.NoError(t, err)
+	var total int64
+	for _, p := range pages {
+		rec, err := bus.Record(events.TopicOpenDataRaw, p)
+		require.NoError(t, err)
+		total += int64(len(rec.Value))
+	}
+	r, err := pipelines.NewRunner(pipelines.Config{
+		Client: e.consumer("g"), Topic: events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer {
+			return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+		},
+		Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
+		// The whole topic never reaches FlushBytes, and is above FlushBytes/16.
+		FlushBytes: total + 1, FlushInterval: time.Hour, IdleWait: time.Hour,
+	})
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	require.NoError(t, r.WaitCommitted(wctx, acked), "caught up: committed without waiting an hour")
+	stop()
+	require.NoError(t, <-done)
+}
+
+// TestRebalanceUnderContinuousInput: while pages keep coming, a second
+// runner joins the group. The first runner's poller keeps the rebalance
+// waiting only until a drain has sunk and committed what it polled; then
+// the partitions are shared. When the input stops, the group has committed
+// every record and the warehouse holds each exactly once.
+func TestRebalanceUnderContinuousInput(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newSinkEnv(t, ctx)
+	pages := testPages(t)
+	pub := bus.NewPublisher(e.prod)
+	var (
+		mu    sync.Mutex
+		acked = bus.Acked{}
+	)
+	produce, stopProducing := context.WithCancel(ctx)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for i := 0; produce.Err() == nil; i++ {
+			a, err := pub.Publish(ctx, events.TopicOpenDataRaw, pages[i%len(pages)])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			acked.Merge(a)
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	start := func(name string) (*pipelines.Runner, *kgo.Client, func()) {
+		cons := e.consumer("g-rebalance")
+		r, err := pipelines.NewRunner(pipelines.Config{
+			Client: cons, Topic: events.TopicOpenDataRaw,
+			NewTransformer: func() pipelines.Transformer {
+				return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+			},
+			Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
+			FlushInterval: 100 * time.Millisecond, IdleWait: time.Hour, PrefetchBytes: 1,
+		})
+		require.NoError(t, err)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(runCtx) }()
+		return r, cons, func() {
+			stop()
+			require.NoError(t, <-done, name)
+		}
+	}
+	first, _, stopFirst := start("first")
+	require.Eventually(t, func() bool { return first.Stats().Records > 0 }, 20*time.Second, 10*time.Millisecond)
+	second, cons2, stopSecond := start("second")
+	require.Eventually(t, func() bool { return len(cons2.GetConsumeTopics()) > 0 && second.Stats().Records > 0 },
+		30*time.Second, 20*time.Millisecond, "the second runner got partitions while the input went on")
+	stopProducing()
+	<-produced
+
+	adm := kadm.NewClient(e.prod)
+	require.Eventually(t, func() bool {
+		offs, err := adm.FetchOffsets(ctx, "g-rebalance")
+		if err != nil {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for p, last := range acked {
+			o, ok := offs.Lookup(events.TopicOpenDataRaw, p)
+			if !ok || o.At <= last {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 50*time.Millisecond, "the group committed every record")
+	stopFirst()
+	stopSecond()
+	require.Positive(t, first.Stats().Records)
+
+	ref := odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+	consumeAll(t, ctx, e.kafka.Brokers(), func(rec *kgo.Record) { ref.AddRecord(rec) })
+	want := refCounts(ref)
+	got, err := e.wh.Counts(ctx)
+	require.NoError(t, err)
+	require.Positive(t, want[odpipe.DatasetPages])
+	for _, ds := range []string{odpipe.DatasetPages, odpipe.DatasetFees, odpipe.DatasetRates, odpipe.DatasetQuarantine} {
+		require.Equal(t, want[ds], got[ds], ds)
+	}
+}
