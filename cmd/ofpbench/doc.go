@@ -17,7 +17,7 @@
 //     of the gap to the baseline the warehouse makes, and how much time
 //     the target leaves the warehouse (twice the median round's baseline,
 //     less the run without it; none when that run alone takes longer).
-//     The pair (baseline, pipeline) is measured -rounds times (3 by
+//     The pair (baseline, pipeline) is measured -rounds times (5 by
 //     default), the pipeline into
 //     a new warehouse and lake each time, and the ratio reported is the
 //     median: single runs move by several points on a shared host. The

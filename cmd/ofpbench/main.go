@@ -41,7 +41,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{FeeRows: 1_000_000, Institutions: 8, Variants: 8, QueryRuns: 5, Rounds: 3}
+	return options{FeeRows: 1_000_000, Institutions: 8, Variants: 8, QueryRuns: 5, Rounds: 5}
 }
 
 // machine describes the host.
