@@ -251,7 +251,7 @@ type pending struct {
 // high watermark: the end of what Kafka held when it was fetched.
 func atEnd(pend map[int32]*pending) bool {
 	for _, pe := range pend {
-		if pe.last == nil || pe.last.Offset+1 < pe.hwm {
+		if pe.last == nil || pe.hwm <= 0 || pe.last.Offset+1 < pe.hwm {
 			return false
 		}
 	}
@@ -372,12 +372,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		clear(pend)
 		bytes, since = 0, time.Time{}
 	}
+	timer := time.NewTimer(time.Hour) // wakes the loop when the gathered batch is due
+	timer.Stop()
 	for {
 		var wake <-chan time.Time
 		if len(pend) > 0 {
-			t := time.NewTimer(max(0, min(time.Until(lastPoll.Add(r.cfg.IdleWait)), time.Until(since.Add(r.cfg.FlushInterval)))))
-			wake = t.C
-			defer t.Stop()
+			timer.Reset(max(0, min(time.Until(lastPoll.Add(r.cfg.IdleWait)), time.Until(since.Add(r.cfg.FlushInterval)))))
+			wake = timer.C
 		}
 		var flightDone <-chan struct{}
 		if len(flights) > 0 {
@@ -392,6 +393,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-flightDone:
 		case <-ctx.Done():
 		}
+		timer.Stop()
 		if closed := p.closed || ended && ctx.Err() == nil; closed || ctx.Err() != nil {
 			var err error
 			if closed {
