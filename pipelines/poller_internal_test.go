@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/bus/bustest"
 )
 
 // TestPollerPrefetchesUpToItsLimit: the poller stops polling while its
@@ -18,12 +19,7 @@ import (
 func TestPollerPrefetchesUpToItsLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	kafka, err := bus.StartEmbedded("", 0)
-	require.NoError(t, err)
-	defer kafka.Close()
-	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-	require.NoError(t, err)
-	defer prod.Close()
+	kafka, prod := bustest.Start(t)
 	const topic = "poller-test"
 	require.NoError(t, bus.EnsureTopics(ctx, prod, 1, topic))
 	for i := range 40 {

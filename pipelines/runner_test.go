@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/bus/bustest"
 	"github.com/ofp-dev/ofp/internal/events"
 	"github.com/ofp-dev/ofp/internal/oas"
 	"github.com/ofp-dev/ofp/internal/objstore"
@@ -103,12 +104,7 @@ func TestRunnerSinksExactlyOnceOnRealS3Servers(t *testing.T) {
 		t.Run(srv.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			kafka, err := bus.StartEmbedded("", 0)
-			require.NoError(t, err)
-			defer kafka.Close()
-			prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-			require.NoError(t, err)
-			defer prod.Close()
+			kafka, prod := bustest.Start(t)
 			require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicOpenDataRaw))
 			acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, envs...)
 			require.NoError(t, err)
@@ -294,12 +290,7 @@ func newSinkEnv(t *testing.T, ctx context.Context) *sinkEnv {
 	var err error
 	e.validator, err = oas.New()
 	require.NoError(t, err)
-	e.kafka, err = bus.StartEmbedded("", 0)
-	require.NoError(t, err)
-	t.Cleanup(e.kafka.Close)
-	e.prod, err = bus.NewClient(bus.Config{Brokers: e.kafka.Brokers()})
-	require.NoError(t, err)
-	t.Cleanup(e.prod.Close)
+	e.kafka, e.prod = bustest.Start(t)
 	require.NoError(t, bus.EnsureTopics(ctx, e.prod, 3, events.TopicOpenDataRaw))
 	srv := objstoretest.Embedded(t)
 	e.lake, err = objstore.New(srv.Config)

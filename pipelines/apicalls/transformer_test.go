@@ -20,6 +20,7 @@ import (
 
 	"github.com/ofp-dev/ofp/ingest/apicalls"
 	"github.com/ofp-dev/ofp/internal/bus"
+	"github.com/ofp-dev/ofp/internal/bus/bustest"
 	"github.com/ofp-dev/ofp/internal/events"
 	"github.com/ofp-dev/ofp/internal/objstore"
 	"github.com/ofp-dev/ofp/internal/objstore/objstoretest"
@@ -37,12 +38,7 @@ import (
 func TestRecordedCallsLandInTheLakeAndTheWarehouse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	kafka, err := bus.StartEmbedded("", 0)
-	require.NoError(t, err)
-	defer kafka.Close()
-	prod, err := bus.NewClient(bus.Config{Brokers: kafka.Brokers()})
-	require.NoError(t, err)
-	defer prod.Close()
+	kafka, prod := bustest.Start(t)
 	require.NoError(t, bus.EnsureTopics(ctx, prod, 3, events.TopicAPICalls))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
