@@ -8,8 +8,9 @@
 // and institution variants, as ingest produces them (CloudEvents binary
 // records), until they hold the requested number of fee rows. It then measures:
 //
-//  1. throughput: a plain franz-go consumer reading the whole topic
-//     (baseline) against the real pipelines.Runner (Transformer, Parquet,
+//  1. throughput: a plain franz-go consumer reading the whole topic with
+//     the pipeline's own consumer options (pipelines.ClientOpts: the same
+//     group protocol and fetch sizes; baseline) against the real pipelines.Runner (Transformer, Parquet,
 //     embedded S3, DuckDB warehouse) consuming the same topic until it has
 //     committed everything and the warehouse has checkpointed, with peak
 //     memory of each phase; and the same Runner without the warehouse (its
