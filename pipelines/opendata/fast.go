@@ -72,67 +72,12 @@ func (t *Transformer) addFast(value []byte) bool {
 		}
 	}
 	pl := m[5]
-	if pl < 0 || e.nodes[pl].kind != kObj {
-		return false
-	}
-	var pm [11]int32
-	if !e.members(pl, pageNames, pm[:]) {
+	if pl < 0 {
 		return false
 	}
 	var p events.OpenDataPage
-	strs := []struct {
-		j   int
-		dst *string
-	}{{0, &p.CollectionID}, {2, &p.Family}, {3, &p.APIVersion}, {4, &p.Product}, {5, &p.URL}, {10, &p.RawObject}}
-	for _, f := range strs {
-		if !envStringField(e, pm[f.j], f.dst) {
-			return false
-		}
-	}
-	if in := pm[1]; in >= 0 && e.nodes[in].kind != kNull {
-		if e.nodes[in].kind != kObj {
-			return false
-		}
-		var im [5]int32
-		if !e.members(in, institutionNames, im[:]) {
-			return false
-		}
-		inst := &p.Institution
-		for j, dst := range []*string{&inst.OrganisationID, &inst.OrganisationName, &inst.CNPJ, &inst.Brand} {
-			if !envStringField(e, im[j], dst) {
-				return false
-			}
-		}
-		if s := im[4]; s >= 0 {
-			switch e.nodes[s].kind {
-			case kTrue:
-				inst.Simulated = true
-			case kFalse, kNull:
-			default:
-				return false
-			}
-		}
-	}
-	for _, f := range []struct {
-		j   int
-		dst *int
-	}{{6, &p.Page}, {7, &p.StatusCode}} {
-		if n := pm[f.j]; n >= 0 && e.nodes[n].kind != kNull {
-			if e.nodes[n].kind != kNum {
-				return false
-			}
-			v, err := strconv.ParseInt(string(e.raw(n)), 10, 64)
-			if err != nil {
-				return false
-			}
-			*f.dst = int(v)
-		}
-	}
-	if n := pm[8]; n >= 0 && p.FetchedAt.UnmarshalJSON(e.raw(n)) != nil {
-		return false
-	}
-	b := pm[9]
-	if b < 0 || e.nodes[b].kind != kStr {
+	b, ok := pageFields(e, pl, &p)
+	if !ok || b < 0 || e.nodes[b].kind != kStr {
 		return false
 	}
 	for _, sp := range t.spans {
@@ -142,6 +87,92 @@ func (t *Transformer) addFast(value []byte) bool {
 	}
 	addPage(t, &p, p.Body, true)
 	return true
+}
+
+// pageFields fills p from the page object node pl of e, every field but
+// the body, exactly as encoding/json would, and returns the body's node
+// (-1 when absent). ok is false, with p in any state, when it cannot be
+// sure to agree with encoding/json.
+func pageFields(e *doc[[]byte], pl int32, p *events.OpenDataPage) (body int32, ok bool) {
+	if e.nodes[pl].kind != kObj {
+		return -1, false
+	}
+	var pm [11]int32
+	if !e.members(pl, pageNames, pm[:]) {
+		return -1, false
+	}
+	strs := []struct {
+		j   int
+		dst *string
+	}{{0, &p.CollectionID}, {2, &p.Family}, {3, &p.APIVersion}, {4, &p.Product}, {5, &p.URL}, {10, &p.RawObject}}
+	for _, f := range strs {
+		if !envStringField(e, pm[f.j], f.dst) {
+			return -1, false
+		}
+	}
+	if in := pm[1]; in >= 0 && e.nodes[in].kind != kNull {
+		if e.nodes[in].kind != kObj {
+			return -1, false
+		}
+		var im [5]int32
+		if !e.members(in, institutionNames, im[:]) {
+			return -1, false
+		}
+		inst := &p.Institution
+		for j, dst := range []*string{&inst.OrganisationID, &inst.OrganisationName, &inst.CNPJ, &inst.Brand} {
+			if !envStringField(e, im[j], dst) {
+				return -1, false
+			}
+		}
+		if s := im[4]; s >= 0 {
+			switch e.nodes[s].kind {
+			case kTrue:
+				inst.Simulated = true
+			case kFalse, kNull:
+			default:
+				return -1, false
+			}
+		}
+	}
+	for _, f := range []struct {
+		j   int
+		dst *int
+	}{{6, &p.Page}, {7, &p.StatusCode}} {
+		if n := pm[f.j]; n >= 0 && e.nodes[n].kind != kNull {
+			if e.nodes[n].kind != kNum {
+				return -1, false
+			}
+			v, err := strconv.ParseInt(string(e.raw(n)), 10, 64)
+			if err != nil {
+				return -1, false
+			}
+			*f.dst = int(v)
+		}
+	}
+	if n := pm[8]; n >= 0 && p.FetchedAt.UnmarshalJSON(e.raw(n)) != nil {
+		return -1, false
+	}
+	if b := pm[9]; b >= 0 && !isKind(e, b, kStr, kNull) {
+		return -1, false
+	}
+	return pm[9], true
+}
+
+// metaFast decodes a binary-mode record's ce_ofpmeta header (the page
+// without its body, which is the record's value) with the fast reader; ok
+// is false when only encoding/json may decode it.
+func (t *Transformer) metaFast(meta []byte, p *events.OpenDataPage) bool {
+	e := &t.env
+	var ok bool
+	e.s = meta
+	if e.nodes, ok = parse(meta, e.nodes); !ok || e.nodes[0].kind != kObj {
+		return false
+	}
+	b, ok := pageFields(e, 0, p)
+	if ok && b >= 0 && e.nodes[b].kind == kStr {
+		p.Body = envString(e, b)
+	}
+	return ok
 }
 
 func isKind[T string | []byte](d *doc[T], i int32, kinds ...nodeKind) bool {

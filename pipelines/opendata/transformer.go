@@ -241,9 +241,12 @@ func (t *Transformer) AddRecord(rec *kgo.Record) {
 		return
 	}
 	var p events.OpenDataPage
-	if err := unmarshal(meta, &p); err != nil {
-		t.quarantine(&pageCtx{}, -1, KindPage, "header "+events.HeaderMeta+" is not an open-data page: "+err.Error(), string(meta))
-		return
+	if !t.fast || !t.metaFast(meta, &p) {
+		p = events.OpenDataPage{}
+		if err := unmarshal(meta, &p); err != nil {
+			t.quarantine(&pageCtx{}, -1, KindPage, "header "+events.HeaderMeta+" is not an open-data page: "+err.Error(), string(meta))
+			return
+		}
 	}
 	addPage(t, &p, rec.Value, t.fast)
 }
