@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -31,18 +30,20 @@ const (
 //
 // It alone calls PollRecords and AllowRebalance. The client (with
 // BlockRebalanceOnPoll) blocks rebalances from the moment a poll returns
-// records until AllowRebalance, which the poller calls once Run has
-// settled (committed, or given up on) every poll it handed over: a
-// partition never moves while records of it are being sunk. Under
+// (with records, errors, or none when its wait ended) until
+// AllowRebalance, which the poller calls once Run has settled (committed,
+// or given up on) every poll it handed over: a partition never moves
+// while records of it are being sunk. Settling the last poll ends the
+// poll in progress, so that an idle runner lets a rebalance through at
+// once rather than when the next record comes. Under
 // continuous input that moment never comes by itself, so Run asks for a
 // drain: the poller stops polling and sends a marker, Run sinks and
 // commits everything before the marker, and ends the drain, which lets
 // the rebalance through.
 type poller struct {
 	cl    *kgo.Client
-	max   int           // records per poll
-	idle  time.Duration // how long a poll waits while a rebalance waits for Run
-	limit int64         // bytes of record values queued before the poller waits
+	max   int   // records per poll
+	limit int64 // bytes of record values queued before the poller waits
 	out   chan poll
 
 	mu      sync.Mutex
@@ -50,11 +51,12 @@ type poller struct {
 	handed  uint64 // seq of the last poll with records
 	settled uint64 // Run has settled every poll up to this seq
 	drain   int
-	wake    chan struct{} // cap 1: something the poller waits on changed
+	wake    chan struct{}      // cap 1: something the poller waits on changed
+	stop    context.CancelFunc // ends the poll in progress while a rebalance waits, else nil
 }
 
-func newPoller(cl *kgo.Client, maxRecords int, idle time.Duration, limit int64) *poller {
-	return &poller{cl: cl, max: maxRecords, idle: idle, limit: limit, out: make(chan poll, 64), wake: make(chan struct{}, 1)}
+func newPoller(cl *kgo.Client, maxRecords int, limit int64) *poller {
+	return &poller{cl: cl, max: maxRecords, limit: limit, out: make(chan poll, 64), wake: make(chan struct{}, 1)}
 }
 
 func (p *poller) signal() {
@@ -78,6 +80,9 @@ func (p *poller) settle(seq uint64) {
 	if seq > p.settled {
 		p.settled = seq
 	}
+	if p.settled == p.handed {
+		p.interrupt() // the waiting rebalance may go through now
+	}
 	p.mu.Unlock()
 	p.signal()
 }
@@ -87,9 +92,17 @@ func (p *poller) requestDrain() {
 	p.mu.Lock()
 	if p.drain == drainNone {
 		p.drain = drainRequested
+		p.interrupt()
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// interrupt ends the poll in progress, if it holds a rebalance (p.mu held).
+func (p *poller) interrupt() {
+	if p.stop != nil {
+		p.stop()
+	}
 }
 
 // endDrain lets the poller go on after a drain, once Run has settled
@@ -114,7 +127,7 @@ func (p *poller) run(ctx context.Context) {
 			return false
 		}
 	}
-	blocked := false // a poll returned records and AllowRebalance was not called since
+	blocked := false // a poll returned and AllowRebalance was not called since
 	for {
 		p.mu.Lock()
 		if blocked && p.settled == p.handed {
@@ -140,10 +153,20 @@ func (p *poller) run(ctx context.Context) {
 		}
 		var fs kgo.Fetches
 		if blocked {
-			// Come back within idle to let a waiting rebalance through
-			// once Run has settled everything.
-			pctx, cancel := context.WithTimeout(ctx, p.idle)
+			// settle and requestDrain end this poll, so that the loop
+			// lets a waiting rebalance through (or sends the marker) at
+			// once rather than when records come.
+			pctx, cancel := context.WithCancel(ctx)
+			p.mu.Lock()
+			p.stop = cancel
+			if p.settled == p.handed || p.drain == drainRequested {
+				cancel() // they came before the poll began
+			}
+			p.mu.Unlock()
 			fs = p.cl.PollRecords(pctx, p.max)
+			p.mu.Lock()
+			p.stop = nil
+			p.mu.Unlock()
 			cancel()
 		} else {
 			fs = p.cl.PollRecords(ctx, p.max)
@@ -155,10 +178,12 @@ func (p *poller) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// Any poll that returns may hold rebalances: the client adds a
+		// poller for a fetch of errors, or for a wait that ended, too.
+		blocked = true
 		pl := poll{fetches: fs}
 		fs.EachRecord(func(rec *kgo.Record) { pl.bytes += int64(len(rec.Value)) })
 		if fs.NumRecords() > 0 {
-			blocked = true
 			p.mu.Lock()
 			p.handed++
 			pl.seq = p.handed

@@ -29,7 +29,7 @@ func TestPollerPrefetchesUpToItsLimit(t *testing.T) {
 	require.NoError(t, err)
 	defer cons.Close()
 
-	p := newPoller(cons, 5, 50*time.Millisecond, 20) // a poll of 5 records (45 bytes) is over the limit
+	p := newPoller(cons, 5, 20) // a poll of 5 records (45 bytes) is over the limit
 	pctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); p.run(pctx) }()

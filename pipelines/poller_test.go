@@ -142,3 +142,52 @@ func TestRebalanceUnderContinuousInput(t *testing.T) {
 		require.Equal(t, want[ds], got[ds], ds)
 	}
 }
+
+// TestRebalanceWhenIdle: a runner that has committed everything it
+// consumed lets a rebalance through at once, although IdleWait is an hour
+// and no record comes to end its poll.
+func TestRebalanceWhenIdle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e := newSinkEnv(t, ctx)
+	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
+	require.NoError(t, err)
+	start := func() (*pipelines.Runner, func()) {
+		r, err := pipelines.NewRunner(pipelines.Config{
+			Client: e.consumer("g-idle"), Topic: events.TopicOpenDataRaw,
+			NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log) },
+			Write:          odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
+			FlushBytes: 1, IdleWait: time.Hour, FlushInterval: time.Hour,
+		})
+		require.NoError(t, err)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(runCtx) }()
+		return r, func() {
+			stop()
+			require.NoError(t, <-done)
+		}
+	}
+	first, stopFirst := start()
+	defer stopFirst()
+	require.NoError(t, first.WaitCommitted(ctx, acked))
+	_, stopSecond := start()
+	defer stopSecond()
+	adm := kadm.NewClient(e.prod)
+	require.Eventually(t, func() bool {
+		groups, err := adm.DescribeGroups(ctx, "g-idle")
+		if err != nil {
+			return false
+		}
+		g, ok := groups["g-idle"]
+		if !ok || g.State != "Stable" || len(g.Members) != 2 {
+			return false
+		}
+		for _, m := range g.Members {
+			if ca, ok := m.Assigned.AsConsumer(); !ok || len(ca.Topics) == 0 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 50*time.Millisecond, "both runners hold partitions")
+}

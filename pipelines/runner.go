@@ -308,7 +308,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	cl := r.cfg.Client
 	sinkCtx, cancelSinks := context.WithCancel(context.Background())
 	defer cancelSinks()
-	pl := newPoller(cl, r.cfg.MaxPollRecords, r.cfg.IdleWait, r.cfg.PrefetchBytes)
+	pl := newPoller(cl, r.cfg.MaxPollRecords, r.cfg.PrefetchBytes)
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polling := make(chan struct{})
 	go func() {
