@@ -155,8 +155,10 @@ func TestRebalanceWhenIdle(t *testing.T) {
 	start := func() (*pipelines.Runner, func()) {
 		r, err := pipelines.NewRunner(pipelines.Config{
 			Client: e.consumer("g-idle"), Topic: events.TopicOpenDataRaw,
-			NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log) },
-			Write:          odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
+			NewTransformer: func() pipelines.Transformer {
+				return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+			},
+			Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
 			FlushBytes: 1, IdleWait: time.Hour, FlushInterval: time.Hour,
 		})
 		require.NoError(t, err)
