@@ -202,9 +202,14 @@ func (p *poller) run(ctx context.Context) {
 // poll's wait.
 func fetchFailed(fs kgo.Fetches) bool {
 	for _, e := range fs.Errors() {
-		if !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded) {
+		if !waitEnded(e.Err) {
 			return true
 		}
 	}
 	return false
+}
+
+// waitEnded reports whether err only says that a poll's wait ended.
+func waitEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

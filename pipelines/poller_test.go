@@ -15,7 +15,6 @@ import (
 	"github.com/ofp-dev/ofp/internal/events"
 	"github.com/ofp-dev/ofp/pipelines"
 	odpipe "github.com/ofp-dev/ofp/pipelines/opendata"
-	"github.com/ofp-dev/ofp/pipelines/whload"
 )
 
 // TestCaughtUpBatchIsCutAtOnce: a batch that has reached the end of its
@@ -34,24 +33,14 @@ func TestCaughtUpBatchIsCutAtOnce(t *testing.T) {
 		require.NoError(t, err)
 		total += int64(len(rec.Value))
 	}
-	r, err := pipelines.NewRunner(pipelines.Config{
-		Client: e.consumer("g"), Topic: events.TopicOpenDataRaw,
-		NewTransformer: func() pipelines.Transformer {
-			return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
-		},
-		Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
+	r, _, stop := e.start(ctx, "g", func(c *pipelines.Config) {
 		// The whole topic never reaches FlushBytes, and is above FlushBytes/16.
-		FlushBytes: total + 1, FlushInterval: time.Hour, IdleWait: time.Hour,
+		c.FlushBytes, c.FlushInterval, c.IdleWait = total+1, time.Hour, time.Hour
 	})
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(runCtx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
 	require.NoError(t, r.WaitCommitted(wctx, acked), "caught up: committed without waiting an hour")
 	stop()
-	require.NoError(t, <-done)
 }
 
 // TestRebalanceUnderContinuousInput: while pages keep coming, a second
@@ -85,28 +74,14 @@ func TestRebalanceUnderContinuousInput(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	start := func(name string) (*pipelines.Runner, *kgo.Client, func()) {
-		cons := e.consumer("g-rebalance")
-		r, err := pipelines.NewRunner(pipelines.Config{
-			Client: cons, Topic: events.TopicOpenDataRaw,
-			NewTransformer: func() pipelines.Transformer {
-				return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
-			},
-			Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
-			FlushInterval: 100 * time.Millisecond, IdleWait: time.Hour, PrefetchBytes: 1,
+	start := func() (*pipelines.Runner, *kgo.Client, func()) {
+		return e.start(ctx, "g-rebalance", func(c *pipelines.Config) {
+			c.FlushInterval, c.IdleWait, c.PrefetchBytes = 100*time.Millisecond, time.Hour, 1
 		})
-		require.NoError(t, err)
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(runCtx) }()
-		return r, cons, func() {
-			stop()
-			require.NoError(t, <-done, name)
-		}
 	}
-	first, _, stopFirst := start("first")
+	first, _, stopFirst := start()
 	require.Eventually(t, func() bool { return first.Stats().Records > 0 }, 20*time.Second, 10*time.Millisecond)
-	second, cons2, stopSecond := start("second")
+	second, cons2, stopSecond := start()
 	require.Eventually(t, func() bool { return len(cons2.GetConsumeTopics()) > 0 && second.Stats().Records > 0 },
 		30*time.Second, 20*time.Millisecond, "the second runner got partitions while the input went on")
 	stopProducing()
@@ -152,28 +127,15 @@ func TestRebalanceWhenIdle(t *testing.T) {
 	e := newSinkEnv(t, ctx)
 	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 	require.NoError(t, err)
-	start := func() (*pipelines.Runner, func()) {
-		r, err := pipelines.NewRunner(pipelines.Config{
-			Client: e.consumer("g-idle"), Topic: events.TopicOpenDataRaw,
-			NewTransformer: func() pipelines.Transformer {
-				return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
-			},
-			Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: t.TempDir(), Log: e.log,
-			FlushBytes: 1, IdleWait: time.Hour, FlushInterval: time.Hour,
+	start := func() (*pipelines.Runner, *kgo.Client, func()) {
+		return e.start(ctx, "g-idle", func(c *pipelines.Config) {
+			c.FlushBytes, c.IdleWait, c.FlushInterval = 1, time.Hour, time.Hour
 		})
-		require.NoError(t, err)
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(runCtx) }()
-		return r, func() {
-			stop()
-			require.NoError(t, <-done)
-		}
 	}
-	first, stopFirst := start()
+	first, _, stopFirst := start()
 	defer stopFirst()
 	require.NoError(t, first.WaitCommitted(ctx, acked))
-	_, stopSecond := start()
+	_, _, stopSecond := start()
 	defer stopSecond()
 	adm := kadm.NewClient(e.prod)
 	require.Eventually(t, func() bool {

@@ -420,18 +420,12 @@ func (r *Runner) Run(ctx context.Context) error {
 			pl.taken(p.bytes)
 			marker = p.drained
 			p.fetches.EachError(func(topic string, part int32, err error) {
-				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-					return
+				if !waitEnded(err) {
+					r.cfg.Log.Error("fetch failed", "topic", topic, "partition", part, "err", err)
 				}
-				r.cfg.Log.Error("fetch failed", "topic", topic, "partition", part, "err", err)
 			})
 			if p.seq > 0 {
 				r.add(ctx, p.fetches, pend)
-				p.fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-					if pe := pend[fp.Partition]; pe != nil && fp.Err == nil {
-						pe.hwm = fp.HighWatermark
-					}
-				})
 				seq, lastPoll = p.seq, time.Now()
 				bytes += p.bytes
 				if since.IsZero() {
@@ -488,31 +482,35 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // add transforms the polled records into the partitions' pending batches,
-// up to Workers partitions at once, and returns the bytes of their values.
-// A partition's pending batch ends at the last record actually added (ctx
-// may stop it half way).
-func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*pending) int64 {
+// up to Workers partitions at once, and notes each partition's high
+// watermark. A partition's pending batch ends at the last record actually
+// added (ctx may stop it half way).
+func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*pending) {
 	byPart := map[int32][]*kgo.Record{}
 	var order []int32
-	var n int64
-	fetches.EachRecord(func(rec *kgo.Record) {
-		if _, ok := byPart[rec.Partition]; !ok {
-			order = append(order, rec.Partition)
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
 		}
-		byPart[rec.Partition] = append(byPart[rec.Partition], rec)
-		n += int64(len(rec.Value))
+		pe := pend[fp.Partition]
+		if pe == nil {
+			pe = &pending{t: r.transformer(fp.Partition), topic: fp.Topic, partition: fp.Partition}
+			pend[fp.Partition] = pe
+		}
+		if fp.Err == nil {
+			pe.hwm = fp.HighWatermark
+		}
+		if _, ok := byPart[fp.Partition]; !ok {
+			order = append(order, fp.Partition)
+		}
+		byPart[fp.Partition] = append(byPart[fp.Partition], fp.Records...)
 	})
 	var (
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, r.cfg.Workers)
 	)
 	for _, p := range order {
-		recs := byPart[p]
-		pe := pend[p]
-		if pe == nil {
-			pe = &pending{t: r.transformer(p), topic: recs[0].Topic, partition: p}
-			pend[p] = pe
-		}
+		recs, pe := byPart[p], pend[p]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -538,7 +536,6 @@ func (r *Runner) add(ctx context.Context, fetches kgo.Fetches, pend map[int32]*p
 			delete(pend, p)
 		}
 	}
-	return n
 }
 
 // cut takes the gathered records out of the partitions' transformers

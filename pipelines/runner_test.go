@@ -302,6 +302,34 @@ func newSinkEnv(t *testing.T, ctx context.Context) *sinkEnv {
 	return e
 }
 
+// start runs a runner of the raw topic in group over the env's sinks,
+// with tune's changes to the config (flush limits, loader...). stop ends
+// it and checks that it stopped cleanly; it may be called again.
+func (e *sinkEnv) start(ctx context.Context, group string, tune func(*pipelines.Config)) (r *pipelines.Runner, cons *kgo.Client, stop func()) {
+	e.t.Helper()
+	cons = e.consumer(group)
+	cfg := pipelines.Config{
+		Client: cons, Topic: events.TopicOpenDataRaw,
+		NewTransformer: func() pipelines.Transformer {
+			return odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+		},
+		Write: odpipe.WriteParquet, Lake: e.lake, Loader: whload.Loader{Store: e.wh}, TempDir: e.t.TempDir(), Log: e.log,
+	}
+	tune(&cfg)
+	r, err := pipelines.NewRunner(cfg)
+	require.NoError(e.t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	var once sync.Once
+	return r, cons, func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(e.t, <-done, "runner of %s", group)
+		})
+	}
+}
+
 // consumer is a pipeline consumer of the raw topic in group, closed when
 // the test ends.
 func (e *sinkEnv) consumer(group string) *kgo.Client {
@@ -318,35 +346,21 @@ func TestGracefulStopSinksTheGatheredBatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	e := newSinkEnv(t, ctx)
-	validator, lake, wh, log := e.validator, e.lake, e.wh, e.log
 	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 	require.NoError(t, err)
-	cons := e.consumer("g")
-	r, err := pipelines.NewRunner(pipelines.Config{
-		Client: cons, Topic: events.TopicOpenDataRaw,
-		NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
-		Write:          odpipe.WriteParquet, Lake: lake, Loader: whload.Loader{Store: wh}, TempDir: t.TempDir(), Log: log,
+	r, _, stop := e.start(ctx, "g", func(c *pipelines.Config) {
 		// Nothing makes it sink on its own within the test.
-		FlushBytes: 1 << 40, FlushInterval: time.Hour, IdleWait: time.Hour,
+		c.FlushBytes, c.FlushInterval, c.IdleWait = 1<<40, time.Hour, time.Hour
 	})
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(runCtx) }()
-	var total int64
-	for _, off := range acked {
-		total += off + 1
-	}
 	require.Eventually(t, func() bool { return r.Stats().Busy }, 20*time.Second, 10*time.Millisecond, "the runner gathers")
 	time.Sleep(500 * time.Millisecond) // let it gather every poll
 	require.Zero(t, r.Stats().Objects, "nothing is sunk before the stop")
 	stop()
-	require.NoError(t, <-done)
 	wctx, wcancel := context.WithTimeout(ctx, time.Second)
 	defer wcancel()
 	require.NoError(t, r.WaitCommitted(wctx, acked), "the stop committed the gathered batch")
 	require.Positive(t, r.Stats().Objects)
-	got, err := wh.Counts(ctx)
+	got, err := e.wh.Counts(ctx)
 	require.NoError(t, err)
 	require.Positive(t, got[odpipe.DatasetFees])
 }
@@ -414,26 +428,15 @@ func TestBackgroundSinksCommitInOrder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newSinkEnv(t, ctx)
-	validator, kafka, prod, lake, wh := e.validator, e.kafka, e.prod, e.lake, e.wh
-	acked, err := bus.NewPublisher(prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
+	acked, err := bus.NewPublisher(e.prod).Publish(ctx, events.TopicOpenDataRaw, testPages(t)...)
 	require.NoError(t, err)
-	cons := e.consumer("g-order")
-	ld := &orderLoader{Loader: whload.Loader{Store: wh}, admin: kadm.NewClient(prod), loaded: map[int32][][2]int64{}}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := pipelines.NewRunner(pipelines.Config{
-		Client: cons, Topic: events.TopicOpenDataRaw,
-		NewTransformer: func() pipelines.Transformer { return odpipe.NewTransformer(validator, memory.NewGoAllocator(), log) },
-		Write:          odpipe.WriteParquet, Lake: lake, Loader: ld, TempDir: t.TempDir(), Log: log,
-		MaxPollRecords: 3, FlushBytes: 1,
-	})
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
+	ld := &orderLoader{Loader: whload.Loader{Store: e.wh}, admin: kadm.NewClient(e.prod), loaded: map[int32][][2]int64{}}
 	began := time.Now()
-	go func() { done <- r.Run(runCtx) }()
+	r, _, stop := e.start(ctx, "g-order", func(c *pipelines.Config) {
+		c.Loader, c.MaxPollRecords, c.FlushBytes = ld, 3, 1
+	})
 	require.NoError(t, r.WaitCommitted(ctx, acked))
 	stop()
-	require.NoError(t, <-done)
 	ld.check(ctx)
 	require.Nil(t, ld.bad.Load())
 	require.Greater(t, ld.loads.Load(), int32(5), "many small batches")
@@ -444,11 +447,10 @@ func TestBackgroundSinksCommitInOrder(t *testing.T) {
 		"Warehouse counts every load's time (each sleeps 30 ms)")
 	require.Less(t, st.Warehouse, time.Since(began), "loads run one at a time: their time never exceeds the run's")
 
-	want := map[string]int64{}
-	ref := odpipe.NewTransformer(validator, memory.NewGoAllocator(), log)
-	consumeAll(t, ctx, kafka.Brokers(), func(rec *kgo.Record) { ref.AddRecord(rec) })
-	want = refCounts(ref)
-	got, err := wh.Counts(ctx)
+	ref := odpipe.NewTransformer(e.validator, memory.NewGoAllocator(), e.log)
+	consumeAll(t, ctx, e.kafka.Brokers(), func(rec *kgo.Record) { ref.AddRecord(rec) })
+	want := refCounts(ref)
+	got, err := e.wh.Counts(ctx)
 	require.NoError(t, err)
 	for ds, n := range want {
 		require.Equal(t, n, got[ds], ds)

@@ -165,7 +165,7 @@ func (t *Transformer) metaFast(meta []byte, p *events.OpenDataPage) bool {
 	e := &t.env
 	var ok bool
 	e.s = meta
-	if e.nodes, ok = parse(meta, e.nodes); !ok || e.nodes[0].kind != kObj {
+	if e.nodes, ok = parse(meta, e.nodes); !ok {
 		return false
 	}
 	b, ok := pageFields(e, 0, p)
